@@ -1,0 +1,131 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! string_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+macro_rules! number_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A full 40-hex commit id.
+    CommitSha
+);
+string_id!(
+    /// The forge's id of one webhook delivery (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`).
+    DeliveryId
+);
+number_id!(
+    /// A pull request number (GitHub) or merge request iid (GitLab).
+    PrNumber
+);
+number_id!(
+    /// A GitHub App installation.
+    InstallationId
+);
+number_id!(
+    /// The forge's id of a comment (GitHub issue comment, GitLab note).
+    CommentId
+);
+number_id!(
+    /// The forge's id of a check run.
+    CheckRunId
+);
+
+impl CommitSha {
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(7)]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    GitHub,
+    GitLab,
+}
+
+impl ForgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => "github",
+            ForgeKind::GitLab => "gitlab",
+        }
+    }
+}
+
+/// A repository on a forge: `owner/name` on GitHub, the project path on GitLab.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RepoRef {
+    pub forge: ForgeKind,
+    pub full_name: String,
+    /// GitHub: the App installation that grants access. GitLab: none.
+    pub installation: Option<InstallationId>,
+}
+
+impl RepoRef {
+    pub fn github(full_name: impl Into<String>, installation: InstallationId) -> Self {
+        Self {
+            forge: ForgeKind::GitHub,
+            full_name: full_name.into(),
+            installation: Some(installation),
+        }
+    }
+
+    /// A stable key for storage and serialization of work on this repository.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.forge.as_str(), self.full_name)
+    }
+}
+
+/// One pull request (GitHub) or merge request (GitLab).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PrRef {
+    pub repo: RepoRef,
+    pub number: PrNumber,
+}
+
+impl PrRef {
+    pub fn key(&self) -> String {
+        format!("{}#{}", self.repo.key(), self.number)
+    }
+}
+
+impl fmt::Display for PrRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.repo.full_name, self.number)
+    }
+}

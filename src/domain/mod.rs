@@ -1,0 +1,10 @@
+//! Forge-neutral vocabulary shared by the policy core and the adapters.
+//! Nothing here performs I/O.
+
+mod event;
+mod ids;
+mod snapshot;
+
+pub use event::*;
+pub use ids::*;
+pub use snapshot::*;

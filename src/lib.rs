@@ -1,0 +1,13 @@
+//! smallbatch keeps pull/merge requests small and peer-reviewed.
+//!
+//! Layout: `domain` and `policy` are the pure core; `forge`, `store`, `server`,
+//! `worker` and `local` are the adapters around it.
+
+pub mod domain;
+pub mod forge;
+pub mod local;
+pub mod policy;
+pub mod server;
+pub mod settings;
+pub mod store;
+pub mod worker;

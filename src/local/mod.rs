@@ -1,0 +1,1 @@
+//! `smallbatch check`: the gate on a local branch, via git2.

@@ -1,0 +1,2 @@
+//! `linguist-generated` / `linguist-vendored` from `.gitattributes`, matched with git's own
+//! pattern semantics.

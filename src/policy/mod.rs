@@ -1,0 +1,49 @@
+//! The policy core: size, reviews, tests, the verdict and every text a user reads.
+//! Pure functions only: no I/O, no async, no clocks. Adapters feed it snapshots and
+//! carry out the decisions it returns.
+
+pub mod comment;
+pub mod config;
+pub mod gitattributes;
+pub mod labels;
+pub mod render;
+pub mod reviews;
+pub mod size;
+pub mod tests_found;
+pub mod verdict;
+
+pub use config::{ConfigError, RepoConfig};
+pub use labels::{LabelPlan, SizeLabel};
+pub use reviews::ReviewOutcome;
+pub use size::{Exclusion, FileOutcome, SizeScore};
+pub use tests_found::TestsOutcome;
+pub use verdict::{Conclusion, Reason, Verdict};
+
+use crate::domain::PrSnapshot;
+use serde::Serialize;
+
+/// Everything the gate decides about one PR at one head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    pub size: SizeScore,
+    pub reviews: ReviewOutcome,
+    pub tests: TestsOutcome,
+    pub label: SizeLabel,
+    pub verdict: Verdict,
+}
+
+/// Scores a PR. `gitattributes` is the text of `.gitattributes` on the base branch.
+pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, gitattributes: Option<&str>) -> Evaluation {
+    let size = size::score(&pr.files, size::Totals::of(pr), &config.size, gitattributes);
+    let reviews = reviews::tally(pr, &config.reviews);
+    let tests = tests_found::check(&size, &config.tests);
+    let label = SizeLabel::for_lines(size.lines);
+    let verdict = verdict::decide(pr.draft, &size, &reviews, &tests, config);
+    Evaluation {
+        size,
+        reviews,
+        tests,
+        label,
+        verdict,
+    }
+}

@@ -1,0 +1,1 @@
+//! The HTTP shell: webhook intake, health.

@@ -1,0 +1,1 @@
+//! Process settings from `smallbatch.toml` and `SMALLBATCH_*` environment variables.

@@ -1,0 +1,1 @@
+//! Claims stored deliveries and runs the gate.
