@@ -3,6 +3,7 @@
 //! Layout: `domain` and `policy` are the pure core; `forge`, `store`, `server`,
 //! `worker` and `local` are the adapters around it.
 
+pub mod app;
 pub mod domain;
 pub mod forge;
 pub mod local;

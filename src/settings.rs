@@ -1,1 +1,401 @@
-//! Process settings from `smallbatch.toml` and `SMALLBATCH_*` environment variables.
+//! Process settings from an optional `smallbatch.toml`, overridden by `SMALLBATCH_*`
+//! environment variables (`__` separates sections: `SMALLBATCH_GITHUB__APP_ID`).
+//!
+//! Deserialization is lenient (everything optional) and validation is ours, so that a
+//! bad setting stops start-up with one line naming the variable an operator would set.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://smallbatch.db";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("missing setting {0}")]
+    Missing(&'static str),
+    #[error("invalid setting {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read settings: {0}")]
+    Source(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub worker: WorkerSettings,
+    pub github: Option<GitHubSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Jobs run at once; jobs on one PR never run concurrently.
+    pub concurrency: usize,
+    /// How long a claimed job is ours before another worker may take it over.
+    pub lease: Duration,
+    /// Attempts before a failing job is parked.
+    pub max_attempts: u32,
+    /// How long shutdown waits for in-flight jobs before handing them back.
+    pub drain_timeout: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            lease: Duration::from_secs(300),
+            max_attempts: 20,
+            drain_timeout: Duration::from_secs(25),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GitHubSettings {
+    pub app_id: u64,
+    pub private_key: SecretString,
+    pub webhook_secret: SecretString,
+    pub api_url: Url,
+}
+
+/// The shape on disk and in the environment: all optional, checked by `validate`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Raw {
+    listen: Option<String>,
+    database_url: Option<String>,
+    log_format: Option<String>,
+    worker: RawWorker,
+    github: RawGitHub,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawWorker {
+    concurrency: Option<String>,
+    lease_secs: Option<String>,
+    max_attempts: Option<String>,
+    drain_timeout_secs: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawGitHub {
+    app_id: Option<String>,
+    private_key_path: Option<PathBuf>,
+    private_key: Option<SecretString>,
+    webhook_secret: Option<SecretString>,
+    api_url: Option<String>,
+}
+
+impl RawGitHub {
+    fn is_empty(&self) -> bool {
+        self.app_id.is_none()
+            && self.private_key_path.is_none()
+            && self.private_key.is_none()
+            && self.webhook_secret.is_none()
+            && self.api_url.is_none()
+    }
+}
+
+impl Settings {
+    /// Loads `file` (when given, it must exist) or `./smallbatch.toml` (when present),
+    /// then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let file_source = match file {
+            Some(path) => config::File::from(path).required(true),
+            None => config::File::with_name("smallbatch").required(false),
+        };
+        let raw: Raw = config::Config::builder()
+            .add_source(file_source)
+            .add_source(env_source())
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| SettingsError::Source(e.to_string()))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: Raw) -> Result<Self, SettingsError> {
+        let listen = match raw.listen {
+            Some(s) => s.parse().map_err(|e| invalid("SMALLBATCH_LISTEN", e))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !is_supported_database(&database_url) {
+            return Err(SettingsError::Invalid {
+                name: "SMALLBATCH_DATABASE_URL",
+                reason: "expected a sqlite:// or postgres:// URL".into(),
+            });
+        }
+        let log_format = match raw.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    name: "SMALLBATCH_LOG_FORMAT",
+                    reason: format!("expected text or json, got {other:?}"),
+                })
+            }
+        };
+        let worker = validate_worker(raw.worker)?;
+        let github = if raw.github.is_empty() {
+            None
+        } else {
+            Some(validate_github(raw.github)?)
+        };
+        if github.is_none() {
+            return Err(SettingsError::Missing("SMALLBATCH_GITHUB__APP_ID"));
+        }
+        Ok(Self {
+            listen,
+            database_url,
+            log_format,
+            worker,
+            github,
+        })
+    }
+}
+
+fn env_source() -> config::Environment {
+    config::Environment::with_prefix("SMALLBATCH")
+        .prefix_separator("_")
+        .separator("__")
+}
+
+fn is_supported_database(url: &str) -> bool {
+    ["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|p| url.starts_with(p))
+}
+
+fn invalid(name: &'static str, reason: impl ToString) -> SettingsError {
+    SettingsError::Invalid {
+        name,
+        reason: reason.to_string(),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    name: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, SettingsError>
+where
+    T::Err: ToString,
+{
+    match value {
+        Some(s) => s.trim().parse().map_err(|e| invalid(name, e)),
+        None => Ok(default),
+    }
+}
+
+fn validate_worker(raw: RawWorker) -> Result<WorkerSettings, SettingsError> {
+    let d = WorkerSettings::default();
+    let concurrency = parse_number(
+        "SMALLBATCH_WORKER__CONCURRENCY",
+        raw.concurrency,
+        d.concurrency,
+    )?;
+    if concurrency == 0 {
+        return Err(invalid(
+            "SMALLBATCH_WORKER__CONCURRENCY",
+            "must be at least 1",
+        ));
+    }
+    let lease = parse_number(
+        "SMALLBATCH_WORKER__LEASE_SECS",
+        raw.lease_secs,
+        d.lease.as_secs(),
+    )?;
+    let drain = parse_number(
+        "SMALLBATCH_WORKER__DRAIN_TIMEOUT_SECS",
+        raw.drain_timeout_secs,
+        d.drain_timeout.as_secs(),
+    )?;
+    Ok(WorkerSettings {
+        concurrency,
+        lease: Duration::from_secs(lease.max(1)),
+        max_attempts: parse_number(
+            "SMALLBATCH_WORKER__MAX_ATTEMPTS",
+            raw.max_attempts,
+            d.max_attempts,
+        )?,
+        drain_timeout: Duration::from_secs(drain),
+    })
+}
+
+fn validate_github(raw: RawGitHub) -> Result<GitHubSettings, SettingsError> {
+    let app_id = raw
+        .app_id
+        .ok_or(SettingsError::Missing("SMALLBATCH_GITHUB__APP_ID"))?
+        .trim()
+        .parse()
+        .map_err(|e| invalid("SMALLBATCH_GITHUB__APP_ID", e))?;
+    let private_key = match (raw.private_key, raw.private_key_path) {
+        (Some(pem), _) => pem,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map(SecretString::from)
+            .map_err(|e| {
+                invalid(
+                    "SMALLBATCH_GITHUB__PRIVATE_KEY_PATH",
+                    format!("{}: {e}", path.display()),
+                )
+            })?,
+        (None, None) => {
+            return Err(SettingsError::Missing(
+                "SMALLBATCH_GITHUB__PRIVATE_KEY_PATH",
+            ))
+        }
+    };
+    if !private_key.expose_secret().contains("PRIVATE KEY-----") {
+        return Err(invalid(
+            "SMALLBATCH_GITHUB__PRIVATE_KEY",
+            "not a PEM private key",
+        ));
+    }
+    let webhook_secret = raw
+        .webhook_secret
+        .filter(|s| !s.expose_secret().is_empty())
+        .ok_or(SettingsError::Missing("SMALLBATCH_GITHUB__WEBHOOK_SECRET"))?;
+    let api_url = raw.api_url.as_deref().unwrap_or(DEFAULT_GITHUB_API_URL);
+    let api_url = Url::parse(api_url).map_err(|e| invalid("SMALLBATCH_GITHUB__API_URL", e))?;
+    Ok(GitHubSettings {
+        app_id,
+        private_key,
+        webhook_secret,
+        api_url,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----\n";
+
+    fn raw_github() -> RawGitHub {
+        RawGitHub {
+            app_id: Some("42".into()),
+            private_key: Some(PEM.into()),
+            webhook_secret: Some("s3cret".into()),
+            ..Default::default()
+        }
+    }
+
+    fn raw() -> Raw {
+        Raw {
+            github: raw_github(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let s = Settings::validate(raw()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.database_url, "sqlite://smallbatch.db");
+        let gh = s.github.unwrap();
+        assert_eq!(gh.app_id, 42);
+        assert_eq!(gh.api_url.as_str(), "https://api.github.com/");
+    }
+
+    #[test]
+    fn each_missing_setting_is_named() {
+        let mut r = raw();
+        r.github.webhook_secret = None;
+        assert_eq!(
+            Settings::validate(r).unwrap_err().to_string(),
+            "missing setting SMALLBATCH_GITHUB__WEBHOOK_SECRET"
+        );
+        let mut r = raw();
+        r.github.private_key = None;
+        assert_eq!(
+            Settings::validate(r).unwrap_err().to_string(),
+            "missing setting SMALLBATCH_GITHUB__PRIVATE_KEY_PATH"
+        );
+        assert_eq!(
+            Settings::validate(Raw::default()).unwrap_err().to_string(),
+            "missing setting SMALLBATCH_GITHUB__APP_ID"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_named_without_echoing_secrets() {
+        let mut r = raw();
+        r.listen = Some("not-an-address".into());
+        let e = Settings::validate(r).unwrap_err().to_string();
+        assert!(e.starts_with("invalid setting SMALLBATCH_LISTEN: "), "{e}");
+
+        let mut r = raw();
+        r.github.private_key = Some("hunter2".into());
+        let e = Settings::validate(r).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid setting SMALLBATCH_GITHUB__PRIVATE_KEY: not a PEM private key"
+        );
+
+        let mut r = raw();
+        r.database_url = Some("mysql://x".into());
+        assert!(Settings::validate(r)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid setting SMALLBATCH_DATABASE_URL"));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = Settings::validate(raw()).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cret"));
+        assert!(!shown.contains("abc"));
+    }
+
+    #[test]
+    fn environment_names_map_to_sections() {
+        let source = config::Environment::with_prefix("SMALLBATCH")
+            .prefix_separator("_")
+            .separator("__")
+            .source(Some(
+                [
+                    ("SMALLBATCH_LISTEN", "0.0.0.0:8080"),
+                    ("SMALLBATCH_DATABASE_URL", "postgres://db/x"),
+                    ("SMALLBATCH_GITHUB__APP_ID", "7"),
+                    ("SMALLBATCH_GITHUB__PRIVATE_KEY", PEM),
+                    ("SMALLBATCH_GITHUB__WEBHOOK_SECRET", "w"),
+                    (
+                        "SMALLBATCH_GITHUB__API_URL",
+                        "https://ghe.example.com/api/v3",
+                    ),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ));
+        let raw: Raw = config::Config::builder()
+            .add_source(source)
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        let s = Settings::validate(raw).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.database_url, "postgres://db/x");
+        let gh = s.github.unwrap();
+        assert_eq!(gh.app_id, 7);
+        assert_eq!(gh.api_url.as_str(), "https://ghe.example.com/api/v3");
+    }
+}

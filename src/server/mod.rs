@@ -1,1 +1,37 @@
-//! The HTTP shell: webhook intake, health.
+//! The HTTP shell: webhook intake and health. Intake only verifies, normalizes and
+//! durably stores; all work happens in the worker.
+
+mod github_webhook;
+mod health;
+mod intake;
+pub mod signature;
+
+use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use secrecy::SecretString;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tower_http::trace::TraceLayer;
+
+/// GitHub caps webhook payloads at 25 MB; anything larger is not a real delivery.
+pub const MAX_WEBHOOK_BYTES: usize = 25 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub github_secret: Option<Arc<SecretString>>,
+    /// Wakes the local worker when a job is stored, so it need not wait for its poll.
+    pub job_stored: Arc<Notify>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/github", post(intake::github))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

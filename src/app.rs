@@ -1,0 +1,130 @@
+//! Wires settings, store, forges, HTTP server and worker into one running process.
+use crate::forge::Forge;
+use crate::server::{self, AppState};
+use crate::settings::{GitHubSettings, Settings};
+use crate::store::{Store, StoreError};
+use crate::worker::{self, Ctx};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid GitHub App settings: {0}")]
+    GitHub(String),
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The two halves of a process, sharing one store.
+pub struct App {
+    pub state: AppState,
+    pub ctx: Arc<Ctx>,
+}
+
+impl App {
+    pub fn new(
+        store: Store,
+        github: Option<(Arc<dyn Forge>, &GitHubSettings)>,
+        settings: &Settings,
+    ) -> Self {
+        let job_stored = Arc::new(Notify::new());
+        let state = AppState {
+            store: store.clone(),
+            github_secret: github
+                .as_ref()
+                .map(|(_, s)| Arc::new(s.webhook_secret.clone())),
+            job_stored: job_stored.clone(),
+        };
+        let ctx = Arc::new(Ctx {
+            store,
+            github: github.map(|(f, _)| f),
+            settings: settings.worker.clone(),
+            job_stored,
+            worker_id: worker_id(),
+        });
+        Self { state, ctx }
+    }
+
+    /// Serves `listener` and runs the worker until `shutdown`; then stops accepting,
+    /// finishes in-flight requests and drains the worker.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), StartError> {
+        let worker = tokio::spawn(worker::run(self.ctx.clone(), shutdown.clone()));
+        let router = server::router(self.state);
+        let stop = shutdown.clone();
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        shutdown.cancel();
+        let _ = worker.await;
+        served.map_err(StartError::Serve)
+    }
+}
+
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "smallbatch".into());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// `smallbatch serve`: runs until SIGTERM or Ctrl-C.
+pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    let store = Store::connect(&settings.database_url).await?;
+    let github = match &settings.github {
+        Some(gh) => Some((github_forge(gh)?, gh)),
+        None => None,
+    };
+    let app = App::new(store, github, &settings);
+    let listener =
+        TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
+    tracing::info!(listen = %settings.listen, "smallbatch serving");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_shutdown(shutdown.clone()));
+    app.run(listener, shutdown).await
+}
+
+fn github_forge(settings: &GitHubSettings) -> Result<Arc<dyn Forge>, StartError> {
+    let _ = settings;
+    Err(StartError::GitHub("not wired yet".into()))
+}
+
+async fn signal_shutdown(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested; draining");
+    shutdown.cancel();
+}

@@ -1,0 +1,56 @@
+//! Stores verified deliveries as jobs and acknowledges them.
+use super::github_webhook::{DeliveryOutcome, GitHubDelivery};
+use super::AppState;
+use crate::domain::{Delivery, DeliveryId};
+use crate::store::Enqueued;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn github(
+    State(state): State<AppState>,
+    delivery: GitHubDelivery,
+) -> (StatusCode, Json<Value>) {
+    let events = match delivery.outcome {
+        DeliveryOutcome::Ignored(reason) => {
+            tracing::debug!(delivery = %delivery.id, %reason, "webhook ignored");
+            return (
+                StatusCode::ACCEPTED,
+                Json(json!({ "status": "ignored", "reason": reason })),
+            );
+        }
+        DeliveryOutcome::Events(events) => events,
+    };
+    let single = events.len() == 1;
+    let mut queued = 0;
+    for (i, event) in events.into_iter().enumerate() {
+        // One delivery may name several PRs (a re-run check suite); each is its own job.
+        let id = if single {
+            delivery.id.clone()
+        } else {
+            DeliveryId::new(format!("{}/{i}", delivery.id))
+        };
+        match state.store.enqueue(&Delivery { id, event }).await {
+            Ok(Enqueued::New) => queued += 1,
+            Ok(Enqueued::Duplicate) => {}
+            Err(e) => {
+                // Not acknowledged: the delivery shows as failed and can be redelivered.
+                tracing::error!(delivery = %delivery.id, error = %e, "cannot store delivery");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "status": "error", "error": "storage unavailable" })),
+                );
+            }
+        }
+    }
+    if queued > 0 {
+        state.job_stored.notify_one();
+    }
+    let status = if queued == 0 { "duplicate" } else { "queued" };
+    tracing::info!(delivery = %delivery.id, status, jobs = queued, "webhook acknowledged");
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": status, "jobs": queued })),
+    )
+}

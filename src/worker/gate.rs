@@ -1,0 +1,160 @@
+//! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
+use super::{repo_policy, Ctx, JobError};
+use crate::domain::{CheckRunId, CommentId, PrRef, PrSnapshot, PrState};
+use crate::forge::{Forge, GateStatus};
+use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
+use crate::policy::config::StaleReviews;
+use crate::policy::render::{self, CheckText};
+use crate::policy::{self, labels, Conclusion, Evaluation};
+use crate::store::PrRecord;
+use sha2::{Digest, Sha256};
+
+pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
+    let mut snap = forge.snapshot(pr, false).await?;
+    if snap.state != PrState::Open {
+        tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
+        return Ok(());
+    }
+    let key = pr.key();
+    let record = ctx.store.pr_record(&key).await?;
+    if let Some(rec) = &record {
+        // Replicas and retries can run an older snapshot after a newer one was applied.
+        if rec.updated_at.as_str() > snap.updated_at.as_str() {
+            tracing::info!(%pr, head = %snap.head_sha, "snapshot older than the last applied one; skipped");
+            return Ok(());
+        }
+    }
+    let policy = repo_policy::load(ctx, forge, &pr.repo, &snap.base_sha).await?;
+    let mut record = record.unwrap_or_default();
+    let config = match policy.config {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
+            let status = gate_status(Conclusion::Fail, render::config_error_check(&err), &snap);
+            publish(forge, pr, &snap, &status, &mut record).await?;
+            return save(ctx, &key, &snap, record).await;
+        }
+    };
+    if config.reviews.stale == StaleReviews::Changed && has_earlier_reviews(&snap) {
+        snap = forge.snapshot(pr, true).await?;
+    }
+    let eval = policy::evaluate(&snap, &config, policy.gitattributes.as_deref());
+    tracing::info!(
+        repo = %pr.repo.full_name, pr = %pr.number, head = %snap.head_sha,
+        verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
+        "evaluated"
+    );
+    let status = gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap);
+    publish(forge, pr, &snap, &status, &mut record).await?;
+    reconcile_comment(forge, pr, &eval, &mut record).await?;
+    reconcile_labels(forge, pr, &snap, &eval).await?;
+    save(ctx, &key, &snap, record).await
+}
+
+fn has_earlier_reviews(snap: &PrSnapshot) -> bool {
+    snap.reviews
+        .iter()
+        .any(|r| r.commit.as_ref().is_some_and(|c| *c != snap.head_sha))
+}
+
+fn gate_status(conclusion: Conclusion, text: CheckText, snap: &PrSnapshot) -> GateStatus {
+    GateStatus {
+        conclusion,
+        title: text.title,
+        summary: text.summary,
+        details_url: snap.html_url.clone(),
+    }
+}
+
+fn fingerprint(status: &GateStatus) -> String {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{:?}\0{}\0{}",
+        status.conclusion, status.title, status.summary
+    ));
+    hex::encode(h.finalize())
+}
+
+/// Publishes the gate unless this exact status is already on this head.
+async fn publish(
+    forge: &dyn Forge,
+    pr: &PrRef,
+    snap: &PrSnapshot,
+    status: &GateStatus,
+    record: &mut PrRecord,
+) -> Result<(), JobError> {
+    let same_head = record.head_sha == snap.head_sha.as_str();
+    let fp = fingerprint(status);
+    if same_head && record.check_fingerprint.as_deref() == Some(fp.as_str()) {
+        return Ok(());
+    }
+    let existing = if same_head {
+        record.check_run_id.map(CheckRunId)
+    } else {
+        None
+    };
+    let id = forge
+        .publish_gate(pr, &snap.head_sha, status, existing)
+        .await?;
+    record.check_run_id = id.map(|i| i.0);
+    record.check_fingerprint = Some(fp);
+    Ok(())
+}
+
+async fn reconcile_comment(
+    forge: &dyn Forge,
+    pr: &PrRef,
+    eval: &Evaluation,
+    record: &mut PrRecord,
+) -> Result<(), JobError> {
+    // The stored record is the source of truth. Without one, the forge is asked once so
+    // a lost database never leads to a second comment.
+    if record.comment_id.is_none() && comment::guidance_comment(eval).is_some() {
+        if let Some((id, body)) = forge.find_comment(pr, GUIDANCE_MARKER).await? {
+            record.comment_id = Some(id.0);
+            record.comment_body = Some(body);
+        }
+    }
+    let posted = record.comment_id.and(record.comment_body.as_deref());
+    match (comment::reconcile(posted, eval), record.comment_id) {
+        (CommentAction::Keep, _) => {}
+        (CommentAction::Edit(body), Some(id)) => {
+            forge.edit_comment(pr, CommentId(id), &body).await?;
+            record.comment_body = Some(body);
+        }
+        (CommentAction::Create(body) | CommentAction::Edit(body), _) => {
+            let id = forge.create_comment(pr, &body).await?;
+            record.comment_id = Some(id.0);
+            record.comment_body = Some(body);
+        }
+    }
+    Ok(())
+}
+
+async fn reconcile_labels(
+    forge: &dyn Forge,
+    pr: &PrRef,
+    snap: &PrSnapshot,
+    eval: &Evaluation,
+) -> Result<(), JobError> {
+    let plan = labels::plan(&snap.labels, eval.label);
+    for stale in &plan.remove {
+        forge.remove_label(pr, stale).await?;
+    }
+    if let Some(label) = plan.add {
+        forge.add_label(pr, label).await?;
+    }
+    Ok(())
+}
+
+async fn save(
+    ctx: &Ctx,
+    key: &str,
+    snap: &PrSnapshot,
+    mut record: PrRecord,
+) -> Result<(), JobError> {
+    record.head_sha = snap.head_sha.to_string();
+    record.updated_at = snap.updated_at.clone();
+    ctx.store.save_pr_record(key, &record).await?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! One job: run it, then complete, retry or park it.
+use super::{backoff, gate, Ctx};
+use crate::domain::{Delivery, DeliveryId, DomainEvent};
+use crate::forge::ForgeError;
+use crate::store::{Job, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no {0} forge is configured")]
+    ForgeNotConfigured(&'static str),
+}
+
+impl JobError {
+    /// `Some(hint)` when a later attempt may succeed.
+    fn retry_hint(&self) -> Option<Option<Duration>> {
+        match self {
+            JobError::Forge(ForgeError::Transient { retry_after, .. }) => Some(*retry_after),
+            JobError::Store(_) => Some(None),
+            JobError::Forge(_) | JobError::ForgeNotConfigured(_) => None,
+        }
+    }
+}
+
+pub async fn run(ctx: Arc<Ctx>, job: Job) {
+    let span = tracing::info_span!("job", id = job.id, delivery = %job.delivery_id, attempt = job.attempts);
+    async {
+        let result = handle(&ctx, &job).await;
+        finish(&ctx, &job, result).await;
+    }
+    .instrument(span)
+    .await
+}
+
+async fn finish(ctx: &Ctx, job: &Job, result: Result<(), JobError>) {
+    let stored = match result {
+        Ok(()) => ctx.store.complete(job).await,
+        Err(e) => match e.retry_hint() {
+            Some(hint) if job.attempts < ctx.settings.max_attempts => {
+                let delay = backoff::delay(job.attempts, hint);
+                tracing::warn!(error = %e, retry_in_secs = delay.as_secs(), "job failed; will retry");
+                ctx.store.retry(job, &e.to_string(), delay).await
+            }
+            _ => {
+                tracing::error!(error = %e, "job failed; parked");
+                ctx.store.park(job, &e.to_string()).await
+            }
+        },
+    };
+    if let Err(e) = stored {
+        // The lease expires and the job runs again; the gate is idempotent.
+        tracing::error!(error = %e, "cannot record job outcome");
+    }
+}
+
+async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
+    match &job.event {
+        DomainEvent::PrChanged { pr, cause, .. } => {
+            let forge = ctx
+                .forge(pr.repo.forge)
+                .ok_or(JobError::ForgeNotConfigured(pr.repo.forge.as_str()))?;
+            tracing::debug!(%pr, %cause, "evaluating");
+            gate::evaluate(ctx, forge, pr).await
+        }
+        DomainEvent::PolicyChanged { repo, branch } => {
+            let forge = ctx
+                .forge(repo.forge)
+                .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
+            let prs = forge.open_prs(repo, branch).await?;
+            tracing::info!(repo = %repo.full_name, %branch, prs = prs.len(), "policy changed; re-evaluating open PRs");
+            for number in prs {
+                let pr = crate::domain::PrRef {
+                    repo: repo.clone(),
+                    number,
+                };
+                let delivery = Delivery {
+                    // Derived ids keep a retried fan-out from queueing a PR twice.
+                    id: DeliveryId::new(format!("{}/pr{}", job.delivery_id, number)),
+                    event: DomainEvent::PrChanged {
+                        pr,
+                        head_sha: None,
+                        cause: format!("policy changed on {branch}"),
+                    },
+                };
+                ctx.store.enqueue(&delivery).await?;
+            }
+            ctx.job_stored.notify_one();
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Reads the repository's policy and `.gitattributes` from the base commit.
+//! Both are cached by commit: content at a commit never changes, so a PR re-evaluated
+//! on the same base costs no API call.
+use super::{Ctx, JobError};
+use crate::domain::{CommitSha, RepoRef};
+use crate::forge::Forge;
+use crate::policy::config::CONFIG_PATHS;
+use crate::policy::{ConfigError, RepoConfig};
+
+pub struct RepoPolicy {
+    pub config: Result<RepoConfig, ConfigError>,
+    pub gitattributes: Option<String>,
+}
+
+pub async fn load(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+    base: &CommitSha,
+) -> Result<RepoPolicy, JobError> {
+    let mut config = Ok(RepoConfig::default());
+    for path in CONFIG_PATHS {
+        if let Some(text) = file_at(ctx, forge, repo, base, path).await? {
+            config = RepoConfig::parse(path, &text);
+            break;
+        }
+    }
+    let gitattributes = file_at(ctx, forge, repo, base, ".gitattributes").await?;
+    Ok(RepoPolicy {
+        config,
+        gitattributes,
+    })
+}
+
+async fn file_at(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+    commit: &CommitSha,
+    path: &str,
+) -> Result<Option<String>, JobError> {
+    let repo_key = repo.key();
+    if let Some(cached) = ctx
+        .store
+        .cached_file(&repo_key, commit.as_str(), path)
+        .await?
+    {
+        return Ok(cached);
+    }
+    let content = forge.file_at(repo, commit, path).await?;
+    ctx.store
+        .cache_file(&repo_key, commit.as_str(), path, content.as_deref())
+        .await?;
+    Ok(content)
+}

@@ -1,0 +1,422 @@
+//! End-to-end: signed webhooks into the real router, a fake GitHub behind wiremock,
+//! and assertions on exactly what a user would see.
+mod support;
+
+use support::fake_github::{FakeFile, Write};
+use support::{sha, World, BASE_SHA};
+use wiremock::ResponseTemplate;
+
+fn small_files() -> Vec<FakeFile> {
+    vec![
+        FakeFile::modified("src/lib.rs", 14, 4),
+        FakeFile::added("tests/lib_test.rs", 12),
+    ]
+}
+
+fn oversized_files() -> Vec<FakeFile> {
+    vec![
+        FakeFile::added("api/handlers.rs", 260),
+        FakeFile::added("api/routes.rs", 90),
+        FakeFile::modified("billing/invoice.rs", 150, 30),
+        FakeFile::added("tests/billing_test.rs", 40),
+        FakeFile::modified("Cargo.lock", 900, 200),
+    ]
+}
+
+fn label(name: &str, color: &str) -> Write {
+    Write::LabelCreated {
+        name: name.into(),
+        color: color.into(),
+    }
+}
+
+#[tokio::test]
+async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+
+    let (status, _) = w
+        .deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    assert_eq!(status, 202);
+    w.settle().await;
+
+    assert_eq!(
+        w.writes(),
+        [
+            Write::CheckRunCreated {
+                head: head.clone(),
+                conclusion: "action_required".into(),
+                title: w.gh.latest_check(&head).title,
+            },
+            label("size/M", "eebb00"),
+            Write::LabelAdded {
+                pr: 7,
+                name: "size/M".into()
+            },
+        ]
+    );
+    let check = w.gh.latest_check(&head);
+    insta::assert_snapshot!("small_pr_check_title", check.title);
+    insta::assert_snapshot!("small_pr_check_summary", check.summary);
+    assert!(
+        w.gh.state().comments.is_empty(),
+        "no guidance to give, so no comment"
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn approval_passes_the_gate_by_updating_the_same_check_run() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    let first = w.gh.latest_check(&head).id;
+    w.writes();
+
+    w.review(7, "bob", "APPROVED");
+    w.deliver(
+        "pull_request_review",
+        &w.payload("pull_request_review.submitted", 7),
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(
+        w.writes(),
+        [Write::CheckRunUpdated {
+            id: first,
+            conclusion: "success".into(),
+            title: w.gh.latest_check(&head).title
+        }]
+    );
+
+    // Dismissing the approval puts the PR back to waiting.
+    w.update_pr(7, |pr| pr.reviews[0].state = "DISMISSED");
+    w.deliver(
+        "pull_request_review",
+        &w.payload("pull_request_review.dismissed", 7),
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(
+        w.writes(),
+        [Write::CheckRunUpdated {
+            id: first,
+            conclusion: "action_required".into(),
+            title: w.gh.latest_check(&head).title
+        }]
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn self_approval_and_bot_approval_do_not_count() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    w.review(7, "alice", "APPROVED");
+    w.review(7, "dependabot[bot]", "APPROVED");
+    w.deliver(
+        "pull_request_review",
+        &w.payload("pull_request_review.submitted", 7),
+    )
+    .await;
+    w.settle().await;
+    assert_eq!(w.gh.latest_check(&head).conclusion, "action_required");
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn changes_requested_fails_the_gate() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    w.review(7, "bob", "APPROVED");
+    w.review(7, "carol", "CHANGES_REQUESTED");
+    w.deliver(
+        "pull_request_review",
+        &w.payload("pull_request_review.submitted", 7),
+    )
+    .await;
+    w.settle().await;
+    let check = w.gh.latest_check(&head);
+    assert_eq!(check.conclusion, "failure");
+    insta::assert_snapshot!("changes_requested_check_summary", check.summary);
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(9, &head, oversized_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
+        .await;
+    w.settle().await;
+
+    let writes = w.writes();
+    let comment_id = match &writes[1] {
+        Write::CommentCreated { pr: 9, id } => *id,
+        other => panic!("expected the guidance comment, got {other:?}"),
+    };
+    assert_eq!(
+        writes,
+        [
+            Write::CheckRunCreated {
+                head: head.clone(),
+                conclusion: "failure".into(),
+                title: w.gh.latest_check(&head).title
+            },
+            Write::CommentCreated {
+                pr: 9,
+                id: comment_id
+            },
+            label("size/XL", "ee5500"),
+            Write::LabelAdded {
+                pr: 9,
+                name: "size/XL".into()
+            },
+        ]
+    );
+    insta::assert_snapshot!("oversized_comment", w.gh.comment_body(comment_id));
+    insta::assert_snapshot!("oversized_check_summary", w.gh.latest_check(&head).summary);
+
+    // The same event again (a different delivery) changes nothing.
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
+        .await;
+    w.settle().await;
+    assert_eq!(w.writes(), []);
+
+    // The author splits the PR: the new head passes the size rule, the comment says so.
+    let head2 = sha(2);
+    w.update_pr(9, |pr| {
+        pr.head_sha = head2.clone();
+        pr.files = small_files();
+    });
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
+        .await;
+    w.settle().await;
+    assert_eq!(
+        w.writes(),
+        [
+            Write::CheckRunCreated {
+                head: head2.clone(),
+                conclusion: "action_required".into(),
+                title: w.gh.latest_check(&head2).title
+            },
+            Write::CommentEdited { id: comment_id },
+            Write::LabelRemoved {
+                pr: 9,
+                name: "size/XL".into()
+            },
+            label("size/M", "eebb00"),
+            Write::LabelAdded {
+                pr: 9,
+                name: "size/M".into()
+            },
+        ]
+    );
+    insta::assert_snapshot!("resolved_comment", w.gh.comment_body(comment_id));
+    assert_eq!(w.gh.state().comments.len(), 1, "never a second comment");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn replayed_delivery_is_processed_once() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, oversized_files());
+    let payload = w.payload("pull_request.opened", 7);
+    let (s1, b1) = w.deliver_as("pull_request", "d-1", &payload).await;
+    let (s2, b2) = w.deliver_as("pull_request", "d-1", &payload).await;
+    assert_eq!((s1, s2), (202, 202));
+    assert!(b1.contains("\"queued\""), "{b1}");
+    assert!(b2.contains("\"duplicate\""), "{b2}");
+    w.settle().await;
+    let writes = w.writes();
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|w| matches!(w, Write::CheckRunCreated { .. }))
+            .count(),
+        1
+    );
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|w| matches!(w, Write::CommentCreated { .. }))
+            .count(),
+        1
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn bad_or_missing_signature_is_refused_and_does_nothing() {
+    let w = World::start().await;
+    w.open_pr(7, &sha(1), small_files());
+    let body = serde_json::to_vec(&w.payload("pull_request.opened", 7)).unwrap();
+    let (status, _) = w
+        .post("pull_request", "d-1", Some("sha256=00"), body.clone())
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = w.post("pull_request", "d-2", None, body).await;
+    assert_eq!(status, 401);
+    w.settle().await;
+    assert_eq!(w.gh.take_calls(), Vec::<String>::new());
+    assert_eq!(w.store.queue_depth().await.unwrap(), 0);
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_unhandled_events_are_acknowledged() {
+    let w = World::start().await;
+    let sig = smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), b"{not json");
+    let (status, _) = w
+        .post("pull_request", "d-1", Some(&sig), b"{not json".to_vec())
+        .await;
+    assert_eq!(status, 400);
+
+    let (status, body) = w.deliver("ping", &support::fixture("ping")).await;
+    assert_eq!(status, 202);
+    assert!(body.contains("ignored"), "{body}");
+    let (status, _) = w.deliver("gollum", &serde_json::json!({"pages": []})).await;
+    assert_eq!(status, 202);
+    w.settle().await;
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn oversized_body_is_refused() {
+    let w = World::start().await;
+    let body = vec![b' '; smallbatch::server::MAX_WEBHOOK_BYTES + 1];
+    let sig = smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body);
+    let (status, _) = w.post("pull_request", "d-1", Some(&sig), body).await;
+    assert_eq!(status, 413);
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn acknowledged_jobs_survive_a_restart() {
+    let mut w = World::start_intake_only().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    let (status, _) = w
+        .deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    assert_eq!(status, 202);
+    w.stop().await;
+    assert_eq!(
+        w.gh.take_calls(),
+        Vec::<String>::new(),
+        "nothing processed before the restart"
+    );
+
+    let w = w.restart().await;
+    w.settle().await;
+    assert_eq!(w.gh.latest_check(&head).conclusion, "action_required");
+    assert_eq!(w.writes().len(), 3);
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn transient_api_failures_are_retried_until_correct() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    {
+        let mut s = w.gh.state();
+        s.faults.push_back(ResponseTemplate::new(502));
+        s.faults.push_back(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(
+                    serde_json::json!({"message": "You have exceeded a secondary rate limit."}),
+                ),
+        );
+        s.faults.push_back(ResponseTemplate::new(503));
+    }
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    let writes = w.writes();
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|w| matches!(w, Write::CheckRunCreated { .. }))
+            .count(),
+        1
+    );
+    assert_eq!(w.gh.latest_check(&head).conclusion, "action_required");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn broken_repo_config_fails_the_check_with_its_location() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.gh.put_file(
+        BASE_SHA,
+        ".github/smallbatch.yml",
+        "size:\n  max_lines: 300\n  colour: blue\n",
+    );
+    w.open_pr(7, &head, small_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    let check = w.gh.latest_check(&head);
+    assert_eq!(check.conclusion, "failure");
+    insta::assert_snapshot!(
+        "config_error_check",
+        format!("{}\n\n{}", check.title, check.summary)
+    );
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn repo_config_is_read_from_the_base_commit_once() {
+    let w = World::start().await;
+    w.gh.put_file(
+        BASE_SHA,
+        ".github/smallbatch.yml",
+        "size:\n  max_lines: 20\n  warn_lines: 10\n",
+    );
+    w.open_pr(7, &sha(1), small_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    assert_eq!(
+        w.gh.latest_check(&sha(1)).conclusion,
+        "failure",
+        "30 lines over a 20-line limit"
+    );
+    let config_reads = |calls: &[String]| calls.iter().filter(|c| c.contains("/contents/")).count();
+    assert_eq!(
+        config_reads(&w.gh.take_calls()),
+        2,
+        "policy file and .gitattributes"
+    );
+
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 7))
+        .await;
+    w.settle().await;
+    assert_eq!(config_reads(&w.gh.take_calls()), 0, "cached by commit");
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn health_endpoints_answer() {
+    let w = World::start().await;
+    let r = reqwest::get(w.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = reqwest::get(w.url("/readyz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -1,0 +1,516 @@
+//! A stateful fake of the GitHub REST API behind wiremock. It answers the calls the
+//! adapter makes from in-memory state, logs every write in order, and records any call
+//! it does not know so that a test fails on it.
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A write the bot made to GitHub, as a user would see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    CheckRunCreated {
+        head: String,
+        conclusion: String,
+        title: String,
+    },
+    CheckRunUpdated {
+        id: u64,
+        conclusion: String,
+        title: String,
+    },
+    CommentCreated {
+        pr: u64,
+        id: u64,
+    },
+    CommentEdited {
+        id: u64,
+    },
+    LabelCreated {
+        name: String,
+        color: String,
+    },
+    LabelAdded {
+        pr: u64,
+        name: String,
+    },
+    LabelRemoved {
+        pr: u64,
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeFile {
+    pub path: String,
+    pub status: &'static str,
+    pub additions: u64,
+    pub deletions: u64,
+    pub previous: Option<String>,
+    pub binary: bool,
+}
+
+impl FakeFile {
+    pub fn modified(path: &str, additions: u64, deletions: u64) -> Self {
+        Self {
+            path: path.into(),
+            status: "modified",
+            additions,
+            deletions,
+            previous: None,
+            binary: false,
+        }
+    }
+    pub fn added(path: &str, additions: u64) -> Self {
+        Self {
+            status: "added",
+            ..Self::modified(path, additions, 0)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeReview {
+    pub user: String,
+    pub state: &'static str,
+    pub commit: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakePr {
+    pub number: u64,
+    pub author: String,
+    pub draft: bool,
+    pub state: &'static str,
+    pub head_sha: String,
+    pub base_sha: String,
+    pub labels: Vec<String>,
+    pub files: Vec<FakeFile>,
+    pub reviews: Vec<FakeReview>,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub id: u64,
+    pub head_sha: String,
+    pub conclusion: String,
+    pub title: String,
+    pub summary: String,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub repo: String,
+    pub prs: BTreeMap<u64, FakePr>,
+    /// Files by (commit, path).
+    pub contents: BTreeMap<(String, String), String>,
+    pub repo_labels: BTreeSet<String>,
+    /// (id, pr, author login, body)
+    pub comments: Vec<(u64, u64, String, String)>,
+    pub check_runs: Vec<CheckRun>,
+    pub writes: Vec<Write>,
+    pub calls: Vec<String>,
+    pub unexpected: Vec<String>,
+    /// Served, in order, instead of the next calls' real answers.
+    pub faults: VecDeque<ResponseTemplate>,
+    next_id: u64,
+    template_pr: Value,
+}
+
+#[derive(Clone)]
+pub struct FakeGitHub {
+    pub server: Arc<MockServer>,
+    state: Arc<Mutex<State>>,
+}
+
+pub const BOT_LOGIN: &str = "smallbatch[bot]";
+
+impl FakeGitHub {
+    pub async fn start(repo: &str) -> Self {
+        let server = MockServer::start().await;
+        let template: Value = serde_json::from_str(include_str!(
+            "../../fixtures/github/pull_request.opened.json"
+        ))
+        .unwrap();
+        let state = Arc::new(Mutex::new(State {
+            repo: repo.into(),
+            next_id: 1000,
+            template_pr: template["pull_request"].clone(),
+            ..Default::default()
+        }));
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Responder(state.clone()))
+            .mount(&server)
+            .await;
+        Self {
+            server: Arc::new(server),
+            state,
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    pub fn take_writes(&self) -> Vec<Write> {
+        std::mem::take(&mut self.state().writes)
+    }
+
+    pub fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut self.state().calls)
+    }
+
+    pub fn comment_body(&self, id: u64) -> String {
+        let s = self.state();
+        s.comments
+            .iter()
+            .find(|c| c.0 == id)
+            .map(|c| c.3.clone())
+            .expect("comment exists")
+    }
+
+    pub fn latest_check(&self, head: &str) -> CheckRun {
+        let s = self.state();
+        s.check_runs
+            .iter()
+            .rev()
+            .find(|c| c.head_sha == head)
+            .cloned()
+            .expect("check run exists")
+    }
+
+    pub fn put_file(&self, commit: &str, path: &str, text: &str) {
+        self.state()
+            .contents
+            .insert((commit.into(), path.into()), text.into());
+    }
+}
+
+struct Responder(Arc<Mutex<State>>);
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        let call = format!("{} {}", req.method, req.url.path());
+        s.calls.push(call.clone());
+        if let Some(fault) = s.faults.pop_front() {
+            return fault;
+        }
+        match route(&mut s, req) {
+            Some(resp) => resp,
+            None => {
+                s.unexpected.push(call);
+                ResponseTemplate::new(501)
+            }
+        }
+    }
+}
+
+fn query(req: &Request, key: &str) -> Option<String> {
+    req.url
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn body(req: &Request) -> Value {
+    serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+}
+
+fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
+    let path = req.url.path().to_string();
+    let method = req.method.as_str();
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if method == "POST" && segs.len() == 4 && segs[0] == "app" && segs[3] == "access_tokens" {
+        let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let expires = expires
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        return Some(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"token": "ghs_fake", "expires_at": expires})),
+        );
+    }
+    if method == "GET" && path == "/app" {
+        return Some(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": 1, "slug": "smallbatch", "name": "smallbatch"})),
+        );
+    }
+    if segs.len() < 3 || segs[0] != "repos" || format!("{}/{}", segs[1], segs[2]) != s.repo {
+        return None;
+    }
+    let rest: Vec<&str> = segs[3..].to_vec();
+    match (method, rest.as_slice()) {
+        ("GET", ["pulls", n]) => {
+            let pr = s.prs.get(&n.parse().ok()?)?.clone();
+            Some(ResponseTemplate::new(200).set_body_json(pr_json(s, &pr)))
+        }
+        ("GET", ["pulls"]) => {
+            let list: Vec<Value> = s
+                .prs
+                .values()
+                .filter(|p| p.state == "open")
+                .cloned()
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|p| pr_json(s, p))
+                .collect();
+            Some(ResponseTemplate::new(200).set_body_json(list))
+        }
+        ("GET", ["pulls", n, "files"]) => {
+            let pr = s.prs.get(&n.parse().ok()?)?;
+            let page: usize = query(req, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let per: usize = query(req, "per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let files: Vec<Value> = pr
+                .files
+                .iter()
+                .skip((page - 1) * per)
+                .take(per)
+                .map(file_json)
+                .collect();
+            let mut resp = ResponseTemplate::new(200).set_body_json(files);
+            if page * per < pr.files.len().min(3000) {
+                let next = format!(
+                    "<{}?per_page={per}&page={}>; rel=\"next\"",
+                    req.url.as_str().split('?').next().unwrap(),
+                    page + 1
+                );
+                resp = resp.insert_header("link", next.as_str());
+            }
+            Some(resp)
+        }
+        ("GET", ["pulls", n, "reviews"]) => {
+            let pr = s.prs.get(&n.parse().ok()?)?;
+            let reviews: Vec<Value> = pr
+                .reviews
+                .iter()
+                .enumerate()
+                .map(|(i, r)| review_json(i as u64 + 1, r))
+                .collect();
+            Some(ResponseTemplate::new(200).set_body_json(reviews))
+        }
+        ("GET", ["contents", file @ ..]) => {
+            let commit = query(req, "ref").unwrap_or_default();
+            match s.contents.get(&(commit, file.join("/"))) {
+                Some(text) => Some(ResponseTemplate::new(200).set_body_string(text.clone())),
+                None => {
+                    Some(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+                }
+            }
+        }
+        ("POST", ["check-runs"]) => {
+            let b = body(req);
+            s.next_id += 1;
+            let run = CheckRun {
+                id: s.next_id,
+                head_sha: b["head_sha"].as_str()?.into(),
+                conclusion: b["conclusion"].as_str().unwrap_or("").into(),
+                title: b["output"]["title"].as_str().unwrap_or("").into(),
+                summary: b["output"]["summary"].as_str().unwrap_or("").into(),
+            };
+            s.writes.push(Write::CheckRunCreated {
+                head: run.head_sha.clone(),
+                conclusion: run.conclusion.clone(),
+                title: run.title.clone(),
+            });
+            let id = run.id;
+            s.check_runs.push(run);
+            Some(ResponseTemplate::new(201).set_body_json(json!({"id": id, "name": "smallbatch"})))
+        }
+        ("PATCH", ["check-runs", id]) => {
+            let id: u64 = id.parse().ok()?;
+            let b = body(req);
+            let run = s.check_runs.iter_mut().find(|r| r.id == id)?;
+            run.conclusion = b["conclusion"].as_str().unwrap_or("").into();
+            run.title = b["output"]["title"].as_str().unwrap_or("").into();
+            run.summary = b["output"]["summary"].as_str().unwrap_or("").into();
+            let w = Write::CheckRunUpdated {
+                id,
+                conclusion: run.conclusion.clone(),
+                title: run.title.clone(),
+            };
+            s.writes.push(w);
+            Some(ResponseTemplate::new(200).set_body_json(json!({"id": id, "name": "smallbatch"})))
+        }
+        ("GET", ["issues", n, "comments"]) => {
+            let n: u64 = n.parse().ok()?;
+            let list: Vec<Value> = s
+                .comments
+                .iter()
+                .filter(|c| c.1 == n)
+                .map(|c| comment_json(c.0, &c.2, &c.3))
+                .collect();
+            Some(ResponseTemplate::new(200).set_body_json(list))
+        }
+        ("POST", ["issues", n, "comments"]) => {
+            let n: u64 = n.parse().ok()?;
+            s.next_id += 1;
+            let id = s.next_id;
+            let text = body(req)["body"].as_str()?.to_string();
+            s.comments.push((id, n, BOT_LOGIN.into(), text.clone()));
+            s.writes.push(Write::CommentCreated { pr: n, id });
+            Some(ResponseTemplate::new(201).set_body_json(comment_json(id, BOT_LOGIN, &text)))
+        }
+        ("PATCH", ["issues", "comments", id]) => {
+            let id: u64 = id.parse().ok()?;
+            let text = body(req)["body"].as_str()?.to_string();
+            let c = s.comments.iter_mut().find(|c| c.0 == id)?;
+            c.3 = text.clone();
+            s.writes.push(Write::CommentEdited { id });
+            Some(ResponseTemplate::new(200).set_body_json(comment_json(id, BOT_LOGIN, &text)))
+        }
+        ("POST", ["labels"]) => {
+            let b = body(req);
+            let name = b["name"].as_str()?.to_string();
+            if !s.repo_labels.insert(name.clone()) {
+                return Some(ResponseTemplate::new(422).set_body_json(json!({"message": "Validation Failed", "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}]})));
+            }
+            s.writes.push(Write::LabelCreated {
+                name: name.clone(),
+                color: b["color"].as_str().unwrap_or("").into(),
+            });
+            Some(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"name": name, "color": b["color"]})),
+            )
+        }
+        ("POST", ["issues", n, "labels"]) => {
+            let n: u64 = n.parse().ok()?;
+            let names: Vec<String> = body(req)["labels"]
+                .as_array()?
+                .iter()
+                .filter_map(|l| l.as_str().map(String::from))
+                .collect();
+            let pr = s.prs.get_mut(&n)?;
+            for name in &names {
+                if !pr.labels.contains(name) {
+                    pr.labels.push(name.clone());
+                }
+            }
+            let labels = pr.labels.clone();
+            for name in names {
+                s.repo_labels.insert(name.clone());
+                s.writes.push(Write::LabelAdded { pr: n, name });
+            }
+            Some(
+                ResponseTemplate::new(200).set_body_json(
+                    labels
+                        .iter()
+                        .map(|l| json!({"name": l}))
+                        .collect::<Vec<_>>(),
+                ),
+            )
+        }
+        ("DELETE", ["issues", n, "labels", name]) => {
+            let n: u64 = n.parse().ok()?;
+            let name = urlencoding_decode(name);
+            let pr = s.prs.get_mut(&n)?;
+            let before = pr.labels.len();
+            pr.labels.retain(|l| *l != name);
+            if pr.labels.len() == before {
+                return Some(
+                    ResponseTemplate::new(404)
+                        .set_body_json(json!({"message": "Label does not exist"})),
+                );
+            }
+            s.writes.push(Write::LabelRemoved { pr: n, name });
+            Some(ResponseTemplate::new(200).set_body_json(json!([])))
+        }
+        _ => None,
+    }
+}
+
+fn urlencoding_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn pr_json(s: &State, pr: &FakePr) -> Value {
+    let mut v = s.template_pr.clone();
+    let (adds, dels): (u64, u64) = pr
+        .files
+        .iter()
+        .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
+    v["number"] = json!(pr.number);
+    v["html_url"] = json!(format!("https://github.com/{}/pull/{}", s.repo, pr.number));
+    v["state"] = json!(if pr.state == "open" { "open" } else { "closed" });
+    v["merged"] = json!(pr.state == "merged");
+    v["draft"] = json!(pr.draft);
+    v["user"]["login"] = json!(pr.author);
+    v["user"]["type"] = json!("User");
+    v["head"]["sha"] = json!(pr.head_sha);
+    v["base"]["ref"] = json!("main");
+    v["base"]["sha"] = json!(pr.base_sha);
+    v["labels"] = json!(pr
+        .labels
+        .iter()
+        .map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false}))
+        .collect::<Vec<_>>());
+    v["updated_at"] = json!(format!(
+        "2026-11-27T10:{:02}:{:02}Z",
+        pr.version / 60,
+        pr.version % 60
+    ));
+    v["changed_files"] = json!(pr.files.len());
+    v["additions"] = json!(adds);
+    v["deletions"] = json!(dels);
+    v
+}
+
+fn file_json(f: &FakeFile) -> Value {
+    let mut v = json!({
+        "sha": "bbcd538c8e72b8c175046e27cc8f907076331401",
+        "filename": f.path,
+        "status": f.status,
+        "additions": f.additions,
+        "deletions": f.deletions,
+        "changes": f.additions + f.deletions,
+        "blob_url": format!("https://github.com/o/r/blob/head/{}", f.path),
+        "raw_url": format!("https://github.com/o/r/raw/head/{}", f.path),
+        "contents_url": format!("https://api.github.com/repos/o/r/contents/{}", f.path),
+    });
+    if !f.binary {
+        v["patch"] = json!("@@ -1 +1 @@\n-a\n+b");
+    }
+    if let Some(prev) = &f.previous {
+        v["previous_filename"] = json!(prev);
+    }
+    v
+}
+
+fn review_json(id: u64, r: &FakeReview) -> Value {
+    json!({
+        "id": id,
+        "node_id": "MDE3OlB1bGxSZXF1ZXN0UmV2aWV3ODA=",
+        "user": {"login": r.user, "id": 100 + id, "type": if r.user.ends_with("[bot]") { "Bot" } else { "User" }, "site_admin": false},
+        "body": "",
+        "state": r.state,
+        "html_url": "https://github.com/o/r/pull/1#pullrequestreview-80",
+        "pull_request_url": "https://api.github.com/repos/o/r/pulls/1",
+        "author_association": "COLLABORATOR",
+        "submitted_at": "2026-11-27T10:00:00Z",
+        "commit_id": r.commit,
+    })
+}
+
+fn comment_json(id: u64, author: &str, body: &str) -> Value {
+    json!({
+        "id": id,
+        "node_id": "MDEyOklzc3VlQ29tbWVudDE=",
+        "body": body,
+        "user": {"login": author, "id": 1, "type": if author.ends_with("[bot]") { "Bot" } else { "User" }},
+        "created_at": "2026-11-27T10:00:00Z",
+        "updated_at": "2026-11-27T10:00:00Z",
+        "author_association": "NONE",
+    })
+}
