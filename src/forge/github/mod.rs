@@ -1,1 +1,2 @@
 //! GitHub App adapter.
+pub mod webhook;
