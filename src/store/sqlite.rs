@@ -47,10 +47,27 @@ pub(super) async fn connect(url: &str) -> StoreResult<SqlitePool> {
     }
     .connect_with(options)
     .await?;
-    sqlx::migrate!("src/store/migrations/sqlite")
-        .run(&pool)
-        .await?;
+    migrate(&pool).await?;
     Ok(pool)
+}
+
+/// sqlx takes no lock when migrating SQLite, so two processes opening a fresh file at
+/// once can both try to apply a migration; the loser's transaction fails and rolls back.
+/// Running again then finds the winner's migrations recorded and has nothing to do.
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    const ATTEMPTS: u32 = 3;
+    let migrator = sqlx::migrate!("src/store/migrations/sqlite");
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "sqlite migration failed; retrying");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 pub(super) async fn ping(pool: &SqlitePool) -> StoreResult<()> {
