@@ -172,6 +172,8 @@ impl Store {
     /// lease) whose key has no other running job. `None` when nothing is runnable now.
     ///
     /// A job whose stored event no longer decodes is parked with the error and skipped.
+    /// Under heavy contention on PostgreSQL `None` can also mean "lost every race this
+    /// time"; workers poll, so the job is taken on a later call.
     pub async fn claim(&self, worker: &str, lease: Duration) -> StoreResult<Option<Job>> {
         let lease_ms = millis(lease);
         let mut conflicts = 0;
