@@ -1,7 +1,27 @@
 //! Durable state: the job queue of acknowledged deliveries, and what the bot last wrote
 //! to each PR. One `Store` over SQLite (the embedded default) and PostgreSQL.
+//!
+//! Guarantees the webhook server and workers rely on:
+//! - `enqueue` returns only once the job is committed durably (SQLite `synchronous=FULL`,
+//!   PostgreSQL's default `synchronous_commit=on`), and a delivery id is accepted once, ever.
+//! - A claim is a lease. Each claim increments `attempts`, and `(job id, attempts)` is the
+//!   fencing token: `complete`/`retry`/`park`/`release` apply only while the job is still
+//!   running under that same attempt, so a worker whose lease expired and was re-claimed
+//!   elsewhere gets [`StoreError::LeaseLost`] instead of overwriting the new attempt.
+//! - At most one job per serial key runs at a time (a partial unique index, see the
+//!   migrations), across any number of processes.
+//!
+//! Time: every timestamp is Unix epoch milliseconds read from the *database's* clock, so
+//! several replicas on one PostgreSQL share a single "now" (on SQLite the database clock
+//! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
+//! which lets tests exercise leases and delays without sleeping.
+
+mod postgres;
+mod sqlite;
 
 use crate::domain::{Delivery, DeliveryId, DomainEvent};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +34,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database url (expected sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
+    /// The job is no longer running under this attempt: its lease expired and another
+    /// worker claimed it, or it was already completed, retried, parked or released.
+    #[error("job {job_id} attempt {attempt} no longer holds its lease")]
+    LeaseLost { job_id: i64, attempt: u32 },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -49,52 +73,232 @@ pub struct PrRecord {
 }
 
 #[derive(Clone, Debug)]
-pub struct Store {}
+pub struct Store {
+    backend: Backend,
+    /// Added to the database clock; shared by clones. Zero outside tests.
+    clock_offset_ms: Arc<AtomicI64>,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// A claimed row before its event is decoded.
+struct RawJob {
+    id: i64,
+    delivery_id: String,
+    event: String,
+    attempts: i64,
+}
+
+/// How a lease ends.
+enum Outcome<'a> {
+    Complete,
+    Retry { error: &'a str, delay_ms: i64 },
+    Park { error: &'a str },
+    Release,
+}
+
+/// Claim attempts lost to a concurrent claimer of the same key before giving up for
+/// this poll. Each loss means another job was claimed, so the queue is progressing.
+const CLAIM_CONFLICT_RETRIES: usize = 16;
 
 impl Store {
     /// Opens (creating an SQLite file if needed) and migrates.
+    ///
+    /// Accepts `sqlite:` URLs (`sqlite://smallbatch.db`, `sqlite::memory:`) and
+    /// `postgres://` / `postgresql://` URLs.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let _ = url;
-        todo!("store helper")
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite(sqlite::connect(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::connect(url).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(Self {
+            backend,
+            clock_offset_ms: Arc::new(AtomicI64::new(0)),
+        })
     }
+
+    /// Closes the pool, waiting for checked-out connections to be returned.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Shifts this store's view of "now" forward (shared by its clones). For tests and
+    /// simulations: lets leases expire and delays elapse without sleeping.
+    pub fn advance_clock(&self, by: Duration) {
+        self.clock_offset_ms.fetch_add(millis(by), Ordering::SeqCst);
+    }
+
+    fn offset(&self) -> i64 {
+        self.clock_offset_ms.load(Ordering::SeqCst)
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
-        todo!("store helper")
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::ping(pool).await,
+            Backend::Postgres(pool) => postgres::ping(pool).await,
+        }
     }
+
+    /// Stores the delivery as a queued job, durably, unless its id was seen before.
     pub async fn enqueue(&self, delivery: &Delivery) -> StoreResult<Enqueued> {
-        let _ = delivery;
-        todo!("store helper")
+        let event = serde_json::to_string(&delivery.event)
+            .map_err(|e| StoreError::Corrupt(format!("cannot serialize event: {e}")))?;
+        let key = delivery.event.serial_key();
+        let id = delivery.id.as_str();
+        let inserted = match &self.backend {
+            Backend::Sqlite(pool) => sqlite::enqueue(pool, id, &key, &event, self.offset()).await,
+            Backend::Postgres(pool) => {
+                postgres::enqueue(pool, id, &key, &event, self.offset()).await
+            }
+        }?;
+        Ok(if inserted {
+            Enqueued::New
+        } else {
+            Enqueued::Duplicate
+        })
     }
+
+    /// Claims the oldest runnable job (queued and due, or running under an expired
+    /// lease) whose key has no other running job. `None` when nothing is runnable now.
+    ///
+    /// A job whose stored event no longer decodes is parked with the error and skipped.
+    /// Under heavy contention on PostgreSQL `None` can also mean "lost every race this
+    /// time"; workers poll, so the job is taken on a later call.
     pub async fn claim(&self, worker: &str, lease: Duration) -> StoreResult<Option<Job>> {
-        let _ = (worker, lease);
-        todo!("store helper")
+        let lease_ms = millis(lease);
+        let mut conflicts = 0;
+        loop {
+            let claimed = match &self.backend {
+                Backend::Sqlite(pool) => sqlite::claim(pool, worker, lease_ms, self.offset()).await,
+                Backend::Postgres(pool) => {
+                    postgres::claim(pool, worker, lease_ms, self.offset()).await
+                }
+            };
+            let raw = match claimed {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return Ok(None),
+                // Another claimer just took a job with the same key: pick again.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    conflicts += 1;
+                    if conflicts > CLAIM_CONFLICT_RETRIES {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match decode(&raw) {
+                Ok(job) => return Ok(Some(job)),
+                Err(error) => {
+                    tracing::error!(job_id = raw.id, delivery_id = %raw.delivery_id, %error, "parking undecodable job");
+                    let attempt = u32::try_from(raw.attempts).unwrap_or(u32::MAX);
+                    self.finish(
+                        raw.id,
+                        attempt,
+                        Outcome::Park {
+                            error: &error.to_string(),
+                        },
+                    )
+                    .await?;
+                }
+            }
+        }
     }
+
+    /// Marks the job done. The row stays so its delivery id remains a known duplicate.
     pub async fn complete(&self, job: &Job) -> StoreResult<()> {
-        let _ = job;
-        todo!("store helper")
+        self.finish(job.id, job.attempts, Outcome::Complete).await
     }
+
+    /// Puts the job back in the queue, runnable again after `delay`.
     pub async fn retry(&self, job: &Job, error: &str, delay: Duration) -> StoreResult<()> {
-        let _ = (job, error, delay);
-        todo!("store helper")
+        let delay_ms = millis(delay);
+        self.finish(job.id, job.attempts, Outcome::Retry { error, delay_ms })
+            .await
     }
+
+    /// Takes the job out of circulation for a human to look at.
     pub async fn park(&self, job: &Job, error: &str) -> StoreResult<()> {
-        let _ = (job, error);
-        todo!("store helper")
+        self.finish(job.id, job.attempts, Outcome::Park { error })
+            .await
     }
+
+    /// Hands the job back, runnable at once, without counting this attempt (shutdown).
     pub async fn release(&self, job: &Job) -> StoreResult<()> {
-        let _ = job;
-        todo!("store helper")
+        self.finish(job.id, job.attempts, Outcome::Release).await
     }
+
+    async fn finish(&self, job_id: i64, attempt: u32, outcome: Outcome<'_>) -> StoreResult<()> {
+        let applied = match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlite::finish(pool, job_id, attempt, &outcome, self.offset()).await
+            }
+            Backend::Postgres(pool) => {
+                postgres::finish(pool, job_id, attempt, &outcome, self.offset()).await
+            }
+        }?;
+        if applied {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost { job_id, attempt })
+        }
+    }
+
+    /// Jobs still to be processed: queued (due or not) and running.
     pub async fn queue_depth(&self) -> StoreResult<u64> {
-        todo!("store helper")
+        let n = match &self.backend {
+            Backend::Sqlite(pool) => sqlite::count_live(pool).await,
+            Backend::Postgres(pool) => postgres::count_live(pool).await,
+        }?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    /// Jobs parked for a human to look at.
+    pub async fn parked_count(&self) -> StoreResult<u64> {
+        let n = match &self.backend {
+            Backend::Sqlite(pool) => sqlite::count_parked(pool).await,
+            Backend::Postgres(pool) => postgres::count_parked(pool).await,
+        }?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How long the oldest queued or running job has been waiting since it was
+    /// enqueued; `None` when the queue is empty.
+    pub async fn oldest_job_age(&self) -> StoreResult<Option<Duration>> {
+        let age_ms = match &self.backend {
+            Backend::Sqlite(pool) => sqlite::oldest_live_age_ms(pool, self.offset()).await,
+            Backend::Postgres(pool) => postgres::oldest_live_age_ms(pool, self.offset()).await,
+        }?;
+        Ok(age_ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
+    }
+
     pub async fn pr_record(&self, pr_key: &str) -> StoreResult<Option<PrRecord>> {
-        let _ = pr_key;
-        todo!("store helper")
+        let row = match &self.backend {
+            Backend::Sqlite(pool) => sqlite::pr_record(pool, pr_key).await,
+            Backend::Postgres(pool) => postgres::pr_record(pool, pr_key).await,
+        }?;
+        Ok(row.map(PrRow::into_record))
     }
+
+    /// Inserts or replaces the record of `pr_key`.
     pub async fn save_pr_record(&self, pr_key: &str, record: &PrRecord) -> StoreResult<()> {
-        let _ = (pr_key, record);
-        todo!("store helper")
+        let row = PrRow::from_record(record);
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::save_pr_record(pool, pr_key, &row).await,
+            Backend::Postgres(pool) => postgres::save_pr_record(pool, pr_key, &row).await,
+        }
     }
+
     /// `Some(None)` caches that the file does not exist at that commit.
     pub async fn cached_file(
         &self,
@@ -102,9 +306,14 @@ impl Store {
         commit: &str,
         path: &str,
     ) -> StoreResult<Option<Option<String>>> {
-        let _ = (repo_key, commit, path);
-        todo!("store helper")
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::cached_file(pool, repo_key, commit, path).await,
+            Backend::Postgres(pool) => postgres::cached_file(pool, repo_key, commit, path).await,
+        }
     }
+
+    /// Records a file's content (`None`: absent) at a commit. Content at a commit never
+    /// changes, so the first write wins and later ones are no-ops.
     pub async fn cache_file(
         &self,
         repo_key: &str,
@@ -112,7 +321,87 @@ impl Store {
         path: &str,
         content: Option<&str>,
     ) -> StoreResult<()> {
-        let _ = (repo_key, commit, path, content);
-        todo!("store helper")
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlite::cache_file(pool, repo_key, commit, path, content).await
+            }
+            Backend::Postgres(pool) => {
+                postgres::cache_file(pool, repo_key, commit, path, content).await
+            }
+        }
+    }
+}
+
+fn decode(raw: &RawJob) -> StoreResult<Job> {
+    let event = serde_json::from_str(&raw.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let attempts = u32::try_from(raw.attempts)
+        .map_err(|_| StoreError::Corrupt(format!("attempts out of range: {}", raw.attempts)))?;
+    Ok(Job {
+        id: raw.id,
+        delivery_id: DeliveryId::new(raw.delivery_id.clone()),
+        event,
+        attempts,
+    })
+}
+
+/// Durations as database milliseconds, capped far below overflow of `now + duration`.
+fn millis(d: Duration) -> i64 {
+    const CAP_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+    i64::try_from(d.as_millis()).unwrap_or(CAP_MS).min(CAP_MS)
+}
+
+/// A `PrRecord` in column types. Forge ids are `u64` but columns are signed 64-bit:
+/// they are stored bit-for-bit (`as` casts both ways), which round-trips every value.
+struct PrRow {
+    head_sha: String,
+    updated_at: String,
+    check_run_id: Option<i64>,
+    check_fingerprint: Option<String>,
+    comment_id: Option<i64>,
+    comment_body: Option<String>,
+}
+
+type PrTuple = (
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+impl PrRow {
+    fn from_record(r: &PrRecord) -> Self {
+        Self {
+            head_sha: r.head_sha.clone(),
+            updated_at: r.updated_at.clone(),
+            check_run_id: r.check_run_id.map(|id| id as i64),
+            check_fingerprint: r.check_fingerprint.clone(),
+            comment_id: r.comment_id.map(|id| id as i64),
+            comment_body: r.comment_body.clone(),
+        }
+    }
+
+    fn from_tuple(t: PrTuple) -> Self {
+        let (head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body) = t;
+        Self {
+            head_sha,
+            updated_at,
+            check_run_id,
+            check_fingerprint,
+            comment_id,
+            comment_body,
+        }
+    }
+
+    fn into_record(self) -> PrRecord {
+        PrRecord {
+            head_sha: self.head_sha,
+            updated_at: self.updated_at,
+            check_run_id: self.check_run_id.map(|id| id as u64),
+            check_fingerprint: self.check_fingerprint,
+            comment_id: self.comment_id.map(|id| id as u64),
+            comment_body: self.comment_body,
+        }
     }
 }

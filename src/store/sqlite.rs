@@ -1,0 +1,286 @@
+//! SQLite backend. Writers are serialized by SQLite's database lock, so each claim
+//! statement sees every committed claim before it: no two claims can race.
+
+use super::{Outcome, PrRow, PrTuple, RawJob, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// "Now" in epoch milliseconds from SQLite's clock, plus the store's offset (`?1`).
+/// `julianday('now')` is fixed for the duration of one statement.
+macro_rules! now_ms {
+    () => {
+        "(CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) + ?1)"
+    };
+}
+
+/// Fencing: the lease holder is the worker whose attempt is still the current one.
+macro_rules! fence {
+    () => {
+        " WHERE id = ?2 AND state = 'running' AND attempts = ?3"
+    };
+}
+
+/// How long a writer waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) async fn connect(url: &str) -> StoreResult<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: an acknowledged delivery must survive power loss, not just a crash.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool = if in_memory {
+        // Each connection to `:memory:` is its own database: keep exactly one, forever.
+        SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        SqlitePoolOptions::new().max_connections(8)
+    }
+    .connect_with(options)
+    .await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// sqlx takes no lock when migrating SQLite, so two processes opening a fresh file at
+/// once can both try to apply a migration; the loser's transaction fails and rolls back.
+/// Running again then finds the winner's migrations recorded and has nothing to do.
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    const ATTEMPTS: u32 = 3;
+    let migrator = sqlx::migrate!("src/store/migrations/sqlite");
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "sqlite migration failed; retrying");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+pub(super) async fn ping(pool: &SqlitePool) -> StoreResult<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(super) async fn enqueue(
+    pool: &SqlitePool,
+    delivery_id: &str,
+    key: &str,
+    event: &str,
+    offset: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(concat!(
+        "INSERT INTO jobs (delivery_id, serial_key, event, state, run_after, created_at, updated_at) ",
+        "VALUES (?2, ?3, ?4, 'queued', ",
+        now_ms!(),
+        ", ",
+        now_ms!(),
+        ", ",
+        now_ms!(),
+        ") ON CONFLICT (delivery_id) DO NOTHING"
+    ))
+    .bind(offset)
+    .bind(delivery_id)
+    .bind(key)
+    .bind(event)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn claim(
+    pool: &SqlitePool,
+    worker: &str,
+    lease_ms: i64,
+    offset: i64,
+) -> Result<Option<RawJob>, sqlx::Error> {
+    let row: Option<(i64, String, String, i64)> = sqlx::query_as(concat!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?2, ",
+        "lease_until = ",
+        now_ms!(),
+        " + ?3, updated_at = ",
+        now_ms!(),
+        " WHERE id = (",
+        "SELECT j.id FROM jobs j WHERE j.state IN ('queued', 'running') ",
+        "AND ((j.state = 'queued' AND j.run_after <= ",
+        now_ms!(),
+        ") OR (j.state = 'running' AND j.lease_until <= ",
+        now_ms!(),
+        ")) AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.serial_key = j.serial_key ",
+        "AND r.state = 'running' AND r.id <> j.id) ",
+        "ORDER BY j.id LIMIT 1) ",
+        "RETURNING id, delivery_id, event, attempts"
+    ))
+    .bind(offset)
+    .bind(worker)
+    .bind(lease_ms)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, delivery_id, event, attempts)| RawJob {
+        id,
+        delivery_id,
+        event,
+        attempts,
+    }))
+}
+
+/// Applies `outcome` if the job is still running under `attempt`; false otherwise.
+pub(super) async fn finish(
+    pool: &SqlitePool,
+    job_id: i64,
+    attempt: u32,
+    outcome: &Outcome<'_>,
+    offset: i64,
+) -> StoreResult<bool> {
+    let sql = match outcome {
+        Outcome::Complete => concat!(
+            "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ",
+            now_ms!(),
+            fence!()
+        ),
+        Outcome::Retry { .. } => concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, ",
+            "last_error = ?4, run_after = ",
+            now_ms!(),
+            " + ?5, updated_at = ",
+            now_ms!(),
+            fence!()
+        ),
+        Outcome::Park { .. } => concat!(
+            "UPDATE jobs SET state = 'parked', lease_until = NULL, last_error = ?4, updated_at = ",
+            now_ms!(),
+            fence!()
+        ),
+        Outcome::Release => concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, ",
+            "attempts = attempts - 1, run_after = ",
+            now_ms!(),
+            ", updated_at = ",
+            now_ms!(),
+            fence!()
+        ),
+    };
+    let mut query = sqlx::query(sql)
+        .bind(offset)
+        .bind(job_id)
+        .bind(i64::from(attempt));
+    match outcome {
+        Outcome::Retry { error, delay_ms } => query = query.bind(*error).bind(*delay_ms),
+        Outcome::Park { error } => query = query.bind(*error),
+        Outcome::Complete | Outcome::Release => {}
+    }
+    Ok(query.execute(pool).await?.rows_affected() == 1)
+}
+
+pub(super) async fn count_live(pool: &SqlitePool) -> StoreResult<i64> {
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}
+
+pub(super) async fn count_parked(pool: &SqlitePool) -> StoreResult<i64> {
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'parked'")
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}
+
+pub(super) async fn oldest_live_age_ms(pool: &SqlitePool, offset: i64) -> StoreResult<Option<i64>> {
+    let age = sqlx::query_scalar(concat!(
+        "SELECT ",
+        now_ms!(),
+        " - created_at FROM jobs WHERE state IN ('queued', 'running') ORDER BY id LIMIT 1"
+    ))
+    .bind(offset)
+    .fetch_optional(pool)
+    .await?;
+    Ok(age)
+}
+
+pub(super) async fn pr_record(pool: &SqlitePool, pr_key: &str) -> StoreResult<Option<PrRow>> {
+    let row: Option<PrTuple> = sqlx::query_as(
+        "SELECT head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body \
+         FROM pr_records WHERE pr_key = ?1",
+    )
+    .bind(pr_key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(PrRow::from_tuple))
+}
+
+pub(super) async fn save_pr_record(
+    pool: &SqlitePool,
+    pr_key: &str,
+    row: &PrRow,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO pr_records \
+         (pr_key, head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (pr_key) DO UPDATE SET head_sha = excluded.head_sha, \
+         updated_at = excluded.updated_at, check_run_id = excluded.check_run_id, \
+         check_fingerprint = excluded.check_fingerprint, comment_id = excluded.comment_id, \
+         comment_body = excluded.comment_body",
+    )
+    .bind(pr_key)
+    .bind(&row.head_sha)
+    .bind(&row.updated_at)
+    .bind(row.check_run_id)
+    .bind(&row.check_fingerprint)
+    .bind(row.comment_id)
+    .bind(&row.comment_body)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn cached_file(
+    pool: &SqlitePool,
+    repo_key: &str,
+    commit: &str,
+    path: &str,
+) -> StoreResult<Option<Option<String>>> {
+    let content = sqlx::query_scalar(
+        "SELECT content FROM file_cache WHERE repo_key = ?1 AND commit_sha = ?2 AND path = ?3",
+    )
+    .bind(repo_key)
+    .bind(commit)
+    .bind(path)
+    .fetch_optional(pool)
+    .await?;
+    Ok(content)
+}
+
+pub(super) async fn cache_file(
+    pool: &SqlitePool,
+    repo_key: &str,
+    commit: &str,
+    path: &str,
+    content: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO file_cache (repo_key, commit_sha, path, content) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (repo_key, commit_sha, path) DO NOTHING",
+    )
+    .bind(repo_key)
+    .bind(commit)
+    .bind(path)
+    .bind(content)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
