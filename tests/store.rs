@@ -170,6 +170,7 @@ on_both_backends!(
     file_cache_remembers_contents_and_absence,
     pr_record_is_upserted,
     oldest_job_age_counts_from_enqueue,
+    policy_head_is_per_branch_and_overwritten,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -579,6 +580,18 @@ async fn pr_record_is_upserted(db: Db) {
         store.pr_record("github:acme/widgets#8").await.unwrap(),
         None
     );
+}
+
+async fn policy_head_is_per_branch_and_overwritten(db: Db) {
+    let store = db.store().await;
+    let repo = "github:acme/widgets";
+    assert_eq!(store.policy_head(repo, "main").await.unwrap(), None);
+    store.set_policy_head(repo, "main", "a1").await.unwrap();
+    store.set_policy_head(repo, "release", "b1").await.unwrap();
+    store.set_policy_head(repo, "main", "a2").await.unwrap();
+    assert_eq!(store.policy_head(repo, "main").await.unwrap().as_deref(), Some("a2"));
+    assert_eq!(store.policy_head(repo, "release").await.unwrap().as_deref(), Some("b1"));
+    assert_eq!(store.policy_head("github:acme/other", "main").await.unwrap(), None);
 }
 
 async fn oldest_job_age_counts_from_enqueue(db: Db) {

@@ -404,4 +404,19 @@ impl PrRow {
             comment_body: self.comment_body,
         }
     }
+
+    /// The commit at which `branch`'s policy is read, if known.
+    pub async fn policy_head(&self, repo_key: &str, branch: &str) -> StoreResult<Option<String>> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::policy_head(pool, repo_key, branch).await,
+            Backend::Postgres(pool) => postgres::policy_head(pool, repo_key, branch).await,
+        }
+    }
+
+    pub async fn set_policy_head(&self, repo_key: &str, branch: &str, commit: &str) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::set_policy_head(pool, repo_key, branch, commit).await,
+            Backend::Postgres(pool) => postgres::set_policy_head(pool, repo_key, branch, commit).await,
+        }
+    }
 }

@@ -284,3 +284,36 @@ pub(super) async fn cache_file(
     .await?;
     Ok(())
 }
+
+pub(super) async fn policy_head(
+    pool: &SqlitePool,
+    repo_key: &str,
+    branch: &str,
+) -> StoreResult<Option<String>> {
+    let sha = sqlx::query_scalar(
+        "SELECT commit_sha FROM policy_heads WHERE repo_key = ?1 AND branch = ?2",
+    )
+    .bind(repo_key)
+    .bind(branch)
+    .fetch_optional(pool)
+    .await?;
+    Ok(sha)
+}
+
+pub(super) async fn set_policy_head(
+    pool: &SqlitePool,
+    repo_key: &str,
+    branch: &str,
+    commit: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO policy_heads (repo_key, branch, commit_sha) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (repo_key, branch) DO UPDATE SET commit_sha = excluded.commit_sha",
+    )
+    .bind(repo_key)
+    .bind(branch)
+    .bind(commit)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
