@@ -20,15 +20,19 @@ pub use error::LocalError;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Arguments of `smallbatch check`.
+/// Score the current branch like the pull request gate would.
+///
+/// Only committed work counts: the diff from the merge-base of HEAD and the base to HEAD.
+/// Uncommitted and untracked changes are ignored. The policy (`smallbatch.yml`,
+/// `.gitattributes`) is read as the merge-base has it. Exits 1 when the size limit is exceeded.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct CheckArgs {
-    /// The branch, tag or commit to compare with (any revspec). Defaults to the default
-    /// branch: origin/HEAD, else main, master, origin/main, origin/master.
+    /// Branch, tag or commit to compare with (any revspec) [default: origin/HEAD, else main,
+    /// master, origin/main, origin/master]
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
 
-    /// Output format.
+    /// Output format: a verdict and the guidance, or a JSON report.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 
@@ -82,4 +86,75 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<CheckOutcome, LocalE
     } else {
         CheckOutcome::WithinLimits
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum Command {
+        Check(CheckArgs),
+    }
+
+    fn parse(args: &[&str]) -> CheckArgs {
+        let Command::Check(check) = Cli::try_parse_from(args).expect("valid args").command;
+        check
+    }
+
+    #[test]
+    fn defaults_are_text_on_the_current_directory_against_the_default_branch() {
+        assert_eq!(
+            parse(&["smallbatch", "check"]),
+            CheckArgs {
+                base: None,
+                format: OutputFormat::Text,
+                path: PathBuf::from("."),
+            }
+        );
+    }
+
+    #[test]
+    fn base_format_and_path_are_taken_from_the_command_line() {
+        assert_eq!(
+            parse(&[
+                "smallbatch",
+                "check",
+                "--base",
+                "origin/dev",
+                "--format",
+                "json",
+                "repo"
+            ]),
+            CheckArgs {
+                base: Some("origin/dev".into()),
+                format: OutputFormat::Json,
+                path: PathBuf::from("repo"),
+            }
+        );
+    }
+
+    #[test]
+    fn help_says_only_committed_work_is_scored() {
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("check")
+            .expect("check subcommand")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("Only committed work counts"), "{help}");
+    }
+
+    #[test]
+    fn exit_code_is_1_only_when_the_size_limit_is_exceeded() {
+        assert_eq!(CheckOutcome::WithinLimits.exit_code(), 0);
+        assert_eq!(CheckOutcome::SizeExceeded.exit_code(), 1);
+    }
 }
