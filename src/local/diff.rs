@@ -1,4 +1,10 @@
 //! The changed files between two commits, counted exactly like `git diff --numstat A B`.
+//!
+//! Matches git's defaults: Myers line diff, rename detection per `diff.renames` at 50%
+//! similarity, `-`/`-` (here `binary`, 0/0) for content with a NUL byte or a `-diff`
+//! attribute. Known limits: `diff.algorithm` (patience, histogram) is not honoured, and
+//! libgit2 measures similarity with its own hash, so a pair right at the 50% boundary may
+//! pair differently than git.
 use super::LocalError;
 use crate::domain::{FileChange, FileStatus};
 use git2::{Config, Delta, DiffDelta, DiffFindOptions, DiffOptions, Oid, Patch, Repository};

@@ -20,9 +20,10 @@ pub struct JsonReport<'a> {
     pub head: String,
     /// The size limit (lines or files) is exceeded; the exit code is 1 exactly then.
     pub exceeded: bool,
-    /// Per file: path, previous_path, additions, deletions, binary, lines (counted lines)
-    /// and excluded (null when counted, else why). Totals: lines, counted_files, max_lines,
-    /// warn_lines, max_files (`truncated` is always null: a local diff is complete).
+    /// The policy's `SizeScore`. Per file (`files`): path, previous_path, additions,
+    /// deletions, binary, lines (what it adds to the score) and excluded (null when counted,
+    /// else `{"kind": ...}` saying why). Totals: lines, counted_files, max_lines, warn_lines,
+    /// max_files; `truncated` is always null, a local diff being complete.
     pub size: &'a SizeScore,
     pub tests: &'a TestsOutcome,
 }
