@@ -1,0 +1,103 @@
+//! What `smallbatch check` prints: a verdict line and the PR's guidance text, or JSON.
+use super::git::Range;
+use crate::policy::comment::{guidance_comment, GUIDANCE_MARKER};
+use crate::policy::render::check_text;
+use crate::policy::{Evaluation, SizeScore, TestsOutcome};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The JSON document of `smallbatch check --format json`. Fields are only ever added;
+/// a change of meaning bumps `schema_version`.
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    /// 1 for this shape.
+    pub schema_version: u32,
+    /// The base as named: the `--base` revspec or the default branch found (`main`, `origin/main`).
+    pub base: &'a str,
+    /// The full sha of the merge-base of HEAD and the base: the old side of the diff.
+    pub merge_base: String,
+    /// The full sha of HEAD: the new side of the diff.
+    pub head: String,
+    /// The size limit (lines or files) is exceeded; the exit code is 1 exactly then.
+    pub exceeded: bool,
+    /// The policy's `SizeScore`. Per file (`files`): path, previous_path, additions,
+    /// deletions, binary, lines (what it adds to the score) and excluded (null when counted,
+    /// else `{"kind": ...}` saying why). Totals: lines, counted_files, max_lines, warn_lines,
+    /// max_files; `truncated` is always null, a local diff being complete.
+    pub size: &'a SizeScore,
+    pub tests: &'a TestsOutcome,
+}
+
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+pub fn write_json(
+    out: &mut dyn Write,
+    range: &Range,
+    eval: &Evaluation,
+    exceeded: bool,
+) -> io::Result<()> {
+    let report = JsonReport {
+        schema_version: JSON_SCHEMA_VERSION,
+        base: &range.base.name,
+        merge_base: range.merge_base.to_string(),
+        head: range.head.to_string(),
+        exceeded,
+        size: &eval.size,
+        tests: &eval.tests,
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}
+
+/// The check run's title as the verdict line, the range it covers, then the guidance the PR
+/// comment would show (without its hidden marker), when there is any.
+pub fn write_text(out: &mut dyn Write, range: &Range, eval: &Evaluation) -> io::Result<()> {
+    writeln!(out, "{}", check_text(eval).title)?;
+    writeln!(
+        out,
+        "Committed work from the merge-base {} with {} to HEAD {}.",
+        short(&range.merge_base),
+        range.base.name,
+        short(&range.head),
+    )?;
+    if let Some(comment) = guidance_comment(eval) {
+        let guidance = strip_marker(&comment);
+        if !guidance.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{guidance}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The comment without the marker line that only the bot reads, and without blank edges.
+pub fn strip_marker(comment: &str) -> String {
+    comment
+        .lines()
+        .filter(|line| line.trim() != GUIDANCE_MARKER)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_matches('\n')
+        .to_owned()
+}
+
+fn short(oid: &git2::Oid) -> String {
+    let full = oid.to_string();
+    full[..7.min(full.len())].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_marker_drops_only_the_marker_line_and_blank_edges() {
+        let comment = format!("{GUIDANCE_MARKER}\n\n### Too big\n\nSplit it.\n");
+        assert_eq!(strip_marker(&comment), "### Too big\n\nSplit it.");
+    }
+
+    #[test]
+    fn strip_marker_keeps_a_comment_without_marker() {
+        assert_eq!(strip_marker("Split it."), "Split it.");
+    }
+}
