@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config } => serve(config),
         Command::Check(args) => match local::run(&args, &mut std::io::stdout().lock()) {
-            Ok(outcome) => ExitCode::from(outcome.exit_code()),
+            Ok(outcome) => ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1)),
             Err(e) => {
                 eprintln!("smallbatch check: {e}");
                 ExitCode::from(2)

@@ -330,6 +330,21 @@ impl Store {
             }
         }
     }
+
+    /// The commit at which `branch`'s policy is read, if known.
+    pub async fn policy_head(&self, repo_key: &str, branch: &str) -> StoreResult<Option<String>> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::policy_head(pool, repo_key, branch).await,
+            Backend::Postgres(pool) => postgres::policy_head(pool, repo_key, branch).await,
+        }
+    }
+
+    pub async fn set_policy_head(&self, repo_key: &str, branch: &str, commit: &str) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::set_policy_head(pool, repo_key, branch, commit).await,
+            Backend::Postgres(pool) => postgres::set_policy_head(pool, repo_key, branch, commit).await,
+        }
+    }
 }
 
 fn decode(raw: &RawJob) -> StoreResult<Job> {
@@ -405,18 +420,4 @@ impl PrRow {
         }
     }
 
-    /// The commit at which `branch`'s policy is read, if known.
-    pub async fn policy_head(&self, repo_key: &str, branch: &str) -> StoreResult<Option<String>> {
-        match &self.backend {
-            Backend::Sqlite(pool) => sqlite::policy_head(pool, repo_key, branch).await,
-            Backend::Postgres(pool) => postgres::policy_head(pool, repo_key, branch).await,
-        }
-    }
-
-    pub async fn set_policy_head(&self, repo_key: &str, branch: &str, commit: &str) -> StoreResult<()> {
-        match &self.backend {
-            Backend::Sqlite(pool) => sqlite::set_policy_head(pool, repo_key, branch, commit).await,
-            Backend::Postgres(pool) => postgres::set_policy_head(pool, repo_key, branch, commit).await,
-        }
-    }
 }
