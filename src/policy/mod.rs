@@ -5,11 +5,13 @@
 pub mod comment;
 pub mod config;
 pub mod gitattributes;
+pub mod globs;
 pub mod labels;
 pub mod render;
 pub mod reviews;
 pub mod size;
 pub mod tests_found;
+mod text;
 pub mod verdict;
 
 pub use config::{ConfigError, RepoConfig};
