@@ -11,6 +11,8 @@ pub mod render;
 pub mod reviews;
 pub mod size;
 pub mod tests_found;
+#[cfg(test)]
+pub(crate) mod testing;
 mod text;
 pub mod verdict;
 

@@ -90,3 +90,126 @@ pub fn tally(pr: &PrSnapshot, config: &ReviewsConfig) -> ReviewOutcome {
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::User;
+    use crate::policy::testing::{pr, PrBuilder, HEAD, OLD};
+
+    fn tally_with(b: PrBuilder, stale: StaleReviews) -> ReviewOutcome {
+        let config = ReviewsConfig { required_approvals: 2, stale };
+        tally(&b.build(), &config)
+    }
+
+    fn keep(b: PrBuilder) -> ReviewOutcome {
+        tally_with(b, StaleReviews::Keep)
+    }
+
+    fn logins(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn distinct_approvers_in_order() {
+        let r = keep(pr().approve("bob").approve("carol").approve("bob"));
+        assert_eq!(r.approvers, logins(&["carol", "bob"]));
+        assert!(r.approved());
+        assert_eq!(r.missing_approvals(), 0);
+    }
+
+    #[test]
+    fn self_approval_and_bots_do_not_count() {
+        let r = keep(
+            pr().approve("author")
+                .approve("AUTHOR")
+                .review(User::bot("renovate[bot]"), ReviewState::Approved, Some(HEAD))
+                .review(User::bot("lint[bot]"), ReviewState::ChangesRequested, Some(HEAD))
+                .approve("bob"),
+        );
+        assert_eq!(r.approvers, logins(&["bob"]));
+        assert!(r.changes_requested_by.is_empty());
+        assert_eq!(r.missing_approvals(), 1);
+    }
+
+    #[test]
+    fn a_later_comment_does_not_clear_an_approval() {
+        let r = keep(
+            pr().approve("bob")
+                .review(User::human("bob"), ReviewState::Commented, Some(HEAD))
+                .review(User::human("bob"), ReviewState::Pending, None),
+        );
+        assert_eq!(r.approvers, logins(&["bob"]));
+    }
+
+    #[test]
+    fn dismissal_clears_an_approval_or_a_hold() {
+        let r = keep(
+            pr().approve("bob")
+                .request_changes("carol")
+                .review(User::human("bob"), ReviewState::Dismissed, Some(HEAD))
+                .review(User::human("carol"), ReviewState::Dismissed, Some(HEAD)),
+        );
+        assert!(r.approvers.is_empty());
+        assert!(r.changes_requested_by.is_empty());
+    }
+
+    #[test]
+    fn changes_requested_then_approved_by_the_same_person() {
+        let r = keep(pr().request_changes("bob").approve("bob"));
+        assert_eq!(r.approvers, logins(&["bob"]));
+        assert!(r.changes_requested_by.is_empty());
+        let r = keep(pr().approve("bob").request_changes("bob"));
+        assert!(r.approvers.is_empty());
+        assert_eq!(r.changes_requested_by, logins(&["bob"]));
+    }
+
+    #[test]
+    fn keep_counts_every_approval_even_of_unknown_commit() {
+        let b = || {
+            pr().approve("bob")
+                .review(User::human("carol"), ReviewState::Approved, Some(OLD))
+                .review(User::human("dave"), ReviewState::Approved, None)
+        };
+        let r = keep(b());
+        assert_eq!(r.approvers, logins(&["bob", "carol", "dave"]));
+        assert!(r.stale.is_empty());
+    }
+
+    #[test]
+    fn dismiss_counts_only_approvals_of_the_head() {
+        let r = tally_with(
+            pr().approve("bob")
+                .review(User::human("carol"), ReviewState::Approved, Some(OLD))
+                .review(User::human("dave"), ReviewState::Approved, None)
+                .unchanged_since(OLD),
+            StaleReviews::Dismiss,
+        );
+        assert_eq!(r.approvers, logins(&["bob"]));
+        assert_eq!(r.stale, logins(&["carol", "dave"]));
+    }
+
+    #[test]
+    fn changed_also_counts_approvals_of_commits_with_the_same_diff() {
+        let third = "4444444444444444444444444444444444444444";
+        let r = tally_with(
+            pr().approve("bob")
+                .review(User::human("carol"), ReviewState::Approved, Some(OLD))
+                .review(User::human("dave"), ReviewState::Approved, Some(third))
+                .review(User::human("erin"), ReviewState::Approved, None)
+                .unchanged_since(OLD),
+            StaleReviews::Changed,
+        );
+        assert_eq!(r.approvers, logins(&["bob", "carol"]));
+        assert_eq!(r.stale, logins(&["dave", "erin"]));
+    }
+
+    #[test]
+    fn changes_requested_on_an_old_commit_still_hold() {
+        let r = tally_with(
+            pr().review(User::human("bob"), ReviewState::ChangesRequested, Some(OLD)),
+            StaleReviews::Dismiss,
+        );
+        assert_eq!(r.changes_requested_by, logins(&["bob"]));
+    }
+}

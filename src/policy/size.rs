@@ -247,3 +247,192 @@ fn vendored_dir(path: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::{pr, PrBuilder};
+
+    fn scored(b: PrBuilder) -> SizeScore {
+        scored_with(b, &SizeConfig::default(), None)
+    }
+
+    fn scored_with(b: PrBuilder, config: &SizeConfig, attrs: Option<&str>) -> SizeScore {
+        let pr = b.build();
+        score(&pr.files, Totals::of(&pr), config, attrs)
+    }
+
+    fn lines_of(s: &SizeScore) -> Vec<(&str, u64)> {
+        s.files.iter().map(|f| (f.path.as_str(), f.lines)).collect()
+    }
+
+    fn exclusion_of<'a>(s: &'a SizeScore, path: &str) -> Option<&'a Exclusion> {
+        s.files.iter().find(|f| f.path == path)?.excluded.as_ref()
+    }
+
+    #[test]
+    fn additions_plus_deletions_are_the_score() {
+        let s = scored(pr().file("src/a.rs", 10, 5).added("src/b.rs", 20));
+        assert_eq!(lines_of(&s), [("src/a.rs", 15), ("src/b.rs", 20)]);
+        assert_eq!((s.lines, s.counted_files, s.truncated), (35, 2, None));
+    }
+
+    #[test]
+    fn a_deleted_file_counts_one_line() {
+        let s = scored(pr().removed("old/big.rs", 900));
+        assert_eq!(lines_of(&s), [("old/big.rs", 1)]);
+        assert_eq!(s.lines, 1);
+    }
+
+    #[test]
+    fn binary_files_count_zero_lines_but_are_listed_and_counted_as_files() {
+        let s = scored(pr().binary("logo.png").file("a.rs", 3, 0));
+        assert_eq!(lines_of(&s), [("logo.png", 0), ("a.rs", 3)]);
+        assert!(s.files[0].binary);
+        assert_eq!((s.lines, s.counted_files), (3, 2));
+    }
+
+    #[test]
+    fn renames_count_their_edits_only() {
+        let s = scored(pr().renamed("a.rs", "b.rs", 0, 0).renamed("c.rs", "d.rs", 4, 2));
+        assert_eq!(lines_of(&s), [("b.rs", 0), ("d.rs", 6)]);
+        assert_eq!(s.files[1].previous_path.as_deref(), Some("c.rs"));
+    }
+
+    #[test]
+    fn lock_files_are_excluded_by_name_in_any_directory() {
+        let s = scored(
+            pr().file("Cargo.lock", 500, 20)
+                .file("web/package-lock.json", 3000, 10)
+                .file("go.sum", 40, 0)
+                .file("app/gradle.lockfile", 5, 5)
+                .file("docs/Cargo.lock.md", 7, 0),
+        );
+        assert_eq!(s.lines, 7);
+        assert_eq!(s.counted_files, 1);
+        assert_eq!(exclusion_of(&s, "web/package-lock.json"), Some(&Exclusion::LockFile));
+        assert_eq!(exclusion_of(&s, "docs/Cargo.lock.md"), None);
+    }
+
+    #[test]
+    fn vendored_directories_are_excluded_at_any_depth() {
+        let s = scored(
+            pr().file("vendor/lib.c", 100, 0)
+                .file("web/node_modules/x/index.js", 50, 0)
+                .file("a/third_party/b/c.h", 10, 0)
+                .file("src/vendor.rs", 3, 0),
+        );
+        assert_eq!(s.lines, 3);
+        assert_eq!(
+            exclusion_of(&s, "web/node_modules/x/index.js"),
+            Some(&Exclusion::VendoredPath { dir: "web/node_modules/".into() })
+        );
+        assert_eq!(
+            exclusion_of(&s, "a/third_party/b/c.h"),
+            Some(&Exclusion::VendoredPath { dir: "a/third_party/".into() })
+        );
+    }
+
+    #[test]
+    fn gitattributes_exclude_generated_and_vendored_files() {
+        let attrs = "/gen/** linguist-generated\ngen/manual.rs -linguist-generated\nlibs/** linguist-vendored\n";
+        let s = scored_with(
+            pr().file("gen/api.rs", 300, 0)
+                .file("gen/manual.rs", 4, 0)
+                .file("src/gen/x.rs", 5, 0)
+                .file("libs/a.js", 80, 0),
+            &SizeConfig::default(),
+            Some(attrs),
+        );
+        assert_eq!(exclusion_of(&s, "gen/api.rs"), Some(&Exclusion::LinguistGenerated));
+        assert_eq!(exclusion_of(&s, "libs/a.js"), Some(&Exclusion::LinguistVendored));
+        assert_eq!(lines_of(&s), [("gen/api.rs", 0), ("gen/manual.rs", 4), ("src/gen/x.rs", 5), ("libs/a.js", 0)]);
+        assert_eq!(s.lines, 9);
+    }
+
+    #[test]
+    fn size_ignore_globs_exclude_and_name_the_pattern() {
+        let config = SizeConfig {
+            ignore: vec!["*.snap".into(), "docs/".into(), "!docs/keep.md".into()],
+            ..SizeConfig::default()
+        };
+        let s = scored_with(
+            pr().file("src/snapshots/a.snap", 50, 0)
+                .file("docs/guide/intro.md", 30, 0)
+                .file("docs/keep.md", 2, 0)
+                .file("src/a.rs", 1, 0),
+            &config,
+            None,
+        );
+        assert_eq!(
+            exclusion_of(&s, "src/snapshots/a.snap"),
+            Some(&Exclusion::Ignored { pattern: "*.snap".into() })
+        );
+        assert_eq!(
+            exclusion_of(&s, "docs/guide/intro.md"),
+            Some(&Exclusion::Ignored { pattern: "docs/".into() })
+        );
+        assert_eq!(s.lines, 3);
+    }
+
+    #[test]
+    fn the_first_applicable_exclusion_is_reported() {
+        let config = SizeConfig {
+            ignore: vec!["**".into()],
+            ..SizeConfig::default()
+        };
+        let s = scored_with(pr().file("vendor/Cargo.lock", 5, 0), &config, Some("* linguist-generated"));
+        assert_eq!(exclusion_of(&s, "vendor/Cargo.lock"), Some(&Exclusion::LockFile));
+    }
+
+    #[test]
+    fn unlisted_files_past_the_cap_count_in_full() {
+        // 3,000 listed files of 3 lines each; the forge says 3,400 files and 10,000 lines.
+        let mut b = pr();
+        for i in 0..3000 {
+            b = b.file(&format!("src/f{i}.rs"), 2, 1);
+        }
+        let s = scored(b.totals(3400, 8000, 2000));
+        assert_eq!(
+            s.truncated,
+            Some(Truncation { listed: 3000, total: 3400, unlisted_lines: 1000 })
+        );
+        assert_eq!(s.lines, 9000 + 1000);
+        assert_eq!(s.counted_files, 3400);
+    }
+
+    #[test]
+    fn listed_excluded_files_are_subtracted_at_their_raw_size() {
+        // Excluded listed files are subtracted with their raw counts, so they stay excluded.
+        let s = scored(pr().file("Cargo.lock", 900, 100).file("a.rs", 10, 0).totals(5, 1200, 100));
+        assert_eq!(s.truncated.map(|t| t.unlisted_lines), Some(290));
+        assert_eq!(s.lines, 300);
+    }
+
+    #[test]
+    fn inconsistent_totals_never_go_negative() {
+        let s = scored(pr().file("a.rs", 10, 0).totals(2, 3, 0));
+        assert_eq!(s.truncated.map(|t| t.unlisted_lines), Some(0));
+        assert_eq!(s.lines, 10);
+    }
+
+    #[test]
+    fn complete_listing_is_not_truncated() {
+        let pr = pr().file("a.rs", 1, 1).build();
+        let s = score(&pr.files, Totals::listed(&pr.files), &SizeConfig::default(), None);
+        assert_eq!(s.truncated, None);
+    }
+
+    #[test]
+    fn limits_are_compared_strictly() {
+        let at = |lines: u64| scored(pr().file("a.rs", lines, 0));
+        assert!(!at(400).oversized());
+        assert!(at(401).oversized());
+        assert!(!at(200).over_warn());
+        assert!(at(201).over_warn());
+        assert!(!at(401).over_warn());
+        let config = SizeConfig { max_files: Some(1), ..SizeConfig::default() };
+        assert!(!scored_with(pr().file("a", 1, 0).file("Cargo.lock", 1, 0), &config, None).too_many_files());
+        assert!(scored_with(pr().file("a", 1, 0).file("b", 1, 0), &config, None).too_many_files());
+    }
+}
