@@ -87,3 +87,75 @@ pub fn plan(current: &[String], wanted: SizeLabel) -> LabelPlan {
         remove,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_at_every_boundary() {
+        let cases = [
+            (0, SizeLabel::XS),
+            (9, SizeLabel::XS),
+            (10, SizeLabel::S),
+            (29, SizeLabel::S),
+            (30, SizeLabel::M),
+            (99, SizeLabel::M),
+            (100, SizeLabel::L),
+            (499, SizeLabel::L),
+            (500, SizeLabel::XL),
+            (999, SizeLabel::XL),
+            (1000, SizeLabel::XXL),
+            (u64::MAX, SizeLabel::XXL),
+        ];
+        for (lines, label) in cases {
+            assert_eq!(SizeLabel::for_lines(lines), label, "{lines} lines");
+        }
+    }
+
+    #[test]
+    fn names_colours_and_descriptions_are_prows() {
+        let all: Vec<_> = SizeLabel::ALL.iter().map(|l| (l.name(), l.color())).collect();
+        assert_eq!(
+            all,
+            [
+                ("size/XS", "009900"),
+                ("size/S", "77bb00"),
+                ("size/M", "eebb00"),
+                ("size/L", "ee9900"),
+                ("size/XL", "ee5500"),
+                ("size/XXL", "ee0000"),
+            ]
+        );
+        assert_eq!(
+            SizeLabel::XS.description(),
+            "Denotes a PR that changes 0-9 lines, ignoring generated files."
+        );
+        assert_eq!(
+            SizeLabel::XXL.description(),
+            "Denotes a PR that changes 1000+ lines, ignoring generated files."
+        );
+    }
+
+    fn labels(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn plan_adds_the_wanted_label_when_absent() {
+        let p = plan(&labels(&["bug"]), SizeLabel::M);
+        assert_eq!(p, LabelPlan { add: Some(SizeLabel::M), remove: vec![] });
+    }
+
+    #[test]
+    fn plan_removes_every_other_size_label() {
+        let p = plan(&labels(&["size/XS", "bug", "size/M", "Size/XXL", "sizeable"]), SizeLabel::M);
+        assert_eq!(p, LabelPlan { add: None, remove: labels(&["size/XS", "Size/XXL"]) });
+    }
+
+    #[test]
+    fn plan_matches_names_case_insensitively() {
+        let p = plan(&labels(&["size/l"]), SizeLabel::L);
+        assert_eq!(p, LabelPlan { add: None, remove: vec![] });
+    }
+}

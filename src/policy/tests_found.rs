@@ -77,3 +77,104 @@ pub fn is_default_test_path(path: &str) -> bool {
         .any(|suffix| stem.len() > suffix.len() && stem.ends_with(suffix));
     marked || pytest || xunit
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::config::SizeConfig;
+    use crate::policy::size::{score, Totals};
+    use crate::policy::testing::{pr, PrBuilder};
+
+    fn check_with(b: PrBuilder, config: &TestsConfig) -> TestsOutcome {
+        let pr = b.build();
+        let size = score(&pr.files, Totals::of(&pr), &SizeConfig::default(), None);
+        check(&size, config)
+    }
+
+    fn defaults(b: PrBuilder) -> TestsOutcome {
+        check_with(b, &TestsConfig::default())
+    }
+
+    #[test]
+    fn default_conventions() {
+        for path in [
+            "tests/api.rs",
+            "crates/x/tests/it.rs",
+            "test/unit.c",
+            "spec/models/user.rb",
+            "web/__tests__/App.jsx",
+            "app/src/test/java/a/B.java",
+            "pkg/server_test.go",
+            "web/App.test.tsx",
+            "web/App.spec.ts",
+            "tests_helper/test_api.py",
+            "app/models/user_spec.rb",
+            "src/main/java/FooTest.java",
+            "Lib/FooTests.cs",
+        ] {
+            assert!(is_default_test_path(path), "{path} is a test");
+        }
+        for path in [
+            "src/lib.rs",
+            "src/testing.rs",
+            "src/contest/a.rs",
+            "test_api.rs",
+            "latest.py",
+            "Test.java",
+            "tests",
+        ] {
+            assert!(!is_default_test_path(path), "{path} is not a test");
+        }
+    }
+
+    #[test]
+    fn source_over_the_threshold_without_tests_is_missing() {
+        let t = defaults(pr().file("src/a.rs", 51, 0));
+        assert_eq!((t.source_lines, t.missing), (51, true));
+        assert!(t.test_files.is_empty());
+    }
+
+    #[test]
+    fn exactly_at_the_threshold_is_fine() {
+        assert!(!defaults(pr().file("src/a.rs", 50, 0)).missing);
+    }
+
+    #[test]
+    fn a_changed_test_file_satisfies() {
+        let t = defaults(pr().file("src/a.rs", 300, 0).file("tests/a.rs", 1, 0));
+        assert_eq!(t.test_files, ["tests/a.rs"]);
+        assert_eq!(t.source_lines, 300);
+        assert!(!t.missing);
+    }
+
+    #[test]
+    fn a_deleted_test_does_not_count_as_tests_coming_with_the_code() {
+        let t = defaults(pr().file("src/a.rs", 300, 0).removed("tests/old.rs", 40));
+        assert!(t.test_files.is_empty());
+        assert!(t.missing);
+    }
+
+    #[test]
+    fn excluded_files_are_neither_source_nor_tests() {
+        let t = defaults(pr().file("Cargo.lock", 300, 0).file("vendor/x/tests/a.rs", 3, 0));
+        assert_eq!(t.source_lines, 0);
+        assert!(t.test_files.is_empty());
+        assert!(!t.missing);
+    }
+
+    #[test]
+    fn custom_patterns_replace_the_defaults() {
+        let config = TestsConfig {
+            patterns: Some(vec!["checks/**".into()]),
+            required: true,
+            ..TestsConfig::default()
+        };
+        let t = check_with(pr().file("src/a.rs", 100, 0).file("tests/a.rs", 5, 0), &config);
+        assert!(t.missing, "tests/ is no longer a test directory");
+        assert_eq!(t.source_lines, 105);
+        assert!(t.required);
+        let t = check_with(pr().file("src/a.rs", 100, 0).file("checks/a.rs", 5, 0), &config);
+        assert_eq!(t.test_files, ["checks/a.rs"]);
+        assert!(!t.missing);
+    }
+}
