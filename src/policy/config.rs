@@ -162,12 +162,18 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// serde_yaml appends " at line L column C"; the error carries those separately.
+/// serde_yaml puts the error's own " at line L column C" in its message; the error carries
+/// those separately. A later location (where an enclosing construct started) stays.
 fn without_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
+    let Some(start) = message.find(" at line ") else {
+        return message.to_owned();
+    };
+    let rest = &message[start + " at line ".len()..];
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest
+        .strip_prefix(" column ")
+        .map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
+    format!("{}{rest}", &message[..start])
 }
 
 impl Default for SizeConfig {
@@ -197,5 +203,123 @@ impl Default for TestsConfig {
             required: false,
             patterns: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = ".github/smallbatch.yml";
+
+    fn err(text: &str) -> ConfigError {
+        RepoConfig::parse(FILE, text).unwrap_err()
+    }
+
+    #[test]
+    fn empty_or_comment_only_files_mean_defaults() {
+        for text in ["", "\n\n", "# nothing here\n  # still nothing\n", "---\n"] {
+            assert_eq!(RepoConfig::parse(FILE, text), Ok(RepoConfig::default()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let d = RepoConfig::default();
+        assert_eq!((d.size.max_lines, d.size.warn_lines, d.size.max_files), (400, 200, None));
+        assert_eq!((d.reviews.required_approvals, d.reviews.stale), (1, StaleReviews::Keep));
+        assert_eq!((d.tests.min_lines, d.tests.required, d.tests.patterns), (50, false, None));
+    }
+
+    #[test]
+    fn a_full_file_parses_and_omitted_keys_keep_defaults() {
+        let text = "size:\n  max_lines: 800\n  max_files: 40\n  ignore: ['*.snap', 'docs/']\n\
+                    reviews:\n  stale: changed\n\
+                    tests:\n  required: true\n  patterns: ['checks/**']\n";
+        let c = RepoConfig::parse(FILE, text).unwrap();
+        assert_eq!(c.size.max_lines, 800);
+        assert_eq!(c.size.warn_lines, 200);
+        assert_eq!(c.size.max_files, Some(40));
+        assert_eq!(c.size.ignore, ["*.snap", "docs/"]);
+        assert_eq!(c.reviews.stale, StaleReviews::Changed);
+        assert_eq!(c.reviews.required_approvals, 1);
+        assert!(c.tests.required);
+        assert_eq!(c.tests.patterns, Some(vec!["checks/**".to_owned()]));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let e = err("size:\n  max_lines: 300\n  max_line: 100\n");
+        assert_eq!(e.file, FILE);
+        assert_eq!((e.line, e.column), (Some(3), Some(3)));
+        assert!(
+            e.message.starts_with("size: unknown field `max_line`, expected one of"),
+            "{}",
+            e.message
+        );
+        let e = err("sizes:\n  max_lines: 300\n");
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.starts_with("unknown field `sizes`"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_with_its_place() {
+        let e = err("size:\n  max_lines: lots\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("invalid type: string \"lots\""), "{}", e.message);
+        let e = err("reviews:\n  stale: sometimes\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("unknown variant `sometimes`"), "{}", e.message);
+    }
+
+    #[test]
+    fn warn_lines_over_max_lines_is_an_error_at_its_line() {
+        let e = err("size:\n  max_lines: 100\n  warn_lines: 150\n");
+        assert_eq!(
+            e,
+            ConfigError {
+                file: FILE.into(),
+                line: Some(3),
+                column: None,
+                message: "size.warn_lines (150) must not be greater than size.max_lines (100)"
+                    .into(),
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            ".github/smallbatch.yml:3: size.warn_lines (150) must not be greater than size.max_lines (100)"
+        );
+    }
+
+    #[test]
+    fn zero_limits_are_errors() {
+        let e = err("size:\n  max_lines: 0\n  warn_lines: 0\n");
+        assert_eq!((e.line, e.message.as_str()), (Some(2), "size.max_lines must be at least 1"));
+        let e = err("size:\n  max_files: 0\n");
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.message, "size.max_files must be at least 1 (leave it out for no limit)");
+    }
+
+    #[test]
+    fn invalid_globs_are_errors() {
+        let e = err("size:\n  ignore:\n    - 'gen/[ab'\n");
+        assert_eq!(e.line, Some(2));
+        assert_eq!(
+            e.message,
+            "size.ignore: invalid glob `gen/[ab`: the character class `[` is never closed"
+        );
+        let e = err("tests:\n  patterns: []\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.starts_with("tests.patterns is empty"), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error_with_its_place() {
+        let e = err("size:\n  max_lines: [1\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(1)));
+        assert_eq!(
+            e.message,
+            "did not find expected ',' or ']', while parsing a flow sequence at line 2 column 14"
+        );
     }
 }
