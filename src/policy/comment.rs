@@ -25,7 +25,14 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
         return None;
     }
     let mut out = format!("{GUIDANCE_MARKER}\n## smallbatch\n\n");
-    if eval.verdict.reasons.contains(&super::Reason::Draft) {
+    let draft = eval.verdict.reasons.contains(&super::Reason::Draft);
+    // A draft is never failed; say what will happen once it is ready.
+    let fails = if draft {
+        "the check will fail once it is ready for review"
+    } else {
+        "the check fails"
+    };
+    if draft {
         out.push_str(
             "This is a draft: nothing is enforced until it is ready for review, \
              but this advice already applies.\n\n",
@@ -35,8 +42,8 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
         let _ = writeln!(
             out,
             "#### Too large to review well\n\n\
-             **{}** count toward the size, over this repository's limit of **{}**, so the check \
-             fails until the change is smaller. Reviewing it would take {} (at about 500 lines an \
+             **{}** count toward the size, over this repository's limit of **{}**, so {fails} \
+             unless the change gets smaller. Reviewing it would take {} (at about 500 lines an \
              hour), and long reviews catch far fewer problems.\n",
             lines(size.lines),
             lines(size.max_lines),
@@ -59,8 +66,8 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
         let _ = writeln!(
             out,
             "#### Too many files\n\n\
-             **{}** count toward the size, over this repository's limit of **{}**, so the check \
-             fails until fewer files change.\n",
+             **{}** count toward the size, over this repository's limit of **{}**, so {fails} \
+             unless fewer files change.\n",
             files(size.counted_files),
             files(max)
         );
@@ -69,7 +76,7 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
         split_table(&mut out, eval);
     }
     if eval.tests.missing {
-        tests_guidance(&mut out, eval);
+        tests_guidance(&mut out, eval, fails);
     }
     if let Some(t) = size.truncated {
         let _ = writeln!(
@@ -104,10 +111,12 @@ fn split_table(out: &mut String, eval: &Evaluation) {
         entry.0 += 1;
         entry.1 += f.lines;
     }
+    // Directories of only binary files or pure renames are nothing to split off.
+    let mut groups: Vec<(String, (u64, u64))> =
+        groups.into_iter().filter(|(_, (_, l))| *l > 0).collect();
     if groups.len() < 2 {
         return;
     }
-    let mut groups: Vec<(String, (u64, u64))> = groups.into_iter().collect();
     groups.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
 
     out.push_str("**Where to split:** counted lines by directory.\n\n");
@@ -138,7 +147,7 @@ fn group_of(path: &str, depth: usize) -> String {
     code(&format!("{}/", dirs[..dirs.len().min(depth)].join("/")))
 }
 
-fn tests_guidance(out: &mut String, eval: &Evaluation) {
+fn tests_guidance(out: &mut String, eval: &Evaluation, fails: &str) {
     let t = &eval.tests;
     let recognised = match &t.patterns {
         Some(patterns) => format!(
@@ -150,13 +159,13 @@ fn tests_guidance(out: &mut String, eval: &Evaluation) {
                 .join(", ")
         ),
         None => "files under `tests/`, `test/`, `spec/` or `__tests__/`, or named like \
-                 `*_test.*`, `*.test.*`, `*.spec.*`, `test_*.py`, `*_spec.rb` or `FooTest.java`"
+                 `*_test.*`, `*.test.*`, `*.spec.*`, `test_*.py`, `tests.rs`, `*_spec.rb` or `FooTest.java`"
             .to_owned(),
     };
     let consequence = if t.required {
-        "This repository requires tests (`tests.required`), so the check fails until they are added."
+        format!("This repository requires tests (`tests.required`), so {fails} until they are added.")
     } else {
-        "If the change truly needs none, say why in the description."
+        "If the change truly needs none, say why in the description.".to_owned()
     };
     let _ = writeln!(
         out,

@@ -13,6 +13,8 @@ pub mod size;
 pub mod tests_found;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod snapshot_tests;
 mod text;
 pub mod verdict;
 

@@ -306,11 +306,12 @@ pub fn config_error_check(err: &ConfigError) -> CheckText {
          ### How to fix\n\n\
          Correct the file on the base branch: the policy is always read from there, so a pull \
          request cannot loosen its own gate. Once the fix is merged, open pull requests are checked \
-         again. Delete the file to use the defaults. The policy is read from the first of {}.\n\n\
+         again. Delete the file to use the defaults. The policy is read from the first of these that \
+         exists: {}.\n\n\
          Every key, with its default:\n\n```yaml\n",
         err.file,
         err.message,
-        CONFIG_PATHS.map(|p| format!("`{p}`")).join(" or ")
+        CONFIG_PATHS.map(|p| format!("`{p}`")).join(", ")
     );
     summary.push_str(&defaults_yaml(&defaults));
     summary.push_str("```\n");

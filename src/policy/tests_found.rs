@@ -66,8 +66,9 @@ pub fn is_default_test_path(path: &str) -> bool {
     let marked = ["_test.", ".test.", ".spec.", "_spec."]
         .iter()
         .any(|mark| name.contains(mark));
-    // test_foo.py
+    // test_foo.py; tests.rs / tests.py hold a module's tests (Rust, Django)
     let pytest = name.starts_with("test_") && ext == "py";
+    let tests_module = stem == "tests" && !ext.is_empty();
     // FooTest.java, FooTests.cs, FooSpec.scala
     let xunit = matches!(
         ext,
@@ -75,7 +76,7 @@ pub fn is_default_test_path(path: &str) -> bool {
     ) && ["Test", "Tests", "Spec"]
         .iter()
         .any(|suffix| stem.len() > suffix.len() && stem.ends_with(suffix));
-    marked || pytest || xunit
+    marked || pytest || tests_module || xunit
 }
 
 #[cfg(test)]
@@ -111,6 +112,8 @@ mod tests {
             "app/models/user_spec.rb",
             "src/main/java/FooTest.java",
             "Lib/FooTests.cs",
+            "src/parser/tests.rs",
+            "app/tests.py",
         ] {
             assert!(is_default_test_path(path), "{path} is a test");
         }
