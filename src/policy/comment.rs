@@ -221,3 +221,110 @@ fn edit_unless_same(old: &str, new: String) -> CommentAction {
 fn normalized(body: &str) -> String {
     body.replace("\r\n", "\n").trim_end().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::{evaluate, RepoConfig};
+
+    fn eval(b: PrBuilder) -> Evaluation {
+        evaluate(&b.build(), &RepoConfig::default(), None)
+    }
+
+    fn small() -> Evaluation {
+        eval(pr().file("src/a.rs", 20, 0).approve("bob"))
+    }
+
+    fn large() -> Evaluation {
+        eval(pr().file("src/a.rs", 500, 0).file("tests/a.rs", 5, 0))
+    }
+
+    /// The split table's rows: (group, files, lines).
+    fn split_rows(body: &str) -> Vec<String> {
+        body.lines()
+            .skip_while(|l| !l.starts_with("| Directory"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn no_guidance_for_a_small_tested_change() {
+        assert_eq!(guidance_comment(&small()), None);
+    }
+
+    #[test]
+    fn guidance_starts_with_the_marker() {
+        let body = guidance_comment(&large()).unwrap();
+        assert!(body.starts_with(GUIDANCE_MARKER));
+        assert!(body.contains("**505 lines** count toward the size, over this repository's limit of **400 lines**"));
+        assert!(body.contains("about 1 h"));
+    }
+
+    #[test]
+    fn split_groups_by_top_level_directory_with_the_root_apart() {
+        let e = eval(
+            pr().file("web/a.ts", 300, 0)
+                .file("api/b.rs", 100, 0)
+                .file("api/c/d.rs", 50, 0)
+                .file("build.rs", 60, 0)
+                .binary("img/x.png"),
+        );
+        assert_eq!(
+            split_rows(&guidance_comment(&e).unwrap()),
+            ["| `web/` | 1 | 300 |", "| `api/` | 2 | 150 |", "| (root) | 1 | 60 |"]
+        );
+    }
+
+    #[test]
+    fn split_uses_the_second_level_when_everything_shares_the_first() {
+        let e = eval(
+            pr().file("src/a/x.rs", 100, 0)
+                .file("src/b/y.rs", 200, 0)
+                .file("src/b/z/w.rs", 100, 0)
+                .file("src/lib.rs", 20, 0),
+        );
+        assert_eq!(
+            split_rows(&guidance_comment(&e).unwrap()),
+            ["| `src/b/` | 2 | 300 |", "| `src/a/` | 1 | 100 |", "| `src/` | 1 | 20 |"]
+        );
+    }
+
+    #[test]
+    fn over_warn_lines_gives_softer_guidance() {
+        let body = guidance_comment(&eval(pr().file("src/a.rs", 250, 0).file("tests/a.rs", 1, 0))).unwrap();
+        assert!(body.contains("#### Getting large"));
+        assert!(!body.contains("Too large"));
+    }
+
+    #[test]
+    fn reconcile_creates_only_when_there_is_guidance() {
+        assert_eq!(reconcile(None, &small()), CommentAction::Keep);
+        let body = guidance_comment(&large()).unwrap();
+        assert_eq!(reconcile(None, &large()), CommentAction::Create(body));
+    }
+
+    #[test]
+    fn reconcile_edits_only_when_the_text_differs() {
+        let body = guidance_comment(&large()).unwrap();
+        assert_eq!(reconcile(Some(&body), &large()), CommentAction::Keep);
+        let as_stored = format!("{}\r\n", body.replace('\n', "\r\n"));
+        assert_eq!(reconcile(Some(&as_stored), &large()), CommentAction::Keep);
+        assert_eq!(
+            reconcile(Some("<!-- smallbatch:guidance -->\nold"), &large()),
+            CommentAction::Edit(body)
+        );
+    }
+
+    #[test]
+    fn reconcile_resolves_a_comment_whose_problems_are_fixed_once() {
+        let resolved = resolved_comment(&small());
+        assert!(resolved.starts_with(GUIDANCE_MARKER));
+        assert!(resolved.contains("now counts **20 lines** in 1 file"));
+        let old = guidance_comment(&large()).unwrap();
+        assert_eq!(reconcile(Some(&old), &small()), CommentAction::Edit(resolved.clone()));
+        assert_eq!(reconcile(Some(&resolved), &small()), CommentAction::Keep);
+    }
+}

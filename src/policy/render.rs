@@ -291,9 +291,9 @@ fn tests_section(out: &mut String, eval: &Evaluation) {
 /// A failing check for a policy file that cannot be used.
 pub fn config_error_check(err: &ConfigError) -> CheckText {
     let place = match (err.line, err.column) {
-        (Some(l), Some(c)) => format!("line {l}, column {c}"),
-        (Some(l), None) => format!("line {l}"),
-        _ => "the file".to_owned(),
+        (Some(l), Some(c)) => format!("Line {l}, column {c}"),
+        (Some(l), None) => format!("Line {l}"),
+        _ => "Problem".to_owned(),
     };
     let title = match err.line {
         Some(l) => format!("Invalid policy file {} (line {l})", err.file),
@@ -302,7 +302,7 @@ pub fn config_error_check(err: &ConfigError) -> CheckText {
     let defaults = super::RepoConfig::default();
     let mut summary = format!(
         "The policy file `{}` could not be used, so this pull request was not scored.\n\n\
-         **At {place}:** {}\n\n\
+         **{place}:** {}\n\n\
          ### How to fix\n\n\
          Correct the file on the base branch: the policy is always read from there, so a pull \
          request cannot loosen its own gate. Once the fix is merged, open pull requests are checked \
@@ -331,4 +331,69 @@ fn defaults_yaml(d: &super::RepoConfig) -> String {
         d.tests.min_lines,
         d.tests.required
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::{evaluate, RepoConfig};
+
+    fn title_of(b: PrBuilder) -> String {
+        check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).title
+    }
+
+    #[test]
+    fn titles_say_the_score_and_what_stands_in_the_way() {
+        let tested = |n| pr().file("src/a.rs", n, 0).file("tests/a.rs", 2, 0);
+        assert_eq!(title_of(tested(310).approve("a").approve("b")), "312 lines, 2 approvals: ready");
+        assert_eq!(title_of(tested(1202).approve("a")), "1,204 lines, 1 approval: over the 400-line limit");
+        assert_eq!(title_of(tested(10)), "12 lines: needs 1 approval");
+        assert_eq!(title_of(pr().file("src/a.rs", 1, 0).draft()), "1 line: draft; needs 1 approval");
+        assert_eq!(
+            title_of(pr().file("src/a.rs", 60, 0).approve("a")),
+            "60 lines, 1 approval: ready; no tests changed"
+        );
+    }
+
+    #[test]
+    fn long_file_tables_are_capped() {
+        let mut b = pr().approve("bob");
+        for i in 0..120 {
+            b = b.file(&format!("src/f{i:03}.rs"), 1, 0).file(&format!("vendor/v{i:03}.c"), 1, 0);
+        }
+        let summary = check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).summary;
+        assert!(summary.contains("| `src/f049.rs` | 1 | 0 | 1 |"));
+        assert!(!summary.contains("`src/f050.rs`"));
+        assert!(!summary.contains("`vendor/v050.c`"));
+        assert_eq!(summary.matches("…and 70 more files.").count(), 2);
+    }
+
+    #[test]
+    fn the_summary_stays_under_githubs_limit_for_a_capped_listing() {
+        let mut b = pr();
+        for i in 0..3000 {
+            b = b.file(&format!("some/rather/long/directory/name/file_number_{i}.rs"), 10, 10);
+        }
+        let summary = check_text(&evaluate(&b.totals(9000, 90000, 90000).build(), &RepoConfig::default(), None)).summary;
+        assert!(summary.len() < 65_535, "{} chars", summary.len());
+    }
+
+    #[test]
+    fn config_error_without_a_place() {
+        let text = config_error_check(&ConfigError {
+            file: ".smallbatch.yml".into(),
+            line: None,
+            column: None,
+            message: "something".into(),
+        });
+        assert_eq!(text.title, "Invalid policy file .smallbatch.yml");
+        assert!(text.summary.contains("**Problem:** something"));
+    }
+
+    #[test]
+    fn the_documented_defaults_parse_to_the_defaults() {
+        let yaml = defaults_yaml(&RepoConfig::default());
+        assert_eq!(RepoConfig::parse("x.yml", &yaml), Ok(RepoConfig::default()));
+    }
 }
