@@ -163,7 +163,9 @@ fn tests_guidance(out: &mut String, eval: &Evaluation, fails: &str) {
             .to_owned(),
     };
     let consequence = if t.required {
-        format!("This repository requires tests (`tests.required`), so {fails} until they are added.")
+        format!(
+            "This repository requires tests (`tests.required`), so {fails} until they are added."
+        )
     } else {
         "If the change truly needs none, say why in the description.".to_owned()
     };
@@ -259,7 +261,9 @@ mod tests {
     fn guidance_starts_with_the_marker() {
         let body = guidance_comment(&large()).unwrap();
         assert!(body.starts_with(GUIDANCE_MARKER));
-        assert!(body.contains("**505 lines** count toward the size, over this repository's limit of **400 lines**"));
+        assert!(body.contains(
+            "**505 lines** count toward the size, over this repository's limit of **400 lines**"
+        ));
         assert!(body.contains("about 1 h"));
     }
 
@@ -274,7 +278,11 @@ mod tests {
         );
         assert_eq!(
             split_rows(&guidance_comment(&e).unwrap()),
-            ["| `web/` | 1 | 300 |", "| `api/` | 2 | 150 |", "| (root) | 1 | 60 |"]
+            [
+                "| `web/` | 1 | 300 |",
+                "| `api/` | 2 | 150 |",
+                "| (root) | 1 | 60 |"
+            ]
         );
     }
 
@@ -288,13 +296,22 @@ mod tests {
         );
         assert_eq!(
             split_rows(&guidance_comment(&e).unwrap()),
-            ["| `src/b/` | 2 | 300 |", "| `src/a/` | 1 | 100 |", "| `src/` | 1 | 20 |"]
+            [
+                "| `src/b/` | 2 | 300 |",
+                "| `src/a/` | 1 | 100 |",
+                "| `src/` | 1 | 20 |"
+            ]
         );
     }
 
     #[test]
     fn over_warn_lines_gives_softer_guidance() {
-        let body = guidance_comment(&eval(pr().file("src/a.rs", 250, 0).file("tests/a.rs", 1, 0))).unwrap();
+        let body = guidance_comment(&eval(pr().file("src/a.rs", 250, 0).file(
+            "tests/a.rs",
+            1,
+            0,
+        )))
+        .unwrap();
         assert!(body.contains("#### Getting large"));
         assert!(!body.contains("Too large"));
     }
@@ -324,7 +341,10 @@ mod tests {
         assert!(resolved.starts_with(GUIDANCE_MARKER));
         assert!(resolved.contains("now counts **20 lines** in 1 file"));
         let old = guidance_comment(&large()).unwrap();
-        assert_eq!(reconcile(Some(&old), &small()), CommentAction::Edit(resolved.clone()));
+        assert_eq!(
+            reconcile(Some(&old), &small()),
+            CommentAction::Edit(resolved.clone())
+        );
         assert_eq!(reconcile(Some(&resolved), &small()), CommentAction::Keep);
     }
 }

@@ -219,16 +219,29 @@ mod tests {
     #[test]
     fn empty_or_comment_only_files_mean_defaults() {
         for text in ["", "\n\n", "# nothing here\n  # still nothing\n", "---\n"] {
-            assert_eq!(RepoConfig::parse(FILE, text), Ok(RepoConfig::default()), "{text:?}");
+            assert_eq!(
+                RepoConfig::parse(FILE, text),
+                Ok(RepoConfig::default()),
+                "{text:?}"
+            );
         }
     }
 
     #[test]
     fn defaults_are_the_documented_ones() {
         let d = RepoConfig::default();
-        assert_eq!((d.size.max_lines, d.size.warn_lines, d.size.max_files), (400, 200, None));
-        assert_eq!((d.reviews.required_approvals, d.reviews.stale), (1, StaleReviews::Keep));
-        assert_eq!((d.tests.min_lines, d.tests.required, d.tests.patterns), (50, false, None));
+        assert_eq!(
+            (d.size.max_lines, d.size.warn_lines, d.size.max_files),
+            (400, 200, None)
+        );
+        assert_eq!(
+            (d.reviews.required_approvals, d.reviews.stale),
+            (1, StaleReviews::Keep)
+        );
+        assert_eq!(
+            (d.tests.min_lines, d.tests.required, d.tests.patterns),
+            (50, false, None)
+        );
     }
 
     #[test]
@@ -253,23 +266,36 @@ mod tests {
         assert_eq!(e.file, FILE);
         assert_eq!((e.line, e.column), (Some(3), Some(3)));
         assert!(
-            e.message.starts_with("size: unknown field `max_line`, expected one of"),
+            e.message
+                .starts_with("size: unknown field `max_line`, expected one of"),
             "{}",
             e.message
         );
         let e = err("sizes:\n  max_lines: 300\n");
         assert_eq!(e.line, Some(1));
-        assert!(e.message.starts_with("unknown field `sizes`"), "{}", e.message);
+        assert!(
+            e.message.starts_with("unknown field `sizes`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn a_wrong_type_is_an_error_with_its_place() {
         let e = err("size:\n  max_lines: lots\n");
         assert_eq!(e.line, Some(2));
-        assert!(e.message.contains("invalid type: string \"lots\""), "{}", e.message);
+        assert!(
+            e.message.contains("invalid type: string \"lots\""),
+            "{}",
+            e.message
+        );
         let e = err("reviews:\n  stale: sometimes\n");
         assert_eq!(e.line, Some(2));
-        assert!(e.message.contains("unknown variant `sometimes`"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown variant `sometimes`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -294,10 +320,16 @@ mod tests {
     #[test]
     fn zero_limits_are_errors() {
         let e = err("size:\n  max_lines: 0\n  warn_lines: 0\n");
-        assert_eq!((e.line, e.message.as_str()), (Some(2), "size.max_lines must be at least 1"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (Some(2), "size.max_lines must be at least 1")
+        );
         let e = err("size:\n  max_files: 0\n");
         assert_eq!(e.line, Some(2));
-        assert_eq!(e.message, "size.max_files must be at least 1 (leave it out for no limit)");
+        assert_eq!(
+            e.message,
+            "size.max_files must be at least 1 (leave it out for no limit)"
+        );
     }
 
     #[test]
@@ -310,7 +342,11 @@ mod tests {
         );
         let e = err("tests:\n  patterns: []\n");
         assert_eq!(e.line, Some(2));
-        assert!(e.message.starts_with("tests.patterns is empty"), "{}", e.message);
+        assert!(
+            e.message.starts_with("tests.patterns is empty"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

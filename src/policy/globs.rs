@@ -77,7 +77,7 @@ fn compile(text: &str) -> Result<Pattern, GlobError> {
             "a pattern starting with `#` is a comment in gitignore syntax; escape it as `\\#`",
         ));
     }
-    check_syntax(text).map_err(|reason| error(reason))?;
+    check_syntax(text).map_err(error)?;
     Pattern::from_bytes(text.as_bytes()).ok_or_else(|| error("the pattern is empty"))
 }
 

@@ -2,12 +2,19 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Serialized as the label's name (`size/M`).
 pub enum SizeLabel {
+    #[serde(rename = "size/XS")]
     XS,
+    #[serde(rename = "size/S")]
     S,
+    #[serde(rename = "size/M")]
     M,
+    #[serde(rename = "size/L")]
     L,
+    #[serde(rename = "size/XL")]
     XL,
+    #[serde(rename = "size/XXL")]
     XXL,
 }
 
@@ -115,7 +122,10 @@ mod tests {
 
     #[test]
     fn names_colours_and_descriptions_are_prows() {
-        let all: Vec<_> = SizeLabel::ALL.iter().map(|l| (l.name(), l.color())).collect();
+        let all: Vec<_> = SizeLabel::ALL
+            .iter()
+            .map(|l| (l.name(), l.color()))
+            .collect();
         assert_eq!(
             all,
             [
@@ -144,18 +154,39 @@ mod tests {
     #[test]
     fn plan_adds_the_wanted_label_when_absent() {
         let p = plan(&labels(&["bug"]), SizeLabel::M);
-        assert_eq!(p, LabelPlan { add: Some(SizeLabel::M), remove: vec![] });
+        assert_eq!(
+            p,
+            LabelPlan {
+                add: Some(SizeLabel::M),
+                remove: vec![]
+            }
+        );
     }
 
     #[test]
     fn plan_removes_every_other_size_label() {
-        let p = plan(&labels(&["size/XS", "bug", "size/M", "Size/XXL", "sizeable"]), SizeLabel::M);
-        assert_eq!(p, LabelPlan { add: None, remove: labels(&["size/XS", "Size/XXL"]) });
+        let p = plan(
+            &labels(&["size/XS", "bug", "size/M", "Size/XXL", "sizeable"]),
+            SizeLabel::M,
+        );
+        assert_eq!(
+            p,
+            LabelPlan {
+                add: None,
+                remove: labels(&["size/XS", "Size/XXL"])
+            }
+        );
     }
 
     #[test]
     fn plan_matches_names_case_insensitively() {
         let p = plan(&labels(&["size/l"]), SizeLabel::L);
-        assert_eq!(p, LabelPlan { add: None, remove: vec![] });
+        assert_eq!(
+            p,
+            LabelPlan {
+                add: None,
+                remove: vec![]
+            }
+        );
     }
 }

@@ -10,11 +10,11 @@ pub mod labels;
 pub mod render;
 pub mod reviews;
 pub mod size;
-pub mod tests_found;
-#[cfg(test)]
-pub(crate) mod testing;
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod tests_found;
 mod text;
 pub mod verdict;
 

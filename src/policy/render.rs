@@ -346,10 +346,19 @@ mod tests {
     #[test]
     fn titles_say_the_score_and_what_stands_in_the_way() {
         let tested = |n| pr().file("src/a.rs", n, 0).file("tests/a.rs", 2, 0);
-        assert_eq!(title_of(tested(310).approve("a").approve("b")), "312 lines, 2 approvals: ready");
-        assert_eq!(title_of(tested(1202).approve("a")), "1,204 lines, 1 approval: over the 400-line limit");
+        assert_eq!(
+            title_of(tested(310).approve("a").approve("b")),
+            "312 lines, 2 approvals: ready"
+        );
+        assert_eq!(
+            title_of(tested(1202).approve("a")),
+            "1,204 lines, 1 approval: over the 400-line limit"
+        );
         assert_eq!(title_of(tested(10)), "12 lines: needs 1 approval");
-        assert_eq!(title_of(pr().file("src/a.rs", 1, 0).draft()), "1 line: draft; needs 1 approval");
+        assert_eq!(
+            title_of(pr().file("src/a.rs", 1, 0).draft()),
+            "1 line: draft; needs 1 approval"
+        );
         assert_eq!(
             title_of(pr().file("src/a.rs", 60, 0).approve("a")),
             "60 lines, 1 approval: ready; no tests changed"
@@ -360,7 +369,9 @@ mod tests {
     fn long_file_tables_are_capped() {
         let mut b = pr().approve("bob");
         for i in 0..120 {
-            b = b.file(&format!("src/f{i:03}.rs"), 1, 0).file(&format!("vendor/v{i:03}.c"), 1, 0);
+            b = b
+                .file(&format!("src/f{i:03}.rs"), 1, 0)
+                .file(&format!("vendor/v{i:03}.c"), 1, 0);
         }
         let summary = check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).summary;
         assert!(summary.contains("| `src/f049.rs` | 1 | 0 | 1 |"));
@@ -373,9 +384,18 @@ mod tests {
     fn the_summary_stays_under_githubs_limit_for_a_capped_listing() {
         let mut b = pr();
         for i in 0..3000 {
-            b = b.file(&format!("some/rather/long/directory/name/file_number_{i}.rs"), 10, 10);
+            b = b.file(
+                &format!("some/rather/long/directory/name/file_number_{i}.rs"),
+                10,
+                10,
+            );
         }
-        let summary = check_text(&evaluate(&b.totals(9000, 90000, 90000).build(), &RepoConfig::default(), None)).summary;
+        let summary = check_text(&evaluate(
+            &b.totals(9000, 90000, 90000).build(),
+            &RepoConfig::default(),
+            None,
+        ))
+        .summary;
         assert!(summary.len() < 65_535, "{} chars", summary.len());
     }
 

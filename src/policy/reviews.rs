@@ -98,7 +98,10 @@ mod tests {
     use crate::policy::testing::{pr, PrBuilder, HEAD, OLD};
 
     fn tally_with(b: PrBuilder, stale: StaleReviews) -> ReviewOutcome {
-        let config = ReviewsConfig { required_approvals: 2, stale };
+        let config = ReviewsConfig {
+            required_approvals: 2,
+            stale,
+        };
         tally(&b.build(), &config)
     }
 
@@ -123,8 +126,16 @@ mod tests {
         let r = keep(
             pr().approve("author")
                 .approve("AUTHOR")
-                .review(User::bot("renovate[bot]"), ReviewState::Approved, Some(HEAD))
-                .review(User::bot("lint[bot]"), ReviewState::ChangesRequested, Some(HEAD))
+                .review(
+                    User::bot("renovate[bot]"),
+                    ReviewState::Approved,
+                    Some(HEAD),
+                )
+                .review(
+                    User::bot("lint[bot]"),
+                    ReviewState::ChangesRequested,
+                    Some(HEAD),
+                )
                 .approve("bob"),
         );
         assert_eq!(r.approvers, logins(&["bob"]));

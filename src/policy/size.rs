@@ -294,7 +294,10 @@ mod tests {
 
     #[test]
     fn renames_count_their_edits_only() {
-        let s = scored(pr().renamed("a.rs", "b.rs", 0, 0).renamed("c.rs", "d.rs", 4, 2));
+        let s = scored(
+            pr().renamed("a.rs", "b.rs", 0, 0)
+                .renamed("c.rs", "d.rs", 4, 2),
+        );
         assert_eq!(lines_of(&s), [("b.rs", 0), ("d.rs", 6)]);
         assert_eq!(s.files[1].previous_path.as_deref(), Some("c.rs"));
     }
@@ -310,7 +313,10 @@ mod tests {
         );
         assert_eq!(s.lines, 7);
         assert_eq!(s.counted_files, 1);
-        assert_eq!(exclusion_of(&s, "web/package-lock.json"), Some(&Exclusion::LockFile));
+        assert_eq!(
+            exclusion_of(&s, "web/package-lock.json"),
+            Some(&Exclusion::LockFile)
+        );
         assert_eq!(exclusion_of(&s, "docs/Cargo.lock.md"), None);
     }
 
@@ -325,11 +331,15 @@ mod tests {
         assert_eq!(s.lines, 3);
         assert_eq!(
             exclusion_of(&s, "web/node_modules/x/index.js"),
-            Some(&Exclusion::VendoredPath { dir: "web/node_modules/".into() })
+            Some(&Exclusion::VendoredPath {
+                dir: "web/node_modules/".into()
+            })
         );
         assert_eq!(
             exclusion_of(&s, "a/third_party/b/c.h"),
-            Some(&Exclusion::VendoredPath { dir: "a/third_party/".into() })
+            Some(&Exclusion::VendoredPath {
+                dir: "a/third_party/".into()
+            })
         );
     }
 
@@ -344,9 +354,23 @@ mod tests {
             &SizeConfig::default(),
             Some(attrs),
         );
-        assert_eq!(exclusion_of(&s, "gen/api.rs"), Some(&Exclusion::LinguistGenerated));
-        assert_eq!(exclusion_of(&s, "libs/a.js"), Some(&Exclusion::LinguistVendored));
-        assert_eq!(lines_of(&s), [("gen/api.rs", 0), ("gen/manual.rs", 4), ("src/gen/x.rs", 5), ("libs/a.js", 0)]);
+        assert_eq!(
+            exclusion_of(&s, "gen/api.rs"),
+            Some(&Exclusion::LinguistGenerated)
+        );
+        assert_eq!(
+            exclusion_of(&s, "libs/a.js"),
+            Some(&Exclusion::LinguistVendored)
+        );
+        assert_eq!(
+            lines_of(&s),
+            [
+                ("gen/api.rs", 0),
+                ("gen/manual.rs", 4),
+                ("src/gen/x.rs", 5),
+                ("libs/a.js", 0)
+            ]
+        );
         assert_eq!(s.lines, 9);
     }
 
@@ -366,11 +390,15 @@ mod tests {
         );
         assert_eq!(
             exclusion_of(&s, "src/snapshots/a.snap"),
-            Some(&Exclusion::Ignored { pattern: "*.snap".into() })
+            Some(&Exclusion::Ignored {
+                pattern: "*.snap".into()
+            })
         );
         assert_eq!(
             exclusion_of(&s, "docs/guide/intro.md"),
-            Some(&Exclusion::Ignored { pattern: "docs/".into() })
+            Some(&Exclusion::Ignored {
+                pattern: "docs/".into()
+            })
         );
         assert_eq!(s.lines, 3);
     }
@@ -381,8 +409,15 @@ mod tests {
             ignore: vec!["**".into()],
             ..SizeConfig::default()
         };
-        let s = scored_with(pr().file("vendor/Cargo.lock", 5, 0), &config, Some("* linguist-generated"));
-        assert_eq!(exclusion_of(&s, "vendor/Cargo.lock"), Some(&Exclusion::LockFile));
+        let s = scored_with(
+            pr().file("vendor/Cargo.lock", 5, 0),
+            &config,
+            Some("* linguist-generated"),
+        );
+        assert_eq!(
+            exclusion_of(&s, "vendor/Cargo.lock"),
+            Some(&Exclusion::LockFile)
+        );
     }
 
     #[test]
@@ -395,7 +430,11 @@ mod tests {
         let s = scored(b.totals(3400, 8000, 2000));
         assert_eq!(
             s.truncated,
-            Some(Truncation { listed: 3000, total: 3400, unlisted_lines: 1000 })
+            Some(Truncation {
+                listed: 3000,
+                total: 3400,
+                unlisted_lines: 1000
+            })
         );
         assert_eq!(s.lines, 9000 + 1000);
         assert_eq!(s.counted_files, 3400);
@@ -404,7 +443,11 @@ mod tests {
     #[test]
     fn listed_excluded_files_are_subtracted_at_their_raw_size() {
         // Excluded listed files are subtracted with their raw counts, so they stay excluded.
-        let s = scored(pr().file("Cargo.lock", 900, 100).file("a.rs", 10, 0).totals(5, 1200, 100));
+        let s = scored(
+            pr().file("Cargo.lock", 900, 100)
+                .file("a.rs", 10, 0)
+                .totals(5, 1200, 100),
+        );
         assert_eq!(s.truncated.map(|t| t.unlisted_lines), Some(290));
         assert_eq!(s.lines, 300);
     }
@@ -419,7 +462,12 @@ mod tests {
     #[test]
     fn complete_listing_is_not_truncated() {
         let pr = pr().file("a.rs", 1, 1).build();
-        let s = score(&pr.files, Totals::listed(&pr.files), &SizeConfig::default(), None);
+        let s = score(
+            &pr.files,
+            Totals::listed(&pr.files),
+            &SizeConfig::default(),
+            None,
+        );
         assert_eq!(s.truncated, None);
     }
 
@@ -431,8 +479,14 @@ mod tests {
         assert!(!at(200).over_warn());
         assert!(at(201).over_warn());
         assert!(!at(401).over_warn());
-        let config = SizeConfig { max_files: Some(1), ..SizeConfig::default() };
-        assert!(!scored_with(pr().file("a", 1, 0).file("Cargo.lock", 1, 0), &config, None).too_many_files());
+        let config = SizeConfig {
+            max_files: Some(1),
+            ..SizeConfig::default()
+        };
+        assert!(
+            !scored_with(pr().file("a", 1, 0).file("Cargo.lock", 1, 0), &config, None)
+                .too_many_files()
+        );
         assert!(scored_with(pr().file("a", 1, 0).file("b", 1, 0), &config, None).too_many_files());
     }
 }

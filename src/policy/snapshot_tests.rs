@@ -56,7 +56,8 @@ fn oversized() -> Evaluation {
 
 fn unreviewed() -> Evaluation {
     eval(
-        pr().file("src/parser.rs", 60, 5).file("src/parser/tests.rs", 15, 0),
+        pr().file("src/parser.rs", 60, 5)
+            .file("src/parser/tests.rs", 15, 0),
         &RepoConfig::default(),
     )
 }
@@ -139,7 +140,10 @@ fn truncated_draft_pr() {
 
 #[test]
 fn resolved_comment() {
-    insta::assert_snapshot!("resolved_comment", super::comment::resolved_comment(&clean()));
+    insta::assert_snapshot!(
+        "resolved_comment",
+        super::comment::resolved_comment(&clean())
+    );
 }
 
 #[test]
@@ -150,5 +154,13 @@ fn config_error() {
     )
     .unwrap_err();
     let text = config_error_check(&err);
-    insta::assert_snapshot!("config_error_check", format!("title: {}\n\n{}", text.title, text.summary));
+    insta::assert_snapshot!(
+        "config_error_check",
+        format!("title: {}\n\n{}", text.title, text.summary)
+    );
+}
+
+#[test]
+fn evaluation_as_json() {
+    insta::assert_json_snapshot!("unreviewed_evaluation_json", unreviewed());
 }

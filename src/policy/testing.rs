@@ -101,7 +101,11 @@ impl PrBuilder {
     }
 
     pub fn request_changes(self, login: &str) -> Self {
-        self.review(User::human(login), ReviewState::ChangesRequested, Some(HEAD))
+        self.review(
+            User::human(login),
+            ReviewState::ChangesRequested,
+            Some(HEAD),
+        )
     }
 
     pub fn draft(mut self) -> Self {

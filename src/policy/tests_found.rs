@@ -159,7 +159,10 @@ mod tests {
 
     #[test]
     fn excluded_files_are_neither_source_nor_tests() {
-        let t = defaults(pr().file("Cargo.lock", 300, 0).file("vendor/x/tests/a.rs", 3, 0));
+        let t = defaults(
+            pr().file("Cargo.lock", 300, 0)
+                .file("vendor/x/tests/a.rs", 3, 0),
+        );
         assert_eq!(t.source_lines, 0);
         assert!(t.test_files.is_empty());
         assert!(!t.missing);
@@ -172,11 +175,17 @@ mod tests {
             required: true,
             ..TestsConfig::default()
         };
-        let t = check_with(pr().file("src/a.rs", 100, 0).file("tests/a.rs", 5, 0), &config);
+        let t = check_with(
+            pr().file("src/a.rs", 100, 0).file("tests/a.rs", 5, 0),
+            &config,
+        );
         assert!(t.missing, "tests/ is no longer a test directory");
         assert_eq!(t.source_lines, 105);
         assert!(t.required);
-        let t = check_with(pr().file("src/a.rs", 100, 0).file("checks/a.rs", 5, 0), &config);
+        let t = check_with(
+            pr().file("src/a.rs", 100, 0).file("checks/a.rs", 5, 0),
+            &config,
+        );
         assert_eq!(t.test_files, ["checks/a.rs"]);
         assert!(!t.missing);
     }

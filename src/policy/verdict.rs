@@ -133,7 +133,13 @@ mod tests {
     #[test]
     fn small_approved_tested_change_passes() {
         let v = verdict(tested(100).approve("bob"), &RepoConfig::default());
-        assert_eq!(v, Verdict { conclusion: Conclusion::Pass, reasons: vec![] });
+        assert_eq!(
+            v,
+            Verdict {
+                conclusion: Conclusion::Pass,
+                reasons: vec![]
+            }
+        );
     }
 
     #[test]
@@ -147,7 +153,13 @@ mod tests {
     fn oversized_fails_even_when_approved() {
         let v = verdict(tested(400).approve("bob"), &RepoConfig::default());
         assert_eq!(v.conclusion, Conclusion::Fail);
-        assert_eq!(v.reasons, [Reason::Oversized { lines: 401, max: 400 }]);
+        assert_eq!(
+            v.reasons,
+            [Reason::Oversized {
+                lines: 401,
+                max: 400
+            }]
+        );
     }
 
     #[test]
@@ -161,9 +173,17 @@ mod tests {
 
     #[test]
     fn changes_requested_fails() {
-        let v = verdict(tested(10).approve("bob").request_changes("carol"), &RepoConfig::default());
+        let v = verdict(
+            tested(10).approve("bob").request_changes("carol"),
+            &RepoConfig::default(),
+        );
         assert_eq!(v.conclusion, Conclusion::Fail);
-        assert_eq!(v.reasons, [Reason::ChangesRequested { by: vec!["carol".into()] }]);
+        assert_eq!(
+            v.reasons,
+            [Reason::ChangesRequested {
+                by: vec!["carol".into()]
+            }]
+        );
     }
 
     #[test]
@@ -185,15 +205,24 @@ mod tests {
         config.size.max_files = Some(1);
         config.tests.required = true;
         config.reviews.required_approvals = 2;
-        let b = pr().file("src/a.rs", 500, 0).file("src/b.rs", 1, 0).approve("bob").request_changes("carol");
+        let b = pr()
+            .file("src/a.rs", 500, 0)
+            .file("src/b.rs", 1, 0)
+            .approve("bob")
+            .request_changes("carol");
         let v = verdict(b, &config);
         assert_eq!(v.conclusion, Conclusion::Fail);
         assert_eq!(
             v.reasons,
             [
-                Reason::Oversized { lines: 501, max: 400 },
+                Reason::Oversized {
+                    lines: 501,
+                    max: 400
+                },
                 Reason::TooManyFiles { files: 2, max: 1 },
-                Reason::ChangesRequested { by: vec!["carol".into()] },
+                Reason::ChangesRequested {
+                    by: vec!["carol".into()]
+                },
                 Reason::NeedsApprovals { have: 1, need: 2 },
                 Reason::TestsMissing { blocking: true },
             ]
@@ -202,20 +231,36 @@ mod tests {
 
     #[test]
     fn a_draft_waits_and_never_fails_but_lists_its_findings() {
-        let v = verdict(pr().file("src/a.rs", 900, 0).request_changes("carol").draft(), &RepoConfig::default());
+        let v = verdict(
+            pr().file("src/a.rs", 900, 0)
+                .request_changes("carol")
+                .draft(),
+            &RepoConfig::default(),
+        );
         assert_eq!(v.conclusion, Conclusion::Wait);
         assert_eq!(
             v.reasons,
             [
                 Reason::Draft,
-                Reason::Oversized { lines: 900, max: 400 },
-                Reason::ChangesRequested { by: vec!["carol".into()] },
+                Reason::Oversized {
+                    lines: 900,
+                    max: 400
+                },
+                Reason::ChangesRequested {
+                    by: vec!["carol".into()]
+                },
                 Reason::NeedsApprovals { have: 0, need: 1 },
                 Reason::TestsMissing { blocking: false },
             ]
         );
         let v = verdict(tested(5).approve("bob").draft(), &RepoConfig::default());
-        assert_eq!(v, Verdict { conclusion: Conclusion::Wait, reasons: vec![Reason::Draft] });
+        assert_eq!(
+            v,
+            Verdict {
+                conclusion: Conclusion::Wait,
+                reasons: vec![Reason::Draft]
+            }
+        );
     }
 
     #[test]
