@@ -1,4 +1,5 @@
 //! The repository's policy file. Read from the base branch, so a PR cannot loosen its own gate.
+use super::globs::PathGlobs;
 use serde::{Deserialize, Serialize};
 
 /// Where the policy file is looked for, in order.
@@ -66,10 +67,113 @@ fn location(line: Option<usize>, column: Option<usize>) -> String {
 
 impl RepoConfig {
     /// Parses and validates a policy file. `file` names it in errors.
+    ///
+    /// An empty file, or one of only comments, means all defaults. Unknown keys, wrong types
+    /// and inconsistent values (see [`RepoConfig::validate`]) are errors, never ignored.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
-        let _ = (file, text);
-        todo!("policy helper")
+        let located = |err: serde_yaml_ng::Error| {
+            let location = err.location();
+            ConfigError {
+                file: file.to_owned(),
+                line: location.as_ref().map(|l| l.line()),
+                column: location.as_ref().map(|l| l.column()),
+                message: without_location(&err.to_string()),
+            }
+        };
+        // A document with no content deserializes as null, not as an empty mapping.
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(located)?;
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        let config: Self = serde_yaml_ng::from_str(text).map_err(located)?;
+        config.validate().map_err(|problem| ConfigError {
+            file: file.to_owned(),
+            line: problem.key.and_then(|key| line_of_key(text, key)),
+            column: None,
+            message: problem.message,
+        })?;
+        Ok(config)
     }
+
+    /// Checks what types alone cannot: limits that contradict each other, globs that don't compile.
+    fn validate(&self) -> Result<(), Problem> {
+        let size = &self.size;
+        if size.max_lines == 0 {
+            return Err(Problem::at(
+                "max_lines",
+                "size.max_lines must be at least 1",
+            ));
+        }
+        if size.warn_lines > size.max_lines {
+            return Err(Problem::at(
+                "warn_lines",
+                format!(
+                    "size.warn_lines ({}) must not be greater than size.max_lines ({})",
+                    size.warn_lines, size.max_lines
+                ),
+            ));
+        }
+        if size.max_files == Some(0) {
+            return Err(Problem::at(
+                "max_files",
+                "size.max_files must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        PathGlobs::new(&size.ignore)
+            .map_err(|e| Problem::at("ignore", format!("size.ignore: {e}")))?;
+        if let Some(patterns) = &self.tests.patterns {
+            if patterns.is_empty() {
+                return Err(Problem::at(
+                    "patterns",
+                    "tests.patterns is empty, so no file could count as a test; \
+                     leave it out to use the defaults",
+                ));
+            }
+            PathGlobs::new(patterns)
+                .map_err(|e| Problem::at("patterns", format!("tests.patterns: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// A semantic error and the key it is about, to point at its line.
+struct Problem {
+    key: Option<&'static str>,
+    message: String,
+}
+
+impl Problem {
+    fn at(key: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            key: Some(key),
+            message: message.into(),
+        }
+    }
+}
+
+/// The 1-based line where `key:` first appears (block style), if it does.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            line.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
+/// serde_yaml puts the error's own " at line L column C" in its message; the error carries
+/// those separately. A later location (where an enclosing construct started) stays.
+fn without_location(message: &str) -> String {
+    let Some(start) = message.find(" at line ") else {
+        return message.to_owned();
+    };
+    let rest = &message[start + " at line ".len()..];
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest
+        .strip_prefix(" column ")
+        .map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
+    format!("{}{rest}", &message[..start])
 }
 
 impl Default for SizeConfig {
@@ -99,5 +203,159 @@ impl Default for TestsConfig {
             required: false,
             patterns: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = ".github/smallbatch.yml";
+
+    fn err(text: &str) -> ConfigError {
+        RepoConfig::parse(FILE, text).unwrap_err()
+    }
+
+    #[test]
+    fn empty_or_comment_only_files_mean_defaults() {
+        for text in ["", "\n\n", "# nothing here\n  # still nothing\n", "---\n"] {
+            assert_eq!(
+                RepoConfig::parse(FILE, text),
+                Ok(RepoConfig::default()),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let d = RepoConfig::default();
+        assert_eq!(
+            (d.size.max_lines, d.size.warn_lines, d.size.max_files),
+            (400, 200, None)
+        );
+        assert_eq!(
+            (d.reviews.required_approvals, d.reviews.stale),
+            (1, StaleReviews::Keep)
+        );
+        assert_eq!(
+            (d.tests.min_lines, d.tests.required, d.tests.patterns),
+            (50, false, None)
+        );
+    }
+
+    #[test]
+    fn a_full_file_parses_and_omitted_keys_keep_defaults() {
+        let text = "size:\n  max_lines: 800\n  max_files: 40\n  ignore: ['*.snap', 'docs/']\n\
+                    reviews:\n  stale: changed\n\
+                    tests:\n  required: true\n  patterns: ['checks/**']\n";
+        let c = RepoConfig::parse(FILE, text).unwrap();
+        assert_eq!(c.size.max_lines, 800);
+        assert_eq!(c.size.warn_lines, 200);
+        assert_eq!(c.size.max_files, Some(40));
+        assert_eq!(c.size.ignore, ["*.snap", "docs/"]);
+        assert_eq!(c.reviews.stale, StaleReviews::Changed);
+        assert_eq!(c.reviews.required_approvals, 1);
+        assert!(c.tests.required);
+        assert_eq!(c.tests.patterns, Some(vec!["checks/**".to_owned()]));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let e = err("size:\n  max_lines: 300\n  max_line: 100\n");
+        assert_eq!(e.file, FILE);
+        assert_eq!((e.line, e.column), (Some(3), Some(3)));
+        assert!(
+            e.message
+                .starts_with("size: unknown field `max_line`, expected one of"),
+            "{}",
+            e.message
+        );
+        let e = err("sizes:\n  max_lines: 300\n");
+        assert_eq!(e.line, Some(1));
+        assert!(
+            e.message.starts_with("unknown field `sizes`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_with_its_place() {
+        let e = err("size:\n  max_lines: lots\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("invalid type: string \"lots\""),
+            "{}",
+            e.message
+        );
+        let e = err("reviews:\n  stale: sometimes\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("unknown variant `sometimes`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn warn_lines_over_max_lines_is_an_error_at_its_line() {
+        let e = err("size:\n  max_lines: 100\n  warn_lines: 150\n");
+        assert_eq!(
+            e,
+            ConfigError {
+                file: FILE.into(),
+                line: Some(3),
+                column: None,
+                message: "size.warn_lines (150) must not be greater than size.max_lines (100)"
+                    .into(),
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            ".github/smallbatch.yml:3: size.warn_lines (150) must not be greater than size.max_lines (100)"
+        );
+    }
+
+    #[test]
+    fn zero_limits_are_errors() {
+        let e = err("size:\n  max_lines: 0\n  warn_lines: 0\n");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (Some(2), "size.max_lines must be at least 1")
+        );
+        let e = err("size:\n  max_files: 0\n");
+        assert_eq!(e.line, Some(2));
+        assert_eq!(
+            e.message,
+            "size.max_files must be at least 1 (leave it out for no limit)"
+        );
+    }
+
+    #[test]
+    fn invalid_globs_are_errors() {
+        let e = err("size:\n  ignore:\n    - 'gen/[ab'\n");
+        assert_eq!(e.line, Some(2));
+        assert_eq!(
+            e.message,
+            "size.ignore: invalid glob `gen/[ab`: the character class `[` is never closed"
+        );
+        let e = err("tests:\n  patterns: []\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.starts_with("tests.patterns is empty"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error_with_its_place() {
+        let e = err("size:\n  max_lines: [1\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(1)));
+        assert_eq!(
+            e.message,
+            "did not find expected ',' or ']', while parsing a flow sequence at line 2 column 14"
+        );
     }
 }

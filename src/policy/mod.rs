@@ -5,11 +5,17 @@
 pub mod comment;
 pub mod config;
 pub mod gitattributes;
+pub mod globs;
 pub mod labels;
 pub mod render;
 pub mod reviews;
 pub mod size;
+#[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tests_found;
+mod text;
 pub mod verdict;
 
 pub use config::{ConfigError, RepoConfig};

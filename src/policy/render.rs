@@ -1,5 +1,15 @@
 //! The check run's title and summary.
-use super::{ConfigError, Evaluation};
+use super::config::CONFIG_PATHS;
+use super::size::{Exclusion, FileOutcome};
+use super::text::{code, count, counted, files, lines, people};
+use super::{Conclusion, ConfigError, Evaluation, Reason};
+use crate::domain::FileStatus;
+use std::fmt::Write;
+
+/// Rows shown per table: a check summary is capped at 65,535 characters by GitHub.
+const MAX_ROWS: usize = 50;
+/// Test files named before "and N more".
+const MAX_TEST_FILES: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckText {
@@ -7,12 +17,403 @@ pub struct CheckText {
     pub summary: String,
 }
 
+/// One line: the score, approvals when there are any, and what stands in the way.
 pub fn check_text(eval: &Evaluation) -> CheckText {
-    let _ = eval;
-    todo!("policy helper")
+    CheckText {
+        title: title(eval),
+        summary: summary(eval),
+    }
 }
 
+fn title(eval: &Evaluation) -> String {
+    let mut head = lines(eval.size.lines);
+    let approvals = eval.reviews.approvers.len() as u64;
+    if approvals > 0 {
+        head = format!("{head}, {}", counted(approvals, "approval", "approvals"));
+    }
+    let mut findings: Vec<String> = eval.verdict.reasons.iter().map(short_reason).collect();
+    if eval.verdict.conclusion == Conclusion::Pass {
+        findings.insert(0, "ready".to_owned());
+    }
+    format!("{head}: {}", findings.join("; "))
+}
+
+fn short_reason(reason: &Reason) -> String {
+    match reason {
+        Reason::Draft => "draft".to_owned(),
+        Reason::Oversized { max, .. } => format!("over the {}-line limit", count(*max)),
+        Reason::TooManyFiles { files: n, max } => {
+            format!("{}, over the {}-file limit", files(*n), count(*max))
+        }
+        Reason::ChangesRequested { by } => format!("changes requested by {}", people(by)),
+        Reason::NeedsApprovals { have, need } => {
+            let missing = u64::from(need.saturating_sub(*have));
+            let more = if *have > 0 { " more" } else { "" };
+            format!(
+                "needs {missing}{more} {}",
+                if missing == 1 {
+                    "approval"
+                } else {
+                    "approvals"
+                }
+            )
+        }
+        Reason::TestsMissing { blocking: true } => "tests missing".to_owned(),
+        Reason::TestsMissing { blocking: false } => "no tests changed".to_owned(),
+    }
+}
+
+fn summary(eval: &Evaluation) -> String {
+    let mut out = String::new();
+    verdict_section(&mut out, eval);
+    size_section(&mut out, eval);
+    reviews_section(&mut out, eval);
+    tests_section(&mut out, eval);
+    out
+}
+
+fn verdict_section(out: &mut String, eval: &Evaluation) {
+    let heading = match eval.verdict.conclusion {
+        Conclusion::Pass => "Ready",
+        Conclusion::Wait => "Waiting",
+        Conclusion::Fail => "Failing",
+    };
+    let _ = writeln!(out, "### {heading}\n");
+    if eval.verdict.reasons.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Within the size limit, approved, and nothing outstanding.\n"
+        );
+        return;
+    }
+    for reason in &eval.verdict.reasons {
+        let _ = writeln!(out, "- {}", long_reason(reason, eval));
+    }
+    out.push('\n');
+}
+
+fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
+    match reason {
+        Reason::Draft => "**Draft:** nothing is enforced until it is marked ready for review; \
+                          the findings below are shown as guidance."
+            .to_owned(),
+        Reason::Oversized { lines: n, max } => format!(
+            "**Too large:** {} counted, over the limit of {} (`size.max_lines`).",
+            lines(*n),
+            count(*max)
+        ),
+        Reason::TooManyFiles { files: n, max } => format!(
+            "**Too many files:** {} counted, over the limit of {} (`size.max_files`).",
+            files(*n),
+            count(*max)
+        ),
+        Reason::ChangesRequested { by } => format!(
+            "**Changes requested** by {}: waiting for a new review or for the review to be dismissed.",
+            people(by)
+        ),
+        Reason::NeedsApprovals { have, need } => format!(
+            "**Needs approval:** {have} of {need} required (`reviews.required_approvals`)."
+        ),
+        Reason::TestsMissing { blocking } => {
+            let source = lines(eval.tests.source_lines);
+            if *blocking {
+                format!("**Tests missing:** {source} of source changed and no test file did (`tests.required`).")
+            } else {
+                format!("**No tests changed** (advice only): {source} of source changed and no test file did.")
+            }
+        }
+    }
+}
+
+fn size_section(out: &mut String, eval: &Evaluation) {
+    let size = &eval.size;
+    let _ = writeln!(
+        out,
+        "### Size: {} in {} (`{}`)\n",
+        lines(size.lines),
+        files(size.counted_files),
+        eval.label.name()
+    );
+    let file_limit = size.max_files.map_or("no file limit".to_owned(), |m| {
+        format!("at most {}", files(m))
+    });
+    let _ = writeln!(
+        out,
+        "Limit {} (guidance from {}), {file_limit}. A file counts its added plus deleted lines; \
+         a deleted file counts 1 line, a binary file 0.\n",
+        lines(size.max_lines),
+        count(size.warn_lines)
+    );
+
+    let counted: Vec<&FileOutcome> = size.counted().collect();
+    if !counted.is_empty() {
+        out.push_str("| File | Added | Deleted | Counted |\n|---|---:|---:|---:|\n");
+        for f in counted.iter().take(MAX_ROWS) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                file_cell(f),
+                count(f.additions),
+                count(f.deletions),
+                count(f.lines)
+            );
+        }
+        more_rows(out, counted.len(), "files");
+    }
+
+    let excluded: Vec<(&FileOutcome, &Exclusion)> = size.excluded().collect();
+    if !excluded.is_empty() {
+        let _ = writeln!(out, "**Not counted ({}):**\n", files(excluded.len() as u64));
+        out.push_str("| File | Reason |\n|---|---|\n");
+        for (f, why) in excluded.iter().take(MAX_ROWS) {
+            let _ = writeln!(out, "| {} | {} |", file_cell(f), exclusion_text(why));
+        }
+        more_rows(out, excluded.len(), "files");
+    }
+
+    if let Some(t) = size.truncated {
+        let _ = writeln!(
+            out,
+            "> **Listing truncated:** the forge listed {} of {}. The {} not listed add {}, \
+             counted in full because they cannot be checked for exclusions.\n",
+            count(t.listed),
+            files(t.total),
+            files(t.unlisted_files()),
+            lines(t.unlisted_lines)
+        );
+    }
+}
+
+fn more_rows(out: &mut String, total: usize, what: &str) {
+    if total > MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "\n…and {} more {what}.",
+            count((total - MAX_ROWS) as u64)
+        );
+    }
+    out.push('\n');
+}
+
+fn file_cell(f: &FileOutcome) -> String {
+    let mut cell = code(&f.path);
+    if let Some(previous) = &f.previous_path {
+        let _ = write!(cell, " (from {})", code(previous));
+    }
+    if f.status == FileStatus::Removed {
+        cell.push_str(" (deleted)");
+    }
+    if f.binary {
+        cell.push_str(" (binary)");
+    }
+    cell
+}
+
+pub(crate) fn exclusion_text(why: &Exclusion) -> String {
+    match why {
+        Exclusion::LockFile => "lock file".to_owned(),
+        Exclusion::VendoredPath { dir } => format!("vendored path {}", code(dir)),
+        Exclusion::LinguistGenerated => "`linguist-generated` in `.gitattributes`".to_owned(),
+        Exclusion::LinguistVendored => "`linguist-vendored` in `.gitattributes`".to_owned(),
+        Exclusion::Ignored { pattern } => format!("`size.ignore` pattern {}", code(pattern)),
+    }
+}
+
+fn reviews_section(out: &mut String, eval: &Evaluation) {
+    let r = &eval.reviews;
+    let _ = writeln!(
+        out,
+        "### Reviews: {} of {} required\n",
+        counted(r.approvers.len() as u64, "approval", "approvals"),
+        r.required
+    );
+    if r.approvers.is_empty() {
+        out.push_str(
+            "- No counted approvals yet (the author's own and bots' reviews don't count).\n",
+        );
+    } else {
+        let _ = writeln!(out, "- Approved by {}", people(&r.approvers));
+    }
+    if !r.stale.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Not counted, given before the latest changes (`reviews.stale`): {}",
+            people(&r.stale)
+        );
+    }
+    if !r.changes_requested_by.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Changes requested by {}",
+            people(&r.changes_requested_by)
+        );
+    }
+    out.push('\n');
+}
+
+fn tests_section(out: &mut String, eval: &Evaluation) {
+    let t = &eval.tests;
+    out.push_str("### Tests\n\n");
+    if !t.test_files.is_empty() {
+        let named: Vec<String> = t
+            .test_files
+            .iter()
+            .take(MAX_TEST_FILES)
+            .map(|p| code(p))
+            .collect();
+        let _ = write!(out, "- Test files changed: {}", named.join(", "));
+        if t.test_files.len() > MAX_TEST_FILES {
+            let _ = write!(
+                out,
+                " and {} more",
+                count((t.test_files.len() - MAX_TEST_FILES) as u64)
+            );
+        }
+        out.push('\n');
+    } else if t.missing {
+        let _ = writeln!(
+            out,
+            "- No test file changed, with {} of source changed (more than {}, `tests.min_lines`){}.",
+            lines(t.source_lines),
+            count(t.min_lines),
+            if t.required { "; tests are required here" } else { "" }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "- No test file changed; {} of source changed, within the {}-line threshold.",
+            lines(t.source_lines),
+            count(t.min_lines)
+        );
+    }
+}
+
+/// A failing check for a policy file that cannot be used.
 pub fn config_error_check(err: &ConfigError) -> CheckText {
-    let _ = err;
-    todo!("policy helper")
+    let place = match (err.line, err.column) {
+        (Some(l), Some(c)) => format!("Line {l}, column {c}"),
+        (Some(l), None) => format!("Line {l}"),
+        _ => "Problem".to_owned(),
+    };
+    let title = match err.line {
+        Some(l) => format!("Invalid policy file {} (line {l})", err.file),
+        None => format!("Invalid policy file {}", err.file),
+    };
+    let defaults = super::RepoConfig::default();
+    let mut summary = format!(
+        "The policy file `{}` could not be used, so this pull request was not scored.\n\n\
+         **{place}:** {}\n\n\
+         ### How to fix\n\n\
+         Correct the file on the base branch: the policy is always read from there, so a pull \
+         request cannot loosen its own gate. Once the fix is merged, open pull requests are checked \
+         again. Delete the file to use the defaults. The policy is read from the first of these that \
+         exists: {}.\n\n\
+         Every key, with its default:\n\n```yaml\n",
+        err.file,
+        err.message,
+        CONFIG_PATHS.map(|p| format!("`{p}`")).join(", ")
+    );
+    summary.push_str(&defaults_yaml(&defaults));
+    summary.push_str("```\n");
+    CheckText { title, summary }
+}
+
+fn defaults_yaml(d: &super::RepoConfig) -> String {
+    format!(
+        "size:\n  max_lines: {}      # fails above this\n  warn_lines: {}     # advises above this\n  \
+         max_files: null     # e.g. 50; fails above this\n  ignore: []          # gitignore-style globs that don't count\n\
+         reviews:\n  required_approvals: {}\n  stale: keep         # keep | dismiss | changed\n\
+         tests:\n  min_lines: {}       # source lines changed before tests are expected\n  \
+         required: {}     # fail instead of advising\n  patterns: null      # globs that replace the default test-file patterns\n",
+        d.size.max_lines,
+        d.size.warn_lines,
+        d.reviews.required_approvals,
+        d.tests.min_lines,
+        d.tests.required
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::{evaluate, RepoConfig};
+
+    fn title_of(b: PrBuilder) -> String {
+        check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).title
+    }
+
+    #[test]
+    fn titles_say_the_score_and_what_stands_in_the_way() {
+        let tested = |n| pr().file("src/a.rs", n, 0).file("tests/a.rs", 2, 0);
+        assert_eq!(
+            title_of(tested(310).approve("a").approve("b")),
+            "312 lines, 2 approvals: ready"
+        );
+        assert_eq!(
+            title_of(tested(1202).approve("a")),
+            "1,204 lines, 1 approval: over the 400-line limit"
+        );
+        assert_eq!(title_of(tested(10)), "12 lines: needs 1 approval");
+        assert_eq!(
+            title_of(pr().file("src/a.rs", 1, 0).draft()),
+            "1 line: draft; needs 1 approval"
+        );
+        assert_eq!(
+            title_of(pr().file("src/a.rs", 60, 0).approve("a")),
+            "60 lines, 1 approval: ready; no tests changed"
+        );
+    }
+
+    #[test]
+    fn long_file_tables_are_capped() {
+        let mut b = pr().approve("bob");
+        for i in 0..120 {
+            b = b
+                .file(&format!("src/f{i:03}.rs"), 1, 0)
+                .file(&format!("vendor/v{i:03}.c"), 1, 0);
+        }
+        let summary = check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).summary;
+        assert!(summary.contains("| `src/f049.rs` | 1 | 0 | 1 |"));
+        assert!(!summary.contains("`src/f050.rs`"));
+        assert!(!summary.contains("`vendor/v050.c`"));
+        assert_eq!(summary.matches("…and 70 more files.").count(), 2);
+    }
+
+    #[test]
+    fn the_summary_stays_under_githubs_limit_for_a_capped_listing() {
+        let mut b = pr();
+        for i in 0..3000 {
+            b = b.file(
+                &format!("some/rather/long/directory/name/file_number_{i}.rs"),
+                10,
+                10,
+            );
+        }
+        let summary = check_text(&evaluate(
+            &b.totals(9000, 90000, 90000).build(),
+            &RepoConfig::default(),
+            None,
+        ))
+        .summary;
+        assert!(summary.len() < 65_535, "{} chars", summary.len());
+    }
+
+    #[test]
+    fn config_error_without_a_place() {
+        let text = config_error_check(&ConfigError {
+            file: ".smallbatch.yml".into(),
+            line: None,
+            column: None,
+            message: "something".into(),
+        });
+        assert_eq!(text.title, "Invalid policy file .smallbatch.yml");
+        assert!(text.summary.contains("**Problem:** something"));
+    }
+
+    #[test]
+    fn the_documented_defaults_parse_to_the_defaults() {
+        let yaml = defaults_yaml(&RepoConfig::default());
+        assert_eq!(RepoConfig::parse("x.yml", &yaml), Ok(RepoConfig::default()));
+    }
 }

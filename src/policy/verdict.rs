@@ -12,15 +12,43 @@ pub enum Conclusion {
     Fail,
 }
 
+/// Why the conclusion is what it is. Listed in the order of the variants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
-    Oversized { lines: u64, max: u64 },
-    TooManyFiles { files: u64, max: u64 },
-    ChangesRequested { by: Vec<String> },
-    NeedsApprovals { have: u32, need: u32 },
-    TestsMissing { blocking: bool },
     Draft,
+    Oversized {
+        lines: u64,
+        max: u64,
+    },
+    TooManyFiles {
+        files: u64,
+        max: u64,
+    },
+    ChangesRequested {
+        by: Vec<String>,
+    },
+    NeedsApprovals {
+        have: u32,
+        need: u32,
+    },
+    /// Non-blocking unless `tests.required`; listed either way so the user sees it.
+    TestsMissing {
+        blocking: bool,
+    },
+}
+
+impl Reason {
+    /// Whether this reason alone fails the check (rather than waiting or advising).
+    pub fn fails(&self) -> bool {
+        match self {
+            Reason::Oversized { .. }
+            | Reason::TooManyFiles { .. }
+            | Reason::ChangesRequested { .. } => true,
+            Reason::TestsMissing { blocking } => *blocking,
+            Reason::Draft | Reason::NeedsApprovals { .. } => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +64,209 @@ pub fn decide(
     tests: &TestsOutcome,
     config: &RepoConfig,
 ) -> Verdict {
-    let _ = (draft, size, reviews, tests, config);
-    todo!("policy helper")
+    let mut reasons = Vec::new();
+    if draft {
+        reasons.push(Reason::Draft);
+    }
+    if size.oversized() {
+        reasons.push(Reason::Oversized {
+            lines: size.lines,
+            max: size.max_lines,
+        });
+    }
+    if let Some(max) = size.max_files.filter(|_| size.too_many_files()) {
+        reasons.push(Reason::TooManyFiles {
+            files: size.counted_files,
+            max,
+        });
+    }
+    if !reviews.changes_requested_by.is_empty() {
+        reasons.push(Reason::ChangesRequested {
+            by: reviews.changes_requested_by.clone(),
+        });
+    }
+    if !reviews.approved() {
+        reasons.push(Reason::NeedsApprovals {
+            have: reviews.approvers.len() as u32,
+            need: config.reviews.required_approvals,
+        });
+    }
+    if tests.missing {
+        reasons.push(Reason::TestsMissing {
+            blocking: config.tests.required,
+        });
+    }
+    // A draft is work in progress: it is scored and advised, never failed.
+    let conclusion = if draft {
+        Conclusion::Wait
+    } else if reasons.iter().any(Reason::fails) {
+        Conclusion::Fail
+    } else if reasons
+        .iter()
+        .any(|r| matches!(r, Reason::NeedsApprovals { .. }))
+    {
+        Conclusion::Wait
+    } else {
+        Conclusion::Pass
+    };
+    Verdict {
+        conclusion,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::config::RepoConfig;
+    use crate::policy::evaluate;
+    use crate::policy::testing::{pr, PrBuilder};
+
+    fn verdict(b: PrBuilder, config: &RepoConfig) -> Verdict {
+        evaluate(&b.build(), config, None).verdict
+    }
+
+    fn tested(lines: u64) -> PrBuilder {
+        pr().file("src/a.rs", lines, 0).file("tests/a.rs", 1, 0)
+    }
+
+    #[test]
+    fn small_approved_tested_change_passes() {
+        let v = verdict(tested(100).approve("bob"), &RepoConfig::default());
+        assert_eq!(
+            v,
+            Verdict {
+                conclusion: Conclusion::Pass,
+                reasons: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn only_missing_approvals_waits() {
+        let v = verdict(tested(100), &RepoConfig::default());
+        assert_eq!(v.conclusion, Conclusion::Wait);
+        assert_eq!(v.reasons, [Reason::NeedsApprovals { have: 0, need: 1 }]);
+    }
+
+    #[test]
+    fn oversized_fails_even_when_approved() {
+        let v = verdict(tested(400).approve("bob"), &RepoConfig::default());
+        assert_eq!(v.conclusion, Conclusion::Fail);
+        assert_eq!(
+            v.reasons,
+            [Reason::Oversized {
+                lines: 401,
+                max: 400
+            }]
+        );
+    }
+
+    #[test]
+    fn too_many_files_fails() {
+        let mut config = RepoConfig::default();
+        config.size.max_files = Some(1);
+        let v = verdict(tested(10).approve("bob"), &config);
+        assert_eq!(v.conclusion, Conclusion::Fail);
+        assert_eq!(v.reasons, [Reason::TooManyFiles { files: 2, max: 1 }]);
+    }
+
+    #[test]
+    fn changes_requested_fails() {
+        let v = verdict(
+            tested(10).approve("bob").request_changes("carol"),
+            &RepoConfig::default(),
+        );
+        assert_eq!(v.conclusion, Conclusion::Fail);
+        assert_eq!(
+            v.reasons,
+            [Reason::ChangesRequested {
+                by: vec!["carol".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_tests_advise_unless_required() {
+        let untested = || pr().file("src/a.rs", 100, 0).approve("bob");
+        let v = verdict(untested(), &RepoConfig::default());
+        assert_eq!(v.conclusion, Conclusion::Pass);
+        assert_eq!(v.reasons, [Reason::TestsMissing { blocking: false }]);
+        let mut config = RepoConfig::default();
+        config.tests.required = true;
+        let v = verdict(untested(), &config);
+        assert_eq!(v.conclusion, Conclusion::Fail);
+        assert_eq!(v.reasons, [Reason::TestsMissing { blocking: true }]);
+    }
+
+    #[test]
+    fn every_reason_is_listed_in_a_stable_order() {
+        let mut config = RepoConfig::default();
+        config.size.max_files = Some(1);
+        config.tests.required = true;
+        config.reviews.required_approvals = 2;
+        let b = pr()
+            .file("src/a.rs", 500, 0)
+            .file("src/b.rs", 1, 0)
+            .approve("bob")
+            .request_changes("carol");
+        let v = verdict(b, &config);
+        assert_eq!(v.conclusion, Conclusion::Fail);
+        assert_eq!(
+            v.reasons,
+            [
+                Reason::Oversized {
+                    lines: 501,
+                    max: 400
+                },
+                Reason::TooManyFiles { files: 2, max: 1 },
+                Reason::ChangesRequested {
+                    by: vec!["carol".into()]
+                },
+                Reason::NeedsApprovals { have: 1, need: 2 },
+                Reason::TestsMissing { blocking: true },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_draft_waits_and_never_fails_but_lists_its_findings() {
+        let v = verdict(
+            pr().file("src/a.rs", 900, 0)
+                .request_changes("carol")
+                .draft(),
+            &RepoConfig::default(),
+        );
+        assert_eq!(v.conclusion, Conclusion::Wait);
+        assert_eq!(
+            v.reasons,
+            [
+                Reason::Draft,
+                Reason::Oversized {
+                    lines: 900,
+                    max: 400
+                },
+                Reason::ChangesRequested {
+                    by: vec!["carol".into()]
+                },
+                Reason::NeedsApprovals { have: 0, need: 1 },
+                Reason::TestsMissing { blocking: false },
+            ]
+        );
+        let v = verdict(tested(5).approve("bob").draft(), &RepoConfig::default());
+        assert_eq!(
+            v,
+            Verdict {
+                conclusion: Conclusion::Wait,
+                reasons: vec![Reason::Draft]
+            }
+        );
+    }
+
+    #[test]
+    fn zero_required_approvals_need_none() {
+        let mut config = RepoConfig::default();
+        config.reviews.required_approvals = 0;
+        assert_eq!(verdict(tested(5), &config).conclusion, Conclusion::Pass);
+    }
 }

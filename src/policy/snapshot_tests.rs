@@ -1,0 +1,166 @@
+//! What users read, frozen: the check run and the guidance comment for typical PRs.
+use super::comment::guidance_comment;
+use super::config::StaleReviews;
+use super::render::{check_text, config_error_check};
+use super::testing::{pr, PrBuilder, OLD};
+use super::{evaluate, Evaluation, RepoConfig};
+use crate::domain::{ReviewState, User};
+
+const GITATTRIBUTES: &str = "/gen/** linguist-generated\n";
+
+fn eval(b: PrBuilder, config: &RepoConfig) -> Evaluation {
+    evaluate(&b.build(), config, Some(GITATTRIBUTES))
+}
+
+fn check(eval: &Evaluation) -> String {
+    let text = check_text(eval);
+    format!("title: {}\n\n{}", text.title, text.summary)
+}
+
+fn guidance(eval: &Evaluation) -> String {
+    guidance_comment(eval).unwrap_or_else(|| "(no guidance comment)".to_owned())
+}
+
+fn clean() -> Evaluation {
+    eval(
+        pr().file("src/policy/size.rs", 60, 12)
+            .added("src/policy/labels.rs", 40)
+            .file("tests/size.rs", 25, 3)
+            .file("Cargo.lock", 30, 8)
+            .approve("bob")
+            .approve("carol"),
+        &RepoConfig::default(),
+    )
+}
+
+fn oversized() -> Evaluation {
+    let config = RepoConfig::parse("t.yml", "size:\n  ignore: ['*.snap']\n").unwrap();
+    eval(
+        pr().file("src/api/handlers.rs", 420, 60)
+            .added("src/api/routes.rs", 120)
+            .file("src/ui/view.rs", 300, 50)
+            .renamed("src/ui/old_name.rs", "src/ui/widget.rs", 0, 0)
+            .removed("src/legacy.rs", 230)
+            .added("docs/guide.md", 150)
+            .file("README.md", 10, 3)
+            .file("tests/api.rs", 80, 10)
+            .binary("assets/logo.png")
+            .file("Cargo.lock", 412, 96)
+            .added("vendor/left-pad/lib.rs", 40)
+            .added("gen/schema.rs", 2000)
+            .added("tests/snapshots/api.snap", 75)
+            .approve("bob"),
+        &config,
+    )
+}
+
+fn unreviewed() -> Evaluation {
+    eval(
+        pr().file("src/parser.rs", 60, 5)
+            .file("src/parser/tests.rs", 15, 0),
+        &RepoConfig::default(),
+    )
+}
+
+fn changes_requested() -> Evaluation {
+    let mut config = RepoConfig::default();
+    config.reviews.stale = StaleReviews::Dismiss;
+    config.reviews.required_approvals = 2;
+    eval(
+        pr().file("src/server/routes.rs", 120, 30)
+            .file("src/store/queries.rs", 70, 10)
+            .added("src/server/routes_test.rs", 20)
+            .approve("carol")
+            .review(User::human("erin"), ReviewState::Approved, Some(OLD))
+            .request_changes("dave"),
+        &config,
+    )
+}
+
+fn untested() -> Evaluation {
+    let mut config = RepoConfig::default();
+    config.tests.required = true;
+    eval(
+        pr().file("lib/billing/invoice.rb", 110, 20)
+            .added("lib/billing/tax.rb", 50)
+            .approve("bob"),
+        &config,
+    )
+}
+
+fn truncated_draft() -> Evaluation {
+    let mut b = pr().draft();
+    for i in 0..3000 {
+        b = b.added(&format!("data/fixtures/case{i:04}.json"), 1);
+    }
+    eval(b.totals(3200, 3600, 100), &RepoConfig::default())
+}
+
+#[test]
+fn clean_pr() {
+    let e = clean();
+    insta::assert_snapshot!("clean_check", check(&e));
+    insta::assert_snapshot!("clean_guidance", guidance(&e));
+}
+
+#[test]
+fn oversized_pr() {
+    let e = oversized();
+    insta::assert_snapshot!("oversized_check", check(&e));
+    insta::assert_snapshot!("oversized_guidance", guidance(&e));
+}
+
+#[test]
+fn unreviewed_pr() {
+    let e = unreviewed();
+    insta::assert_snapshot!("unreviewed_check", check(&e));
+    insta::assert_snapshot!("unreviewed_guidance", guidance(&e));
+}
+
+#[test]
+fn changes_requested_pr() {
+    let e = changes_requested();
+    insta::assert_snapshot!("changes_requested_check", check(&e));
+    insta::assert_snapshot!("changes_requested_guidance", guidance(&e));
+}
+
+#[test]
+fn untested_pr() {
+    let e = untested();
+    insta::assert_snapshot!("untested_check", check(&e));
+    insta::assert_snapshot!("untested_guidance", guidance(&e));
+}
+
+#[test]
+fn truncated_draft_pr() {
+    let e = truncated_draft();
+    insta::assert_snapshot!("truncated_draft_check", check(&e));
+    insta::assert_snapshot!("truncated_draft_guidance", guidance(&e));
+}
+
+#[test]
+fn resolved_comment() {
+    insta::assert_snapshot!(
+        "resolved_comment",
+        super::comment::resolved_comment(&clean())
+    );
+}
+
+#[test]
+fn config_error() {
+    let err = RepoConfig::parse(
+        ".github/smallbatch.yml",
+        "size:\n  max_lines: 300\n  max_line: 100\n",
+    )
+    .unwrap_err();
+    let text = config_error_check(&err);
+    insta::assert_snapshot!(
+        "config_error_check",
+        format!("title: {}\n\n{}", text.title, text.summary)
+    );
+}
+
+#[test]
+fn evaluation_as_json() {
+    insta::assert_json_snapshot!("unreviewed_evaluation_json", unreviewed());
+}
