@@ -85,7 +85,12 @@ impl RepoConfig {
         if value.is_null() {
             return Ok(Self::default());
         }
-        let config: Self = serde_yaml_ng::from_str(text).map_err(located)?;
+        let mut config: Self = serde_yaml_ng::from_str(text).map_err(located)?;
+        let warn_given = value.get("size").and_then(|s| s.get("warn_lines")).is_some();
+        if !warn_given {
+            // Lowering only the limit keeps the warning below it, as the defaults do.
+            config.size.warn_lines = config.size.warn_lines.min(config.size.max_lines / 2);
+        }
         config.validate().map_err(|problem| ConfigError {
             file: file.to_owned(),
             line: problem.key.and_then(|key| line_of_key(text, key)),
@@ -296,6 +301,14 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn default_warning_follows_a_lowered_limit() {
+        let c = RepoConfig::parse("f.yml", "size:\n  max_lines: 150\n").unwrap();
+        assert_eq!((c.size.max_lines, c.size.warn_lines), (150, 75));
+        let c = RepoConfig::parse("f.yml", "size:\n  max_lines: 1000\n").unwrap();
+        assert_eq!((c.size.max_lines, c.size.warn_lines), (1000, 200));
     }
 
     #[test]
