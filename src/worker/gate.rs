@@ -24,7 +24,8 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             return Ok(());
         }
     }
-    let policy = repo_policy::load(ctx, forge, &pr.repo, &snap.base_sha).await?;
+    let policy_commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
+    let policy = repo_policy::load(ctx, forge, &pr.repo, &policy_commit).await?;
     let mut record = record.unwrap_or_default();
     let config = match policy.config {
         Ok(config) => config,

@@ -53,9 +53,12 @@ async fn finish(ctx: &Ctx, job: &Job, result: Result<(), JobError>) {
             }
         },
     };
-    if let Err(e) = stored {
+    match stored {
+        Ok(()) => {}
+        // Our lease ran out and another worker took the job over; its outcome counts.
+        Err(e @ StoreError::LeaseLost { .. }) => tracing::warn!(error = %e, "job outcome not recorded"),
         // The lease expires and the job runs again; the gate is idempotent.
-        tracing::error!(error = %e, "cannot record job outcome");
+        Err(e) => tracing::error!(error = %e, "cannot record job outcome"),
     }
 }
 
@@ -72,6 +75,7 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
             let forge = ctx
                 .forge(repo.forge)
                 .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
+            super::repo_policy::refresh_policy_commit(ctx, forge, repo, branch).await?;
             let prs = forge.open_prs(repo, branch).await?;
             tracing::info!(repo = %repo.full_name, %branch, prs = prs.len(), "policy changed; re-evaluating open PRs");
             for number in prs {

@@ -12,6 +12,33 @@ pub struct RepoPolicy {
     pub gitattributes: Option<String>,
 }
 
+/// The commit of `branch` whose policy applies: the branch head as of the last policy
+/// change seen (kept current by push events), looked up once when unknown. A PR's own
+/// base commit is not used: it dates from the PR's last push and would miss later changes.
+pub async fn policy_commit(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+    branch: &str,
+) -> Result<CommitSha, JobError> {
+    if let Some(sha) = ctx.store.policy_head(&repo.key(), branch).await? {
+        return Ok(CommitSha::new(sha));
+    }
+    refresh_policy_commit(ctx, forge, repo, branch).await
+}
+
+/// Records the branch's current head as the commit to read its policy at.
+pub async fn refresh_policy_commit(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+    branch: &str,
+) -> Result<CommitSha, JobError> {
+    let head = forge.branch_head(repo, branch).await?;
+    ctx.store.set_policy_head(&repo.key(), branch, head.as_str()).await?;
+    Ok(head)
+}
+
 pub async fn load(
     ctx: &Ctx,
     forge: &dyn Forge,
