@@ -1,0 +1,1 @@
+//! GitHub webhook verification and normalization (written separately).
