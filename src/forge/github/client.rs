@@ -227,14 +227,19 @@ fn rate_limit_wait(headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Opt
             return Some(Duration::from_secs(secs));
         }
     }
-    let message = serde_json::from_slice::<ErrorBody>(body).unwrap_or_default().message;
+    let message = serde_json::from_slice::<ErrorBody>(body)
+        .unwrap_or_default()
+        .message;
     message
         .to_ascii_lowercase()
         .contains("secondary rate limit")
         .then_some(SECONDARY_RATE_LIMIT_WAIT)
 }
 
-fn classify(request: &ApiRequest, result: Result<ApiResponse, octocrab::Error>) -> ForgeResult<Attempt> {
+fn classify(
+    request: &ApiRequest,
+    result: Result<ApiResponse, octocrab::Error>,
+) -> ForgeResult<Attempt> {
     let response = match result {
         Ok(response) => response,
         // Connection failures and timeouts surface as service/hyper errors.
@@ -245,7 +250,10 @@ fn classify(request: &ApiRequest, result: Result<ApiResponse, octocrab::Error>) 
             })
         }
         Err(e) => {
-            return Err(ForgeError::Permanent(format!("{}: {e}", request.describe())));
+            return Err(ForgeError::Permanent(format!(
+                "{}: {e}",
+                request.describe()
+            )));
         }
     };
     let status = response.status;
@@ -284,6 +292,7 @@ pub struct GitHubClient {
 }
 
 impl GitHubClient {
+    /// Must run inside a Tokio runtime: octocrab spawns its request buffer task.
     pub fn new(app: &GitHubApp, retry: RetryPolicy) -> Result<Self, SetupError> {
         let signer = AppSigner::new(app.app_id, &app.private_key)?;
         let invalid_url = |reason: &str| SetupError::InvalidApiUrl {
@@ -295,6 +304,11 @@ impl GitHubClient {
         }
         if app.api_url.query().is_some() || app.api_url.fragment().is_some() {
             return Err(invalid_url("it must not have a query or fragment"));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SetupError::HttpClient(
+                "it must be created inside a Tokio runtime".into(),
+            ));
         }
         let http = Octocrab::builder()
             .base_uri(app.api_url.as_str())
@@ -354,7 +368,10 @@ impl GitHubClient {
             .uri(request.url.as_str())
             .header(ACCEPT, request.accept)
             .header("x-github-api-version", API_VERSION)
-            .header(USER_AGENT, concat!("smallbatch/", env!("CARGO_PKG_VERSION")))
+            .header(
+                USER_AGENT,
+                concat!("smallbatch/", env!("CARGO_PKG_VERSION")),
+            )
             .header(AUTHORIZATION, auth);
         let http_request = self.http.build_request(builder, request.body.as_ref())?;
         let (parts, body) = self.http.execute(http_request).await?.into_parts();
@@ -426,7 +443,10 @@ impl GitHubClient {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            let response = self.send(installation, &ApiRequest::get(url)).await?.success()?;
+            let response = self
+                .send(installation, &ApiRequest::get(url))
+                .await?
+                .success()?;
             let page: Vec<T> = response.json()?;
             let last_page = page.is_empty();
             items.extend(page);
@@ -486,7 +506,12 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         pairs
             .iter()
-            .map(|(k, v)| (http::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap()))
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -497,8 +522,14 @@ mod tests {
             rate_limit_wait(&headers(&[("retry-after", "7")]), b"", now),
             Some(Duration::from_secs(7))
         );
-        let exhausted = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1030")]);
-        assert_eq!(rate_limit_wait(&exhausted, b"", now), Some(Duration::from_secs(31)));
+        let exhausted = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1030"),
+        ]);
+        assert_eq!(
+            rate_limit_wait(&exhausted, b"", now),
+            Some(Duration::from_secs(31))
+        );
         let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
         assert_eq!(
             rate_limit_wait(&HeaderMap::new(), secondary, now),

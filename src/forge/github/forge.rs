@@ -4,8 +4,8 @@ use super::client::{ApiRequest, GitHubClient, RAW};
 use super::models::{self, CheckRunBody, CheckRunOutput, DiffEntry, PullRequest};
 use super::{GitHubApp, RetryPolicy, SetupError};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, ForgeKind, InstallationId,
-    PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, ForgeKind, InstallationId, PrNumber,
+    PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
 };
 use crate::forge::{Forge, ForgeError, ForgeResult, GateStatus};
 use crate::policy::{Conclusion, SizeLabel};
@@ -40,7 +40,8 @@ pub struct GitHubForge {
 }
 
 impl GitHubForge {
-    /// Fails at startup on an unusable private key or API URL.
+    /// Fails at startup on an unusable private key or API URL. Must be called inside a
+    /// Tokio runtime (the HTTP client spawns a task).
     pub fn new(app: GitHubApp) -> Result<Self, SetupError> {
         Self::with_retry_policy(app, RetryPolicy::default())
     }
@@ -116,9 +117,11 @@ impl GitHubForge {
             .ok_or_else(|| {
                 ForgeError::Permanent(format!("{:?} is not an owner/name", repo.full_name))
             })?;
-        Ok(self
-            .client
-            .endpoint(["repos", owner, name].into_iter().chain(rest.iter().copied())))
+        Ok(self.client.endpoint(
+            ["repos", owner, name]
+                .into_iter()
+                .chain(rest.iter().copied()),
+        ))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -197,10 +200,7 @@ impl GitHubForge {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let Some(head_diff) = self
-            .diff_from_base(installation, repo, base, head)
-            .await?
-        else {
+        let Some(head_diff) = self.diff_from_base(installation, repo, base, head).await? else {
             return Ok(Vec::new());
         };
         let mut unchanged = Vec::new();
@@ -316,7 +316,9 @@ fn conclusion(conclusion: Conclusion) -> &'static str {
 }
 
 fn truncate_chars(text: &str, max: usize) -> &str {
-    text.char_indices().nth(max).map_or(text, |(i, _)| &text[..i])
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(i, _)| &text[..i])
 }
 
 #[async_trait]
