@@ -957,6 +957,31 @@ async fn enterprise_base_url_prefixes_every_path_including_pagination() {
 }
 
 #[tokio::test]
+async fn a_validation_error_is_permanent_with_githubs_details() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{ "resource": "Label", "code": "invalid", "field": "color" }]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = forge(&server)
+        .apply_label(&pr(), "size/XS", "not-a-colour", "tiny")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: POST /repos/acme/widgets/labels: 422 Unprocessable Entity: \
+         Validation Failed (color: invalid)"
+    );
+}
+
+#[tokio::test]
 async fn a_repo_without_installation_is_a_permanent_error() {
     let server = MockServer::start().await;
     let mut repo = repo();

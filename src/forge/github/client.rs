@@ -119,7 +119,7 @@ impl ApiResponse {
                 "{}: {}: {}",
                 self.request,
                 self.status,
-                self.error_body().message
+                self.error_body().describe()
             )))
         }
     }

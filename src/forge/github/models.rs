@@ -135,6 +135,31 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     #[serde(default)]
     pub code: String,
+    #[serde(default)]
+    pub field: String,
+    /// Present for `code: "custom"`.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// `message` followed by each detail, e.g. `Validation Failed (name: already_exists)`.
+    pub fn describe(&self) -> String {
+        let details: Vec<String> = self
+            .errors
+            .iter()
+            .map(|e| match (e.field.is_empty(), e.message.is_empty()) {
+                (_, false) => e.message.clone(),
+                (true, true) => e.code.clone(),
+                (false, true) => format!("{}: {}", e.field, e.code),
+            })
+            .collect();
+        if details.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{} ({})", self.message, details.join("; "))
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
