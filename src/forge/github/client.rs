@@ -1,0 +1,561 @@
+//! One GitHub REST call: our headers, per-request authentication (App JWT or
+//! installation token) and our retry policy, over octocrab's HTTP stack.
+//!
+//! octocrab is used as the transport only (`build_request` + `execute`), built without
+//! auth and without its retry and redirect layers (crate features), so that the token,
+//! the headers and the retry decisions stay ours. One wart: its default client always
+//! appends its own `User-Agent: octocrab`, so requests carry ours *and* that value;
+//! avoiding it would mean assembling hyper + rustls + timeouts by hand for no gain.
+
+use super::auth::{AppSigner, InstallationToken, TokenCache};
+use super::models::{AccessToken, ErrorBody};
+use super::{GitHubApp, SetupError};
+use crate::domain::InstallationId;
+use crate::forge::{ForgeError, ForgeResult};
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt;
+use octocrab::Octocrab;
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use url::Url;
+
+pub const JSON: &str = "application/vnd.github+json";
+pub const RAW: &str = "application/vnd.github.raw+json";
+const API_VERSION: &str = "2022-11-28";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// GitHub's advice for a secondary rate limit that names no wait.
+const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// How hard one call tries before handing a transient failure back to the worker,
+/// which reschedules the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubles each time, with jitter.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The most one call sleeps in total; a longer `Retry-After` is returned to the
+    /// worker instead of being slept through.
+    pub max_total_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            max_total_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A request to an absolute URL under the API root.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<serde_json::Value>,
+    pub accept: &'static str,
+}
+
+impl ApiRequest {
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            body: None,
+            accept: JSON,
+        }
+    }
+
+    pub fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn accept(mut self, media_type: &'static str) -> Self {
+        self.accept = media_type;
+        self
+    }
+
+    /// `METHOD /path`, for messages and logs (never the query or a token).
+    fn describe(&self) -> String {
+        format!("{} {}", self.method, self.url.path())
+    }
+}
+
+/// A final answer: a success, or an error status that retrying would not change.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    request: String,
+}
+
+impl ApiResponse {
+    /// The response when it is a 2xx; 404 becomes `NotFound`, anything else
+    /// `Permanent` with GitHub's message.
+    pub fn success(self) -> ForgeResult<Self> {
+        if self.status.is_success() {
+            Ok(self)
+        } else if self.status == StatusCode::NOT_FOUND {
+            Err(ForgeError::NotFound(self.request))
+        } else {
+            Err(ForgeError::Permanent(format!(
+                "{}: {}: {}",
+                self.request,
+                self.status,
+                self.error_body().describe()
+            )))
+        }
+    }
+
+    pub fn json<T: DeserializeOwned>(&self) -> ForgeResult<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ForgeError::Permanent(format!("{}: unexpected response: {e}", self.request))
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn error_body(&self) -> ErrorBody {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+
+    /// The `rel="next"` target of the `Link` header.
+    pub fn next_link(&self) -> Option<&str> {
+        let link = self.headers.get(http::header::LINK)?.to_str().ok()?;
+        next_link(link)
+    }
+}
+
+fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>'))
+    })
+}
+
+/// What one attempt amounts to.
+enum Attempt {
+    Final(ApiResponse),
+    Unauthorized(ApiResponse),
+    Retry {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Counts attempts and sleeps between them.
+struct Backoff<'a> {
+    policy: &'a RetryPolicy,
+    failures: u32,
+    waited: Duration,
+}
+
+impl<'a> Backoff<'a> {
+    fn new(policy: &'a RetryPolicy) -> Self {
+        Self {
+            policy,
+            failures: 0,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// Sleeps before the next attempt, or gives up with `Transient`.
+    async fn wait(&mut self, message: String, retry_after: Option<Duration>) -> ForgeResult<()> {
+        self.failures += 1;
+        let delay = retry_after.unwrap_or_else(|| self.jittered_delay());
+        if self.failures >= self.policy.max_attempts
+            || self.waited + delay > self.policy.max_total_wait
+        {
+            return Err(ForgeError::Transient {
+                message,
+                retry_after,
+            });
+        }
+        tracing::warn!(%message, delay_ms = delay.as_millis() as u64, "retrying GitHub call");
+        tokio::time::sleep(delay).await;
+        self.waited += delay;
+        Ok(())
+    }
+
+    /// Exponential backoff with "equal jitter": half fixed, half random, so that
+    /// callers failing together do not retry together.
+    fn jittered_delay(&self) -> Duration {
+        let exponent = self.failures.saturating_sub(1).min(16);
+        let full = self
+            .policy
+            .base_delay
+            .saturating_mul(1 << exponent)
+            .min(self.policy.max_delay);
+        let half = full / 2;
+        let millis = half.as_millis() as u64;
+        half + Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+}
+
+/// How long GitHub asks us to wait, when a 403/429 is a rate limit.
+fn rate_limit_wait(headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Option<Duration> {
+    let header = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    if let Some(secs) = header(RETRY_AFTER.as_str()).and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    if header("x-ratelimit-remaining") == Some("0") {
+        if let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()) {
+            // One more second: the reset time is rounded down.
+            let secs = (reset - now.unix_timestamp()).max(0) as u64 + 1;
+            return Some(Duration::from_secs(secs));
+        }
+    }
+    let message = serde_json::from_slice::<ErrorBody>(body)
+        .unwrap_or_default()
+        .message;
+    message
+        .to_ascii_lowercase()
+        .contains("secondary rate limit")
+        .then_some(SECONDARY_RATE_LIMIT_WAIT)
+}
+
+fn classify(
+    request: &ApiRequest,
+    result: Result<ApiResponse, octocrab::Error>,
+) -> ForgeResult<Attempt> {
+    let response = match result {
+        Ok(response) => response,
+        // Connection failures and timeouts surface as service/hyper errors.
+        Err(e @ (octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. })) => {
+            return Ok(Attempt::Retry {
+                message: format!("{}: {e}", request.describe()),
+                retry_after: None,
+            })
+        }
+        Err(e) => {
+            return Err(ForgeError::Permanent(format!(
+                "{}: {e}",
+                request.describe()
+            )));
+        }
+    };
+    let status = response.status;
+    let retry_message = || format!("{}: {status}", request.describe());
+    Ok(match status {
+        StatusCode::UNAUTHORIZED => Attempt::Unauthorized(response),
+        StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
+            match rate_limit_wait(&response.headers, &response.body, OffsetDateTime::now_utc()) {
+                Some(wait) => Attempt::Retry {
+                    message: format!("{}: rate limited", request.describe()),
+                    retry_after: Some(wait),
+                },
+                None if status == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
+                    message: retry_message(),
+                    retry_after: None,
+                },
+                None => Attempt::Final(response),
+            }
+        }
+        s if s.is_server_error() => Attempt::Retry {
+            message: retry_message(),
+            retry_after: rate_limit_wait(&response.headers, &[], OffsetDateTime::now_utc()),
+        },
+        _ => Attempt::Final(response),
+    })
+}
+
+/// The REST client of one GitHub App.
+#[derive(Debug)]
+pub struct GitHubClient {
+    http: Octocrab,
+    api_url: Url,
+    signer: AppSigner,
+    tokens: TokenCache,
+    retry: RetryPolicy,
+}
+
+impl GitHubClient {
+    /// Must run inside a Tokio runtime: octocrab spawns its request buffer task.
+    pub fn new(app: &GitHubApp, retry: RetryPolicy) -> Result<Self, SetupError> {
+        let signer = AppSigner::new(app.app_id, &app.private_key)?;
+        let invalid_url = |reason: &str| SetupError::InvalidApiUrl {
+            url: app.api_url.to_string(),
+            reason: reason.to_owned(),
+        };
+        if !matches!(app.api_url.scheme(), "http" | "https") || app.api_url.cannot_be_a_base() {
+            return Err(invalid_url("it must be an http(s) URL"));
+        }
+        if app.api_url.query().is_some() || app.api_url.fragment().is_some() {
+            return Err(invalid_url("it must not have a query or fragment"));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SetupError::HttpClient(
+                "it must be created inside a Tokio runtime".into(),
+            ));
+        }
+        let http = Octocrab::builder()
+            .base_uri(app.api_url.as_str())
+            .map_err(|e| invalid_url(&e.to_string()))?
+            .set_connect_timeout(Some(CONNECT_TIMEOUT))
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .build()
+            .map_err(|e| SetupError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            http,
+            api_url: app.api_url.clone(),
+            signer,
+            tokens: TokenCache::default(),
+            retry,
+        })
+    }
+
+    /// `{api_url}/seg1/seg2/...`, each segment percent-encoded (a `/` inside a segment
+    /// becomes `%2F`).
+    pub fn endpoint<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
+        let mut url = self.api_url.clone();
+        url.path_segments_mut()
+            .expect("checked in new: the API URL can be a base")
+            .pop_if_empty()
+            .extend(segments);
+        url
+    }
+
+    /// A pagination link, accepted only when it points under our API root so that a
+    /// token is never sent elsewhere.
+    fn follow(&self, link: &str) -> ForgeResult<Url> {
+        let url = Url::parse(link)
+            .map_err(|e| ForgeError::Permanent(format!("bad pagination link {link}: {e}")))?;
+        let root = self.api_url.path().trim_end_matches('/');
+        if url.origin() != self.api_url.origin() || !url.path().starts_with(root) {
+            return Err(ForgeError::Permanent(format!(
+                "pagination link {link} leaves the API at {}",
+                self.api_url
+            )));
+        }
+        Ok(url)
+    }
+
+    async fn send_once(
+        &self,
+        request: &ApiRequest,
+        bearer: &SecretString,
+    ) -> Result<ApiResponse, octocrab::Error> {
+        let mut auth = HeaderValue::try_from(format!("Bearer {}", bearer.expose_secret()))
+            .map_err(|e| octocrab::Error::Other {
+                source: Box::new(e),
+                backtrace: std::backtrace::Backtrace::capture(),
+            })?;
+        auth.set_sensitive(true);
+        let builder = http::Request::builder()
+            .method(request.method.clone())
+            .uri(request.url.as_str())
+            .header(ACCEPT, request.accept)
+            .header("x-github-api-version", API_VERSION)
+            .header(
+                USER_AGENT,
+                concat!("smallbatch/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(AUTHORIZATION, auth);
+        let http_request = self.http.build_request(builder, request.body.as_ref())?;
+        let (parts, body) = self.http.execute(http_request).await?.into_parts();
+        let body = body.collect().await?.to_bytes();
+        tracing::debug!(
+            method = %request.method,
+            path = request.url.path(),
+            status = parts.status.as_u16(),
+            "GitHub API call"
+        );
+        Ok(ApiResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            request: request.describe(),
+        })
+    }
+
+    /// Sends `request` as the App itself (JWT): `GET /app`, token exchanges.
+    pub async fn send_as_app(&self, request: &ApiRequest) -> ForgeResult<ApiResponse> {
+        let mut backoff = Backoff::new(&self.retry);
+        loop {
+            let jwt = self.signer.jwt()?;
+            match classify(request, self.send_once(request, &jwt).await)? {
+                Attempt::Final(response) | Attempt::Unauthorized(response) => return Ok(response),
+                Attempt::Retry {
+                    message,
+                    retry_after,
+                } => backoff.wait(message, retry_after).await?,
+            }
+        }
+    }
+
+    /// Sends `request` with the installation's token. A 401 drops the cached token
+    /// and the call is retried once with a fresh one.
+    pub async fn send(
+        &self,
+        installation: InstallationId,
+        request: &ApiRequest,
+    ) -> ForgeResult<ApiResponse> {
+        let mut backoff = Backoff::new(&self.retry);
+        let mut reauthenticated = false;
+        loop {
+            let token = self.installation_token(installation).await?;
+            match classify(request, self.send_once(request, &token).await)? {
+                Attempt::Final(response) => return Ok(response),
+                Attempt::Unauthorized(response) if reauthenticated => return Ok(response),
+                Attempt::Unauthorized(_) => {
+                    tracing::info!(%installation, "installation token rejected; refreshing it");
+                    self.tokens.invalidate(installation, &token).await;
+                    reauthenticated = true;
+                }
+                Attempt::Retry {
+                    message,
+                    retry_after,
+                } => backoff.wait(message, retry_after).await?,
+            }
+        }
+    }
+
+    /// GETs every page of a JSON list, following `Link: rel="next"`, keeping at most
+    /// `limit` items (and not fetching pages beyond them).
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        installation: InstallationId,
+        first: Url,
+        limit: usize,
+    ) -> ForgeResult<Vec<T>> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let response = self
+                .send(installation, &ApiRequest::get(url))
+                .await?
+                .success()?;
+            let page: Vec<T> = response.json()?;
+            let last_page = page.is_empty();
+            items.extend(page);
+            if items.len() >= limit {
+                items.truncate(limit);
+                break;
+            }
+            if !last_page {
+                next = response.next_link().map(|l| self.follow(l)).transpose()?;
+            }
+        }
+        Ok(items)
+    }
+
+    async fn installation_token(&self, installation: InstallationId) -> ForgeResult<SecretString> {
+        self.tokens
+            .get_or_refresh(installation, || self.fetch_installation_token(installation))
+            .await
+    }
+
+    async fn fetch_installation_token(
+        &self,
+        installation: InstallationId,
+    ) -> ForgeResult<InstallationToken> {
+        let id = installation.to_string();
+        let url = self.endpoint(["app", "installations", id.as_str(), "access_tokens"]);
+        let response = self
+            .send_as_app(&ApiRequest::new(Method::POST, url))
+            .await?
+            .success()?;
+        let AccessToken { token, expires_at } = response.json()?;
+        let expires_at = OffsetDateTime::parse(&expires_at, &Rfc3339).map_err(|e| {
+            ForgeError::Permanent(format!("installation token expiry {expires_at:?}: {e}"))
+        })?;
+        tracing::debug!(%installation, %expires_at, "obtained an installation token");
+        Ok(InstallationToken {
+            token: SecretString::from(token),
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_picks_rel_next_among_others() {
+        let header = r#"<https://api.github.com/repositories/1/pulls/2/files?page=1>; rel="prev", <https://api.github.com/repositories/1/pulls/2/files?page=3>; rel="next", <https://api.github.com/repositories/1/pulls/2/files?page=9>; rel="last""#;
+        assert_eq!(
+            next_link(header),
+            Some("https://api.github.com/repositories/1/pulls/2/files?page=3")
+        );
+        assert_eq!(next_link(r#"<https://x/a?page=1>; rel="first""#), None);
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rate_limit_wait_prefers_retry_after_then_reset_then_secondary_limit() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        assert_eq!(
+            rate_limit_wait(&headers(&[("retry-after", "7")]), b"", now),
+            Some(Duration::from_secs(7))
+        );
+        let exhausted = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1030"),
+        ]);
+        assert_eq!(
+            rate_limit_wait(&exhausted, b"", now),
+            Some(Duration::from_secs(31))
+        );
+        let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
+        assert_eq!(
+            rate_limit_wait(&HeaderMap::new(), secondary, now),
+            Some(Duration::from_secs(60))
+        );
+        let forbidden = br#"{"message":"Resource not accessible by integration"}"#;
+        assert_eq!(rate_limit_wait(&HeaderMap::new(), forbidden, now), None);
+    }
+
+    #[test]
+    fn backoff_doubles_within_jitter_and_caps() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+            ..RetryPolicy::default()
+        };
+        let mut backoff = Backoff::new(&policy);
+        let mut bounds = Vec::new();
+        for _ in 0..4 {
+            backoff.failures += 1;
+            let d = backoff.jittered_delay().as_millis();
+            bounds.push(d);
+        }
+        assert!((50..=100).contains(&bounds[0]), "{bounds:?}");
+        assert!((100..=200).contains(&bounds[1]), "{bounds:?}");
+        assert!((150..=300).contains(&bounds[2]), "{bounds:?}");
+        assert!((150..=300).contains(&bounds[3]), "{bounds:?}");
+    }
+}

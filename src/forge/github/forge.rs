@@ -1,0 +1,556 @@
+//! [`Forge`] over the GitHub REST API, acting as a GitHub App installation.
+
+use super::client::{ApiRequest, GitHubClient, RAW};
+use super::models::{self, CheckRunBody, CheckRunOutput, DiffEntry, PullRequest};
+use super::{GitHubApp, RetryPolicy, SetupError};
+use crate::domain::{
+    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, ForgeKind, InstallationId, PrNumber,
+    PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+};
+use crate::forge::{Forge, ForgeError, ForgeResult, GateStatus};
+use crate::policy::{Conclusion, SizeLabel};
+use async_trait::async_trait;
+use http::{Method, StatusCode};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Mutex;
+use tokio::sync::OnceCell;
+use url::Url;
+
+/// The check run's name; branch protection requires it by this name.
+pub const CHECK_NAME: &str = "smallbatch";
+/// GitHub lists at most 3,000 files of a pull request.
+pub const FILE_LIST_CAP: usize = 3_000;
+/// `compare` lists at most 300 files; a longer list cannot be compared reliably.
+const COMPARE_FILE_CAP: usize = 300;
+/// GitHub rejects a check-run summary longer than this many characters.
+const SUMMARY_MAX_CHARS: usize = 65_535;
+const PER_PAGE: &str = "100";
+
+/// A GitHub App acting on the repositories it is installed on.
+#[derive(Debug)]
+pub struct GitHubForge {
+    client: GitHubClient,
+    configured_slug: Option<String>,
+    /// `<slug>[bot]`, or `None` when GitHub would not tell (then any Bot account
+    /// counts as us when looking for our comment).
+    bot_login: OnceCell<Option<String>>,
+    /// `(repo key, label)` pairs known to exist, so labels are created once.
+    known_labels: Mutex<HashSet<(String, String)>>,
+}
+
+impl GitHubForge {
+    /// Fails at startup on an unusable private key or API URL. Must be called inside a
+    /// Tokio runtime (the HTTP client spawns a task).
+    pub fn new(app: GitHubApp) -> Result<Self, SetupError> {
+        Self::with_retry_policy(app, RetryPolicy::default())
+    }
+
+    pub fn with_retry_policy(app: GitHubApp, retry: RetryPolicy) -> Result<Self, SetupError> {
+        Ok(Self {
+            client: GitHubClient::new(&app, retry)?,
+            configured_slug: app.app_slug,
+            bot_login: OnceCell::new(),
+            known_labels: Mutex::default(),
+        })
+    }
+
+    /// Adds label `name` to the PR, first creating it in the repository with `color`
+    /// (hex, no `#`) and `description` unless it is known to exist.
+    pub async fn apply_label(
+        &self,
+        pr: &PrRef,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> ForgeResult<()> {
+        let installation = installation(&pr.repo)?;
+        self.ensure_label(installation, &pr.repo, name, color, description)
+            .await?;
+        let number = pr.number.to_string();
+        let url = self.repo_url(&pr.repo, &["issues", &number, "labels"])?;
+        let request = ApiRequest::new(Method::POST, url).json(json!({ "labels": [name] }));
+        self.client.send(installation, &request).await?.success()?;
+        Ok(())
+    }
+
+    async fn ensure_label(
+        &self,
+        installation: InstallationId,
+        repo: &RepoRef,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> ForgeResult<()> {
+        let key = (repo.key(), name.to_owned());
+        if self.known_labels().contains(&key) {
+            return Ok(());
+        }
+        let url = self.repo_url(repo, &["labels"])?;
+        let request = ApiRequest::new(Method::POST, url)
+            .json(json!({ "name": name, "color": color, "description": description }));
+        let response = self.client.send(installation, &request).await?;
+        let already_exists = response.status == StatusCode::UNPROCESSABLE_ENTITY
+            && response
+                .error_body()
+                .errors
+                .iter()
+                .any(|e| e.code == "already_exists");
+        if !already_exists {
+            response.success()?;
+        }
+        self.known_labels().insert(key);
+        Ok(())
+    }
+
+    fn known_labels(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        // The set stays valid even if a holder panicked: inserts are atomic.
+        self.known_labels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `{api}/repos/{owner}/{name}/{rest...}`.
+    fn repo_url(&self, repo: &RepoRef, rest: &[&str]) -> ForgeResult<Url> {
+        let (owner, name) = repo
+            .full_name
+            .split_once('/')
+            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+            .ok_or_else(|| {
+                ForgeError::Permanent(format!("{:?} is not an owner/name", repo.full_name))
+            })?;
+        Ok(self.client.endpoint(
+            ["repos", owner, name]
+                .into_iter()
+                .chain(rest.iter().copied()),
+        ))
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        installation: InstallationId,
+        url: Url,
+    ) -> ForgeResult<T> {
+        self.client
+            .send(installation, &ApiRequest::get(url))
+            .await?
+            .success()?
+            .json()
+    }
+
+    /// The login our comments carry. From settings, else `GET /app` once.
+    async fn bot_login(&self) -> ForgeResult<Option<&str>> {
+        let login = self
+            .bot_login
+            .get_or_try_init(|| async {
+                if let Some(slug) = &self.configured_slug {
+                    return Ok(Some(format!("{slug}[bot]")));
+                }
+                let request = ApiRequest::get(self.client.endpoint(["app"]));
+                match self.client.send_as_app(&request).await?.success() {
+                    Ok(response) => {
+                        let app: models::App = response.json()?;
+                        Ok(Some(format!("{}[bot]", app.slug)))
+                    }
+                    // Transient failures propagate (and are not cached); a refusal is
+                    // not worth failing every job over.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the App's slug; treating any bot as us");
+                        Ok::<_, ForgeError>(None)
+                    }
+                }
+            })
+            .await?;
+        Ok(login.as_deref())
+    }
+
+    /// The diff of `base...commit` (against their merge base), `None` when GitHub's
+    /// listing is capped and so cannot be compared in full.
+    async fn diff_from_base(
+        &self,
+        installation: InstallationId,
+        repo: &RepoRef,
+        base: &str,
+        commit: &str,
+    ) -> ForgeResult<Option<Vec<DiffEntry>>> {
+        let range = format!("{base}...{commit}");
+        let comparison: models::Comparison = self
+            .get_json(installation, self.repo_url(repo, &["compare", &range])?)
+            .await?;
+        Ok((comparison.files.len() < COMPARE_FILE_CAP).then_some(comparison.files))
+    }
+
+    /// Review commits whose diff against the merge base equals the head's.
+    ///
+    /// Equality is per file on (name, status, previous name, patch text, counts): a
+    /// clean rebase keeps it, while any content change, or a rebase that shifts the
+    /// lines around a hunk, breaks it (so reviews err towards being stale).
+    async fn unchanged_since(
+        &self,
+        installation: InstallationId,
+        repo: &RepoRef,
+        base: &str,
+        head: &str,
+        reviews: &[Review],
+    ) -> ForgeResult<Vec<CommitSha>> {
+        let mut seen = HashSet::new();
+        let candidates: Vec<&CommitSha> = reviews
+            .iter()
+            .filter_map(|r| r.commit.as_ref())
+            .filter(|c| c.as_str() != head && seen.insert(c.as_str()))
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(head_diff) = self.diff_from_base(installation, repo, base, head).await? else {
+            return Ok(Vec::new());
+        };
+        let mut unchanged = Vec::new();
+        for commit in candidates {
+            match self
+                .diff_from_base(installation, repo, base, commit.as_str())
+                .await
+            {
+                Ok(Some(diff)) if diff == head_diff => unchanged.push(commit.clone()),
+                // A commit force-pushed away and collected is simply not unchanged.
+                Ok(_) | Err(ForgeError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(unchanged)
+    }
+}
+
+fn installation(repo: &RepoRef) -> ForgeResult<InstallationId> {
+    repo.installation.ok_or_else(|| {
+        ForgeError::Permanent(format!(
+            "{} has no GitHub App installation id",
+            repo.full_name
+        ))
+    })
+}
+
+fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
+    url.query_pairs_mut().extend_pairs(pairs);
+    url
+}
+
+fn user(account: Option<models::Account>) -> User {
+    match account {
+        Some(a) if a.is_bot() => User::bot(a.login),
+        Some(a) => User::human(a.login),
+        // GitHub shows deleted accounts as "ghost".
+        None => User::human("ghost"),
+    }
+}
+
+fn file_status(status: &str) -> FileStatus {
+    match status {
+        "added" => FileStatus::Added,
+        "removed" => FileStatus::Removed,
+        "modified" => FileStatus::Modified,
+        "renamed" => FileStatus::Renamed,
+        "copied" => FileStatus::Copied,
+        "unchanged" => FileStatus::Unchanged,
+        _ => FileStatus::Changed,
+    }
+}
+
+/// GitHub gives no binary flag. A binary change has no `patch` and zero line counts;
+/// so do a pure rename or copy (no content change), which is therefore not binary.
+/// An oversized text diff also lacks a patch but keeps its counts. Known ambiguity:
+/// adding or deleting an *empty* file also looks binary; either way it has no lines.
+fn file_change(entry: DiffEntry) -> FileChange {
+    let status = file_status(&entry.status);
+    let binary = entry.patch.is_none()
+        && entry.additions == 0
+        && entry.deletions == 0
+        && !matches!(
+            status,
+            FileStatus::Renamed | FileStatus::Copied | FileStatus::Unchanged
+        );
+    FileChange {
+        path: entry.filename,
+        previous_path: entry.previous_filename,
+        status,
+        additions: entry.additions,
+        deletions: entry.deletions,
+        binary,
+    }
+}
+
+fn review(raw: models::Review) -> Option<Review> {
+    let state = match raw.state.as_str() {
+        "APPROVED" => ReviewState::Approved,
+        "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
+        "COMMENTED" => ReviewState::Commented,
+        "DISMISSED" => ReviewState::Dismissed,
+        "PENDING" => ReviewState::Pending,
+        other => {
+            tracing::warn!(state = other, "ignoring a review in an unknown state");
+            return None;
+        }
+    };
+    Some(Review {
+        reviewer: user(raw.user),
+        state,
+        commit: raw.commit_id.map(CommitSha::new),
+    })
+}
+
+fn pr_state(pull: &PullRequest) -> PrState {
+    if pull.merged || pull.merged_at.is_some() {
+        PrState::Merged
+    } else if pull.state == "open" {
+        PrState::Open
+    } else {
+        PrState::Closed
+    }
+}
+
+fn conclusion(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Pass => "success",
+        Conclusion::Fail => "failure",
+        // Blocks merging without calling the PR a failure; requires `details_url`.
+        Conclusion::Wait => "action_required",
+    }
+}
+
+fn truncate_chars(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(i, _)| &text[..i])
+}
+
+#[async_trait]
+impl Forge for GitHubForge {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::GitHub
+    }
+
+    async fn snapshot(&self, pr: &PrRef, want_unchanged_since: bool) -> ForgeResult<PrSnapshot> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let page = [("per_page", PER_PAGE)];
+        let pull_url = self.repo_url(&pr.repo, &["pulls", &number])?;
+        let files_url = with_query(
+            self.repo_url(&pr.repo, &["pulls", &number, "files"])?,
+            &page,
+        );
+        let reviews_url = with_query(
+            self.repo_url(&pr.repo, &["pulls", &number, "reviews"])?,
+            &page,
+        );
+        let (pull, files, reviews) = tokio::try_join!(
+            self.get_json::<PullRequest>(installation, pull_url),
+            self.client
+                .get_all::<DiffEntry>(installation, files_url, FILE_LIST_CAP),
+            self.client
+                .get_all::<models::Review>(installation, reviews_url, usize::MAX),
+        )?;
+        let reviews: Vec<Review> = reviews.into_iter().filter_map(review).collect();
+        let unchanged_since = if want_unchanged_since {
+            self.unchanged_since(
+                installation,
+                &pr.repo,
+                &pull.base.sha,
+                &pull.head.sha,
+                &reviews,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        Ok(PrSnapshot {
+            number: PrNumber(pull.number),
+            state: pr_state(&pull),
+            title: pull.title,
+            html_url: pull.html_url,
+            author: user(pull.user),
+            draft: pull.draft,
+            head_sha: CommitSha::new(pull.head.sha),
+            base_ref: pull.base.name,
+            base_sha: CommitSha::new(pull.base.sha),
+            labels: pull.labels.into_iter().map(|l| l.name).collect(),
+            updated_at: pull.updated_at,
+            files: files.into_iter().map(file_change).collect(),
+            total_files: pull.changed_files,
+            total_additions: pull.additions,
+            total_deletions: pull.deletions,
+            reviews,
+            unchanged_since,
+        })
+    }
+
+    async fn file_at(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        path: &str,
+    ) -> ForgeResult<Option<String>> {
+        let installation = installation(repo)?;
+        let mut segments = vec!["contents"];
+        segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        let url = with_query(self.repo_url(repo, &segments)?, &[("ref", commit.as_str())]);
+        let request = ApiRequest::get(url).accept(RAW);
+        match self.client.send(installation, &request).await?.success() {
+            Ok(response) => Ok(Some(response.text())),
+            Err(ForgeError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn branch_head(&self, repo: &RepoRef, branch: &str) -> ForgeResult<CommitSha> {
+        let installation = installation(repo)?;
+        // `git/ref` matches the exact ref only (no prefix matches), slashes and all.
+        let mut segments = vec!["git", "ref", "heads"];
+        segments.extend(branch.split('/'));
+        let git_ref: models::GitRef = self
+            .get_json(installation, self.repo_url(repo, &segments)?)
+            .await?;
+        Ok(CommitSha::new(git_ref.object.sha))
+    }
+
+    async fn open_prs(&self, repo: &RepoRef, branch: &str) -> ForgeResult<Vec<PrNumber>> {
+        let installation = installation(repo)?;
+        let url = with_query(
+            self.repo_url(repo, &["pulls"])?,
+            &[("state", "open"), ("base", branch), ("per_page", PER_PAGE)],
+        );
+        let pulls: Vec<models::PullSummary> =
+            self.client.get_all(installation, url, usize::MAX).await?;
+        Ok(pulls.into_iter().map(|p| PrNumber(p.number)).collect())
+    }
+
+    async fn publish_gate(
+        &self,
+        pr: &PrRef,
+        head: &CommitSha,
+        status: &GateStatus,
+        existing: Option<CheckRunId>,
+    ) -> ForgeResult<Option<CheckRunId>> {
+        let installation = installation(&pr.repo)?;
+        let body = CheckRunBody {
+            name: CHECK_NAME,
+            head_sha: existing.is_none().then_some(head.as_str()),
+            status: "completed",
+            conclusion: conclusion(status.conclusion),
+            details_url: &status.details_url,
+            output: CheckRunOutput {
+                title: &status.title,
+                summary: truncate_chars(&status.summary, SUMMARY_MAX_CHARS),
+            },
+        };
+        let body = serde_json::to_value(&body)
+            .map_err(|e| ForgeError::Permanent(format!("check run body: {e}")))?;
+        let request = match existing {
+            Some(id) => {
+                let id = id.to_string();
+                let url = self.repo_url(&pr.repo, &["check-runs", &id])?;
+                ApiRequest::new(Method::PATCH, url)
+            }
+            None => ApiRequest::new(Method::POST, self.repo_url(&pr.repo, &["check-runs"])?),
+        };
+        let run: models::Created = self
+            .client
+            .send(installation, &request.json(body))
+            .await?
+            .success()?
+            .json()?;
+        Ok(Some(CheckRunId(run.id)))
+    }
+
+    async fn find_comment(
+        &self,
+        pr: &PrRef,
+        marker: &str,
+    ) -> ForgeResult<Option<(CommentId, String)>> {
+        let installation = installation(&pr.repo)?;
+        let bot = self.bot_login().await?;
+        let number = pr.number.to_string();
+        let url = with_query(
+            self.repo_url(&pr.repo, &["issues", &number, "comments"])?,
+            &[("per_page", PER_PAGE)],
+        );
+        let comments: Vec<models::IssueComment> =
+            self.client.get_all(installation, url, usize::MAX).await?;
+        let ours = |author: &Option<models::Account>| match (author, bot) {
+            (Some(a), Some(login)) => a.login == login,
+            (Some(a), None) => a.is_bot(),
+            (None, _) => false,
+        };
+        Ok(comments
+            .into_iter()
+            .find(|c| c.body.contains(marker) && ours(&c.user))
+            .map(|c| (CommentId(c.id), c.body)))
+    }
+
+    async fn create_comment(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let url = self.repo_url(&pr.repo, &["issues", &number, "comments"])?;
+        let request = ApiRequest::new(Method::POST, url).json(json!({ "body": body }));
+        let comment: models::Created = self
+            .client
+            .send(installation, &request)
+            .await?
+            .success()?
+            .json()?;
+        Ok(CommentId(comment.id))
+    }
+
+    async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()> {
+        let installation = installation(&pr.repo)?;
+        let id = id.to_string();
+        let url = self.repo_url(&pr.repo, &["issues", "comments", &id])?;
+        let request = ApiRequest::new(Method::PATCH, url).json(json!({ "body": body }));
+        self.client.send(installation, &request).await?.success()?;
+        Ok(())
+    }
+
+    async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()> {
+        self.apply_label(pr, label.name(), label.color(), label.description())
+            .await
+    }
+
+    async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let url = self.repo_url(&pr.repo, &["issues", &number, "labels", name])?;
+        let request = ApiRequest::new(Method::DELETE, url);
+        match self.client.send(installation, &request).await?.success() {
+            Ok(_) | Err(ForgeError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(status: &str, additions: u64, deletions: u64, patch: Option<&str>) -> DiffEntry {
+        DiffEntry {
+            filename: "f".into(),
+            status: status.into(),
+            additions,
+            deletions,
+            patch: patch.map(str::to_owned),
+            previous_filename: None,
+        }
+    }
+
+    #[test]
+    fn binary_means_no_patch_and_no_lines_on_a_content_change() {
+        assert!(file_change(entry("modified", 0, 0, None)).binary);
+        assert!(file_change(entry("added", 0, 0, None)).binary);
+        assert!(!file_change(entry("renamed", 0, 0, None)).binary);
+        assert!(!file_change(entry("modified", 4000, 0, None)).binary);
+        assert!(!file_change(entry("modified", 1, 0, Some("@@ -0,0 +1 @@\n+x"))).binary);
+    }
+
+    #[test]
+    fn summary_is_cut_at_a_char_boundary() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("hé", 5), "hé");
+    }
+}

@@ -1,0 +1,181 @@
+//! The parts of GitHub's REST payloads the adapter reads.
+//!
+//! Deliberately minimal instead of octocrab's models: those require many fields we
+//! never use, so any omission by a GitHub Enterprise Server version (or a test
+//! fixture) would fail deserialization of an otherwise usable answer.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+pub struct Account {
+    pub login: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+impl Account {
+    pub fn is_bot(&self) -> bool {
+        self.kind == "Bot"
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Label {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Branch {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub sha: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    pub html_url: String,
+    pub user: Option<Account>,
+    pub state: String,
+    #[serde(default)]
+    pub merged: bool,
+    pub merged_at: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
+    pub head: Branch,
+    pub base: Branch,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    pub updated_at: String,
+    #[serde(default)]
+    pub changed_files: u64,
+    #[serde(default)]
+    pub additions: u64,
+    #[serde(default)]
+    pub deletions: u64,
+}
+
+/// An entry of `pulls/{n}/files` and of `compare`'s `files`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DiffEntry {
+    pub filename: String,
+    pub status: String,
+    #[serde(default)]
+    pub additions: u64,
+    #[serde(default)]
+    pub deletions: u64,
+    pub patch: Option<String>,
+    pub previous_filename: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Comparison {
+    #[serde(default)]
+    pub files: Vec<DiffEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Review {
+    pub user: Option<Account>,
+    pub state: String,
+    pub commit_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullSummary {
+    pub number: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    pub user: Option<Account>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Created {
+    pub id: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GitObject {
+    pub sha: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GitRef {
+    pub object: GitObject,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct App {
+    pub slug: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// GitHub's error body.
+#[derive(Debug, Default, Deserialize)]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub errors: Vec<ErrorDetail>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ErrorDetail {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub field: String,
+    /// Present for `code: "custom"`.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// `message` followed by each detail, e.g. `Validation Failed (name: already_exists)`.
+    pub fn describe(&self) -> String {
+        let details: Vec<String> = self
+            .errors
+            .iter()
+            .map(|e| match (e.field.is_empty(), e.message.is_empty()) {
+                (_, false) => e.message.clone(),
+                (true, true) => e.code.clone(),
+                (false, true) => format!("{}: {}", e.field, e.code),
+            })
+            .collect();
+        if details.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{} ({})", self.message, details.join("; "))
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckRunOutput<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+}
+
+/// The body of a check-run create (with `head_sha`) or update (without).
+#[derive(Debug, Serialize)]
+pub struct CheckRunBody<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_sha: Option<&'a str>,
+    pub status: &'a str,
+    pub conclusion: &'a str,
+    pub details_url: &'a str,
+    pub output: CheckRunOutput<'a>,
+}

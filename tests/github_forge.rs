@@ -1,0 +1,995 @@
+//! The GitHub adapter against a mock GitHub (wiremock). Every mock states how often it
+//! must be hit, so an extra or missing call fails the test.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use smallbatch::domain::{
+    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, InstallationId, PrNumber, PrRef,
+    PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+};
+use smallbatch::forge::github::auth::{AppClaims, AppSigner};
+use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy, SetupError};
+use smallbatch::forge::{Forge, ForgeError, GateStatus};
+use smallbatch::policy::{Conclusion, SizeLabel};
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use url::Url;
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PRIVATE_KEY: &str = include_str!("keys/test-app.pem");
+const PUBLIC_KEY: &str = include_str!("keys/test-app.pub.pem");
+const APP_ID: u64 = 1234;
+const INSTALLATION: u64 = 42;
+const TOKEN_PATH: &str = "/app/installations/42/access_tokens";
+
+fn app_at(api_url: &str) -> GitHubApp {
+    GitHubApp {
+        app_id: APP_ID,
+        private_key: SecretString::from(PRIVATE_KEY),
+        api_url: Url::parse(api_url).unwrap(),
+        app_slug: Some("smallbatch".into()),
+    }
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_total_wait: Duration::from_secs(5),
+    }
+}
+
+fn forge(server: &MockServer) -> GitHubForge {
+    GitHubForge::with_retry_policy(app_at(&server.uri()), fast_retries()).unwrap()
+}
+
+fn repo() -> RepoRef {
+    RepoRef::github("acme/widgets", InstallationId(INSTALLATION))
+}
+
+fn pr() -> PrRef {
+    PrRef {
+        repo: repo(),
+        number: PrNumber(7),
+    }
+}
+
+fn sha(c: char) -> CommitSha {
+    CommitSha::new(c.to_string().repeat(40))
+}
+
+/// Matches a request authenticated with a valid App JWT for `APP_ID`.
+struct AppJwt;
+
+impl Match for AppJwt {
+    fn matches(&self, request: &Request) -> bool {
+        let Some(token) = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
+        jsonwebtoken::decode::<AppClaims>(token, &key, &Validation::new(Algorithm::RS256))
+            .is_ok_and(|data| data.claims.iss == APP_ID.to_string())
+    }
+}
+
+fn token_body(token: &str, lifetime: time::Duration) -> Value {
+    let expires_at = (OffsetDateTime::now_utc() + lifetime)
+        .format(&Rfc3339)
+        .unwrap();
+    json!({ "token": token, "expires_at": expires_at, "permissions": {} })
+}
+
+/// The installation-token exchange, answering `token` valid for an hour.
+fn token_mock(token: &str) -> Mock {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(AppJwt)
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(token_body(token, time::Duration::hours(1))),
+        )
+}
+
+fn contents_path() -> &'static str {
+    "/repos/acme/widgets/contents/.github/smallbatch.yml"
+}
+
+async fn read_policy_file(forge: &GitHubForge) -> Result<Option<String>, ForgeError> {
+    forge
+        .file_at(&repo(), &sha('a'), ".github/smallbatch.yml")
+        .await
+}
+
+#[test]
+fn app_jwt_has_github_claims_and_verifies_with_the_public_key() {
+    let signer = AppSigner::new(APP_ID, &SecretString::from(PRIVATE_KEY)).unwrap();
+    let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let jwt = signer.jwt_at(now).unwrap();
+
+    let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false; // minted at a fixed past instant
+    let decoded = jsonwebtoken::decode::<AppClaims>(
+        secrecy::ExposeSecret::expose_secret(&jwt),
+        &key,
+        &validation,
+    )
+    .unwrap();
+
+    assert_eq!(decoded.header.alg, Algorithm::RS256);
+    assert_eq!(
+        decoded.claims,
+        AppClaims {
+            iat: 1_700_000_000 - 60,
+            exp: 1_700_000_000 + 9 * 60,
+            iss: "1234".into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_bad_private_key_is_a_startup_error_and_keys_never_show_in_debug() {
+    let mut app = app_at("https://ghe.example.com/api/v3");
+    app.private_key = SecretString::from(
+        "-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----\n",
+    );
+    let err = GitHubForge::new(app).unwrap_err();
+    assert!(matches!(err, SetupError::InvalidPrivateKey(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("the GitHub App private key is not a usable RSA PEM key: "),
+        "{err}"
+    );
+
+    let app = app_at("https://ghe.example.com/api/v3");
+    let debug = format!("{app:?} {:?}", GitHubForge::new(app.clone()).unwrap());
+    assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+    assert!(!debug.contains(&PRIVATE_KEY[40..80]), "{debug}");
+}
+
+#[test]
+fn creating_the_forge_outside_a_tokio_runtime_is_an_error_not_a_panic() {
+    let err = GitHubForge::new(app_at("https://api.github.com")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "could not build the HTTP client: it must be created inside a Tokio runtime"
+    );
+}
+
+#[tokio::test]
+async fn installation_token_is_requested_once_and_sent_with_github_headers() {
+    let server = MockServer::start().await;
+    token_mock("tok-1").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .and(query_param("ref", sha('a').as_str()))
+        .and(header("authorization", "Bearer tok-1"))
+        .and(header("accept", "application/vnd.github.raw+json"))
+        .and(header("x-github-api-version", "2022-11-28"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("max_lines: 400\n"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    for _ in 0..3 {
+        let text = read_policy_file(&forge).await.unwrap();
+        assert_eq!(text.as_deref(), Some("max_lines: 400\n"));
+    }
+    let requests = server.received_requests().await.unwrap();
+    // octocrab's default client appends its own value after ours (see client.rs).
+    let agent = requests[1].headers.get("user-agent").unwrap();
+    assert_eq!(agent, "smallbatch/0.1.0");
+}
+
+#[tokio::test]
+async fn a_token_near_expiry_is_refreshed() {
+    let server = MockServer::start().await;
+    // Four minutes left is inside the five-minute refresh margin.
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(token_body("tok-1", time::Duration::minutes(4))),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_mock("tok-2")
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (token, calls) in [("tok-1", 1), ("tok-2", 2)] {
+        Mock::given(method("GET"))
+            .and(path(contents_path()))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+            .expect(calls)
+            .mount(&server)
+            .await;
+    }
+    let forge = forge(&server);
+
+    for _ in 0..3 {
+        assert_eq!(
+            read_policy_file(&forge).await.unwrap().as_deref(),
+            Some("x")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_dropped_and_the_call_retried_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(token_body("tok-1", time::Duration::hours(1))),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_mock("tok-2")
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .and(header("authorization", "Bearer tok-1"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .and(header("authorization", "Bearer tok-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_file_is_none() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(read_policy_file(&forge(&server)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_502_is_retried_until_it_succeeds() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_502_becomes_transient_after_the_allowed_attempts() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(3)
+        .mount(&server)
+        .await;
+
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    match err {
+        ForgeError::Transient {
+            message,
+            retry_after,
+        } => {
+            assert_eq!(
+                message,
+                "GET /repos/acme/widgets/contents/.github/smallbatch.yml: 502 Bad Gateway"
+            );
+            assert_eq!(retry_after, None);
+        }
+        other => panic!("expected Transient, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limited_403_is_retried_after_retry_after() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit."})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_longer_than_the_call_budget_is_handed_to_the_worker() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(120)
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_403_is_permanent_with_githubs_message() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: GET /repos/acme/widgets/contents/.github/smallbatch.yml: 403 Forbidden: \
+         Resource not accessible by integration"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_github_is_transient() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let forge =
+        GitHubForge::with_retry_policy(app_at(&format!("http://127.0.0.1:{port}")), fast_retries())
+            .unwrap();
+
+    let err = read_policy_file(&forge).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+}
+
+fn pull_json(changed_files: u64) -> Value {
+    json!({
+        "number": 7,
+        "title": "Add the widget frobnicator",
+        "html_url": "https://github.com/acme/widgets/pull/7",
+        "user": { "login": "alice", "type": "User" },
+        "state": "open",
+        "merged": false,
+        "merged_at": null,
+        "draft": true,
+        "head": { "ref": "frob", "sha": sha('h').as_str() },
+        "base": { "ref": "main", "sha": sha('b').as_str() },
+        "labels": [{ "name": "size/M" }, { "name": "bug" }],
+        "updated_at": "2026-11-27T04:00:00Z",
+        "changed_files": changed_files,
+        "additions": 120,
+        "deletions": 30
+    })
+}
+
+fn link_to(server: &MockServer, endpoint: &str, page: u32) -> String {
+    format!(
+        "<{}{endpoint}?per_page=100&page={page}>; rel=\"next\", <{}{endpoint}?per_page=100&page=9>; rel=\"last\"",
+        server.uri(),
+        server.uri()
+    )
+}
+
+async fn mount_page(
+    server: &MockServer,
+    endpoint: &str,
+    page: Option<u32>,
+    body: Value,
+    next: Option<u32>,
+) {
+    let mut response = ResponseTemplate::new(200).set_body_json(body);
+    if let Some(next) = next {
+        response = response.insert_header("link", link_to(server, endpoint, next).as_str());
+    }
+    let mock = Mock::given(method("GET")).and(path(endpoint.to_owned()));
+    let mock = match page {
+        Some(p) => mock.and(query_param("page", p.to_string().as_str())),
+        None => mock
+            .and(query_param("per_page", "100"))
+            .and(query_param_is_missing("page")),
+    };
+    mock.respond_with(response).expect(1).mount(server).await;
+}
+
+fn diff_entry(filename: &str, patch: &str) -> Value {
+    json!({ "filename": filename, "status": "modified", "additions": 3, "deletions": 1, "patch": patch })
+}
+
+#[tokio::test]
+async fn snapshot_maps_the_pr_its_paginated_files_reviews_and_unchanged_commits() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pull_json(3)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let files = "/repos/acme/widgets/pulls/7/files";
+    let renamed = json!([{ "filename": "src/frob.rs", "previous_filename": "src/old.rs",
+        "status": "renamed", "additions": 2, "deletions": 1, "patch": "@@ -1 +1,2 @@" }]);
+    let binary = json!([{ "filename": "logo.png", "status": "modified",
+        "additions": 0, "deletions": 0 }]);
+    let removed = json!([{ "filename": "legacy.c", "status": "removed",
+        "additions": 0, "deletions": 10, "patch": "@@ -1,10 +0,0 @@" }]);
+    mount_page(&server, files, None, renamed, Some(2)).await;
+    mount_page(&server, files, Some(2), binary, Some(3)).await;
+    mount_page(&server, files, Some(3), removed, None).await;
+
+    let reviews = "/repos/acme/widgets/pulls/7/reviews";
+    let page1 = json!([
+        { "user": { "login": "bob", "type": "User" }, "state": "APPROVED", "commit_id": sha('o').as_str() },
+        { "user": { "login": "ci-bot[bot]", "type": "Bot" }, "state": "COMMENTED", "commit_id": sha('h').as_str() }
+    ]);
+    let page2 = json!([
+        { "user": { "login": "carol", "type": "User" }, "state": "CHANGES_REQUESTED", "commit_id": sha('c').as_str() },
+        { "user": null, "state": "DISMISSED", "commit_id": sha('o').as_str() }
+    ]);
+    mount_page(&server, reviews, None, page1, Some(2)).await;
+    mount_page(&server, reviews, Some(2), page2, None).await;
+
+    // 'o' has the head's diff (a clean rebase); 'c' differs in one patch.
+    let head_diff = json!({ "files": [diff_entry("src/frob.rs", "@@ -1 +1,3 @@ same")] });
+    let changed_diff = json!({ "files": [diff_entry("src/frob.rs", "@@ -1 +1,3 @@ other")] });
+    for (commit, body) in [('h', &head_diff), ('o', &head_diff), ('c', &changed_diff)] {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/repos/acme/widgets/compare/{}...{}",
+                sha('b'),
+                sha(commit)
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
+    let snapshot = forge(&server).snapshot(&pr(), true).await.unwrap();
+
+    assert_eq!(
+        snapshot,
+        PrSnapshot {
+            number: PrNumber(7),
+            title: "Add the widget frobnicator".into(),
+            html_url: "https://github.com/acme/widgets/pull/7".into(),
+            author: User::human("alice"),
+            state: PrState::Open,
+            draft: true,
+            head_sha: sha('h'),
+            base_ref: "main".into(),
+            base_sha: sha('b'),
+            labels: vec!["size/M".into(), "bug".into()],
+            updated_at: "2026-11-27T04:00:00Z".into(),
+            files: vec![
+                FileChange {
+                    path: "src/frob.rs".into(),
+                    previous_path: Some("src/old.rs".into()),
+                    status: FileStatus::Renamed,
+                    additions: 2,
+                    deletions: 1,
+                    binary: false,
+                },
+                FileChange {
+                    path: "logo.png".into(),
+                    previous_path: None,
+                    status: FileStatus::Modified,
+                    additions: 0,
+                    deletions: 0,
+                    binary: true,
+                },
+                FileChange {
+                    path: "legacy.c".into(),
+                    previous_path: None,
+                    status: FileStatus::Removed,
+                    additions: 0,
+                    deletions: 10,
+                    binary: false,
+                },
+            ],
+            total_files: 3,
+            total_additions: 120,
+            total_deletions: 30,
+            reviews: vec![
+                Review {
+                    reviewer: User::human("bob"),
+                    state: ReviewState::Approved,
+                    commit: Some(sha('o')),
+                },
+                Review {
+                    reviewer: User::bot("ci-bot[bot]"),
+                    state: ReviewState::Commented,
+                    commit: Some(sha('h')),
+                },
+                Review {
+                    reviewer: User::human("carol"),
+                    state: ReviewState::ChangesRequested,
+                    commit: Some(sha('c')),
+                },
+                Review {
+                    reviewer: User::human("ghost"),
+                    state: ReviewState::Dismissed,
+                    commit: Some(sha('o')),
+                },
+            ],
+            unchanged_since: vec![sha('o')],
+        }
+    );
+}
+
+/// Answers every files page with 100 files and a link to the next page, forever.
+struct EndlessFiles {
+    base: String,
+}
+
+impl Respond for EndlessFiles {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let page: u32 = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "page")
+            .map_or(1, |(_, v)| v.parse().unwrap());
+        let files: Vec<Value> = (0..100)
+            .map(|i| diff_entry(&format!("f{page}-{i}.rs"), "@@"))
+            .collect();
+        let next = format!(
+            "<{}/repos/acme/widgets/pulls/7/files?per_page=100&page={}>; rel=\"next\"",
+            self.base,
+            page + 1
+        );
+        ResponseTemplate::new(200)
+            .set_body_json(files)
+            .insert_header("link", next.as_str())
+    }
+}
+
+#[tokio::test]
+async fn file_listing_stops_at_githubs_3000_file_cap() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pull_json(3500)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7/files"))
+        .respond_with(EndlessFiles { base: server.uri() })
+        .expect(30)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7/reviews"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let snapshot = forge(&server).snapshot(&pr(), false).await.unwrap();
+
+    assert_eq!(snapshot.files.len(), 3000);
+    assert_eq!(snapshot.files[2999].path, "f30-99.rs");
+    assert_eq!(snapshot.total_files, 3500);
+    assert!(snapshot.files_truncated());
+    assert_eq!(snapshot.unchanged_since, Vec::<CommitSha>::new());
+}
+
+fn gate(conclusion: Conclusion) -> GateStatus {
+    GateStatus {
+        conclusion,
+        title: "Waiting for 1 more approval".into(),
+        summary: "**12 lines** changed".into(),
+        details_url: "https://smallbatch.example/acme/widgets/7".into(),
+    }
+}
+
+#[tokio::test]
+async fn publish_gate_creates_a_check_run_with_the_exact_payload() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/check-runs"))
+        .and(body_json(json!({
+            "name": "smallbatch",
+            "head_sha": sha('h').as_str(),
+            "status": "completed",
+            "conclusion": "action_required",
+            "details_url": "https://smallbatch.example/acme/widgets/7",
+            "output": { "title": "Waiting for 1 more approval", "summary": "**12 lines** changed" }
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": 555 })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let id = forge(&server)
+        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), None)
+        .await
+        .unwrap();
+    assert_eq!(id, Some(CheckRunId(555)));
+}
+
+#[tokio::test]
+async fn publish_gate_updates_the_existing_check_run() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widgets/check-runs/555"))
+        .and(body_json(json!({
+            "name": "smallbatch",
+            "status": "completed",
+            "conclusion": "success",
+            "details_url": "https://smallbatch.example/acme/widgets/7",
+            "output": { "title": "Waiting for 1 more approval", "summary": "**12 lines** changed" }
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": 555 })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let id = forge(&server)
+        .publish_gate(
+            &pr(),
+            &sha('h'),
+            &gate(Conclusion::Pass),
+            Some(CheckRunId(555)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, Some(CheckRunId(555)));
+}
+
+#[tokio::test]
+async fn remove_label_percent_encodes_the_slash_and_accepts_an_absent_label() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/widgets/issues/7/labels/size%2FXS"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/widgets/issues/7/labels/size%2FXL"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Label does not exist"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    forge.remove_label(&pr(), "size/XS").await.unwrap();
+    forge.remove_label(&pr(), "size/XL").await.unwrap();
+}
+
+async fn mount_issue_label(server: &MockServer, name: &str, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/issues/7/labels"))
+        .and(body_json(json!({ "labels": [name] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{ "name": name }])))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_label_is_created_once_then_only_applied() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .and(body_json(json!({
+            "name": "size/XS", "color": "009900", "description": "Denotes a PR that changes 0-9 lines"
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "name": "size/XS" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_issue_label(&server, "size/XS", 2).await;
+    let forge = forge(&server);
+
+    for _ in 0..2 {
+        forge
+            .apply_label(
+                &pr(),
+                "size/XS",
+                "009900",
+                "Denotes a PR that changes 0-9 lines",
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_label_that_already_exists_is_fine() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{ "resource": "Label", "code": "already_exists", "field": "name" }]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_issue_label(&server, "size/L", 2).await;
+    let forge = forge(&server);
+
+    for _ in 0..2 {
+        forge
+            .apply_label(&pr(), "size/L", "ee9900", "big")
+            .await
+            .unwrap();
+    }
+}
+
+/// Goes through `SizeLabel`, whose texts come from the policy module.
+#[tokio::test]
+async fn add_label_creates_the_size_label_with_the_policy_colour() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    let label = SizeLabel::M;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .and(body_json(json!({
+            "name": label.name(), "color": label.color(), "description": label.description()
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "name": label.name() })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_issue_label(&server, label.name(), 1).await;
+
+    forge(&server).add_label(&pr(), label).await.unwrap();
+}
+
+const MARKER: &str = "<!-- smallbatch:gate -->";
+
+fn comments_json() -> Value {
+    json!([
+        { "id": 1, "body": format!("> {MARKER}\n> why is this blocked?"),
+          "user": { "login": "alice", "type": "User" } },
+        { "id": 2, "body": "unrelated bot chatter", "user": { "login": "smallbatch[bot]", "type": "Bot" } },
+        { "id": 3, "body": format!("{MARKER}\nSize: M"), "user": { "login": "other[bot]", "type": "Bot" } },
+        { "id": 4, "body": format!("{MARKER}\nSize: S"), "user": { "login": "smallbatch[bot]", "type": "Bot" } }
+    ])
+}
+
+#[tokio::test]
+async fn find_comment_ignores_others_quoting_the_marker_and_discovers_the_bot_once() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/app"))
+        .and(AppJwt)
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "id": 1234, "slug": "smallbatch" })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/issues/7/comments"))
+        .and(query_param("per_page", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comments_json()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut app = app_at(&server.uri());
+    app.app_slug = None;
+    let forge = GitHubForge::with_retry_policy(app, fast_retries()).unwrap();
+
+    for _ in 0..2 {
+        assert_eq!(
+            forge.find_comment(&pr(), MARKER).await.unwrap(),
+            Some((CommentId(4), format!("{MARKER}\nSize: S")))
+        );
+    }
+}
+
+#[tokio::test]
+async fn comments_are_created_and_edited_in_place() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/issues/7/comments"))
+        .and(body_json(json!({ "body": "hello" })))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({ "id": 99, "body": "hello" })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widgets/issues/comments/99"))
+        .and(body_json(json!({ "body": "hello again" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": 99 })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    let id = forge.create_comment(&pr(), "hello").await.unwrap();
+    assert_eq!(id, CommentId(99));
+    forge.edit_comment(&pr(), id, "hello again").await.unwrap();
+}
+
+#[tokio::test]
+async fn enterprise_base_url_prefixes_every_path_including_pagination() {
+    let server = MockServer::start().await;
+    let ghe = format!("{}/api/v3", server.uri());
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v3{TOKEN_PATH}")))
+        .and(AppJwt)
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(token_body("tok", time::Duration::hours(1))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/widgets/git/ref/heads/release/1.x"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "ref": "refs/heads/release/1.x", "object": { "sha": sha('r').as_str(), "type": "commit" } })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pulls = "/api/v3/repos/acme/widgets/pulls";
+    let next = format!("<{ghe}/repos/acme/widgets/pulls?state=open&base=release%2F1.x&per_page=100&page=2>; rel=\"next\"");
+    Mock::given(method("GET"))
+        .and(path(pulls))
+        .and(query_param("state", "open"))
+        .and(query_param("base", "release/1.x"))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{ "number": 3 }, { "number": 5 }]))
+                .insert_header("link", next.as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(pulls))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{ "number": 8 }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = GitHubForge::with_retry_policy(app_at(&ghe), fast_retries()).unwrap();
+
+    assert_eq!(
+        forge.branch_head(&repo(), "release/1.x").await.unwrap(),
+        sha('r')
+    );
+    assert_eq!(
+        forge.open_prs(&repo(), "release/1.x").await.unwrap(),
+        vec![PrNumber(3), PrNumber(5), PrNumber(8)]
+    );
+}
+
+#[tokio::test]
+async fn a_validation_error_is_permanent_with_githubs_details() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{ "resource": "Label", "code": "invalid", "field": "color" }]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = forge(&server)
+        .apply_label(&pr(), "size/XS", "not-a-colour", "tiny")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: POST /repos/acme/widgets/labels: 422 Unprocessable Entity: \
+         Validation Failed (color: invalid)"
+    );
+}
+
+#[tokio::test]
+async fn a_repo_without_installation_is_a_permanent_error() {
+    let server = MockServer::start().await;
+    let mut repo = repo();
+    repo.installation = None;
+
+    let err = forge(&server).branch_head(&repo, "main").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: acme/widgets has no GitHub App installation id"
+    );
+}
