@@ -12,7 +12,10 @@ use support::fake_github::FakeFile;
 use support::{sha, World};
 
 fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -30,7 +33,10 @@ async fn intake(requests: usize, concurrency: usize) {
     let payload = w.payload("pull_request.opened", 1);
     let body = serde_json::to_vec(&payload).unwrap();
     let sig = smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
     let url = w.url("/webhooks/github");
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -80,20 +86,35 @@ async fn intake(requests: usize, concurrency: usize) {
 
 async fn api_calls() {
     let w = World::start().await;
-    let files: Vec<FakeFile> = (0..20).map(|i| FakeFile::modified(&format!("src/m{i}.rs"), 3, 1)).collect();
+    let files: Vec<FakeFile> = (0..20)
+        .map(|i| FakeFile::modified(&format!("src/m{i}.rs"), 3, 1))
+        .collect();
     w.open_pr(5, &sha(5), files);
-    w.deliver("pull_request", &w.payload("pull_request.opened", 5)).await;
+    w.deliver("pull_request", &w.payload("pull_request.opened", 5))
+        .await;
     w.settle().await;
     let cold = w.gh.take_calls();
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 5)).await;
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 5))
+        .await;
     w.settle().await;
     let warm = w.gh.take_calls();
     // A second PR on the same base: the policy files and the label are known.
-    w.open_pr(6, &sha(6), (0..20).map(|i| FakeFile::modified(&format!("src/n{i}.rs"), 3, 1)).collect());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 6)).await;
+    w.open_pr(
+        6,
+        &sha(6),
+        (0..20)
+            .map(|i| FakeFile::modified(&format!("src/n{i}.rs"), 3, 1))
+            .collect(),
+    );
+    w.deliver("pull_request", &w.payload("pull_request.opened", 6))
+        .await;
     w.settle().await;
     let second = w.gh.take_calls();
-    for (name, calls) in [("first PR in a fresh process", cold), ("same PR, nothing changed", warm), ("another opened PR, same base", second)] {
+    for (name, calls) in [
+        ("first PR in a fresh process", cold),
+        ("same PR, nothing changed", warm),
+        ("another opened PR, same base", second),
+    ] {
         println!("API calls, opened 20-file PR, {name}: {}", calls.len());
         for c in calls {
             println!("    {c}");

@@ -44,11 +44,13 @@ fn snapshot(files: usize) -> PrSnapshot {
     }
 }
 
-const GITATTRIBUTES: &str = "gen/** linguist-generated\n*.pb.go linguist-generated\ndocs/** -linguist-vendored\n";
+const GITATTRIBUTES: &str =
+    "gen/** linguist-generated\n*.pb.go linguist-generated\ndocs/** -linguist-vendored\n";
 
 fn bench(c: &mut Criterion) {
     let pr = snapshot(3000);
-    let config = RepoConfig::parse(".github/smallbatch.yml", "size:\n  ignore: ['**/*.snap']\n").unwrap();
+    let config =
+        RepoConfig::parse(".github/smallbatch.yml", "size:\n  ignore: ['**/*.snap']\n").unwrap();
     c.bench_function("evaluate 3000-file PR", |b| {
         b.iter(|| policy::evaluate(std::hint::black_box(&pr), &config, Some(GITATTRIBUTES)))
     });

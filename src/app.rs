@@ -1,4 +1,5 @@
 //! Wires settings, store, forges, HTTP server and worker into one running process.
+use crate::forge::github::{GitHubApp, GitHubForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
 use crate::settings::{GitHubSettings, Settings};
@@ -103,9 +104,20 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     app.run(listener, shutdown).await
 }
 
+/// The GitHub App as settings describe it.
+pub fn github_app(settings: &GitHubSettings) -> GitHubApp {
+    GitHubApp {
+        app_id: settings.app_id,
+        private_key: settings.private_key.clone(),
+        api_url: settings.api_url.clone(),
+        app_slug: None,
+    }
+}
+
 fn github_forge(settings: &GitHubSettings) -> Result<Arc<dyn Forge>, StartError> {
-    let _ = settings;
-    Err(StartError::GitHub("not wired yet".into()))
+    let forge =
+        GitHubForge::new(github_app(settings)).map_err(|e| StartError::GitHub(e.to_string()))?;
+    Ok(Arc::new(forge))
 }
 
 async fn signal_shutdown(shutdown: CancellationToken) {

@@ -589,9 +589,21 @@ async fn policy_head_is_per_branch_and_overwritten(db: Db) {
     store.set_policy_head(repo, "main", "a1").await.unwrap();
     store.set_policy_head(repo, "release", "b1").await.unwrap();
     store.set_policy_head(repo, "main", "a2").await.unwrap();
-    assert_eq!(store.policy_head(repo, "main").await.unwrap().as_deref(), Some("a2"));
-    assert_eq!(store.policy_head(repo, "release").await.unwrap().as_deref(), Some("b1"));
-    assert_eq!(store.policy_head("github:acme/other", "main").await.unwrap(), None);
+    assert_eq!(
+        store.policy_head(repo, "main").await.unwrap().as_deref(),
+        Some("a2")
+    );
+    assert_eq!(
+        store.policy_head(repo, "release").await.unwrap().as_deref(),
+        Some("b1")
+    );
+    assert_eq!(
+        store
+            .policy_head("github:acme/other", "main")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn oldest_job_age_counts_from_enqueue(db: Db) {

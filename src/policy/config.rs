@@ -86,7 +86,10 @@ impl RepoConfig {
             return Ok(Self::default());
         }
         let mut config: Self = serde_yaml_ng::from_str(text).map_err(located)?;
-        let warn_given = value.get("size").and_then(|s| s.get("warn_lines")).is_some();
+        let warn_given = value
+            .get("size")
+            .and_then(|s| s.get("warn_lines"))
+            .is_some();
         if !warn_given {
             // Lowering only the limit keeps the warning below it, as the defaults do.
             config.size.warn_lines = config.size.warn_lines.min(config.size.max_lines / 2);

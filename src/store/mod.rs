@@ -339,10 +339,17 @@ impl Store {
         }
     }
 
-    pub async fn set_policy_head(&self, repo_key: &str, branch: &str, commit: &str) -> StoreResult<()> {
+    pub async fn set_policy_head(
+        &self,
+        repo_key: &str,
+        branch: &str,
+        commit: &str,
+    ) -> StoreResult<()> {
         match &self.backend {
             Backend::Sqlite(pool) => sqlite::set_policy_head(pool, repo_key, branch, commit).await,
-            Backend::Postgres(pool) => postgres::set_policy_head(pool, repo_key, branch, commit).await,
+            Backend::Postgres(pool) => {
+                postgres::set_policy_head(pool, repo_key, branch, commit).await
+            }
         }
     }
 }
@@ -419,5 +426,4 @@ impl PrRow {
             comment_body: self.comment_body,
         }
     }
-
 }

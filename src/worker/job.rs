@@ -56,7 +56,9 @@ async fn finish(ctx: &Ctx, job: &Job, result: Result<(), JobError>) {
     match stored {
         Ok(()) => {}
         // Our lease ran out and another worker took the job over; its outcome counts.
-        Err(e @ StoreError::LeaseLost { .. }) => tracing::warn!(error = %e, "job outcome not recorded"),
+        Err(e @ StoreError::LeaseLost { .. }) => {
+            tracing::warn!(error = %e, "job outcome not recorded")
+        }
         // The lease expires and the job runs again; the gate is idempotent.
         Err(e) => tracing::error!(error = %e, "cannot record job outcome"),
     }

@@ -35,7 +35,9 @@ pub async fn refresh_policy_commit(
     branch: &str,
 ) -> Result<CommitSha, JobError> {
     let head = forge.branch_head(repo, branch).await?;
-    ctx.store.set_policy_head(&repo.key(), branch, head.as_str()).await?;
+    ctx.store
+        .set_policy_head(&repo.key(), branch, head.as_str())
+        .await?;
     Ok(head)
 }
 

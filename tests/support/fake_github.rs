@@ -106,6 +106,9 @@ pub struct State {
     /// Files by (commit, path).
     pub contents: BTreeMap<(String, String), String>,
     pub repo_labels: BTreeSet<String>,
+    /// Branch heads; a branch not listed is at `default_head`.
+    pub branches: BTreeMap<String, String>,
+    pub default_head: String,
     /// (id, pr, author login, body)
     pub comments: Vec<(u64, u64, String, String)>,
     pub check_runs: Vec<CheckRun>,
@@ -127,7 +130,7 @@ pub struct FakeGitHub {
 pub const BOT_LOGIN: &str = "smallbatch[bot]";
 
 impl FakeGitHub {
-    pub async fn start(repo: &str) -> Self {
+    pub async fn start(repo: &str, default_head: &str) -> Self {
         let server = MockServer::start().await;
         let template: Value = serde_json::from_str(include_str!(
             "../../fixtures/github/pull_request.opened.json"
@@ -135,6 +138,7 @@ impl FakeGitHub {
         .unwrap();
         let state = Arc::new(Mutex::new(State {
             repo: repo.into(),
+            default_head: default_head.into(),
             next_id: 1000,
             template_pr: template["pull_request"].clone(),
             ..Default::default()
@@ -247,6 +251,20 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
     }
     let rest: Vec<&str> = segs[3..].to_vec();
     match (method, rest.as_slice()) {
+        ("GET", ["git", "ref", "heads", branch @ ..]) => {
+            let branch = branch.join("/");
+            let sha = s
+                .branches
+                .get(&branch)
+                .cloned()
+                .unwrap_or_else(|| s.default_head.clone());
+            Some(ResponseTemplate::new(200).set_body_json(json!({
+                "ref": format!("refs/heads/{branch}"),
+                "node_id": "MDM6UmVmcmVmcy9oZWFkcy9tYWlu",
+                "url": format!("https://api.github.com/repos/{}/git/refs/heads/{branch}", s.repo),
+                "object": {"type": "commit", "sha": sha, "url": format!("https://api.github.com/repos/{}/git/commits/{sha}", s.repo)}
+            })))
+        }
         ("GET", ["pulls", n]) => {
             let pr = s.prs.get(&n.parse().ok()?)?.clone();
             Some(ResponseTemplate::new(200).set_body_json(pr_json(s, &pr)))

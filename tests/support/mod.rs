@@ -7,6 +7,7 @@ pub mod fake_github;
 use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
 use serde_json::Value;
 use smallbatch::app::App;
+use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
 use smallbatch::settings::{GitHubSettings, LogFormat, Settings, WorkerSettings};
@@ -74,7 +75,7 @@ impl World {
     pub async fn start() -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
-        let gh = FakeGitHub::start(REPO).await;
+        let gh = FakeGitHub::start(REPO, BASE_SHA).await;
         Self::boot(gh, db_url, dir, true).await
     }
 
@@ -125,7 +126,7 @@ impl World {
     pub async fn start_intake_only() -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
-        let gh = FakeGitHub::start(REPO).await;
+        let gh = FakeGitHub::start(REPO, BASE_SHA).await;
         Self::boot(gh, db_url, dir, false).await
     }
 
@@ -284,7 +285,13 @@ impl Drop for World {
     }
 }
 
+/// The real adapter with retries shortened, so fault tests run quickly.
 fn make_forge(settings: &GitHubSettings) -> Arc<dyn Forge> {
-    let _ = settings;
-    unimplemented!("wired at integration")
+    let retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(100),
+        max_total_wait: Duration::from_secs(3),
+    };
+    Arc::new(GitHubForge::with_retry_policy(smallbatch::app::github_app(settings), retry).unwrap())
 }
