@@ -420,3 +420,123 @@ async fn health_endpoints_answer() {
     let r = reqwest::get(w.url("/readyz")).await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn a_late_event_for_an_old_head_gates_the_current_head_only() {
+    let w = World::start().await;
+    let (old, new) = (sha(1), sha(2));
+    w.open_pr(7, &old, small_files());
+    w.update_pr(7, |pr| {
+        pr.head_sha = new.clone();
+        pr.files = oversized_files();
+    });
+    // The delivery for the old head arrives after the push that replaced it.
+    let mut late = w.payload("pull_request.opened", 7);
+    late["pull_request"]["head"]["sha"] = old.clone().into();
+    w.deliver("pull_request", &late).await;
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 7))
+        .await;
+    w.settle().await;
+    let checks: Vec<String> =
+        w.gh.state()
+            .check_runs
+            .iter()
+            .map(|c| c.head_sha.clone())
+            .collect();
+    assert_eq!(
+        checks,
+        [new.clone()],
+        "no verdict is ever written for the superseded head"
+    );
+    assert_eq!(w.gh.latest_check(&new).conclusion, "failure");
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_policy_change_on_the_base_branch_re_evaluates_open_prs() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    let run = w.gh.latest_check(&head).id;
+    w.writes();
+
+    // Someone merges a stricter policy into main.
+    let main_after = sha(100);
+    w.gh.put_file(
+        &main_after,
+        ".github/smallbatch.yml",
+        "size:\n  max_lines: 20\n",
+    );
+    w.gh.state()
+        .branches
+        .insert("main".into(), main_after.clone());
+    let mut push = support::fixture("push");
+    push["ref"] = "refs/heads/main".into();
+    push["after"] = main_after.clone().into();
+    push["repository"]["full_name"] = support::REPO.into();
+    push["installation"]["id"] = support::INSTALLATION.into();
+    push["commits"][0]["modified"] = serde_json::json!([".github/smallbatch.yml"]);
+    let (status, _) = w.deliver("push", &push).await;
+    assert_eq!(status, 202);
+    w.settle().await;
+
+    let writes = w.writes();
+    assert_eq!(writes.len(), 2, "{writes:#?}");
+    assert_eq!(
+        writes[0],
+        Write::CheckRunUpdated {
+            id: run,
+            conclusion: "failure".into(),
+            title: w.gh.latest_check(&head).title
+        }
+    );
+    assert!(matches!(writes[1], Write::CommentCreated { pr: 7, .. }));
+    assert_eq!(
+        w.gh.latest_check(&head).title,
+        "30 lines: over the 20-line limit; needs 1 approval"
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn re_running_the_check_re_evaluates_without_writing_what_has_not_changed() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    w.writes();
+    w.gh.take_calls();
+
+    let mut rerun = support::fixture("check_run.rerequested");
+    rerun["check_run"]["name"] = "smallbatch".into();
+    rerun["check_run"]["pull_requests"] = serde_json::json!([{
+        "url": format!("https://api.github.com/repos/{}/pulls/7", support::REPO),
+        "id": 1, "number": 7,
+        "head": {"ref": "feature", "sha": head, "repo": {"id": 1, "url": "https://api.github.com/repos/x", "name": "widgets"}},
+        "base": {"ref": "main", "sha": BASE_SHA, "repo": {"id": 1, "url": "https://api.github.com/repos/x", "name": "widgets"}}
+    }]);
+    rerun["repository"]["full_name"] = support::REPO.into();
+    rerun["installation"]["id"] = support::INSTALLATION.into();
+    let (status, _) = w.deliver("check_run", &rerun).await;
+    assert_eq!(status, 202);
+    w.settle().await;
+    // The three reads run concurrently; their order is not fixed.
+    let mut calls = w.gh.take_calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "GET /repos/octo-org/widgets/pulls/7",
+            "GET /repos/octo-org/widgets/pulls/7/files",
+            "GET /repos/octo-org/widgets/pulls/7/reviews",
+        ]
+    );
+    assert_eq!(w.writes(), []);
+    w.assert_quiet();
+}
