@@ -20,7 +20,7 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Score the current branch of a local repository with the gate's rules.
+    /// Score the committed work of the current branch with the gate's rules.
     Check(CheckArgs),
 }
 

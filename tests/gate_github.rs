@@ -540,3 +540,45 @@ async fn re_running_the_check_re_evaluates_without_writing_what_has_not_changed(
     assert_eq!(w.writes(), []);
     w.assert_quiet();
 }
+
+#[tokio::test]
+async fn a_deleted_guidance_comment_is_posted_again_when_guidance_changes() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(9, &head, oversized_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
+        .await;
+    w.settle().await;
+    w.writes();
+    w.gh.state().comments.clear();
+
+    w.update_pr(9, |pr| {
+        pr.head_sha = sha(2);
+        pr.files.push(FakeFile::added("api/more.rs", 50));
+    });
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
+        .await;
+    w.settle().await;
+    let writes = w.writes();
+    assert!(
+        writes
+            .iter()
+            .any(|w| matches!(w, Write::CommentCreated { pr: 9, .. })),
+        "{writes:#?}"
+    );
+    assert_eq!(w.gh.state().comments.len(), 1);
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_pr_that_no_longer_exists_is_dropped_not_retried() {
+    let w = World::start().await;
+    w.open_pr(7, &sha(1), small_files());
+    let payload = w.payload("pull_request.opened", 7);
+    w.gh.state().prs.clear();
+    w.deliver("pull_request", &payload).await;
+    w.settle().await;
+    assert_eq!(w.store.parked_count().await.unwrap(), 0);
+    assert_eq!(w.writes(), []);
+    w.assert_quiet();
+}

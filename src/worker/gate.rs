@@ -1,7 +1,7 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::{repo_policy, Ctx, JobError};
 use crate::domain::{CheckRunId, CommentId, PrRef, PrSnapshot, PrState};
-use crate::forge::{Forge, GateStatus};
+use crate::forge::{Forge, ForgeError, GateStatus};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
 use crate::policy::config::StaleReviews;
 use crate::policy::render::{self, CheckText};
@@ -120,7 +120,14 @@ async fn reconcile_comment(
     match (comment::reconcile(posted, eval), record.comment_id) {
         (CommentAction::Keep, _) => {}
         (CommentAction::Edit(body), Some(id)) => {
-            forge.edit_comment(pr, CommentId(id), &body).await?;
+            match forge.edit_comment(pr, CommentId(id), &body).await {
+                Ok(()) => {}
+                // Someone deleted it; the guidance still applies, so it is posted anew.
+                Err(ForgeError::NotFound(_)) => {
+                    record.comment_id = Some(forge.create_comment(pr, &body).await?.0);
+                }
+                Err(e) => return Err(e.into()),
+            }
             record.comment_body = Some(body);
         }
         (CommentAction::Create(body) | CommentAction::Edit(body), _) => {

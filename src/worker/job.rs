@@ -41,6 +41,11 @@ pub async fn run(ctx: Arc<Ctx>, job: Job) {
 async fn finish(ctx: &Ctx, job: &Job, result: Result<(), JobError>) {
     let stored = match result {
         Ok(()) => ctx.store.complete(job).await,
+        // The PR or repository is gone, or the app lost access: nothing to retry.
+        Err(JobError::Forge(ForgeError::NotFound(what))) => {
+            tracing::warn!(%what, "not found on the forge; job dropped");
+            ctx.store.complete(job).await
+        }
         Err(e) => match e.retry_hint() {
             Some(hint) if job.attempts < ctx.settings.max_attempts => {
                 let delay = backoff::delay(job.attempts, hint);

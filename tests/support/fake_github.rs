@@ -266,7 +266,9 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             })))
         }
         ("GET", ["pulls", n]) => {
-            let pr = s.prs.get(&n.parse().ok()?)?.clone();
+            let Some(pr) = s.prs.get(&n.parse().ok()?).cloned() else {
+                return Some(not_found());
+            };
             Some(ResponseTemplate::new(200).set_body_json(pr_json(s, &pr)))
         }
         ("GET", ["pulls"]) => {
@@ -380,7 +382,9 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         ("PATCH", ["issues", "comments", id]) => {
             let id: u64 = id.parse().ok()?;
             let text = body(req)["body"].as_str()?.to_string();
-            let c = s.comments.iter_mut().find(|c| c.0 == id)?;
+            let Some(c) = s.comments.iter_mut().find(|c| c.0 == id) else {
+                return Some(not_found());
+            };
             c.3 = text.clone();
             s.writes.push(Write::CommentEdited { id });
             Some(ResponseTemplate::new(200).set_body_json(comment_json(id, BOT_LOGIN, &text)))
@@ -444,6 +448,13 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
         _ => None,
     }
+}
+
+fn not_found() -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({
+        "message": "Not Found",
+        "documentation_url": "https://docs.github.com/rest"
+    }))
 }
 
 fn urlencoding_decode(s: &str) -> String {
