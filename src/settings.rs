@@ -13,6 +13,7 @@ use url::Url;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://smallbatch.db";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+pub const DEFAULT_GITLAB_URL: &str = "https://gitlab.com";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
@@ -20,6 +21,8 @@ pub enum SettingsError {
     Missing(&'static str),
     #[error("invalid setting {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("no forge configured: set SMALLBATCH_GITHUB__APP_ID (GitHub) or SMALLBATCH_GITLAB__TOKEN (GitLab), or both")]
+    NoForge,
     #[error("cannot read settings: {0}")]
     Source(String),
 }
@@ -37,6 +40,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub worker: WorkerSettings,
     pub github: Option<GitHubSettings>,
+    pub gitlab: Option<GitLabSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +74,16 @@ pub struct GitHubSettings {
     pub api_url: Url,
 }
 
+#[derive(Debug, Clone)]
+pub struct GitLabSettings {
+    /// The instance: `https://gitlab.com` or a self-managed base URL.
+    pub url: Url,
+    /// A project, group or bot access token with the `api` scope.
+    pub token: SecretString,
+    /// Accepted `X-Gitlab-Token` values; several allow rotating without downtime.
+    pub webhook_secrets: Vec<SecretString>,
+}
+
 /// The shape on disk and in the environment: all optional, checked by `validate`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -79,6 +93,21 @@ struct Raw {
     log_format: Option<String>,
     worker: RawWorker,
     github: RawGitHub,
+    gitlab: RawGitLab,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawGitLab {
+    url: Option<String>,
+    token: Option<SecretString>,
+    webhook_secret: Option<SecretString>,
+}
+
+impl RawGitLab {
+    fn is_empty(&self) -> bool {
+        self.url.is_none() && self.token.is_none() && self.webhook_secret.is_none()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,8 +186,13 @@ impl Settings {
         } else {
             Some(validate_github(raw.github)?)
         };
-        if github.is_none() {
-            return Err(SettingsError::Missing("SMALLBATCH_GITHUB__APP_ID"));
+        let gitlab = if raw.gitlab.is_empty() {
+            None
+        } else {
+            Some(validate_gitlab(raw.gitlab)?)
+        };
+        if github.is_none() && gitlab.is_none() {
+            return Err(SettingsError::NoForge);
         }
         Ok(Self {
             listen,
@@ -166,6 +200,7 @@ impl Settings {
             log_format,
             worker,
             github,
+            gitlab,
         })
     }
 }
@@ -281,6 +316,33 @@ fn validate_github(raw: RawGitHub) -> Result<GitHubSettings, SettingsError> {
     })
 }
 
+fn validate_gitlab(raw: RawGitLab) -> Result<GitLabSettings, SettingsError> {
+    let url = raw.url.as_deref().unwrap_or(DEFAULT_GITLAB_URL);
+    let url = Url::parse(url).map_err(|e| invalid("SMALLBATCH_GITLAB__URL", e))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("SMALLBATCH_GITLAB__URL", "expected an http(s) URL"));
+    }
+    let token = raw
+        .token
+        .filter(|t| !t.expose_secret().trim().is_empty())
+        .ok_or(SettingsError::Missing("SMALLBATCH_GITLAB__TOKEN"))?;
+    let webhook_secrets: Vec<SecretString> = raw
+        .webhook_secret
+        .map(|s| {
+            s.expose_secret()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(SecretString::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if webhook_secrets.is_empty() {
+        return Err(SettingsError::Missing("SMALLBATCH_GITLAB__WEBHOOK_SECRET"));
+    }
+    Ok(GitLabSettings { url, token, webhook_secrets })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,8 +390,8 @@ mod tests {
             "missing setting SMALLBATCH_GITHUB__PRIVATE_KEY_PATH"
         );
         assert_eq!(
-            Settings::validate(Raw::default()).unwrap_err().to_string(),
-            "missing setting SMALLBATCH_GITHUB__APP_ID"
+            Settings::validate(Raw::default()).unwrap_err(),
+            SettingsError::NoForge
         );
     }
 
@@ -354,6 +416,45 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("invalid setting SMALLBATCH_DATABASE_URL"));
+    }
+
+    #[test]
+    fn gitlab_alone_is_enough_and_takes_several_secrets() {
+        let raw = Raw {
+            gitlab: RawGitLab {
+                token: Some("glpat-abc".into()),
+                webhook_secret: Some(" old-secret , new-secret,".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let s = Settings::validate(raw).unwrap();
+        assert!(s.github.is_none());
+        let gl = s.gitlab.unwrap();
+        assert_eq!(gl.url.as_str(), "https://gitlab.com/");
+        let secrets: Vec<&str> = gl.webhook_secrets.iter().map(|s| s.expose_secret()).collect();
+        assert_eq!(secrets, ["old-secret", "new-secret"]);
+        assert!(!format!("{gl:?}").contains("glpat-abc"));
+    }
+
+    #[test]
+    fn gitlab_settings_are_named_when_missing() {
+        let raw = Raw {
+            gitlab: RawGitLab { url: Some("https://gitlab.example.com".into()), ..Default::default() },
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::validate(raw).unwrap_err().to_string(),
+            "missing setting SMALLBATCH_GITLAB__TOKEN"
+        );
+        let raw = Raw {
+            gitlab: RawGitLab { token: Some("t".into()), webhook_secret: Some(" , ".into()), ..Default::default() },
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::validate(raw).unwrap_err().to_string(),
+            "missing setting SMALLBATCH_GITLAB__WEBHOOK_SECRET"
+        );
     }
 
     #[test]

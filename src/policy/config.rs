@@ -2,8 +2,18 @@
 use super::globs::PathGlobs;
 use serde::{Deserialize, Serialize};
 
-/// Where the policy file is looked for, in order.
+/// Where the policy file is looked for on GitHub, in order.
 pub const CONFIG_PATHS: [&str; 2] = [".github/smallbatch.yml", ".smallbatch.yml"];
+/// Where the policy file is looked for on GitLab, in order.
+pub const GITLAB_CONFIG_PATHS: [&str; 2] = [".gitlab/smallbatch.yml", ".smallbatch.yml"];
+
+/// The policy file locations for a forge, in the order they are tried.
+pub fn config_paths(forge: crate::domain::ForgeKind) -> [&'static str; 2] {
+    match forge {
+        crate::domain::ForgeKind::GitHub => CONFIG_PATHS,
+        crate::domain::ForgeKind::GitLab => GITLAB_CONFIG_PATHS,
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

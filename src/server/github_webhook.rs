@@ -1,7 +1,8 @@
 //! An extractor that turns a GitHub delivery into domain events, or rejects it.
 use super::{signature, AppState};
 use crate::domain::{DeliveryId, DomainEvent};
-use crate::forge::github::webhook::{self, Parsed, WebhookError};
+use crate::forge::github::webhook;
+use crate::forge::webhook::{Parsed, WebhookError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
@@ -23,7 +24,7 @@ pub enum DeliveryOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
-    #[error("GitHub webhooks are not configured on this server")]
+    #[error("webhooks from this forge are not configured on this server")]
     NotConfigured,
     #[error("missing header {0}")]
     MissingHeader(&'static str),

@@ -1,5 +1,6 @@
 //! Stores verified deliveries as jobs and acknowledges them.
 use super::github_webhook::{DeliveryOutcome, GitHubDelivery};
+use super::gitlab_webhook::GitLabDelivery;
 use super::AppState;
 use crate::domain::{Delivery, DeliveryId};
 use crate::store::Enqueued;
@@ -12,9 +13,26 @@ pub async fn github(
     State(state): State<AppState>,
     delivery: GitHubDelivery,
 ) -> (StatusCode, Json<Value>) {
-    let events = match delivery.outcome {
+    acknowledge(&state, delivery.id, delivery.outcome).await
+}
+
+pub async fn gitlab(
+    State(state): State<AppState>,
+    delivery: GitLabDelivery,
+) -> (StatusCode, Json<Value>) {
+    acknowledge(&state, delivery.id, delivery.outcome).await
+}
+
+/// Stores every event of a delivery, then answers; nothing is acknowledged unstored.
+async fn acknowledge(
+    state: &AppState,
+    delivery_id: DeliveryId,
+    outcome: DeliveryOutcome,
+) -> (StatusCode, Json<Value>) {
+
+    let events = match outcome {
         DeliveryOutcome::Ignored(reason) => {
-            tracing::debug!(delivery = %delivery.id, %reason, "webhook ignored");
+            tracing::debug!(delivery = %delivery_id, %reason, "webhook ignored");
             return (
                 StatusCode::ACCEPTED,
                 Json(json!({ "status": "ignored", "reason": reason })),
@@ -27,16 +45,16 @@ pub async fn github(
     for (i, event) in events.into_iter().enumerate() {
         // One delivery may name several PRs (a re-run check suite); each is its own job.
         let id = if single {
-            delivery.id.clone()
+            delivery_id.clone()
         } else {
-            DeliveryId::new(format!("{}/{i}", delivery.id))
+            DeliveryId::new(format!("{}/{i}", delivery_id))
         };
         match state.store.enqueue(&Delivery { id, event }).await {
             Ok(Enqueued::New) => queued += 1,
             Ok(Enqueued::Duplicate) => {}
             Err(e) => {
                 // Not acknowledged: the delivery shows as failed and can be redelivered.
-                tracing::error!(delivery = %delivery.id, error = %e, "cannot store delivery");
+                tracing::error!(delivery = %delivery_id, error = %e, "cannot store delivery");
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
                     Json(json!({ "status": "error", "error": "storage unavailable" })),
@@ -48,7 +66,7 @@ pub async fn github(
         state.job_stored.notify_one();
     }
     let status = if queued == 0 { "duplicate" } else { "queued" };
-    tracing::info!(delivery = %delivery.id, status, jobs = queued, "webhook acknowledged");
+    tracing::info!(delivery = %delivery_id, status, jobs = queued, "webhook acknowledged");
     (
         StatusCode::ACCEPTED,
         Json(json!({ "status": status, "jobs": queued })),

@@ -2,6 +2,7 @@
 //! durably stores; all work happens in the worker.
 
 mod github_webhook;
+mod gitlab_webhook;
 mod health;
 mod intake;
 pub mod signature;
@@ -22,6 +23,8 @@ pub const MAX_WEBHOOK_BYTES: usize = 25 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub github_secret: Option<Arc<SecretString>>,
+    /// Accepted `X-Gitlab-Token` values.
+    pub gitlab_secrets: Option<Arc<Vec<SecretString>>>,
     /// Wakes the local worker when a job is stored, so it need not wait for its poll.
     pub job_stored: Arc<Notify>,
 }
@@ -29,6 +32,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/github", post(intake::github))
+        .route("/webhooks/gitlab", post(intake::gitlab))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))

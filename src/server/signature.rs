@@ -1,6 +1,6 @@
 //! `X-Hub-Signature-256`: HMAC-SHA256 of the raw body, compared in constant time.
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// True when `header` is `sha256=<hex>` of `body` under `secret`.
 pub fn verify_sha256(secret: &[u8], body: &[u8], header: &str) -> bool {
@@ -56,5 +56,33 @@ mod tests {
         ));
         assert!(!verify_sha256(b"secret", b"{}", "sha256=zz"));
         assert!(!verify_sha256(b"secret", b"{}", "sha1=abc"));
+    }
+}
+
+/// True when `token` equals one of `secrets` (GitLab's `X-Gitlab-Token`). Digests are
+/// compared so that neither the secrets' lengths nor which one matched leak through timing.
+pub fn token_matches_any(token: &str, secrets: &[secrecy::SecretString]) -> bool {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let given = Sha256::digest(token.as_bytes());
+    secrets.iter().fold(subtle::Choice::from(0), |found, secret| {
+        found | given.ct_eq(&Sha256::digest(secret.expose_secret().as_bytes()))
+    })
+    .into()
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::token_matches_any;
+
+    #[test]
+    fn any_configured_secret_is_accepted_and_nothing_else() {
+        let secrets = vec!["old".into(), "new".into()];
+        assert!(token_matches_any("old", &secrets));
+        assert!(token_matches_any("new", &secrets));
+        assert!(!token_matches_any("ne", &secrets));
+        assert!(!token_matches_any("", &secrets));
+        assert!(!token_matches_any("new ", &secrets));
+        assert!(!token_matches_any("new", &[]));
     }
 }

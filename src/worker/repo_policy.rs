@@ -4,7 +4,7 @@
 use super::{Ctx, JobError};
 use crate::domain::{CommitSha, RepoRef};
 use crate::forge::Forge;
-use crate::policy::config::CONFIG_PATHS;
+use crate::policy::config::config_paths;
 use crate::policy::{ConfigError, RepoConfig};
 
 pub struct RepoPolicy {
@@ -48,7 +48,7 @@ pub async fn load(
     base: &CommitSha,
 ) -> Result<RepoPolicy, JobError> {
     let mut config = Ok(RepoConfig::default());
-    for path in CONFIG_PATHS {
+    for path in config_paths(repo.forge) {
         if let Some(text) = file_at(ctx, forge, repo, base, path).await? {
             config = RepoConfig::parse(path, &text);
             break;

@@ -62,6 +62,7 @@ fn settings(db_url: &str, gh: &FakeGitHub) -> Settings {
             max_attempts: 5,
             drain_timeout: Duration::from_secs(5),
         },
+        gitlab: None,
         github: Some(GitHubSettings {
             app_id: 1,
             private_key: test_private_key().into(),
