@@ -51,7 +51,7 @@ fn system_hook(body: &[u8]) -> Result<Parsed, WebhookError> {
 fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookError> {
     let attributes = required(payload.object_attributes, "object_attributes")?;
     let cause = match attributes.action.as_deref() {
-        // GitLab before 8.x sent no action: assume the worst, as for an update that matters.
+        // Old GitLab versions send no action: assume an update that matters.
         None => "merge_request".to_owned(),
         Some(
             action @ ("open" | "reopen" | "approved" | "unapproved" | "approval" | "unapproval"),
@@ -131,8 +131,8 @@ fn is_null_sha(sha: &str) -> bool {
     !sha.is_empty() && sha.bytes().all(|b| b == b'0')
 }
 
-/// Comments are read in full, so a malformed one fails now rather than when commands
-/// arrive; acting on them comes in a later issue.
+/// Acting on comments comes in a later issue; their shape is checked already, so a
+/// sender whose comments the commands could not read shows up now.
 fn note(event: &str, payload: payload::NoteEvent) -> Result<Parsed, WebhookError> {
     let attributes = required(payload.object_attributes, "object_attributes")?;
     let noteable = required(attributes.noteable_type, "object_attributes.noteable_type")?;
