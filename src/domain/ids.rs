@@ -105,6 +105,16 @@ impl RepoRef {
         }
     }
 
+    /// A GitLab project, named by its `path_with_namespace` (`group/subgroup/project`).
+    /// Access comes from the bot's token, so there is no installation.
+    pub fn gitlab(path_with_namespace: impl Into<String>) -> Self {
+        Self {
+            forge: ForgeKind::GitLab,
+            full_name: path_with_namespace.into(),
+            installation: None,
+        }
+    }
+
     /// A stable key for storage and serialization of work on this repository.
     pub fn key(&self) -> String {
         format!("{}:{}", self.forge.as_str(), self.full_name)

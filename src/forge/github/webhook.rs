@@ -6,43 +6,16 @@
 //! serde's bare field name.
 
 use crate::domain::{CommitSha, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef};
-use crate::policy::config::CONFIG_PATHS;
+use crate::forge::webhook::{decode, ignored, required};
 use serde::de::IgnoredAny;
-use serde::Deserialize;
+
+pub use crate::forge::webhook::{Parsed, WebhookError};
 
 /// The name of the check run the app publishes; re-runs of anyone else's are not ours.
 pub const CHECK_RUN_NAME: &str = "smallbatch";
 
-/// Files outside [`CONFIG_PATHS`] whose change alters verdicts on the branch: the GitLab
-/// location of the policy (one repository may be mirrored on both forges) and the
-/// attributes that mark files generated or vendored.
-const OTHER_POLICY_FILES: [&str; 2] = [".gitlab/smallbatch.yml", ".gitattributes"];
-
 /// GitHub lists at most 20 commits in a push payload; a list that long may be truncated.
 const PUSH_COMMITS_CAP: usize = 20;
-
-/// What a delivery means to the gate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
-    /// Work to do. One delivery can touch several PRs (a check suite re-run).
-    Events(Vec<DomainEvent>),
-    /// Nothing to do, and why (for the delivery log).
-    Ignored { reason: String },
-}
-
-/// Why a delivery could not be understood. Both are the sender's fault (HTTP 400).
-#[derive(Debug, thiserror::Error)]
-pub enum WebhookError {
-    /// The body is not JSON at all.
-    #[error("malformed JSON payload: {0}")]
-    MalformedJson(#[source] serde_json::Error),
-    /// The body is JSON but a field has the wrong type (a string where a number goes...).
-    #[error("unexpected payload shape: {0}")]
-    InvalidShape(#[source] serde_json::Error),
-    /// A field the gate needs is absent or null; named by its dotted path.
-    #[error("payload is missing `{0}`")]
-    MissingField(&'static str),
-}
 
 /// Parses one delivery of `event` (the `X-GitHub-Event` header).
 pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
@@ -64,23 +37,6 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
                 _ => format!("{event}: not an event the gate reacts to"),
             }))
         }
-    }
-}
-
-fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, WebhookError> {
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => WebhookError::InvalidShape(e),
-        _ => WebhookError::MalformedJson(e),
-    })
-}
-
-fn required<T>(value: Option<T>, field: &'static str) -> Result<T, WebhookError> {
-    value.ok_or(WebhookError::MissingField(field))
-}
-
-fn ignored(reason: impl Into<String>) -> Parsed {
-    Parsed::Ignored {
-        reason: reason.into(),
     }
 }
 
@@ -251,7 +207,8 @@ fn repo_ref(
 
 /// The slices of GitHub's payloads that the gate reads.
 mod payload {
-    use super::{IgnoredAny, CONFIG_PATHS, OTHER_POLICY_FILES};
+    use super::IgnoredAny;
+    use crate::forge::webhook::is_policy_file;
     use serde::Deserialize;
 
     #[derive(Deserialize)]
@@ -321,10 +278,7 @@ mod payload {
                 .iter()
                 .chain(&self.modified)
                 .chain(&self.removed)
-                .any(|path| {
-                    CONFIG_PATHS.contains(&path.as_str())
-                        || OTHER_POLICY_FILES.contains(&path.as_str())
-                })
+                .any(|path| is_policy_file(path))
         }
     }
 

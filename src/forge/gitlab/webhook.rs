@@ -1,0 +1,263 @@
+//! Turns a GitLab webhook delivery (the `X-Gitlab-Event` header and the JSON body) into
+//! domain events. Pure: token checking and storage happen in the server.
+//!
+//! As for GitHub, payload structs name only the fields we read and make each optional,
+//! so a missing field is reported by its dotted path.
+
+use crate::domain::{CommitSha, DomainEvent, PrNumber, PrRef, RepoRef};
+use crate::forge::webhook::{decode, ignored, required};
+use serde::de::IgnoredAny;
+
+pub use crate::forge::webhook::{Parsed, WebhookError};
+
+/// Parses one delivery of `event` (the `X-Gitlab-Event` header).
+pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
+    match event {
+        "Merge Request Hook" => merge_request(decode(body)?),
+        "Push Hook" => push(decode(body)?),
+        "Note Hook" | "Confidential Note Hook" => note(event, decode(body)?),
+        "System Hook" => system_hook(body),
+        _ => {
+            // Still reject garbage, so a broken sender shows up as 400s in its hook log.
+            decode::<IgnoredAny>(body)?;
+            Ok(ignored(match event {
+                "Pipeline Hook" | "Job Hook" | "Deployment Hook" => {
+                    format!("{event}: CI and deployments do not change the verdict")
+                }
+                "Tag Push Hook" => format!("{event}: tags have no merge requests"),
+                _ => format!("{event}: not an event the gate reacts to"),
+            }))
+        }
+    }
+}
+
+/// An instance's system hook sends project events with the payload a project hook would
+/// send, under one header; the payload's `object_kind` tells them apart.
+fn system_hook(body: &[u8]) -> Result<Parsed, WebhookError> {
+    let kind: payload::Kind = decode(body)?;
+    match kind.object_kind.as_deref() {
+        Some("merge_request") => merge_request(decode(body)?),
+        Some("push") => push(decode(body)?),
+        _ => {
+            let name = kind.object_kind.or(kind.event_name);
+            Ok(ignored(format!(
+                "System Hook: `{}` is not an event the gate reacts to",
+                name.as_deref().unwrap_or("unnamed")
+            )))
+        }
+    }
+}
+
+fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookError> {
+    let attributes = required(payload.object_attributes, "object_attributes")?;
+    let cause = match attributes.action.as_deref() {
+        // Old GitLab versions send no action: assume an update that matters.
+        None => "merge_request".to_owned(),
+        Some(
+            action @ ("open" | "reopen" | "approved" | "unapproved" | "approval" | "unapproval"),
+        ) => {
+            format!("merge_request.{action}")
+        }
+        Some("update")
+            if attributes.oldrev.is_some()
+                || payload.changes.is_some_and(|c| c.affects_verdict()) =>
+        {
+            "merge_request.update".to_owned()
+        }
+        // Title, description, assignees, labels... Our own label changes come back this
+        // way: reacting would loop.
+        Some("update") => {
+            return Ok(ignored(
+                "merge_request.update: no new commits, draft status or target branch",
+            ))
+        }
+        Some(action @ ("close" | "merge")) => {
+            return Ok(ignored(format!(
+                "merge_request.{action}: the merge request is no longer open"
+            )))
+        }
+        Some(action) => {
+            return Ok(ignored(format!(
+                "merge_request.{action}: does not change the verdict"
+            )))
+        }
+    };
+    let repo = repo_ref(payload.project)?;
+    let iid = required(attributes.iid, "object_attributes.iid")?;
+    // GitLab sends `last_commit: null` for a merge request without commits.
+    let head_sha = attributes
+        .last_commit
+        .map(|commit| required(commit.id, "object_attributes.last_commit.id"))
+        .transpose()?;
+    Ok(Parsed::Events(vec![DomainEvent::PrChanged {
+        pr: PrRef {
+            repo,
+            number: PrNumber(iid),
+        },
+        head_sha: head_sha.map(CommitSha),
+        cause,
+    }]))
+}
+
+fn push(payload: payload::PushEvent) -> Result<Parsed, WebhookError> {
+    let git_ref = required(payload.git_ref, "ref")?;
+    let Some(branch) = git_ref.strip_prefix("refs/heads/") else {
+        return Ok(ignored(format!("push to {git_ref}: not a branch")));
+    };
+    let after = required(payload.after, "after")?;
+    if is_null_sha(&after) {
+        return Ok(ignored(format!("push: branch {branch} was deleted")));
+    }
+    let commits = payload.commits.unwrap_or_default();
+    // GitLab lists at most 20 commits and counts them all in `total_commits_count`.
+    // Re-evaluating costs API calls, missing a policy change leaves stale verdicts, so a
+    // truncated list is assumed to touch the policy.
+    let list_incomplete = payload
+        .total_commits_count
+        .is_some_and(|total| total > commits.len());
+    let touches_policy = commits.iter().any(payload::PushCommit::touches_policy);
+    if !(list_incomplete || touches_policy) {
+        return Ok(ignored(format!("push to {branch}: no policy file changed")));
+    }
+    let repo = repo_ref(payload.project)?;
+    Ok(Parsed::Events(vec![DomainEvent::PolicyChanged {
+        repo,
+        branch: branch.to_owned(),
+    }]))
+}
+
+/// Git's all-zero object name, which stands for "no commit" (SHA-1 or SHA-256).
+fn is_null_sha(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
+}
+
+/// Acting on comments comes in a later issue; their shape is checked already, so a
+/// sender whose comments the commands could not read shows up now.
+fn note(event: &str, payload: payload::NoteEvent) -> Result<Parsed, WebhookError> {
+    let attributes = required(payload.object_attributes, "object_attributes")?;
+    let noteable = required(attributes.noteable_type, "object_attributes.noteable_type")?;
+    if noteable != "MergeRequest" {
+        return Ok(ignored(format!(
+            "{event}: not a merge request comment ({noteable})"
+        )));
+    }
+    required(attributes.note, "object_attributes.note")?;
+    let repo = repo_ref(payload.project)?;
+    let merge_request = required(payload.merge_request, "merge_request")?;
+    let iid = required(merge_request.iid, "merge_request.iid")?;
+    Ok(ignored(format!(
+        "{event} on {}!{iid}: commands are not supported yet",
+        repo.full_name
+    )))
+}
+
+fn repo_ref(project: Option<payload::Project>) -> Result<RepoRef, WebhookError> {
+    let project = required(project, "project")?;
+    let path = required(project.path_with_namespace, "project.path_with_namespace")?;
+    Ok(RepoRef::gitlab(path))
+}
+
+/// The slices of GitLab's payloads that the gate reads.
+mod payload {
+    use super::IgnoredAny;
+    use crate::forge::webhook::is_policy_file;
+    use serde::Deserialize;
+
+    /// What a system hook delivery is about.
+    #[derive(Deserialize)]
+    pub struct Kind {
+        pub object_kind: Option<String>,
+        pub event_name: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Project {
+        pub path_with_namespace: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct MergeRequestEvent {
+        pub project: Option<Project>,
+        pub object_attributes: Option<MergeRequestAttributes>,
+        pub changes: Option<MergeRequestChanges>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct MergeRequestAttributes {
+        pub iid: Option<u64>,
+        pub action: Option<String>,
+        /// The previous head, sent only when an update brought new commits.
+        pub oldrev: Option<String>,
+        pub last_commit: Option<Commit>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Commit {
+        pub id: Option<String>,
+    }
+
+    /// The fields an update changed, as `{previous, current}`; only these matter to the
+    /// gate. `work_in_progress` is what GitLab before 13.x calls `draft`.
+    #[derive(Deserialize)]
+    pub struct MergeRequestChanges {
+        draft: Option<IgnoredAny>,
+        work_in_progress: Option<IgnoredAny>,
+        target_branch: Option<IgnoredAny>,
+    }
+
+    impl MergeRequestChanges {
+        pub fn affects_verdict(&self) -> bool {
+            self.draft.is_some() || self.work_in_progress.is_some() || self.target_branch.is_some()
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct PushEvent {
+        #[serde(rename = "ref")]
+        pub git_ref: Option<String>,
+        pub after: Option<String>,
+        pub commits: Option<Vec<PushCommit>>,
+        pub total_commits_count: Option<usize>,
+        pub project: Option<Project>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct PushCommit {
+        #[serde(default)]
+        added: Vec<String>,
+        #[serde(default)]
+        modified: Vec<String>,
+        #[serde(default)]
+        removed: Vec<String>,
+    }
+
+    impl PushCommit {
+        pub fn touches_policy(&self) -> bool {
+            self.added
+                .iter()
+                .chain(&self.modified)
+                .chain(&self.removed)
+                .any(|path| is_policy_file(path))
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct NoteEvent {
+        pub project: Option<Project>,
+        pub object_attributes: Option<NoteAttributes>,
+        pub merge_request: Option<NoteMergeRequest>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct NoteAttributes {
+        /// `MergeRequest`, `Issue`, `Commit` or `Snippet`.
+        pub noteable_type: Option<String>,
+        /// The comment's text, where commands will be read.
+        pub note: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct NoteMergeRequest {
+        pub iid: Option<u64>,
+    }
+}
