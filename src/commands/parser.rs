@@ -13,8 +13,8 @@
 //!   footnotes. Neither do code (fenced with any info string, unterminated,
 //!   indented, inline), HTML blocks, HTML comments (our own hidden markers) or
 //!   links (`[/ship](…)`) and other inline markup at the start of the line.
-//! - GitLab's multi-line quotes (`>>>` alone on a line, up to the next one)
-//!   are quotes too. On GitHub a lone `>>>` renders as an empty quote, so the
+//! - GitLab's multi-line quotes (`>>>` alone on a line, up to the next one;
+//!   an unclosed one is text, as GitLab renders it) are quotes too. On GitHub a lone `>>>` renders as an empty quote, so the
 //!   only cost there is ignoring commands between two such lines.
 //! - The name is `[A-Za-z][A-Za-z0-9_-]*` and must be followed by whitespace or
 //!   the end of the line, written as plain text. That is the line between an
@@ -31,9 +31,8 @@ use std::ops::Range;
 
 /// Every command in `body`, in order of appearance.
 pub fn parse(body: &str) -> Vec<Command> {
-    let mut commands = Vec::new();
+    let mut found = Found::default();
     let mut depth = 0usize;
-    let mut in_gitlab_quote = false;
     // The line being read, while inside a top-level paragraph.
     let mut line: Option<Line> = None;
 
@@ -42,9 +41,9 @@ pub fn parse(body: &str) -> Vec<Command> {
             Event::Start(tag) => {
                 if depth == 0 {
                     match tag {
-                        Tag::Paragraph if !in_gitlab_quote => line = Some(Line::new(range.start)),
+                        Tag::Paragraph => line = Some(Line::new(range.start)),
                         Tag::BlockQuote(_) if is_gitlab_quote_fence(body, &range) => {
-                            in_gitlab_quote = !in_gitlab_quote;
+                            found.toggle_gitlab_quote();
                         }
                         _ => {}
                     }
@@ -57,7 +56,7 @@ pub fn parse(body: &str) -> Vec<Command> {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
                     if let Some(finished) = line.take() {
-                        commands.extend(finished.command());
+                        found.extend(finished.command());
                     }
                 }
             }
@@ -75,7 +74,7 @@ pub fn parse(body: &str) -> Vec<Command> {
             Event::SoftBreak | Event::HardBreak => {
                 if let Some(line) = &mut line {
                     let finished = std::mem::replace(line, Line::new(range.end));
-                    commands.extend(finished.command());
+                    found.extend(finished.command());
                 }
             }
             // Inline HTML, footnote references, task markers, math: not
@@ -87,7 +86,38 @@ pub fn parse(body: &str) -> Vec<Command> {
             }
         }
     }
-    commands
+    found.finish()
+}
+
+/// The commands found so far, minding GitLab's multi-line quotes.
+#[derive(Default)]
+struct Found {
+    commands: Vec<Command>,
+    /// While inside a `>>>` quote: the commands seen in it. GitLab renders an
+    /// unclosed `>>>` as plain text, so they count if no closing `>>>` comes.
+    in_gitlab_quote: Option<Vec<Command>>,
+}
+
+impl Found {
+    fn extend(&mut self, command: Option<Command>) {
+        self.in_gitlab_quote
+            .as_mut()
+            .unwrap_or(&mut self.commands)
+            .extend(command);
+    }
+
+    fn toggle_gitlab_quote(&mut self) {
+        self.in_gitlab_quote = match self.in_gitlab_quote {
+            Some(_) => None,
+            None => Some(Vec::new()),
+        };
+    }
+
+    fn finish(mut self) -> Vec<Command> {
+        self.commands
+            .extend(self.in_gitlab_quote.unwrap_or_default());
+        self.commands
+    }
 }
 
 /// GitHub-flavoured markdown, as both forges render comments.
@@ -197,7 +227,10 @@ mod tests {
 
     #[test]
     fn the_name_must_be_plain_text_up_to_whitespace_or_the_end() {
-        assert_eq!(command_in_line("/ship", 5), Some(Command::Ship { environment: None }));
+        assert_eq!(
+            command_in_line("/ship", 5),
+            Some(Command::Ship { environment: None })
+        );
         assert_eq!(
             command_in_line("/ship \t prod  eu ", 5),
             Some(Command::Ship {
