@@ -14,12 +14,14 @@
 //!   indented, inline), HTML blocks, HTML comments (our own hidden markers) or
 //!   links (`[/ship](…)`) and other inline markup at the start of the line.
 //! - GitLab's multi-line quotes (`>>>` alone on a line, up to the next one;
-//!   an unclosed one is text, as GitLab renders it) are quotes too. On GitHub a lone `>>>` renders as an empty quote, so the
-//!   only cost there is ignoring commands between two such lines.
+//!   an unclosed one is text, as GitLab renders it) are quotes too. On GitHub
+//!   a lone `>>>` renders as an empty quote, so the only cost there is
+//!   ignoring commands between two such lines.
 //! - The name is `[A-Za-z][A-Za-z0-9_-]*` and must be followed by whitespace or
 //!   the end of the line, written as plain text. That is the line between an
 //!   unknown command and ordinary text: `/usr/bin/env`, `/ship.`, `/123`, `//`
-//!   and a lone `/` are text, while `/deploy now` is [`Command::Unknown`].
+//!   and a lone `/` are text, while `/deploy now` is [`Command::Unknown`]
+//!   (so is a sarcastic `/s` line; the caller decides how loudly to answer).
 //! - `\/ship` (escaped) and `&#47;ship` (an entity) render as `/ship` but are
 //!   text: they are how a user writes a command without running it.
 //! - The arguments are the rest of the line as rendered text (markup and
