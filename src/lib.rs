@@ -4,6 +4,7 @@
 //! `worker` and `local` are the adapters around it.
 
 pub mod app;
+pub mod commands;
 pub mod domain;
 pub mod forge;
 pub mod local;
