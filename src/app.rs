@@ -2,7 +2,7 @@
 use crate::forge::github::{GitHubApp, GitHubForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
-use crate::settings::{GitHubSettings, Settings};
+use crate::settings::{GitHubSettings, GitLabSettings, Settings};
 use crate::store::{Store, StoreError};
 use crate::worker::{self, Ctx};
 use std::sync::Arc;
@@ -21,8 +21,17 @@ pub enum StartError {
     },
     #[error("invalid GitHub App settings: {0}")]
     GitHub(String),
+    #[error("invalid GitLab settings: {0}")]
+    GitLab(String),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+}
+
+/// The forges this process serves; at least one.
+#[derive(Clone, Default)]
+pub struct Forges {
+    pub github: Option<Arc<dyn Forge>>,
+    pub gitlab: Option<Arc<dyn Forge>>,
 }
 
 /// The two halves of a process, sharing one store.
@@ -32,22 +41,28 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        store: Store,
-        github: Option<(Arc<dyn Forge>, &GitHubSettings)>,
-        settings: &Settings,
-    ) -> Self {
+    /// Webhook secrets come from `settings`; a forge's route answers only when both its
+    /// client and its settings are present.
+    pub fn new(store: Store, forges: Forges, settings: &Settings) -> Self {
         let job_stored = Arc::new(Notify::new());
         let state = AppState {
             store: store.clone(),
-            github_secret: github
+            github_secret: settings
+                .github
                 .as_ref()
-                .map(|(_, s)| Arc::new(s.webhook_secret.clone())),
+                .filter(|_| forges.github.is_some())
+                .map(|s| Arc::new(s.webhook_secret.clone())),
+            gitlab_secrets: settings
+                .gitlab
+                .as_ref()
+                .filter(|_| forges.gitlab.is_some())
+                .map(|s| Arc::new(s.webhook_secrets.clone())),
             job_stored: job_stored.clone(),
         };
         let ctx = Arc::new(Ctx {
             store,
-            github: github.map(|(f, _)| f),
+            github: forges.github,
+            gitlab: forges.gitlab,
             settings: settings.worker.clone(),
             job_stored,
             worker_id: worker_id(),
@@ -86,11 +101,11 @@ fn worker_id() -> String {
 /// `smallbatch serve`: runs until SIGTERM or Ctrl-C.
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let store = Store::connect(&settings.database_url).await?;
-    let github = match &settings.github {
-        Some(gh) => Some((github_forge(gh)?, gh)),
-        None => None,
+    let forges = Forges {
+        github: settings.github.as_ref().map(github_forge).transpose()?,
+        gitlab: settings.gitlab.as_ref().map(gitlab_forge).transpose()?,
     };
-    let app = App::new(store, github, &settings);
+    let app = App::new(store, forges, &settings);
     let listener =
         TcpListener::bind(settings.listen)
             .await
@@ -118,6 +133,13 @@ fn github_forge(settings: &GitHubSettings) -> Result<Arc<dyn Forge>, StartError>
     let forge =
         GitHubForge::new(github_app(settings)).map_err(|e| StartError::GitHub(e.to_string()))?;
     Ok(Arc::new(forge))
+}
+
+fn gitlab_forge(settings: &GitLabSettings) -> Result<Arc<dyn Forge>, StartError> {
+    let _ = settings;
+    Err(StartError::GitLab(
+        "the GitLab adapter is not built yet".into(),
+    ))
 }
 
 async fn signal_shutdown(shutdown: CancellationToken) {

@@ -340,7 +340,11 @@ fn validate_gitlab(raw: RawGitLab) -> Result<GitLabSettings, SettingsError> {
     if webhook_secrets.is_empty() {
         return Err(SettingsError::Missing("SMALLBATCH_GITLAB__WEBHOOK_SECRET"));
     }
-    Ok(GitLabSettings { url, token, webhook_secrets })
+    Ok(GitLabSettings {
+        url,
+        token,
+        webhook_secrets,
+    })
 }
 
 #[cfg(test)]
@@ -432,7 +436,11 @@ mod tests {
         assert!(s.github.is_none());
         let gl = s.gitlab.unwrap();
         assert_eq!(gl.url.as_str(), "https://gitlab.com/");
-        let secrets: Vec<&str> = gl.webhook_secrets.iter().map(|s| s.expose_secret()).collect();
+        let secrets: Vec<&str> = gl
+            .webhook_secrets
+            .iter()
+            .map(|s| s.expose_secret())
+            .collect();
         assert_eq!(secrets, ["old-secret", "new-secret"]);
         assert!(!format!("{gl:?}").contains("glpat-abc"));
     }
@@ -440,7 +448,10 @@ mod tests {
     #[test]
     fn gitlab_settings_are_named_when_missing() {
         let raw = Raw {
-            gitlab: RawGitLab { url: Some("https://gitlab.example.com".into()), ..Default::default() },
+            gitlab: RawGitLab {
+                url: Some("https://gitlab.example.com".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(
@@ -448,7 +459,11 @@ mod tests {
             "missing setting SMALLBATCH_GITLAB__TOKEN"
         );
         let raw = Raw {
-            gitlab: RawGitLab { token: Some("t".into()), webhook_secret: Some(" , ".into()), ..Default::default() },
+            gitlab: RawGitLab {
+                token: Some("t".into()),
+                webhook_secret: Some(" , ".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(

@@ -445,7 +445,7 @@ async fn a_late_event_for_an_old_head_gates_the_current_head_only() {
             .collect();
     assert_eq!(
         checks,
-        [new.clone()],
+        std::slice::from_ref(&new),
         "no verdict is ever written for the superseded head"
     );
     assert_eq!(w.gh.latest_check(&new).conclusion, "failure");

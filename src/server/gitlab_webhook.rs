@@ -17,7 +17,10 @@ pub struct GitLabDelivery {
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
 }
 
 /// GitLab keeps `Idempotency-Key` across retries of one delivery; older instances send
@@ -34,7 +37,10 @@ impl FromRequest<AppState> for GitLabDelivery {
     type Rejection = Rejection;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Rejection> {
-        let secrets = state.gitlab_secrets.clone().ok_or(Rejection::NotConfigured)?;
+        let secrets = state
+            .gitlab_secrets
+            .clone()
+            .ok_or(Rejection::NotConfigured)?;
         let headers = req.headers().clone();
         let token = header(&headers, "x-gitlab-token").ok_or(Rejection::BadSignature)?;
         if !signature::token_matches_any(token, &secrets) {
@@ -47,7 +53,8 @@ impl FromRequest<AppState> for GitLabDelivery {
                 Rejection::Body
             }
         })?;
-        let event = header(&headers, "x-gitlab-event").ok_or(Rejection::MissingHeader("x-gitlab-event"))?;
+        let event =
+            header(&headers, "x-gitlab-event").ok_or(Rejection::MissingHeader("x-gitlab-event"))?;
         let id = delivery_id(&headers, &body);
         let outcome = match webhook::parse(event, &body)? {
             Parsed::Events(events) => DeliveryOutcome::Events(events),

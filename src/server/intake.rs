@@ -29,7 +29,6 @@ async fn acknowledge(
     delivery_id: DeliveryId,
     outcome: DeliveryOutcome,
 ) -> (StatusCode, Json<Value>) {
-
     let events = match outcome {
         DeliveryOutcome::Ignored(reason) => {
             tracing::debug!(delivery = %delivery_id, %reason, "webhook ignored");

@@ -65,10 +65,12 @@ pub fn token_matches_any(token: &str, secrets: &[secrecy::SecretString]) -> bool
     use secrecy::ExposeSecret;
     use subtle::ConstantTimeEq;
     let given = Sha256::digest(token.as_bytes());
-    secrets.iter().fold(subtle::Choice::from(0), |found, secret| {
-        found | given.ct_eq(&Sha256::digest(secret.expose_secret().as_bytes()))
-    })
-    .into()
+    secrets
+        .iter()
+        .fold(subtle::Choice::from(0), |found, secret| {
+            found | given.ct_eq(&Sha256::digest(secret.expose_secret().as_bytes()))
+        })
+        .into()
 }
 
 #[cfg(test)]

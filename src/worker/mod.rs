@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Ctx {
     pub store: Store,
     pub github: Option<Arc<dyn Forge>>,
+    pub gitlab: Option<Arc<dyn Forge>>,
     pub settings: WorkerSettings,
     /// Woken by intake when a job is stored.
     pub job_stored: Arc<Notify>,
@@ -34,7 +35,7 @@ impl Ctx {
     pub fn forge(&self, kind: ForgeKind) -> Option<&dyn Forge> {
         match kind {
             ForgeKind::GitHub => self.github.as_deref(),
-            ForgeKind::GitLab => None,
+            ForgeKind::GitLab => self.gitlab.as_deref(),
         }
     }
 }

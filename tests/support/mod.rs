@@ -6,7 +6,7 @@ pub mod fake_github;
 
 use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
 use serde_json::Value;
-use smallbatch::app::App;
+use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
@@ -88,9 +88,11 @@ impl World {
     ) -> Self {
         let settings = settings(&db_url, &gh);
         let store = Store::connect(&db_url).await.unwrap();
-        let gh_settings = settings.github.clone().unwrap();
-        let forge: Arc<dyn Forge> = make_forge(&gh_settings);
-        let app = App::new(store.clone(), Some((forge, &gh_settings)), &settings);
+        let forges = Forges {
+            github: Some(make_forge(settings.github.as_ref().unwrap())),
+            gitlab: None,
+        };
+        let app = App::new(store.clone(), forges, &settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
