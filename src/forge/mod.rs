@@ -1,6 +1,8 @@
 //! The one abstraction both forges implement. The worker speaks only to `dyn Forge`.
 
 pub mod github;
+pub mod gitlab;
+pub mod retry;
 
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, ForgeKind, PrNumber, PrRef, PrSnapshot, RepoRef,
