@@ -485,8 +485,9 @@ impl Forge for GitLabForge {
     /// pipeline when it runs on `head` (`pipeline_id`): without it GitLab attaches the
     /// status to the newest pipeline of that commit on *any* ref, or opens a new one on
     /// the default ref, which the MR's widget and "pipelines must succeed" may not look
-    /// at. With no pipeline yet, `ref` is the MR's head ref so that the external
-    /// pipeline GitLab creates belongs to the MR.
+    /// at. With no pipeline on `head` yet, `ref` is the MR's source branch, so that the
+    /// external pipeline GitLab creates is one of the MR's pipelines (GitLab finds an
+    /// MR's branch pipelines by source branch and commit).
     async fn publish_gate(
         &self,
         pr: &PrRef,
@@ -506,7 +507,8 @@ impl Forge for GitLabForge {
             .filter(|p| p.sha.as_deref() == Some(head.as_str()))
         {
             Some(pipeline) => body["pipeline_id"] = json!(pipeline.id),
-            None => body["ref"] = json!(format!("refs/merge-requests/{}/head", pr.number)),
+            None if !mr.source_branch.is_empty() => body["ref"] = json!(mr.source_branch),
+            None => {}
         }
         let url = project_url(&self.client, &pr.repo, &["statuses", head.as_str()]);
         let response = self

@@ -52,6 +52,8 @@ pub struct MergeRequest {
     /// The head commit; null while GitLab is still preparing the diff.
     pub sha: Option<String>,
     pub target_branch: String,
+    #[serde(default)]
+    pub source_branch: String,
     pub diff_refs: Option<DiffRefs>,
     #[serde(default)]
     pub labels: Vec<Label>,
