@@ -238,7 +238,7 @@ async fn snapshot_reads_paginated_diffs_estimates_hidden_ones_and_maps_reviews()
     let server = MockServer::start().await;
     get(MR)
         .and(header("private-token", TOKEN))
-        .respond_with(ok_json(mr_json("8")))
+        .respond_with(ok_json(mr_json("9")))
         .expect(1)
         .mount(&server)
         .await;
@@ -282,6 +282,12 @@ async fn snapshot_reads_paginated_diffs_estimates_hidden_ones_and_maps_reviews()
             with(entry("db/new.sql", "db/new.sql", ""), "collapsed", true),
             "new_file",
             true
+        ),
+        with(
+            json!({ "old_path": "img/new.png", "new_path": "img/new.png", "a_mode": "0",
+                    "b_mode": "100644", "diff": "" }),
+            "new_file",
+            true,
         ),
     ]);
     get(&diffs)
@@ -344,6 +350,8 @@ async fn snapshot_reads_paginated_diffs_estimates_hidden_ones_and_maps_reviews()
     logo.binary = true;
     let mut icon = change("icon.ico", FileStatus::Modified, 0, 0);
     icon.binary = true;
+    let mut new_png = change("img/new.png", FileStatus::Added, 0, 0);
+    new_png.binary = true;
     assert_eq!(
         snapshot.files,
         vec![
@@ -355,16 +363,18 @@ async fn snapshot_reads_paginated_diffs_estimates_hidden_ones_and_maps_reviews()
             icon,
             change("db/seed.sql", FileStatus::Modified, 3, 2),
             change("db/new.sql", FileStatus::Added, 4, 0),
+            new_png,
         ]
     );
-    assert_eq!(snapshot.estimated, ["db/seed.sql", "db/new.sql"]);
+    // A whole new file's length is its exact diff; only seed.sql is an upper bound.
+    assert_eq!(snapshot.estimated, ["db/seed.sql"]);
     assert_eq!(
         (
             snapshot.total_files,
             snapshot.total_additions,
             snapshot.total_deletions
         ),
-        (8, 11, 5)
+        (9, 11, 5)
     );
     assert!(!snapshot.files_truncated());
     assert_eq!(

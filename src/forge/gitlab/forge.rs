@@ -157,8 +157,9 @@ impl GitLabForge {
         Ok(name)
     }
 
-    /// One diff entry as a `FileChange`; `estimated` when GitLab would not show the
-    /// diff and the file was counted whole from its contents at `base` and `head`.
+    /// One diff entry as a `FileChange`, and whether its counts are an estimate: when
+    /// GitLab would not show (or sent an unreadable) diff, the file is counted whole
+    /// from its contents at `base` and `head`.
     async fn file_change(
         &self,
         repo: &RepoRef,
@@ -206,9 +207,12 @@ impl GitLabForge {
                 } else {
                     self.file_lines(repo, base, &entry.old_path).await?
                 };
+                // A whole added or deleted file is its exact diff; only a file that
+                // exists on both sides is an upper-bound estimate.
+                let estimate = !entry.new_file && !entry.deleted_file;
                 Ok(match (new, old) {
                     (Some(additions), Some(deletions)) => {
-                        (change(additions, deletions, false), true)
+                        (change(additions, deletions, false), estimate)
                     }
                     _ => (change(0, 0, true), false),
                 })
@@ -321,7 +325,9 @@ fn file_status(entry: &DiffEntry) -> FileStatus {
 /// anything else is taken as binary. Known ambiguity: adding or deleting an *empty*
 /// file looks the same; either way it has no lines.
 fn looks_binary(entry: &DiffEntry) -> bool {
-    !entry.renamed_file && entry.a_mode == entry.b_mode
+    // An added or deleted file's missing side has mode "0": not a mode change.
+    let mode_change = !entry.new_file && !entry.deleted_file && entry.a_mode != entry.b_mode;
+    !entry.renamed_file && !mode_change
 }
 
 fn pr_state(state: &str) -> PrState {
