@@ -41,6 +41,7 @@ fn snapshot(files: usize) -> PrSnapshot {
             commit: Some(CommitSha::new("a".repeat(40))),
         }],
         unchanged_since: vec![],
+        estimated: vec![],
     }
 }
 

@@ -595,6 +595,7 @@ async fn snapshot_maps_the_pr_its_paginated_files_reviews_and_unchanged_commits(
                 },
             ],
             unchanged_since: vec![sha('o')],
+            estimated: vec![],
         }
     );
 }

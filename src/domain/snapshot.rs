@@ -103,6 +103,11 @@ pub struct PrSnapshot {
     /// Earlier commits of this PR whose diff against the merge base equals the head's;
     /// filled only when the repo's `reviews.stale` is `changed`.
     pub unchanged_since: Vec<CommitSha>,
+    /// Paths whose counts are upper-bound estimates because the forge would not show
+    /// their diff (GitLab's `too_large`/`collapsed` files): counted at their full
+    /// length at the head (added) and at the base (deleted).
+    #[serde(default)]
+    pub estimated: Vec<String>,
 }
 
 impl PrSnapshot {

@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod retry;
 pub mod webhook;
 
 use crate::domain::{

@@ -90,6 +90,9 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
             lines(t.unlisted_lines)
         );
     }
+    if let Some(note) = size.estimated_note() {
+        let _ = writeln!(out, "#### Sizes estimated\n\n{note}\n");
+    }
     out.push_str(FOOTER);
     Some(out)
 }

@@ -40,7 +40,8 @@ pub struct Evaluation {
 
 /// Scores a PR. `gitattributes` is the text of `.gitattributes` on the base branch.
 pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, gitattributes: Option<&str>) -> Evaluation {
-    let size = size::score(&pr.files, size::Totals::of(pr), &config.size, gitattributes);
+    let size = size::score(&pr.files, size::Totals::of(pr), &config.size, gitattributes)
+        .with_estimated(&pr.estimated);
     let reviews = reviews::tally(pr, &config.reviews);
     let tests = tests_found::check(&size, &config.tests);
     let label = SizeLabel::for_lines(size.lines);

@@ -182,6 +182,9 @@ fn size_section(out: &mut String, eval: &Evaluation) {
             lines(t.unlisted_lines)
         );
     }
+    if let Some(note) = size.estimated_note() {
+        let _ = writeln!(out, "> **Estimated:** {note}\n");
+    }
 }
 
 fn more_rows(out: &mut String, total: usize, what: &str) {

@@ -2,6 +2,7 @@
 use super::config::SizeConfig;
 use super::gitattributes::{Linguist, LinguistAttributes};
 use super::globs::PathGlobs;
+use super::text::files;
 use crate::domain::{FileChange, FileStatus, PrSnapshot};
 use serde::Serialize;
 
@@ -80,6 +81,10 @@ pub struct SizeScore {
     /// Set when the forge listed fewer files than the change has; the unlisted files' lines
     /// and count are included in `lines` and `counted_files`, since they cannot be classified.
     pub truncated: Option<Truncation>,
+    /// Counted files whose lines are upper-bound estimates: the forge showed no diff for
+    /// them, so they count at their full length (see `PrSnapshot::estimated`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub estimated: Vec<String>,
     pub max_lines: u64,
     pub warn_lines: u64,
     pub max_files: Option<u64>,
@@ -97,6 +102,32 @@ impl SizeScore {
 
     pub fn too_many_files(&self) -> bool {
         self.max_files.is_some_and(|max| self.counted_files > max)
+    }
+
+    /// Keeps, of the forge's estimated paths, those that count toward the size.
+    pub fn with_estimated(mut self, paths: &[String]) -> Self {
+        self.estimated = self
+            .counted()
+            .filter(|f| paths.contains(&f.path))
+            .map(|f| f.path.clone())
+            .collect();
+        self
+    }
+
+    /// The sentence that owns up to estimated counts, when there are any.
+    pub fn estimated_note(&self) -> Option<String> {
+        let n = self.estimated.len() as u64;
+        let (was, they, their) = if n == 1 {
+            ("was", "it is", "its")
+        } else {
+            ("were", "they are", "their")
+        };
+        (n > 0).then(|| {
+            format!(
+                "{} {was} too large for GitLab to show a diff; {they} counted at {their} full length.",
+                files(n)
+            )
+        })
     }
 
     pub fn counted(&self) -> impl Iterator<Item = &FileOutcome> {
@@ -176,6 +207,7 @@ pub fn score(
         counted_files: listed_counted + truncated.map_or(0, |t| t.unlisted_files()),
         files,
         truncated,
+        estimated: Vec::new(),
         max_lines: config.max_lines,
         warn_lines: config.warn_lines,
         max_files: config.max_files,
@@ -268,6 +300,31 @@ mod tests {
 
     fn exclusion_of<'a>(s: &'a SizeScore, path: &str) -> Option<&'a Exclusion> {
         s.files.iter().find(|f| f.path == path)?.excluded.as_ref()
+    }
+
+    #[test]
+    fn estimated_files_that_count_are_named_in_one_sentence() {
+        let s = scored(
+            pr().file("big.sql", 900, 800)
+                .file("Cargo.lock", 5000, 0)
+                .file("a.rs", 1, 0),
+        );
+        assert_eq!(s.estimated_note(), None);
+        let paths = ["big.sql".to_owned(), "Cargo.lock".to_owned()];
+        let s = s.with_estimated(&paths);
+        assert_eq!(s.estimated, ["big.sql"]);
+        assert_eq!(
+            s.estimated_note().as_deref(),
+            Some(
+                "1 file was too large for GitLab to show a diff; it is counted at its full length."
+            )
+        );
+        let two = scored(pr().file("a.sql", 9, 0).file("b.sql", 9, 0))
+            .with_estimated(&["a.sql".to_owned(), "b.sql".to_owned()]);
+        assert_eq!(
+            two.estimated_note().as_deref(),
+            Some("2 files were too large for GitLab to show a diff; they are counted at their full length.")
+        );
     }
 
     #[test]

@@ -164,3 +164,24 @@ fn config_error() {
 fn evaluation_as_json() {
     insta::assert_json_snapshot!("unreviewed_evaluation_json", unreviewed());
 }
+
+#[test]
+fn estimated_sizes_are_owned_up_to_in_the_check_and_the_comment() {
+    let e = eval(
+        pr().file("db/seed.sql", 700, 0)
+            .file("src/a.rs", 10, 2)
+            .estimated("db/seed.sql"),
+        &RepoConfig::default(),
+    );
+    let note = "1 file was too large for GitLab to show a diff; it is counted at its full length.";
+    assert!(
+        check(&e).contains(&format!("\n> **Estimated:** {note}\n")),
+        "{}",
+        check(&e)
+    );
+    assert!(
+        guidance(&e).contains(&format!("\n#### Sizes estimated\n\n{note}\n")),
+        "{}",
+        guidance(&e)
+    );
+}

@@ -34,6 +34,7 @@ pub fn pr() -> PrBuilder {
             total_deletions: 0,
             reviews: Vec::new(),
             unchanged_since: Vec::new(),
+            estimated: Vec::new(),
         },
         totals: None,
     }
@@ -110,6 +111,12 @@ impl PrBuilder {
 
     pub fn draft(mut self) -> Self {
         self.pr.draft = true;
+        self
+    }
+
+    /// Marks a listed file's counts as the forge's full-length estimate.
+    pub fn estimated(mut self, path: &str) -> Self {
+        self.pr.estimated.push(path.to_owned());
         self
     }
 

@@ -11,13 +11,14 @@ use super::auth::{AppSigner, InstallationToken, TokenCache};
 use super::models::{AccessToken, ErrorBody};
 use super::{GitHubApp, SetupError};
 use crate::domain::InstallationId;
+pub use crate::forge::retry::RetryPolicy;
+use crate::forge::retry::{self, Backoff};
 use crate::forge::{ForgeError, ForgeResult};
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use http::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -28,35 +29,12 @@ use url::Url;
 pub const JSON: &str = "application/vnd.github+json";
 pub const RAW: &str = "application/vnd.github.raw+json";
 const API_VERSION: &str = "2022-11-28";
+/// Names the forge in retry logs.
+const FORGE: &str = "github";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// GitHub's advice for a secondary rate limit that names no wait.
 const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
-
-/// How hard one call tries before handing a transient failure back to the worker,
-/// which reschedules the job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts per call, the first included.
-    pub max_attempts: u32,
-    /// Backoff before the second attempt; doubles each time, with jitter.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// The most one call sleeps in total; a longer `Retry-After` is returned to the
-    /// worker instead of being slept through.
-    pub max_total_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(8),
-            max_total_wait: Duration::from_secs(30),
-        }
-    }
-}
 
 /// A request to an absolute URL under the API root.
 #[derive(Debug, Clone)]
@@ -165,66 +143,14 @@ enum Attempt {
     },
 }
 
-/// Counts attempts and sleeps between them.
-struct Backoff<'a> {
-    policy: &'a RetryPolicy,
-    failures: u32,
-    waited: Duration,
-}
-
-impl<'a> Backoff<'a> {
-    fn new(policy: &'a RetryPolicy) -> Self {
-        Self {
-            policy,
-            failures: 0,
-            waited: Duration::ZERO,
-        }
-    }
-
-    /// Sleeps before the next attempt, or gives up with `Transient`.
-    async fn wait(&mut self, message: String, retry_after: Option<Duration>) -> ForgeResult<()> {
-        self.failures += 1;
-        let delay = retry_after.unwrap_or_else(|| self.jittered_delay());
-        if self.failures >= self.policy.max_attempts
-            || self.waited + delay > self.policy.max_total_wait
-        {
-            return Err(ForgeError::Transient {
-                message,
-                retry_after,
-            });
-        }
-        tracing::warn!(%message, delay_ms = delay.as_millis() as u64, "retrying GitHub call");
-        tokio::time::sleep(delay).await;
-        self.waited += delay;
-        Ok(())
-    }
-
-    /// Exponential backoff with "equal jitter": half fixed, half random, so that
-    /// callers failing together do not retry together.
-    fn jittered_delay(&self) -> Duration {
-        let exponent = self.failures.saturating_sub(1).min(16);
-        let full = self
-            .policy
-            .base_delay
-            .saturating_mul(1 << exponent)
-            .min(self.policy.max_delay);
-        let half = full / 2;
-        let millis = half.as_millis() as u64;
-        half + Duration::from_millis(rand::rng().random_range(0..=millis))
-    }
-}
-
 /// How long GitHub asks us to wait, when a 403/429 is a rate limit.
 fn rate_limit_wait(headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Option<Duration> {
-    let header = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
-    if let Some(secs) = header(RETRY_AFTER.as_str()).and_then(|v| v.parse::<u64>().ok()) {
-        return Some(Duration::from_secs(secs));
+    if let Some(wait) = retry::retry_after(headers) {
+        return Some(wait);
     }
-    if header("x-ratelimit-remaining") == Some("0") {
-        if let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()) {
-            // One more second: the reset time is rounded down.
-            let secs = (reset - now.unix_timestamp()).max(0) as u64 + 1;
-            return Some(Duration::from_secs(secs));
+    if retry::header_str(headers, "x-ratelimit-remaining") == Some("0") {
+        if let Some(wait) = retry::until_reset(headers, "x-ratelimit-reset", now) {
+            return Some(wait);
         }
     }
     let message = serde_json::from_slice::<ErrorBody>(body)
@@ -392,7 +318,7 @@ impl GitHubClient {
 
     /// Sends `request` as the App itself (JWT): `GET /app`, token exchanges.
     pub async fn send_as_app(&self, request: &ApiRequest) -> ForgeResult<ApiResponse> {
-        let mut backoff = Backoff::new(&self.retry);
+        let mut backoff = Backoff::new(&self.retry, FORGE);
         loop {
             let jwt = self.signer.jwt()?;
             match classify(request, self.send_once(request, &jwt).await)? {
@@ -412,7 +338,7 @@ impl GitHubClient {
         installation: InstallationId,
         request: &ApiRequest,
     ) -> ForgeResult<ApiResponse> {
-        let mut backoff = Backoff::new(&self.retry);
+        let mut backoff = Backoff::new(&self.retry, FORGE);
         let mut reauthenticated = false;
         loop {
             let token = self.installation_token(installation).await?;
@@ -537,25 +463,5 @@ mod tests {
         );
         let forbidden = br#"{"message":"Resource not accessible by integration"}"#;
         assert_eq!(rate_limit_wait(&HeaderMap::new(), forbidden, now), None);
-    }
-
-    #[test]
-    fn backoff_doubles_within_jitter_and_caps() {
-        let policy = RetryPolicy {
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(300),
-            ..RetryPolicy::default()
-        };
-        let mut backoff = Backoff::new(&policy);
-        let mut bounds = Vec::new();
-        for _ in 0..4 {
-            backoff.failures += 1;
-            let d = backoff.jittered_delay().as_millis();
-            bounds.push(d);
-        }
-        assert!((50..=100).contains(&bounds[0]), "{bounds:?}");
-        assert!((100..=200).contains(&bounds[1]), "{bounds:?}");
-        assert!((150..=300).contains(&bounds[2]), "{bounds:?}");
-        assert!((150..=300).contains(&bounds[3]), "{bounds:?}");
     }
 }

@@ -378,6 +378,7 @@ impl Forge for GitHubForge {
             total_deletions: pull.deletions,
             reviews,
             unchanged_since,
+            estimated: vec![],
         })
     }
 

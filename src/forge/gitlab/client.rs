@@ -1,0 +1,416 @@
+//! One GitLab REST call: our headers, the access token and the shared retry policy,
+//! over reqwest.
+
+use super::models::ErrorBody;
+use super::{GitLabApp, SetupError};
+use crate::forge::retry::{self, Backoff, RetryPolicy};
+use crate::forge::{ForgeError, ForgeResult};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use time::OffsetDateTime;
+use url::Url;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const TOKEN_HEADER: &str = "private-token";
+/// Names the forge in retry logs.
+const FORGE: &str = "gitlab";
+
+/// A request to an absolute URL under the API root.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<serde_json::Value>,
+}
+
+impl ApiRequest {
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            body: None,
+        }
+    }
+
+    pub fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// `METHOD /path`, for messages and logs (never the query or the token).
+    fn describe(&self) -> String {
+        format!("{} {}", self.method, self.url.path())
+    }
+}
+
+/// A final answer: a success, or an error status that retrying would not change.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    request: String,
+}
+
+impl ApiResponse {
+    /// The response when it is a 2xx; 404 becomes `NotFound`, anything else
+    /// `Permanent` with GitLab's message.
+    pub fn success(self) -> ForgeResult<Self> {
+        if self.status.is_success() {
+            Ok(self)
+        } else if self.status == StatusCode::NOT_FOUND {
+            Err(ForgeError::NotFound(self.request))
+        } else {
+            Err(ForgeError::Permanent(format!(
+                "{}: {}: {}",
+                self.request,
+                self.status,
+                self.message()
+            )))
+        }
+    }
+
+    pub fn json<T: DeserializeOwned>(&self) -> ForgeResult<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ForgeError::Permanent(format!("{}: unexpected response: {e}", self.request))
+        })
+    }
+
+    /// GitLab's error message, or the start of the body when it has none.
+    pub fn message(&self) -> String {
+        match serde_json::from_slice::<ErrorBody>(&self.body) {
+            Ok(body) => body.describe(),
+            Err(_) => String::from_utf8_lossy(&self.body)
+                .chars()
+                .take(200)
+                .collect(),
+        }
+    }
+
+    /// Where the next page is: `X-Next-Page` (offset pagination) or `Link: rel="next"`
+    /// (keyset pagination, which sends no `X-Next-Page`).
+    fn next_page(&self, current: &Url) -> Option<NextPage> {
+        if let Some(page) = retry::header_str(&self.headers, "x-next-page") {
+            if page.is_empty() {
+                return None;
+            }
+            let mut url = current.clone();
+            let others: Vec<(String, String)> = current
+                .query_pairs()
+                .filter(|(k, _)| k != "page")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(others)
+                .append_pair("page", page);
+            return Some(NextPage::Url(url));
+        }
+        let link = self.headers.get(http::header::LINK)?.to_str().ok()?;
+        next_link(link).map(|l| NextPage::Link(l.to_owned()))
+    }
+}
+
+enum NextPage {
+    /// Built by us from the current URL.
+    Url(Url),
+    /// As GitLab sent it; checked before following.
+    Link(String),
+}
+
+fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>'))
+    })
+}
+
+/// Items of a paginated list, and whether more were left unread.
+#[derive(Debug)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub truncated: bool,
+}
+
+/// What one attempt amounts to.
+enum Attempt {
+    Final(ApiResponse),
+    Retry {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// How long GitLab asks us to wait: `Retry-After`, else `RateLimit-Reset` (Unix seconds).
+fn rate_limit_wait(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
+    retry::retry_after(headers).or_else(|| retry::until_reset(headers, "ratelimit-reset", now))
+}
+
+fn classify(request: &ApiRequest, result: reqwest::Result<ApiResponse>) -> ForgeResult<Attempt> {
+    let response = match result {
+        Ok(response) => response,
+        // A request we could not even build will not build next time either.
+        Err(e) if e.is_builder() => {
+            return Err(ForgeError::Permanent(format!(
+                "{}: {e}",
+                request.describe()
+            )))
+        }
+        // Connection failures, timeouts, a body cut short.
+        Err(e) => {
+            return Ok(Attempt::Retry {
+                message: format!("{}: {e}", request.describe()),
+                retry_after: None,
+            })
+        }
+    };
+    let status = response.status;
+    Ok(
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            Attempt::Retry {
+                message: format!("{}: {status}", request.describe()),
+                retry_after: rate_limit_wait(&response.headers, OffsetDateTime::now_utc()),
+            }
+        } else {
+            Attempt::Final(response)
+        },
+    )
+}
+
+/// The REST client of one GitLab instance and token.
+#[derive(Debug)]
+pub struct GitLabClient {
+    http: reqwest::Client,
+    api_url: Url,
+    token: SecretString,
+    retry: RetryPolicy,
+}
+
+impl GitLabClient {
+    pub fn new(app: &GitLabApp, retry: RetryPolicy) -> Result<Self, SetupError> {
+        let base = &app.base_url;
+        let invalid_url = |reason: &str| SetupError::InvalidBaseUrl {
+            url: base.to_string(),
+            reason: reason.to_owned(),
+        };
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid_url("it must be an http(s) URL"));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(invalid_url("it must not have a query or fragment"));
+        }
+        token_header(&app.token).ok_or(SetupError::InvalidToken)?;
+        let mut api_url = base.clone();
+        api_url
+            .path_segments_mut()
+            .map_err(|()| invalid_url("it cannot be a base"))?
+            .pop_if_empty()
+            .extend(["api", "v4"]);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("smallbatch/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            // A redirect could carry the token to another host; GitLab's API does not
+            // redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| SetupError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            http,
+            api_url,
+            token: app.token.clone(),
+            retry,
+        })
+    }
+
+    /// `{api_url}/seg1/seg2/...`, each segment percent-encoded (a `/` inside a segment
+    /// becomes `%2F`, as GitLab wants for project paths and file paths).
+    pub fn endpoint<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
+        let mut url = self.api_url.clone();
+        url.path_segments_mut()
+            .expect("checked in new: the API URL can be a base")
+            .extend(segments);
+        url
+    }
+
+    /// A pagination link, accepted only when it points under our API root so that the
+    /// token is never sent elsewhere.
+    fn follow(&self, link: &str) -> ForgeResult<Url> {
+        let url = Url::parse(link)
+            .map_err(|e| ForgeError::Permanent(format!("bad pagination link {link}: {e}")))?;
+        let root = self.api_url.path().trim_end_matches('/');
+        if url.origin() != self.api_url.origin() || !url.path().starts_with(root) {
+            return Err(ForgeError::Permanent(format!(
+                "pagination link {link} leaves the API at {}",
+                self.api_url
+            )));
+        }
+        Ok(url)
+    }
+
+    async fn send_once(&self, request: &ApiRequest) -> reqwest::Result<ApiResponse> {
+        // Checked in `new`, so the fallback never applies.
+        let token = token_header(&self.token).unwrap_or_else(|| HeaderValue::from_static(""));
+        let mut builder = self
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .header(http::header::ACCEPT, "application/json")
+            .header(TOKEN_HEADER, token);
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        let response = builder.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        tracing::debug!(
+            method = %request.method,
+            path = request.url.path(),
+            status = status.as_u16(),
+            "GitLab API call"
+        );
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+            request: request.describe(),
+        })
+    }
+
+    /// Sends `request`, retrying rate limits, 5xx and transport failures.
+    pub async fn send(&self, request: &ApiRequest) -> ForgeResult<ApiResponse> {
+        let mut backoff = Backoff::new(&self.retry, FORGE);
+        loop {
+            match classify(request, self.send_once(request).await)? {
+                Attempt::Final(response) => return Ok(response),
+                Attempt::Retry {
+                    message,
+                    retry_after,
+                } => backoff.wait(message, retry_after).await?,
+            }
+        }
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, url: Url) -> ForgeResult<T> {
+        self.send(&ApiRequest::get(url)).await?.success()?.json()
+    }
+
+    /// GETs the pages of a JSON list, keeping at most `limit` items (and not fetching
+    /// pages beyond them).
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        first: Url,
+        limit: usize,
+    ) -> ForgeResult<Listing<T>> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let response = self.send(&ApiRequest::get(url.clone())).await?.success()?;
+            let page: Vec<T> = response.json()?;
+            let last_page = page.is_empty();
+            items.extend(page);
+            let following = if last_page {
+                None
+            } else {
+                response.next_page(&url)
+            };
+            if items.len() >= limit {
+                let truncated = items.len() > limit || following.is_some();
+                items.truncate(limit);
+                return Ok(Listing { items, truncated });
+            }
+            next = match following {
+                Some(NextPage::Url(url)) => Some(url),
+                Some(NextPage::Link(link)) => Some(self.follow(&link)?),
+                None => None,
+            };
+        }
+        Ok(Listing {
+            items,
+            truncated: false,
+        })
+    }
+}
+
+/// The token as a header value marked sensitive (kept out of HTTP-level logs).
+fn token_header(token: &SecretString) -> Option<HeaderValue> {
+    let secret = token.expose_secret();
+    if secret.is_empty() {
+        return None;
+    }
+    let mut value = HeaderValue::from_str(secret).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(headers: &[(&'static str, &str)]) -> ApiResponse {
+        ApiResponse {
+            status: StatusCode::OK,
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        http::HeaderName::from_static(k),
+                        HeaderValue::from_str(v).unwrap(),
+                    )
+                })
+                .collect(),
+            body: Bytes::new(),
+            request: "GET /x".into(),
+        }
+    }
+
+    #[test]
+    fn next_page_replaces_the_page_parameter_and_stops_on_an_empty_header() {
+        let current = Url::parse("https://gl.example/api/v4/p?per_page=100&page=1").unwrap();
+        let Some(NextPage::Url(url)) = response(&[("x-next-page", "2")]).next_page(&current) else {
+            panic!("expected a next page");
+        };
+        assert_eq!(
+            url.as_str(),
+            "https://gl.example/api/v4/p?per_page=100&page=2"
+        );
+        assert!(response(&[("x-next-page", "")])
+            .next_page(&current)
+            .is_none());
+        let keyset = response(&[(
+            "link",
+            "<https://gl.example/api/v4/p?cursor=abc>; rel=\"next\"",
+        )]);
+        assert!(matches!(
+            keyset.next_page(&current),
+            Some(NextPage::Link(l)) if l == "https://gl.example/api/v4/p?cursor=abc"
+        ));
+    }
+
+    #[test]
+    fn rate_limit_wait_prefers_retry_after_then_reset() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        let both = response(&[("retry-after", "7"), ("ratelimit-reset", "1030")]);
+        assert_eq!(
+            rate_limit_wait(&both.headers, now),
+            Some(Duration::from_secs(7))
+        );
+        let reset = response(&[("ratelimit-reset", "1030")]);
+        assert_eq!(
+            rate_limit_wait(&reset.headers, now),
+            Some(Duration::from_secs(31))
+        );
+        assert_eq!(rate_limit_wait(&HeaderMap::new(), now), None);
+    }
+}

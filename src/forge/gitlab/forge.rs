@@ -1,0 +1,621 @@
+//! [`Forge`] over the GitLab REST API v4, acting as the token's user.
+
+use super::client::{ApiRequest, ApiResponse, GitLabClient};
+use super::diff::{self, DiffCount};
+use super::models::{self, DiffEntry, MergeRequest};
+use super::{GitLabApp, RetryPolicy, SetupError};
+use crate::domain::{
+    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, ForgeKind, PrNumber, PrRef,
+    PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+};
+use crate::forge::{Forge, ForgeError, ForgeResult, GateStatus};
+use crate::policy::{Conclusion, SizeLabel};
+use async_trait::async_trait;
+use http::{Method, StatusCode};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Mutex;
+use tokio::sync::OnceCell;
+use url::Url;
+
+/// The commit status's name; a merge check can require it by this name.
+pub const STATUS_NAME: &str = "smallbatch";
+/// The most changed files read from `diffs`; more are reported as a truncated listing.
+pub const FILE_LIST_CAP: usize = 3_000;
+/// GitLab rejects a status description longer than this.
+const DESCRIPTION_MAX_CHARS: usize = 255;
+const PER_PAGE: &str = "100";
+
+/// GitLab through one access token, on the projects that token can reach.
+#[derive(Debug)]
+pub struct GitLabForge {
+    client: GitLabClient,
+    /// The token's own username, read once from `GET /user`.
+    username: OnceCell<String>,
+    /// `(project, label)` pairs known to exist, so labels are created once.
+    known_labels: Mutex<HashSet<(String, String)>>,
+}
+
+impl GitLabForge {
+    /// Fails at startup on an unusable base URL or token.
+    pub fn new(app: GitLabApp) -> Result<Self, SetupError> {
+        Self::with_retry_policy(app, RetryPolicy::default())
+    }
+
+    pub fn with_retry_policy(app: GitLabApp, retry: RetryPolicy) -> Result<Self, SetupError> {
+        Ok(Self {
+            client: GitLabClient::new(&app, retry)?,
+            username: OnceCell::new(),
+            known_labels: Mutex::default(),
+        })
+    }
+
+    /// Adds label `name` to the MR, first creating it in the project with `color`
+    /// (hex, no `#`) and `description` unless it is known to exist.
+    pub async fn apply_label(
+        &self,
+        pr: &PrRef,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> ForgeResult<()> {
+        self.ensure_label(&pr.repo, name, color, description)
+            .await?;
+        self.update_labels(pr, "add_labels", name).await
+    }
+
+    async fn ensure_label(
+        &self,
+        repo: &RepoRef,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> ForgeResult<()> {
+        let key = (repo.key(), name.to_owned());
+        if self.known_labels().contains(&key) {
+            return Ok(());
+        }
+        let body =
+            json!({ "name": name, "color": format!("#{color}"), "description": description });
+        let request =
+            ApiRequest::new(Method::POST, project_url(&self.client, repo, &["labels"])).json(body);
+        let response = self.client.send(&request).await?;
+        // "Label already exists".
+        if response.status != StatusCode::CONFLICT {
+            response.success()?;
+        }
+        self.known_labels().insert(key);
+        Ok(())
+    }
+
+    fn known_labels(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        // The set stays valid even if a holder panicked: inserts are atomic.
+        self.known_labels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `PUT` the MR with `add_labels` or `remove_labels`, which leave its other labels be.
+    async fn update_labels(&self, pr: &PrRef, field: &str, name: &str) -> ForgeResult<()> {
+        let request =
+            ApiRequest::new(Method::PUT, self.mr_url(pr, &[])).json(json!({ field: name }));
+        self.client.send(&request).await?.success()?;
+        Ok(())
+    }
+
+    /// `/projects/:id/merge_requests/:iid/{rest...}`.
+    fn mr_url(&self, pr: &PrRef, rest: &[&str]) -> Url {
+        let iid = pr.number.to_string();
+        let mut segments = vec!["merge_requests", iid.as_str()];
+        segments.extend_from_slice(rest);
+        project_url(&self.client, &pr.repo, &segments)
+    }
+
+    fn raw_file_url(&self, repo: &RepoRef, commit: &str, path: &str) -> Url {
+        with_query(
+            project_url(&self.client, repo, &["repository", "files", path, "raw"]),
+            &[("ref", commit)],
+        )
+    }
+
+    /// A file's bytes at a commit; `None` when it does not exist there.
+    async fn raw_file(
+        &self,
+        repo: &RepoRef,
+        commit: &str,
+        path: &str,
+    ) -> ForgeResult<Option<ApiResponse>> {
+        let request = ApiRequest::get(self.raw_file_url(repo, commit, path));
+        match self.client.send(&request).await?.success() {
+            Ok(response) => Ok(Some(response)),
+            Err(ForgeError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lines of a file at a commit: 0 when absent, `None` when binary.
+    async fn file_lines(
+        &self,
+        repo: &RepoRef,
+        commit: &str,
+        path: &str,
+    ) -> ForgeResult<Option<u64>> {
+        Ok(match self.raw_file(repo, commit, path).await? {
+            Some(response) => diff::line_count(&response.body),
+            None => Some(0),
+        })
+    }
+
+    /// The token's own username, which our notes carry.
+    async fn username(&self) -> ForgeResult<&str> {
+        let name = self
+            .username
+            .get_or_try_init(|| async {
+                let me: models::Account =
+                    self.client.get_json(self.client.endpoint(["user"])).await?;
+                Ok::<_, ForgeError>(me.username)
+            })
+            .await?;
+        Ok(name)
+    }
+
+    /// One diff entry as a `FileChange`, and whether its counts are an estimate: when
+    /// GitLab would not show (or sent an unreadable) diff, the file is counted whole
+    /// from its contents at `base` and `head`.
+    async fn file_change(
+        &self,
+        repo: &RepoRef,
+        base: &str,
+        head: &str,
+        entry: DiffEntry,
+    ) -> ForgeResult<(FileChange, bool)> {
+        let status = file_status(&entry);
+        let previous_path = (status == FileStatus::Renamed).then(|| entry.old_path.clone());
+        let hidden = entry.too_large == Some(true) || entry.collapsed == Some(true);
+        let counted = if hidden && entry.diff.is_empty() {
+            DiffCount::Unreadable
+        } else {
+            diff::count(&entry.diff)
+        };
+        let change = |additions, deletions, binary| FileChange {
+            path: entry.new_path.clone(),
+            previous_path: previous_path.clone(),
+            status,
+            additions,
+            deletions,
+            binary,
+        };
+        match counted {
+            DiffCount::Binary => Ok((change(0, 0, true), false)),
+            DiffCount::Lines {
+                additions: 0,
+                deletions: 0,
+            } if entry.diff.is_empty() => Ok((change(0, 0, looks_binary(&entry)), false)),
+            DiffCount::Lines {
+                additions,
+                deletions,
+            } => Ok((change(additions, deletions, false), false)),
+            DiffCount::Unreadable => {
+                if !hidden {
+                    tracing::warn!(path = %entry.new_path, "unreadable diff; counting the whole file");
+                }
+                let new = if entry.deleted_file {
+                    Some(0)
+                } else {
+                    self.file_lines(repo, head, &entry.new_path).await?
+                };
+                let old = if entry.new_file {
+                    Some(0)
+                } else {
+                    self.file_lines(repo, base, &entry.old_path).await?
+                };
+                // A whole added or deleted file is its exact diff; only a file that
+                // exists on both sides is an upper-bound estimate.
+                let estimate = !entry.new_file && !entry.deleted_file;
+                Ok(match (new, old) {
+                    (Some(additions), Some(deletions)) => {
+                        (change(additions, deletions, false), estimate)
+                    }
+                    _ => (change(0, 0, true), false),
+                })
+            }
+        }
+    }
+
+    /// Approvals, then each reviewer's current state, so that under the policy's
+    /// "latest per reviewer" rule a reviewer's present state (GitLab 17+) wins over an
+    /// approval it has since replaced.
+    async fn reviews(&self, pr: &PrRef) -> ForgeResult<Vec<Review>> {
+        let approvals_url = self.mr_url(pr, &["approvals"]);
+        let reviewers_url = self.mr_url(pr, &["reviewers"]);
+        let (approvals, reviewers) = tokio::try_join!(
+            self.client.get_json::<models::Approvals>(approvals_url),
+            async {
+                match self
+                    .client
+                    .get_json::<Vec<models::Reviewer>>(reviewers_url)
+                    .await
+                {
+                    // Before GitLab 17 there is no reviewer state to read.
+                    Err(ForgeError::NotFound(_)) => Ok(Vec::new()),
+                    other => other,
+                }
+            }
+        )?;
+        let approved = approvals.approved_by.into_iter().map(|a| Review {
+            reviewer: user(Some(a.user)),
+            state: ReviewState::Approved,
+            commit: None,
+        });
+        let current = reviewers.into_iter().filter_map(|r| {
+            let state = match r.state.as_str() {
+                "requested_changes" => ReviewState::ChangesRequested,
+                "approved" => ReviewState::Approved,
+                "reviewed" => ReviewState::Commented,
+                // unreviewed, review_started, unapproved: no verdict of their own.
+                _ => return None,
+            };
+            Some(Review {
+                reviewer: user(Some(r.user)),
+                state,
+                commit: None,
+            })
+        });
+        Ok(approved.chain(current).collect())
+    }
+}
+
+fn project_url(client: &GitLabClient, repo: &RepoRef, rest: &[&str]) -> Url {
+    client.endpoint(
+        ["projects", repo.full_name.as_str()]
+            .into_iter()
+            .chain(rest.iter().copied()),
+    )
+}
+
+fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
+    url.query_pairs_mut().extend_pairs(pairs);
+    url
+}
+
+/// Bot accounts: flagged `bot`, project and group access tokens' users
+/// (`project_123_bot`, `group_7_bot_<hex>`), and `ghost`, which stands in for
+/// deleted users.
+pub fn is_bot(username: &str) -> bool {
+    username == "ghost" || is_token_bot(username)
+}
+
+/// `^(project|group)_\d+_bot(_[0-9a-f]+)?$`.
+fn is_token_bot(username: &str) -> bool {
+    let Some(rest) = username
+        .strip_prefix("project_")
+        .or_else(|| username.strip_prefix("group_"))
+    else {
+        return false;
+    };
+    let Some((id, rest)) = rest.split_once("_bot") else {
+        return false;
+    };
+    let hex_suffix = match rest.strip_prefix('_') {
+        Some(hex) => !hex.is_empty() && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        None => rest.is_empty(),
+    };
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && hex_suffix
+}
+
+fn user(account: Option<models::Account>) -> User {
+    match account {
+        Some(a) if a.bot || is_bot(&a.username) => User::bot(a.username),
+        Some(a) => User::human(a.username),
+        None => User::bot("ghost"),
+    }
+}
+
+fn file_status(entry: &DiffEntry) -> FileStatus {
+    if entry.new_file {
+        FileStatus::Added
+    } else if entry.deleted_file {
+        FileStatus::Removed
+    } else if entry.renamed_file {
+        FileStatus::Renamed
+    } else {
+        FileStatus::Modified
+    }
+}
+
+/// An empty diff GitLab did not hide: a pure rename or mode change has no lines, and
+/// anything else is taken as binary. Known ambiguity: adding or deleting an *empty*
+/// file looks the same; either way it has no lines.
+fn looks_binary(entry: &DiffEntry) -> bool {
+    // An added or deleted file's missing side has mode "0": not a mode change.
+    let mode_change = !entry.new_file && !entry.deleted_file && entry.a_mode != entry.b_mode;
+    !entry.renamed_file && !mode_change
+}
+
+fn pr_state(state: &str) -> PrState {
+    match state {
+        "merged" => PrState::Merged,
+        "closed" => PrState::Closed,
+        // "opened", and "locked": a merge in progress, still open until it lands.
+        _ => PrState::Open,
+    }
+}
+
+/// `changes_count` as a file total: `"35"` → 35, `"1000+"` → more than 1000, which
+/// is at least one more than we listed when we listed no more than 1000.
+fn total_files(changes_count: Option<&str>, listed: usize, listing_truncated: bool) -> u64 {
+    let listed = listed as u64;
+    let at_least = listed + u64::from(listing_truncated);
+    match changes_count.map(str::trim) {
+        Some(count) => match count.strip_suffix('+') {
+            Some(n) => match n.parse::<u64>() {
+                Ok(n) if listed <= n => at_least.max(n + 1),
+                _ => at_least,
+            },
+            None => count.parse::<u64>().map_or(at_least, |n| n.max(at_least)),
+        },
+        None => at_least,
+    }
+}
+
+fn status_state(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Pass => "success",
+        Conclusion::Fail => "failed",
+        Conclusion::Wait => "pending",
+    }
+}
+
+fn truncate_chars(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(i, _)| &text[..i])
+}
+
+/// GitLab's answer to posting the state a status already has, e.g. "Cannot transition
+/// status via :enqueue from :pending".
+fn is_repeated_state(response: &ApiResponse) -> bool {
+    response.status == StatusCode::BAD_REQUEST
+        && response.message().contains("Cannot transition status")
+}
+
+fn not_ready(mr: &PrRef) -> ForgeError {
+    ForgeError::Transient {
+        message: format!(
+            "{}!{}: GitLab has not prepared the merge request's diff yet",
+            mr.repo.full_name, mr.number
+        ),
+        retry_after: None,
+    }
+}
+
+#[async_trait]
+impl Forge for GitLabForge {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::GitLab
+    }
+
+    /// GitLab records no commit per approval, so `want_unchanged_since` yields nothing:
+    /// the project's own "remove approvals when commits are added" setting governs
+    /// whether approvals survive a push, and the approvals read here are the current ones.
+    async fn snapshot(&self, pr: &PrRef, _want_unchanged_since: bool) -> ForgeResult<PrSnapshot> {
+        let diffs_url = with_query(self.mr_url(pr, &["diffs"]), &[("per_page", PER_PAGE)]);
+        let (mr, diffs, reviews) = tokio::try_join!(
+            self.client.get_json::<MergeRequest>(self.mr_url(pr, &[])),
+            self.client.get_all::<DiffEntry>(diffs_url, FILE_LIST_CAP),
+            self.reviews(pr),
+        )?;
+        let head = mr.sha.clone().ok_or_else(|| not_ready(pr))?;
+        let base = mr
+            .diff_refs
+            .as_ref()
+            .and_then(|d| d.base_sha.clone())
+            .ok_or_else(|| not_ready(pr))?;
+
+        let total_files = total_files(
+            mr.changes_count.as_deref(),
+            diffs.items.len(),
+            diffs.truncated,
+        );
+        let mut files = Vec::with_capacity(diffs.items.len());
+        let mut estimated = Vec::new();
+        for entry in diffs.items {
+            let (file, is_estimate) = self.file_change(&pr.repo, &base, &head, entry).await?;
+            if is_estimate {
+                estimated.push(file.path.clone());
+            }
+            files.push(file);
+        }
+        let total_additions = files.iter().map(|f| f.additions).sum();
+        let total_deletions = files.iter().map(|f| f.deletions).sum();
+        Ok(PrSnapshot {
+            number: PrNumber(mr.iid),
+            title: mr.title,
+            html_url: mr.web_url,
+            author: user(mr.author),
+            state: pr_state(&mr.state),
+            draft: mr.draft.or(mr.work_in_progress).unwrap_or(false),
+            head_sha: CommitSha::new(head),
+            base_ref: mr.target_branch,
+            base_sha: CommitSha::new(base),
+            labels: mr
+                .labels
+                .into_iter()
+                .map(models::Label::into_name)
+                .collect(),
+            updated_at: mr.updated_at,
+            files,
+            total_files,
+            total_additions,
+            total_deletions,
+            reviews,
+            unchanged_since: Vec::new(),
+            estimated,
+        })
+    }
+
+    async fn file_at(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        path: &str,
+    ) -> ForgeResult<Option<String>> {
+        let path = path.trim_start_matches('/');
+        Ok(self
+            .raw_file(repo, commit.as_str(), path)
+            .await?
+            .map(|response| String::from_utf8_lossy(&response.body).into_owned()))
+    }
+
+    async fn branch_head(&self, repo: &RepoRef, branch: &str) -> ForgeResult<CommitSha> {
+        let url = project_url(&self.client, repo, &["repository", "branches", branch]);
+        let branch: models::Branch = self.client.get_json(url).await?;
+        Ok(CommitSha::new(branch.commit.id))
+    }
+
+    async fn open_prs(&self, repo: &RepoRef, branch: &str) -> ForgeResult<Vec<PrNumber>> {
+        let url = with_query(
+            project_url(&self.client, repo, &["merge_requests"]),
+            &[
+                ("state", "opened"),
+                ("target_branch", branch),
+                ("per_page", PER_PAGE),
+            ],
+        );
+        let listing = self
+            .client
+            .get_all::<models::MergeRequestSummary>(url, usize::MAX)
+            .await?;
+        Ok(listing.items.into_iter().map(|m| PrNumber(m.iid)).collect())
+    }
+
+    /// Sets the `smallbatch` commit status on `head`, attached to the MR's head
+    /// pipeline when it runs on `head` (`pipeline_id`): without it GitLab attaches the
+    /// status to the newest pipeline of that commit on *any* ref, or opens a new one on
+    /// the default ref, which the MR's widget and "pipelines must succeed" may not look
+    /// at. With no pipeline on `head` yet, `ref` is the MR's source branch, so that the
+    /// external pipeline GitLab creates is one of the MR's pipelines (GitLab finds an
+    /// MR's branch pipelines by source branch and commit).
+    async fn publish_gate(
+        &self,
+        pr: &PrRef,
+        head: &CommitSha,
+        status: &GateStatus,
+        _existing: Option<CheckRunId>,
+    ) -> ForgeResult<Option<CheckRunId>> {
+        let mr: MergeRequest = self.client.get_json(self.mr_url(pr, &[])).await?;
+        let mut body = json!({
+            "state": status_state(status.conclusion),
+            "name": STATUS_NAME,
+            "description": truncate_chars(&status.title, DESCRIPTION_MAX_CHARS),
+            "target_url": status.details_url,
+        });
+        match mr
+            .head_pipeline
+            .filter(|p| p.sha.as_deref() == Some(head.as_str()))
+        {
+            Some(pipeline) => body["pipeline_id"] = json!(pipeline.id),
+            None if !mr.source_branch.is_empty() => body["ref"] = json!(mr.source_branch),
+            None => {}
+        }
+        let url = project_url(&self.client, &pr.repo, &["statuses", head.as_str()]);
+        let response = self
+            .client
+            .send(&ApiRequest::new(Method::POST, url).json(body))
+            .await?;
+        if !is_repeated_state(&response) {
+            response.success()?;
+        }
+        Ok(None)
+    }
+
+    /// Our note: carries `marker` and was written by the token's user. System notes
+    /// ("added 1 commit", label changes) never match, even if they quote the marker.
+    async fn find_comment(
+        &self,
+        pr: &PrRef,
+        marker: &str,
+    ) -> ForgeResult<Option<(CommentId, String)>> {
+        let me = self.username().await?;
+        let url = with_query(
+            self.mr_url(pr, &["notes"]),
+            &[("per_page", PER_PAGE), ("sort", "asc")],
+        );
+        let notes = self.client.get_all::<models::Note>(url, usize::MAX).await?;
+        Ok(notes
+            .items
+            .into_iter()
+            .find(|n| {
+                !n.system
+                    && n.body.contains(marker)
+                    && n.author.as_ref().is_some_and(|a| a.username == me)
+            })
+            .map(|n| (CommentId(n.id), n.body)))
+    }
+
+    async fn create_comment(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId> {
+        let request = ApiRequest::new(Method::POST, self.mr_url(pr, &["notes"]))
+            .json(json!({ "body": body }));
+        let note: models::Created = self.client.send(&request).await?.success()?.json()?;
+        Ok(CommentId(note.id))
+    }
+
+    async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()> {
+        let id = id.to_string();
+        let request = ApiRequest::new(Method::PUT, self.mr_url(pr, &["notes", &id]))
+            .json(json!({ "body": body }));
+        self.client.send(&request).await?.success()?;
+        Ok(())
+    }
+
+    async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()> {
+        self.apply_label(pr, label.name(), label.color(), label.description())
+            .await
+    }
+
+    async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {
+        self.update_labels(pr, "remove_labels", name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_users_and_ghost_are_bots() {
+        for bot in [
+            "project_123_bot",
+            "group_7_bot",
+            "project_42_bot_0a1f",
+            "ghost",
+        ] {
+            assert!(is_bot(bot), "{bot}");
+        }
+        for human in [
+            "alice",
+            "project_bot",
+            "project_12_bot_",
+            "project_12_bot_XYZ",
+            "group_x_bot",
+            "project_1_botany",
+            "my_project_1_bot",
+        ] {
+            assert!(!is_bot(human), "{human}");
+        }
+    }
+
+    #[test]
+    fn changes_count_plus_means_more_files_than_listed() {
+        assert_eq!(total_files(Some("35"), 35, false), 35);
+        assert_eq!(total_files(Some("1000+"), 1000, false), 1001);
+        assert_eq!(total_files(Some("1000+"), 1200, false), 1200);
+        assert_eq!(total_files(Some("5000+"), 3000, true), 5001);
+        assert_eq!(total_files(None, 3000, true), 3001);
+        assert_eq!(total_files(Some("junk"), 2, false), 2);
+    }
+
+    #[test]
+    fn description_is_cut_at_a_char_boundary() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("hé", 5), "hé");
+    }
+}
