@@ -1,5 +1,6 @@
 //! Wires settings, store, forges, HTTP server and worker into one running process.
 use crate::forge::github::{GitHubApp, GitHubForge};
+use crate::forge::gitlab::{GitLabApp, GitLabForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
 use crate::settings::{GitHubSettings, GitLabSettings, Settings};
@@ -135,11 +136,18 @@ fn github_forge(settings: &GitHubSettings) -> Result<Arc<dyn Forge>, StartError>
     Ok(Arc::new(forge))
 }
 
+/// The GitLab client as settings describe it.
+pub fn gitlab_app(settings: &GitLabSettings) -> GitLabApp {
+    GitLabApp {
+        base_url: settings.url.clone(),
+        token: settings.token.clone(),
+    }
+}
+
 fn gitlab_forge(settings: &GitLabSettings) -> Result<Arc<dyn Forge>, StartError> {
-    let _ = settings;
-    Err(StartError::GitLab(
-        "the GitLab adapter is not built yet".into(),
-    ))
+    let forge =
+        GitLabForge::new(gitlab_app(settings)).map_err(|e| StartError::GitLab(e.to_string()))?;
+    Ok(Arc::new(forge))
 }
 
 async fn signal_shutdown(shutdown: CancellationToken) {
