@@ -113,6 +113,28 @@ impl RepoConfig {
         Ok(config)
     }
 
+    /// Parses a policy file for a repository on `forge`, refusing settings that forge
+    /// cannot honour rather than silently ignoring them.
+    pub fn parse_for(
+        forge: crate::domain::ForgeKind,
+        file: &str,
+        text: &str,
+    ) -> Result<Self, ConfigError> {
+        let config = Self::parse(file, text)?;
+        if forge == crate::domain::ForgeKind::GitLab && config.reviews.stale != StaleReviews::Keep {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                line: line_of_key(text, "stale"),
+                column: None,
+                message: "reviews.stale: only `keep` works on GitLab, whose approvals do not say \
+                          which commit was approved; to drop approvals on a push, turn on the \
+                          project setting \"Remove all approvals when commits are added\""
+                    .to_owned(),
+            });
+        }
+        Ok(config)
+    }
+
     /// Checks what types alone cannot: limits that contradict each other, globs that don't compile.
     fn validate(&self) -> Result<(), Problem> {
         let size = &self.size;
@@ -314,6 +336,24 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn gitlab_refuses_stale_modes_it_cannot_enforce() {
+        use crate::domain::ForgeKind;
+        let text = "reviews:\n  stale: dismiss\n";
+        assert!(RepoConfig::parse_for(ForgeKind::GitHub, "f.yml", text).is_ok());
+        let e =
+            RepoConfig::parse_for(ForgeKind::GitLab, ".gitlab/smallbatch.yml", text).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message
+                .starts_with("reviews.stale: only `keep` works on GitLab"),
+            "{}",
+            e.message
+        );
+        let keep = "reviews:\n  stale: keep\n";
+        assert!(RepoConfig::parse_for(ForgeKind::GitLab, "f.yml", keep).is_ok());
     }
 
     #[test]

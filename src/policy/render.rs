@@ -1,5 +1,5 @@
 //! The check run's title and summary.
-use super::config::CONFIG_PATHS;
+use super::config::config_paths;
 use super::size::{Exclusion, FileOutcome};
 use super::text::{code, count, counted, files, lines, people};
 use super::{Conclusion, ConfigError, Evaluation, Reason};
@@ -292,7 +292,9 @@ fn tests_section(out: &mut String, eval: &Evaluation) {
 }
 
 /// A failing check for a policy file that cannot be used.
-pub fn config_error_check(err: &ConfigError) -> CheckText {
+/// The failing gate for a broken policy file, naming the places the policy is read from
+/// on `forge`.
+pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) -> CheckText {
     let place = match (err.line, err.column) {
         (Some(l), Some(c)) => format!("Line {l}, column {c}"),
         (Some(l), None) => format!("Line {l}"),
@@ -314,7 +316,7 @@ pub fn config_error_check(err: &ConfigError) -> CheckText {
          Every key, with its default:\n\n```yaml\n",
         err.file,
         err.message,
-        CONFIG_PATHS.map(|p| format!("`{p}`")).join(", ")
+        config_paths(forge).map(|p| format!("`{p}`")).join(", ")
     );
     summary.push_str(&defaults_yaml(&defaults));
     summary.push_str("```\n");
@@ -404,13 +406,19 @@ mod tests {
 
     #[test]
     fn config_error_without_a_place() {
-        let text = config_error_check(&ConfigError {
-            file: ".smallbatch.yml".into(),
-            line: None,
-            column: None,
-            message: "something".into(),
-        });
+        let text = config_error_check(
+            &ConfigError {
+                file: ".smallbatch.yml".into(),
+                line: None,
+                column: None,
+                message: "something".into(),
+            },
+            crate::domain::ForgeKind::GitLab,
+        );
         assert_eq!(text.title, "Invalid policy file .smallbatch.yml");
+        assert!(text
+            .summary
+            .contains("`.gitlab/smallbatch.yml`, `.smallbatch.yml`"));
         assert!(text.summary.contains("**Problem:** something"));
     }
 

@@ -153,7 +153,7 @@ fn config_error() {
         "size:\n  max_lines: 300\n  max_line: 100\n",
     )
     .unwrap_err();
-    let text = config_error_check(&err);
+    let text = config_error_check(&err, crate::domain::ForgeKind::GitHub);
     insta::assert_snapshot!(
         "config_error_check",
         format!("title: {}\n\n{}", text.title, text.summary)

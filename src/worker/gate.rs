@@ -31,7 +31,11 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         Ok(config) => config,
         Err(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
-            let status = gate_status(Conclusion::Fail, render::config_error_check(&err), &snap);
+            let status = gate_status(
+                Conclusion::Fail,
+                render::config_error_check(&err, pr.repo.forge),
+                &snap,
+            );
             publish(forge, pr, &snap, &status, &mut record).await?;
             return save(ctx, &key, &snap, record).await;
         }

@@ -50,7 +50,7 @@ pub async fn load(
     let mut config = Ok(RepoConfig::default());
     for path in config_paths(repo.forge) {
         if let Some(text) = file_at(ctx, forge, repo, base, path).await? {
-            config = RepoConfig::parse(path, &text);
+            config = RepoConfig::parse_for(repo.forge, path, &text);
             break;
         }
     }
