@@ -1,4 +1,4 @@
-use super::{CommitSha, DeliveryId, PrRef, RepoRef};
+use super::{CommentId, CommitSha, DeliveryId, PrRef, RepoRef, User};
 use serde::{Deserialize, Serialize};
 
 /// A webhook, normalized. The adapters produce these; the worker consumes them.
@@ -17,6 +17,61 @@ pub enum DomainEvent {
     /// A push to a branch changed files that the gate reads (the repo policy or
     /// `.gitattributes`): every open PR targeting that branch must be re-evaluated.
     PolicyChanged { repo: RepoRef, branch: String },
+    /// A comment on a PR was created or edited; commands in it may need to run.
+    CommentPosted { pr: PrRef, comment: PostedComment },
+    /// A deployment changed state on the forge (GitHub `deployment_status`, GitLab
+    /// deployment events). Matched to a ship by repository, commit and environment.
+    DeploymentChanged {
+        repo: RepoRef,
+        deployment: DeploymentRef,
+        state: DeploymentState,
+    },
+    /// Internal: the next step of a ship is due (a telemetry check, a retry).
+    ShipStep { pr: PrRef, ship_id: i64 },
+}
+
+/// A comment as the webhook described it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedComment {
+    pub id: CommentId,
+    pub author: User,
+    pub body: String,
+    /// For an edit, the body before it: only commands it did not have run.
+    pub previous_body: Option<String>,
+}
+
+/// One deployment on the forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentRef {
+    /// GitHub's deployment id, GitLab's deployment id.
+    pub id: u64,
+    pub sha: CommitSha,
+    pub environment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentState {
+    Pending,
+    Queued,
+    InProgress,
+    Success,
+    Failure,
+    Error,
+    Inactive,
+}
+
+impl DeploymentState {
+    /// Whether the deployment has finished, one way or the other.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeploymentState::Success
+                | DeploymentState::Failure
+                | DeploymentState::Error
+                | DeploymentState::Inactive
+        )
+    }
 }
 
 impl DomainEvent {
@@ -25,6 +80,13 @@ impl DomainEvent {
         match self {
             DomainEvent::PrChanged { pr, .. } => pr.key(),
             DomainEvent::PolicyChanged { repo, .. } => repo.key(),
+            DomainEvent::CommentPosted { pr, .. } | DomainEvent::ShipStep { pr, .. } => pr.key(),
+            // Deployment events name no PR; the worker finds the ship and its PR.
+            DomainEvent::DeploymentChanged {
+                repo, deployment, ..
+            } => {
+                format!("{}@deploy:{}", repo.key(), deployment.sha)
+            }
         }
     }
 }

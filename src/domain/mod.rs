@@ -3,8 +3,10 @@
 
 mod event;
 mod ids;
+mod permission;
 mod snapshot;
 
 pub use event::*;
 pub use ids::*;
+pub use permission::*;
 pub use snapshot::*;

@@ -6,7 +6,8 @@ pub mod retry;
 pub mod webhook;
 
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, ForgeKind, PrNumber, PrRef, PrSnapshot, RepoRef,
+    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, Permission, PrNumber, PrRef,
+    PrSnapshot, RepoRef,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -45,6 +46,48 @@ impl ForgeError {
 }
 
 pub type ForgeResult<T> = Result<T, ForgeError>;
+
+/// Another check or status on a PR's head, as `/ship` needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadCheck {
+    pub name: String,
+    pub outcome: CheckOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// success, neutral or skipped
+    Passed,
+    Pending,
+    Failed,
+}
+
+/// Whether a PR can be merged now, apart from the gate itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeReadiness {
+    /// `None` while the forge is still computing it.
+    pub mergeable: Option<bool>,
+    /// Every other check run and commit status on the head; the bot's own excluded.
+    pub checks: Vec<HeadCheck>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeMethod {
+    Merge,
+    Squash,
+    Rebase,
+}
+
+/// How a forge deploys a merged change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeploymentStart {
+    /// A deployment was created (GitHub); the team's CD performs it and reports back.
+    Created { id: u64 },
+    /// The forge deploys on its own (GitLab: the target branch's pipeline); its
+    /// deployment events are followed by commit and environment.
+    Following,
+}
 
 #[async_trait]
 pub trait Forge: Send + Sync {
@@ -95,4 +138,74 @@ pub trait Forge: Send + Sync {
     async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()>;
 
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
+
+    /// Acknowledges a command at once: 👀 on GitHub, an award emoji on GitLab.
+    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()> {
+        let _ = (pr, comment);
+        Err(unsupported(self.kind(), "command acknowledgement"))
+    }
+
+    /// What `user` may do in the repository.
+    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
+        let _ = (repo, user);
+        Err(unsupported(self.kind(), "permission lookup"))
+    }
+
+    /// Mergeability and every other check on `head`.
+    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
+        let _ = (pr, head);
+        Err(unsupported(self.kind(), "merge readiness"))
+    }
+
+    /// Merges the PR if its head is still `head` (a racing push makes it fail safely);
+    /// returns the merge commit.
+    async fn merge(
+        &self,
+        pr: &PrRef,
+        head: &CommitSha,
+        method: MergeMethod,
+    ) -> ForgeResult<CommitSha> {
+        let _ = (pr, head, method);
+        Err(unsupported(self.kind(), "merging"))
+    }
+
+    /// Starts deploying `sha` to `environment`.
+    async fn start_deployment(
+        &self,
+        repo: &RepoRef,
+        sha: &CommitSha,
+        environment: &str,
+        description: &str,
+    ) -> ForgeResult<DeploymentStart> {
+        let _ = (repo, sha, environment, description);
+        Err(unsupported(self.kind(), "deployments"))
+    }
+
+    /// Records a deployment's outcome on the forge (e.g. failed after a regression).
+    async fn set_deployment_state(
+        &self,
+        repo: &RepoRef,
+        deployment: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> ForgeResult<()> {
+        let _ = (repo, deployment, state, description);
+        Err(unsupported(self.kind(), "deployment statuses"))
+    }
+
+    /// Opens a PR that reverts `merge_sha` (the merge of `pr`) on its base branch.
+    async fn open_revert(
+        &self,
+        pr: &PrRef,
+        merge_sha: &CommitSha,
+        title: &str,
+        body: &str,
+    ) -> ForgeResult<PrNumber> {
+        let _ = (pr, merge_sha, title, body);
+        Err(unsupported(self.kind(), "reverts"))
+    }
+}
+
+fn unsupported(kind: ForgeKind, what: &str) -> ForgeError {
+    ForgeError::Permanent(format!("{what} is not implemented for {}", kind.as_str()))
 }

@@ -78,6 +78,17 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
             tracing::debug!(%pr, %cause, "evaluating");
             gate::evaluate(ctx, forge, pr).await
         }
+        DomainEvent::CommentPosted { pr, comment } => {
+            let forge = ctx
+                .forge(pr.repo.forge)
+                .ok_or(JobError::ForgeNotConfigured(pr.repo.forge.as_str()))?;
+            super::commands::handle(ctx, forge, pr, comment).await
+        }
+        DomainEvent::DeploymentChanged { .. } | DomainEvent::ShipStep { .. } => {
+            // Not produced by any parser until /ship lands.
+            tracing::warn!(event = ?job.event, "no handler for this event yet; dropped");
+            Ok(())
+        }
         DomainEvent::PolicyChanged { repo, branch } => {
             let forge = ctx
                 .forge(repo.forge)

@@ -2,6 +2,7 @@
 //! serialized by the store, drained on shutdown.
 
 mod backoff;
+mod commands;
 mod gate;
 mod job;
 mod repo_policy;
