@@ -2,6 +2,7 @@
 //! Pure functions only: no I/O, no async, no clocks. Adapters feed it snapshots and
 //! carry out the decisions it returns.
 
+pub mod command_text;
 pub mod comment;
 pub mod config;
 pub mod gitattributes;

@@ -1,0 +1,182 @@
+//! Every reply a chat command produces, built by named constructors.
+use super::render::CheckText;
+use super::RepoConfig;
+use crate::domain::Permission;
+
+/// A recorded `/override`, as the check summary shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideNote {
+    pub actor: String,
+    pub reason: String,
+    /// When, as the audit log recorded it (RFC 3339).
+    pub at: String,
+    pub head_sha: String,
+    /// The verdict it overrode, in one line.
+    pub overridden: String,
+}
+
+/// Who may run what, from the repository's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandPermissions {
+    pub override_needs: Permission,
+    pub ship_needs: Permission,
+}
+
+fn role(p: Permission) -> String {
+    format!("`{}`", p.as_str())
+}
+
+/// `/help`: the commands, what each needs, and the policy in force on this repository.
+pub fn help_reply(config: &RepoConfig, perms: CommandPermissions) -> String {
+    let size = &config.size;
+    let max_files = size
+        .max_files
+        .map_or("no limit".to_owned(), |n| format!("at most {n}"));
+    let tests = if config.tests.required {
+        format!("required above {} changed source lines", config.tests.min_lines)
+    } else {
+        format!("advised above {} changed source lines", config.tests.min_lines)
+    };
+    format!(
+        "### smallbatch commands\n\n\
+         | command | what it does | who may run it |\n\
+         |---|---|---|\n\
+         | `/help` | shows this | anyone |\n\
+         | `/recheck` | evaluates the gate again | anyone |\n\
+         | `/override <reason>` | passes the gate for the current head commit; recorded in an audit log; a new push ends it | {ovr} permission or higher |\n\
+         | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} permission or higher |\n\n\
+         Commands go on a line of their own; quoted or code-formatted commands are ignored.\n\n\
+         ### Policy in force\n\n\
+         - Size: fails above {max} lines, advice above {warn} lines; files: {max_files}.\n\
+         - Reviews: {approvals} approval(s) from someone other than the author; stale approvals: `{stale}`.\n\
+         - Tests: {tests}.\n",
+        ovr = role(perms.override_needs),
+        ship = role(perms.ship_needs),
+        max = size.max_lines,
+        warn = size.warn_lines,
+        approvals = config.reviews.required_approvals,
+        stale = match config.reviews.stale {
+            super::config::StaleReviews::Keep => "keep",
+            super::config::StaleReviews::Dismiss => "dismiss",
+            super::config::StaleReviews::Changed => "changed",
+        },
+    )
+}
+
+/// A `/word` that is not a command.
+pub fn unknown_command(name: &str) -> String {
+    format!("`/{name}` is not a smallbatch command. Comment `/help` to see the commands.")
+}
+
+/// A command the author may not run. Nothing else happens.
+pub fn refusal(command: &str, user: &str, needed: Permission) -> String {
+    format!(
+        "Sorry @{user}, `/{command}` needs {} permission on this repository, which you don't have. \
+         Ask someone with that permission to run it.",
+        role(needed)
+    )
+}
+
+pub fn override_needs_reason() -> String {
+    "`/override` needs a reason, for the audit log: for example `/override hotfix for the outage in #123`."
+        .to_owned()
+}
+
+pub fn override_recorded(note: &OverrideNote) -> String {
+    format!(
+        "Override recorded: the gate passes for `{}` ({}). It ends with the next push.",
+        short(&note.head_sha),
+        note.overridden
+    )
+}
+
+/// The check on an overridden head: passing, with the audit record before the verdict
+/// it overrode.
+pub fn overridden_check(original: CheckText, note: &OverrideNote) -> CheckText {
+    CheckText {
+        title: format!("Overridden by @{}: {}", note.actor, original.title),
+        summary: format!(
+            "### Overridden\n\n\
+             @{} overrode the gate for `{}` at {}.\n\n\
+             > {}\n\n\
+             The gate's own verdict was: {}. The override ends with the next push.\n\n{}",
+            note.actor,
+            short(&note.head_sha),
+            note.at,
+            note.reason.replace('\n', " "),
+            note.overridden,
+            original.summary
+        ),
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note() -> OverrideNote {
+        OverrideNote {
+            actor: "maya".into(),
+            reason: "hotfix for the outage".into(),
+            at: "2026-11-27T10:00:00Z".into(),
+            head_sha: "a1b2c3d4e5f6".into(),
+            overridden: "fail: 612 lines, over the 400-line limit".into(),
+        }
+    }
+
+    #[test]
+    fn help_shows_commands_permissions_and_the_active_policy() {
+        let perms = CommandPermissions {
+            override_needs: Permission::Maintain,
+            ship_needs: Permission::Write,
+        };
+        insta::assert_snapshot!(help_reply(&RepoConfig::default(), perms));
+    }
+
+    #[test]
+    fn refusal_names_what_is_needed() {
+        assert_eq!(
+            refusal("override", "sam", Permission::Maintain),
+            "Sorry @sam, `/override` needs `maintain` permission on this repository, which you don't have. Ask someone with that permission to run it."
+        );
+    }
+
+    #[test]
+    fn unknown_commands_point_to_help() {
+        assert_eq!(
+            unknown_command("deploy"),
+            "`/deploy` is not a smallbatch command. Comment `/help` to see the commands."
+        );
+    }
+
+    #[test]
+    fn overridden_check_puts_the_audit_record_first() {
+        let original = CheckText {
+            title: "612 lines: over the 400-line limit".into(),
+            summary: "### Failing\n\n- **Too large**".into(),
+        };
+        let text = overridden_check(original, &note());
+        assert_eq!(text.title, "Overridden by @maya: 612 lines: over the 400-line limit");
+        insta::assert_snapshot!(text.summary, @r"
+        ### Overridden
+
+        @maya overrode the gate for `a1b2c3d` at 2026-11-27T10:00:00Z.
+
+        > hotfix for the outage
+
+        The gate's own verdict was: fail: 612 lines, over the 400-line limit. The override ends with the next push.
+
+        ### Failing
+
+        - **Too large**
+        ");
+        assert_eq!(
+            override_recorded(&note()),
+            "Override recorded: the gate passes for `a1b2c3d` (fail: 612 lines, over the 400-line limit). It ends with the next push."
+        );
+    }
+}
