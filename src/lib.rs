@@ -11,5 +11,6 @@ pub mod local;
 pub mod policy;
 pub mod server;
 pub mod settings;
+pub mod ship;
 pub mod store;
 pub mod worker;

@@ -33,9 +33,15 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions) -> String {
         .max_files
         .map_or("no limit".to_owned(), |n| format!("at most {n}"));
     let tests = if config.tests.required {
-        format!("required above {} changed source lines", config.tests.min_lines)
+        format!(
+            "required above {} changed source lines",
+            config.tests.min_lines
+        )
     } else {
-        format!("advised above {} changed source lines", config.tests.min_lines)
+        format!(
+            "advised above {} changed source lines",
+            config.tests.min_lines
+        )
     };
     format!(
         "### smallbatch commands\n\n\
@@ -160,7 +166,10 @@ mod tests {
             summary: "### Failing\n\n- **Too large**".into(),
         };
         let text = overridden_check(original, &note());
-        assert_eq!(text.title, "Overridden by @maya: 612 lines: over the 400-line limit");
+        assert_eq!(
+            text.title,
+            "Overridden by @maya: 612 lines: over the 400-line limit"
+        );
         insta::assert_snapshot!(text.summary, @r"
         ### Overridden
 

@@ -1,0 +1,278 @@
+//! The texts `/ship` posts: the checklist when it cannot ship, and the one shipping
+//! comment, rendered from the record at every stage and edited in place.
+use super::record::{MetricLine, MetricStatus, ShipRecord, Stage};
+use std::fmt::Write;
+
+/// Identifies the shipping comment of ship `id`.
+pub fn marker(id: i64) -> String {
+    format!("<!-- smallbatch:ship:{id} -->")
+}
+
+/// `/ship` on a PR that is not ready: everything missing, as a checklist.
+pub fn not_ready(environment: &str, missing: &[String]) -> String {
+    let mut out = format!("Not shipping to **{environment}** yet. Still needed:\n\n");
+    for item in missing {
+        let _ = writeln!(out, "- [ ] {item}");
+    }
+    out.push_str("\nComment `/ship` again once these are done.");
+    out
+}
+
+/// `/ship` while an earlier ship of this PR is still running.
+pub fn already_shipping(id: i64, stage: Stage) -> String {
+    format!(
+        "This pull request is already being shipped (ship {id}, now {}).",
+        stage.as_str().replace('_', " ")
+    )
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+fn minutes(ms: i64) -> String {
+    let min = (ms.max(0) + 59_999) / 60_000;
+    if min >= 60 {
+        format!("{} h {} min", min / 60, min % 60)
+    } else {
+        format!("{min} min")
+    }
+}
+
+fn step(done: bool, text: &str) -> String {
+    format!("- [{}] {text}\n", if done { "x" } else { " " })
+}
+
+fn metric_table(lines: &[MetricLine]) -> String {
+    if lines.is_empty() {
+        return "No metrics are configured (`ship.metrics`), so production was not watched.\n"
+            .to_owned();
+    }
+    let mut out = "| metric | value | bound | status |\n|---|---:|---|---|\n".to_owned();
+    for l in lines {
+        let value = l.value.map_or("–".to_owned(), |v| {
+            format!("{v:.4}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
+        });
+        let status = match l.status {
+            MetricStatus::Healthy => "ok".to_owned(),
+            MetricStatus::Regressed => {
+                format!("**regressed**: {}", l.detail.as_deref().unwrap_or(""))
+            }
+            MetricStatus::Unknown => format!("unknown: {}", l.detail.as_deref().unwrap_or("")),
+        };
+        let _ = writeln!(out, "| {} | {value} | {} | {status} |", l.name, l.bound);
+    }
+    out
+}
+
+/// The shipping comment for ship `id` in its current stage.
+pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
+    let mut out = format!(
+        "{}\n## Shipping `{}` to **{}**\n\nRequested by @{}.\n\n",
+        marker(id),
+        short(ship.head_sha.as_str()),
+        ship.environment,
+        ship.requested_by
+    );
+    let merged = ship
+        .merge_sha
+        .as_ref()
+        .map(|s| format!("Merged as `{}`", short(s.as_str())));
+    let deployed = ship.deployed_at_ms.is_some();
+    out.push_str(&step(true, "Gate, checks and mergeability verified"));
+    out.push_str(&step(
+        merged.is_some(),
+        merged.as_deref().unwrap_or("Merge"),
+    ));
+    out.push_str(&step(deployed, &format!("Deploy to {}", ship.environment)));
+    out.push_str(&step(
+        ship.stage.finished() && deployed,
+        &format!("Watch production for {}", minutes(watch_ms)),
+    ));
+    out.push('\n');
+    match ship.stage {
+        Stage::Merging => out.push_str("Merging…\n"),
+        Stage::Deploying => out.push_str("Waiting for the deployment to report.\n"),
+        Stage::Watching => {
+            let _ = writeln!(
+                out,
+                "Deployed. Watching production ({} check{} so far):\n",
+                ship.checks_done,
+                if ship.checks_done == 1 { "" } else { "s" }
+            );
+            out.push_str(&metric_table(&ship.last_check));
+        }
+        Stage::Healthy => {
+            out.push_str("### ✅ Operating as designed\n\nEvery metric stayed within its bound for the whole watch.\n\n");
+            out.push_str(&metric_table(&ship.last_check));
+        }
+        Stage::Regressed => {
+            out.push_str("### 🔴 Regressed\n\n");
+            for l in ship
+                .last_check
+                .iter()
+                .filter(|l| l.status == MetricStatus::Regressed)
+            {
+                let _ = writeln!(
+                    out,
+                    "- **{}**: {}",
+                    l.name,
+                    l.detail.as_deref().unwrap_or("out of bounds")
+                );
+            }
+            out.push('\n');
+            out.push_str(&metric_table(&ship.last_check));
+            out.push_str("\nThe deployment was marked as failed. ");
+            match ship.revert_pr {
+                Some(n) => {
+                    let _ = write!(
+                        out,
+                        "Revert opened: #{n}. Ship it with `/ship` to restore service."
+                    );
+                }
+                None => out.push_str("No revert was opened (`ship.on_regression: notify`)."),
+            }
+            let mut people: Vec<&str> = std::iter::once(ship.requested_by.as_str())
+                .chain(std::iter::once(ship.author.as_str()))
+                .chain(ship.reviewers.iter().map(String::as_str))
+                .collect();
+            people.sort_unstable();
+            people.dedup();
+            let _ = write!(
+                out,
+                "\n\ncc {}",
+                people
+                    .iter()
+                    .map(|p| format!("@{p}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            out.push('\n');
+        }
+        Stage::Unverified => {
+            out.push_str("### ⚠️ Not verified\n\nProduction telemetry could not be read during the watch, so this change is **not** known to be healthy.\n\n");
+            out.push_str(&metric_table(&ship.last_check));
+        }
+        Stage::DeployFailed => {
+            let _ = writeln!(
+                out,
+                "### ❌ The deployment failed\n\n{}",
+                ship.failure
+                    .as_deref()
+                    .unwrap_or("The deployment reported a failure.")
+            );
+        }
+        Stage::MergeFailed => {
+            let _ = writeln!(
+                out,
+                "### ❌ Not merged\n\n{}",
+                ship.failure.as_deref().unwrap_or("The merge was refused.")
+            );
+        }
+    }
+    out
+}
+
+/// The body of the revert PR opened after a regression.
+pub fn revert_body(ship: &ShipRecord) -> String {
+    let mut out = format!(
+        "Reverts #{} (`{}`), which regressed in **{}** after deploying:\n\n",
+        ship.pr.number,
+        ship.merge_sha.as_ref().map_or("", |s| short(s.as_str())),
+        ship.environment
+    );
+    for l in ship
+        .last_check
+        .iter()
+        .filter(|l| l.status == MetricStatus::Regressed)
+    {
+        let _ = writeln!(
+            out,
+            "- **{}**: {}",
+            l.name,
+            l.detail.as_deref().unwrap_or("out of bounds")
+        );
+    }
+    out.push_str("\nOpened by smallbatch. Ship it with `/ship` to restore service.\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CommitSha, InstallationId, PrNumber, PrRef, RepoRef};
+
+    fn ship(stage: Stage) -> ShipRecord {
+        ShipRecord {
+            pr: PrRef {
+                repo: RepoRef::github("o/r", InstallationId(1)),
+                number: PrNumber(7),
+            },
+            title: "Add invoices".into(),
+            head_sha: CommitSha::new("a".repeat(40)),
+            environment: "production".into(),
+            requested_by: "alice".into(),
+            author: "alice".into(),
+            reviewers: vec!["bob".into()],
+            lines: 120,
+            approvals: 1,
+            first_commit_at_ms: None,
+            requested_at_ms: 0,
+            stage,
+            merge_sha: Some(CommitSha::new("b".repeat(40))),
+            merged_at_ms: Some(1),
+            deployment_id: Some(9),
+            deployed_at_ms: Some(2),
+            watch_until_ms: Some(900_002),
+            baselines: vec![Some(0.002), Some(0.12)],
+            last_check: vec![
+                MetricLine {
+                    name: "error rate".into(),
+                    bound: "≤ 0.01".into(),
+                    value: Some(0.034),
+                    status: MetricStatus::Regressed,
+                    detail: Some("0.034 over max 0.01 (3.4×)".into()),
+                },
+                MetricLine {
+                    name: "p99 latency".into(),
+                    bound: "≤ 1.5× the pre-deploy 0.12".into(),
+                    value: Some(0.13),
+                    status: MetricStatus::Healthy,
+                    detail: None,
+                },
+            ],
+            checks_done: 3,
+            verdict_at_ms: Some(3),
+            comment_id: Some(5),
+            revert_pr: Some(8),
+            reverts_ship: None,
+            restored_at_ms: None,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn regressed_comment_names_the_metric_the_revert_and_the_people() {
+        insta::assert_snapshot!(shipping_comment(3, &ship(Stage::Regressed), 900_000));
+    }
+
+    #[test]
+    fn healthy_comment_shows_each_metric_against_its_bound() {
+        let mut s = ship(Stage::Healthy);
+        s.last_check[0].value = Some(0.004);
+        s.last_check[0].status = MetricStatus::Healthy;
+        s.last_check[0].detail = None;
+        insta::assert_snapshot!(shipping_comment(3, &s, 900_000));
+    }
+
+    #[test]
+    fn not_ready_is_a_checklist() {
+        assert_eq!(
+            not_ready("production", &["The pull request is open.".into()]),
+            "Not shipping to **production** yet. Still needed:\n\n- [ ] The pull request is open.\n\nComment `/ship` again once these are done."
+        );
+    }
+}
