@@ -8,7 +8,8 @@ use smallbatch::forge::gitlab::diff::{self, DiffCount};
 use support::fake_github::{self, FakeFile};
 use support::fake_gitlab::{unified_diff, Write};
 use support::gitlab_world::{
-    gitlab_fixture, GitLabWorld, MERGE_REQUEST_HOOK, NEXT_SECRET, NOTE_HOOK, PROJECT, SECRET,
+    gitlab_fixture, GitLabWorld, BASE_SHA, MERGE_REQUEST_HOOK, NEXT_SECRET, NOTE_HOOK, PROJECT,
+    SECRET,
 };
 use support::{sha, World};
 use wiremock::ResponseTemplate;
@@ -470,5 +471,75 @@ async fn an_mr_that_no_longer_exists_is_dropped_not_retried() {
     w.settle().await;
     assert_eq!(w.store.parked_count().await.unwrap(), 0);
     assert_eq!(w.writes(), []);
+    w.assert_quiet();
+}
+
+/// Our project's API root, its id URL-encoded.
+const API_PROJECT: &str = "/api/v4/projects/acme%2Ftools%2Fwidgets";
+
+#[tokio::test]
+async fn the_policy_file_is_read_from_the_target_branch_head() {
+    let w = GitLabWorld::start().await;
+    w.gl.put_file(
+        BASE_SHA,
+        ".gitlab/smallbatch.yml",
+        "size:\n  max_lines: 20\n",
+    );
+    let head = sha(1);
+    let writes = opened(&w, 7, &head, small_files()).await;
+    let note = created_note(&writes);
+    assert_eq!(
+        writes,
+        [
+            status(
+                &head,
+                "failed",
+                "30 lines: over the 20-line limit; needs 1 approval"
+            ),
+            Write::NoteCreated { iid: 7, id: note },
+            label_created("size/M", "#eebb00"),
+            labels_added(7, "size/M"),
+        ]
+    );
+    let reads: Vec<String> =
+        w.gl.take_calls()
+            .into_iter()
+            .filter(|c| c.contains("/repository/"))
+            .collect();
+    let files = format!("GET {API_PROJECT}/repository/files");
+    assert_eq!(
+        reads,
+        [
+            format!("GET {API_PROJECT}/repository/branches/main"),
+            format!("{files}/.gitlab%2Fsmallbatch.yml/raw?ref={BASE_SHA}"),
+            format!("{files}/.gitattributes/raw?ref={BASE_SHA}"),
+        ]
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_long_file_list_is_read_across_pages() {
+    let w = GitLabWorld::start().await;
+    let mut files: Vec<FakeFile> = (1..=149)
+        .map(|i| FakeFile::added(&format!("src/gen_{i:03}.rs"), 1))
+        .collect();
+    files.push(FakeFile::added("tests/gen_test.rs", 1));
+    let head = sha(1);
+    assert_eq!(
+        opened(&w, 7, &head, files).await,
+        [
+            status(&head, "pending", "150 lines: needs 1 approval"),
+            label_created("size/L", "#ee9900"),
+            labels_added(7, "size/L"),
+        ]
+    );
+    let pages: Vec<String> =
+        w.gl.take_calls()
+            .into_iter()
+            .filter(|c| c.contains("/diffs"))
+            .collect();
+    let diffs = format!("GET {API_PROJECT}/merge_requests/7/diffs?per_page=100");
+    assert_eq!(pages, [diffs.clone(), format!("{diffs}&page=2")]);
     w.assert_quiet();
 }
