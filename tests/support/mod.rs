@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod fake_github;
+pub mod fake_gitlab;
+pub mod gitlab_world;
 
 use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
 use serde_json::Value;

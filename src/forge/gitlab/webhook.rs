@@ -197,17 +197,23 @@ mod payload {
     }
 
     /// The fields an update changed, as `{previous, current}`; only these matter to the
-    /// gate. `work_in_progress` is what GitLab before 13.x calls `draft`.
+    /// gate. `work_in_progress` is what GitLab before 13.x calls `draft`. `reviewers`
+    /// changes when a review is submitted ("Request changes", "Reviewed"), which GitLab
+    /// sends only as an `update`.
     #[derive(Deserialize)]
     pub struct MergeRequestChanges {
         draft: Option<IgnoredAny>,
         work_in_progress: Option<IgnoredAny>,
         target_branch: Option<IgnoredAny>,
+        reviewers: Option<IgnoredAny>,
     }
 
     impl MergeRequestChanges {
         pub fn affects_verdict(&self) -> bool {
-            self.draft.is_some() || self.work_in_progress.is_some() || self.target_branch.is_some()
+            self.draft.is_some()
+                || self.work_in_progress.is_some()
+                || self.target_branch.is_some()
+                || self.reviewers.is_some()
         }
     }
 

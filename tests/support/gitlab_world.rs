@@ -1,0 +1,297 @@
+//! The GitLab half of the end-to-end DSL: a real smallbatch process (router + worker +
+//! store) wired to a fake GitLab, driven with token-checked webhooks built from real
+//! fixtures.
+use super::fake_github::FakeFile;
+use super::fake_gitlab::{FakeGitLab, FakeMr, FakeReviewer, Write};
+use serde_json::{json, Value};
+use smallbatch::app::{App, Forges};
+use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
+use smallbatch::forge::Forge;
+use smallbatch::settings::{GitLabSettings, LogFormat, Settings, WorkerSettings};
+use smallbatch::store::Store;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A project in a subgroup, so that the URL-encoded project id has two `%2F`.
+pub const PROJECT: &str = "acme/tools/widgets";
+pub const TOKEN: &str = "glpat-e2e-0123456789abcdef";
+/// The webhook secret GitLab sends as `X-Gitlab-Token`.
+pub const SECRET: &str = "gitlab-webhook-secret";
+/// A second accepted secret, as during a rotation.
+pub const NEXT_SECRET: &str = "gitlab-webhook-secret-2027";
+pub const BASE_SHA: &str = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
+pub const MERGE_REQUEST_HOOK: &str = "Merge Request Hook";
+pub const NOTE_HOOK: &str = "Note Hook";
+
+pub fn gitlab_fixture(name: &str) -> Value {
+    let path = format!("{}/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
+}
+
+pub struct GitLabWorld {
+    pub gl: FakeGitLab,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+    running: Option<JoinHandle<()>>,
+    http: reqwest::Client,
+    next_delivery: AtomicU64,
+}
+
+fn settings(db_url: &str, gl: &FakeGitLab) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db_url.into(),
+        log_format: LogFormat::Text,
+        worker: WorkerSettings {
+            concurrency: 4,
+            lease: Duration::from_secs(30),
+            max_attempts: 5,
+            drain_timeout: Duration::from_secs(5),
+        },
+        github: None,
+        gitlab: Some(GitLabSettings {
+            url: gl.uri().parse().unwrap(),
+            token: TOKEN.into(),
+            webhook_secrets: vec![SECRET.into(), NEXT_SECRET.into()],
+        }),
+    }
+}
+
+/// The real adapter with retries shortened, so fault tests run quickly.
+fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
+    let retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(100),
+        max_total_wait: Duration::from_secs(3),
+    };
+    Arc::new(GitLabForge::with_retry_policy(smallbatch::app::gitlab_app(settings), retry).unwrap())
+}
+
+impl GitLabWorld {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
+        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        let settings = settings(&db_url, &gl);
+        let store = Store::connect(&db_url).await.unwrap();
+        let forges = Forges {
+            github: None,
+            gitlab: Some(make_forge(settings.gitlab.as_ref().unwrap())),
+        };
+        let app = App::new(store.clone(), forges, &settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let running = Some(tokio::spawn(async move {
+            app.run(listener, stop).await.unwrap()
+        }));
+        Self {
+            gl,
+            store,
+            _dir: dir,
+            addr,
+            shutdown,
+            running,
+            http: reqwest::Client::new(),
+            next_delivery: 1.into(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Adds an open merge request by `alice` to the fake GitLab.
+    pub fn open_mr(&self, iid: u64, head: &str, files: Vec<FakeFile>) -> FakeMr {
+        let mr = FakeMr {
+            iid,
+            title: "Add invoice export".into(),
+            author: "alice".into(),
+            draft: false,
+            state: "opened",
+            source_branch: format!("feature-{iid}"),
+            target_branch: "main".into(),
+            head_sha: head.into(),
+            base_sha: BASE_SHA.into(),
+            labels: vec![],
+            files,
+            approved_by: vec![],
+            reviewers: vec![],
+            version: 1,
+        };
+        self.gl.state().mrs.insert(iid, mr.clone());
+        mr
+    }
+
+    pub fn update_mr(&self, iid: u64, f: impl FnOnce(&mut FakeMr)) {
+        let mut s = self.gl.state();
+        let mr = s.mrs.get_mut(&iid).unwrap();
+        f(mr);
+        mr.version += 1;
+    }
+
+    /// A new head with `files`; returns the head it replaced.
+    pub fn push(&self, iid: u64, head: &str, files: Vec<FakeFile>) -> String {
+        let mut old = String::new();
+        self.update_mr(iid, |mr| {
+            old = std::mem::replace(&mut mr.head_sha, head.into());
+            mr.files = files;
+        });
+        old
+    }
+
+    pub fn approve(&self, iid: u64, user: &str) {
+        self.update_mr(iid, |mr| mr.approved_by.push(user.into()));
+    }
+
+    pub fn unapprove(&self, iid: u64, user: &str) {
+        self.update_mr(iid, |mr| mr.approved_by.retain(|u| u != user));
+    }
+
+    pub fn reviewer(&self, iid: u64, user: &str, state: &'static str) {
+        self.update_mr(iid, |mr| {
+            mr.reviewers.retain(|r| r.username != user);
+            mr.reviewers.push(FakeReviewer {
+                username: user.into(),
+                state,
+            });
+        });
+    }
+
+    /// The real `merge_request.json` hook for `action`, pointed at our project and MR
+    /// and its current head.
+    pub fn mr_hook(&self, action: &str, iid: u64) -> Value {
+        let mut v = gitlab_fixture("merge_request");
+        let web_url = format!("https://gitlab.example.com/{PROJECT}");
+        let project = &mut v["project"];
+        project["path_with_namespace"] = json!(PROJECT);
+        project["web_url"] = json!(web_url);
+        project["namespace"] = json!("tools");
+        project["name"] = json!("widgets");
+        let s = self.gl.state();
+        let mr = s.mrs.get(&iid).expect("the MR exists in the fake");
+        let attrs = &mut v["object_attributes"];
+        attrs["iid"] = json!(iid);
+        attrs["action"] = json!(action);
+        attrs["title"] = json!(mr.title);
+        attrs["source_branch"] = json!(mr.source_branch);
+        attrs["target_branch"] = json!(mr.target_branch);
+        attrs["last_commit"]["id"] = json!(mr.head_sha);
+        attrs["url"] = json!(format!("{web_url}/-/merge_requests/{iid}"));
+        // Only an `open` carries the fixture's label change.
+        v["changes"] = json!({});
+        v
+    }
+
+    /// The `update` GitLab sends for a push: `oldrev` is the head it replaced.
+    pub fn push_hook(&self, iid: u64, oldrev: &str) -> Value {
+        let mut v = self.mr_hook("update", iid);
+        v["object_attributes"]["oldrev"] = json!(oldrev);
+        v["changes"] = json!({
+            "updated_at": {"previous": "2026-11-27 10:00:01 UTC", "current": "2026-11-27 10:05:00 UTC"}
+        });
+        v
+    }
+
+    fn delivery_id(&self) -> String {
+        let n = self.next_delivery.fetch_add(1, Ordering::SeqCst);
+        format!("9a3c1f2e-5b7d-4e10-8f2a-{n:012x}")
+    }
+
+    /// Delivers `payload` as GitLab does: the right token, a fresh `Idempotency-Key`
+    /// and event UUID. Returns (status, body).
+    pub async fn deliver(&self, event: &str, payload: &Value) -> (u16, String) {
+        let id = self.delivery_id();
+        let body = serde_json::to_vec(payload).unwrap();
+        self.post(
+            event,
+            &[
+                ("x-gitlab-token", SECRET),
+                ("idempotency-key", &id),
+                ("x-gitlab-event-uuid", &id),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// Posts to `/webhooks/gitlab` with `event` and exactly `headers`, besides the ones
+    /// every GitLab delivery carries.
+    pub async fn post(
+        &self,
+        event: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut req = self
+            .http
+            .post(self.url("/webhooks/gitlab"))
+            .header("content-type", "application/json")
+            .header("user-agent", "GitLab/17.6.0")
+            .header("x-gitlab-instance", "https://gitlab.example.com")
+            .header(
+                "x-gitlab-webhook-uuid",
+                "5f4d8b2e-1c3a-4b6d-9e8f-0a1b2c3d4e5f",
+            )
+            .header("x-gitlab-event", event)
+            .body(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// Waits until every stored job has run (jobs retried later included).
+    pub async fn settle(&self) {
+        for _ in 0..600 {
+            if self.store.queue_depth().await.unwrap() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "jobs did not settle; calls so far: {:#?}",
+            self.gl.state().calls
+        );
+    }
+
+    pub fn writes(&self) -> Vec<Write> {
+        self.gl.take_writes()
+    }
+
+    /// Fails on any call the fake GitLab did not expect, and on writes no test looked at.
+    pub fn assert_quiet(&self) {
+        let s = self.gl.state();
+        assert!(
+            s.unexpected.is_empty(),
+            "unexpected GitLab calls: {:#?}",
+            s.unexpected
+        );
+        assert!(
+            s.writes.is_empty(),
+            "unasserted GitLab writes: {:#?}",
+            s.writes
+        );
+    }
+
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(h) = self.running.take() {
+            h.await.unwrap();
+        }
+    }
+}
+
+impl Drop for GitLabWorld {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
