@@ -250,6 +250,12 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         return None;
     }
     let rest: Vec<&str> = segs[3..].to_vec();
+    // Everything under a PR that does not exist is a 404, as on GitHub.
+    if let ["pulls" | "issues", n, ..] = rest.as_slice() {
+        if n.parse::<u64>().is_ok_and(|n| !s.prs.contains_key(&n)) {
+            return Some(not_found());
+        }
+    }
     match (method, rest.as_slice()) {
         ("GET", ["git", "ref", "heads", branch @ ..]) => {
             let branch = branch.join("/");
