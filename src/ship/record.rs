@@ -87,6 +87,12 @@ pub struct ShipRecord {
     pub baselines: Vec<Option<f64>>,
     pub last_check: Vec<MetricLine>,
     pub checks_done: u32,
+    /// Checks in which some metric could not be read; any makes the verdict Unverified.
+    #[serde(default)]
+    pub unknown_checks: u32,
+    /// Whether the regressed deployment was marked failed on the forge already.
+    #[serde(default)]
+    pub deployment_marked_failed: bool,
     pub verdict_at_ms: Option<i64>,
     /// The one shipping comment, edited as the ship progresses.
     pub comment_id: Option<u64>,

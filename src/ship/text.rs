@@ -245,6 +245,8 @@ mod tests {
                 },
             ],
             checks_done: 3,
+            unknown_checks: 0,
+            deployment_marked_failed: true,
             verdict_at_ms: Some(3),
             comment_id: Some(5),
             revert_pr: Some(8),
