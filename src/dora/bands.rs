@@ -78,7 +78,8 @@ impl FrequencyBand {
             let size = size.whole_seconds();
             ((total + size - 1) / size) as usize
         };
-        let day_of = |at: OffsetDateTime| ((at - start).whole_seconds() / DAY.whole_seconds()) as usize;
+        let day_of =
+            |at: OffsetDateTime| ((at - start).whole_seconds() / DAY.whole_seconds()) as usize;
 
         let weeks = windows(WEEK);
         let mut days_per_week = vec![BTreeSet::new(); weeks];
@@ -257,7 +258,11 @@ mod tests {
             ((0, 0), None),
         ];
         for ((failed, judged), band) in cases {
-            assert_eq!(FailureRateBand::classify(failed, judged), band, "{failed}/{judged}");
+            assert_eq!(
+                FailureRateBand::classify(failed, judged),
+                band,
+                "{failed}/{judged}"
+            );
         }
     }
 }

@@ -20,11 +20,17 @@ pub fn render_prometheus(metrics: &[RepoMetrics]) -> String {
     let mut out = Exposition::default();
     let per_repo = |m: &RepoMetrics| vec![("repo", m.repo.clone())];
 
-    out.family("smallbatch_deployments", "Deployments in the report period, reverts included.");
+    out.family(
+        "smallbatch_deployments",
+        "Deployments in the report period, reverts included.",
+    );
     for m in metrics {
         out.sample(&per_repo(m), m.counts.deployments as f64);
     }
-    out.family("smallbatch_deployments_per_day", "Deployments per day over the report period.");
+    out.family(
+        "smallbatch_deployments_per_day",
+        "Deployments per day over the report period.",
+    );
     for m in metrics {
         out.sample(&per_repo(m), m.deploys_per_day);
     }
@@ -72,7 +78,10 @@ pub fn render_prometheus(metrics: &[RepoMetrics]) -> String {
     for m in metrics {
         out.sample(&per_repo(m), m.unrestored.len() as f64);
     }
-    out.family("smallbatch_deployments_by_size", "Deployments by size label.");
+    out.family(
+        "smallbatch_deployments_by_size",
+        "Deployments by size label.",
+    );
     for m in metrics {
         for b in &m.by_size {
             out.sample(&sized(m, b.size), b.deployments as f64);
@@ -93,10 +102,19 @@ pub fn render_prometheus(metrics: &[RepoMetrics]) -> String {
     );
     for m in metrics {
         let bands = [
-            ("deployment_frequency", m.bands.deployment_frequency.map(|b| b.label())),
+            (
+                "deployment_frequency",
+                m.bands.deployment_frequency.map(|b| b.label()),
+            ),
             ("lead_time", m.bands.lead_time.map(|b| b.label())),
-            ("change_failure_rate", m.bands.change_failure_rate.map(|b| b.label())),
-            ("time_to_restore", m.bands.time_to_restore.map(|b| b.label())),
+            (
+                "change_failure_rate",
+                m.bands.change_failure_rate.map(|b| b.label()),
+            ),
+            (
+                "time_to_restore",
+                m.bands.time_to_restore.map(|b| b.label()),
+            ),
         ];
         for (key, band) in bands {
             let labels = vec![
@@ -187,10 +205,7 @@ mod tests {
 
     #[test]
     fn label_values_escape_backslash_quote_and_newline() {
-        assert_eq!(
-            escape_label_value("a\\b\"c\nd"),
-            "a\\\\b\\\"c\\nd"
-        );
+        assert_eq!(escape_label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
         assert_eq!(escape_label_value("acme/api"), "acme/api");
     }
 

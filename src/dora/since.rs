@@ -72,14 +72,23 @@ mod tests {
         assert_eq!(parse_since(""), Err(SinceError::Empty));
         assert_eq!(parse_since("30"), Err(SinceError::MissingUnit("30".into())));
         assert_eq!(parse_since("d"), Err(SinceError::MissingNumber("d".into())));
-        assert_eq!(parse_since("-3d"), Err(SinceError::MissingNumber("-3d".into())));
+        assert_eq!(
+            parse_since("-3d"),
+            Err(SinceError::MissingNumber("-3d".into()))
+        );
         assert_eq!(
             parse_since("3 d"),
-            Err(SinceError::UnknownUnit { input: "3 d".into(), unit: " d".into() })
+            Err(SinceError::UnknownUnit {
+                input: "3 d".into(),
+                unit: " d".into()
+            })
         );
         assert_eq!(
             parse_since("1y"),
-            Err(SinceError::UnknownUnit { input: "1y".into(), unit: "y".into() })
+            Err(SinceError::UnknownUnit {
+                input: "1y".into(),
+                unit: "y".into()
+            })
         );
         assert_eq!(parse_since("0d"), Err(SinceError::Zero("0d".into())));
         assert_eq!(

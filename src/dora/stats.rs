@@ -15,7 +15,10 @@ fn rank(len: usize, p: f64) -> Option<(usize, usize, f64)> {
 /// Percentile of already sorted durations, interpolated to the nanosecond.
 pub(crate) fn duration_percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     let (lo, hi, weight) = rank(sorted.len(), p)?;
-    let (a, b) = (sorted[lo].whole_nanoseconds(), sorted[hi].whole_nanoseconds());
+    let (a, b) = (
+        sorted[lo].whole_nanoseconds(),
+        sorted[hi].whole_nanoseconds(),
+    );
     let nanos = a + ((b - a) as f64 * weight).round() as i128;
     Some(Duration::nanoseconds(
         i64::try_from(nanos).unwrap_or(i64::MAX),
@@ -41,24 +44,39 @@ mod tests {
     fn median_of_an_even_count_is_the_midpoint() {
         let sorted = minutes(&[20, 200]);
         // (20 + 200) / 2 = 110 min
-        assert_eq!(duration_percentile(&sorted, 0.5), Some(Duration::minutes(110)));
+        assert_eq!(
+            duration_percentile(&sorted, 0.5),
+            Some(Duration::minutes(110))
+        );
     }
 
     #[test]
     fn p90_interpolates_between_neighbours() {
         let sorted = minutes(&[20, 200]);
         // rank 0.9 * 1 = 0.9 → 20 + 0.9 * 180 = 182 min
-        assert_eq!(duration_percentile(&sorted, 0.9), Some(Duration::minutes(182)));
+        assert_eq!(
+            duration_percentile(&sorted, 0.9),
+            Some(Duration::minutes(182))
+        );
         let sorted = minutes(&[10, 20, 30, 40, 50]);
         // rank 0.9 * 4 = 3.6 → 40 + 0.6 * 10 = 46 min
-        assert_eq!(duration_percentile(&sorted, 0.9), Some(Duration::minutes(46)));
+        assert_eq!(
+            duration_percentile(&sorted, 0.9),
+            Some(Duration::minutes(46))
+        );
     }
 
     #[test]
     fn a_single_value_is_every_percentile() {
         let sorted = minutes(&[40]);
-        assert_eq!(duration_percentile(&sorted, 0.5), Some(Duration::minutes(40)));
-        assert_eq!(duration_percentile(&sorted, 0.9), Some(Duration::minutes(40)));
+        assert_eq!(
+            duration_percentile(&sorted, 0.5),
+            Some(Duration::minutes(40))
+        );
+        assert_eq!(
+            duration_percentile(&sorted, 0.9),
+            Some(Duration::minutes(40))
+        );
     }
 
     #[test]

@@ -15,7 +15,11 @@ pub fn render_table(metrics: &[RepoMetrics]) -> String {
     if metrics.is_empty() {
         return "No ships recorded.\n".to_owned();
     }
-    metrics.iter().map(repo_block).collect::<Vec<_>>().join("\n")
+    metrics
+        .iter()
+        .map(repo_block)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn repo_block(m: &RepoMetrics) -> String {
@@ -39,7 +43,8 @@ fn repo_block(m: &RepoMetrics) -> String {
         ],
         vec![
             "lead time".into(),
-            m.lead_time.map_or(NONE.into(), |s| summary(s, "healthy deploys")),
+            m.lead_time
+                .map_or(NONE.into(), |s| summary(s, "healthy deploys")),
             band(m.bands.lead_time.map(|b| b.label())),
         ],
         vec![
@@ -51,7 +56,8 @@ fn repo_block(m: &RepoMetrics) -> String {
         ],
         vec![
             "time to restore".into(),
-            m.time_to_restore.map_or(NONE.into(), |s| summary(s, "restored")),
+            m.time_to_restore
+                .map_or(NONE.into(), |s| summary(s, "restored")),
             band(m.bands.time_to_restore.map(|b| b.label())),
         ],
     ];
@@ -80,7 +86,13 @@ fn repo_block(m: &RepoMetrics) -> String {
     }
 
     out.push('\n');
-    let mut sizes = vec![row(["size", "deploys", "failures", "failure rate", "median lead time"])];
+    let mut sizes = vec![row([
+        "size",
+        "deploys",
+        "failures",
+        "failure rate",
+        "median lead time",
+    ])];
     sizes.extend(m.by_size.iter().map(|b| {
         vec![
             b.size.name().trim_start_matches("size/").to_owned(),
