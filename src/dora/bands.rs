@@ -73,10 +73,11 @@ impl FrequencyBand {
             return None;
         }
         let total = (end - start).whole_seconds();
-        // Consecutive windows covering the period, the last possibly partial.
+        // Consecutive windows covering the period, the last possibly partial;
+        // at least one, even for a sub-second period.
         let windows = |size: Duration| -> usize {
             let size = size.whole_seconds();
-            ((total + size - 1) / size) as usize
+            (((total + size - 1) / size) as usize).max(1)
         };
         let day_of =
             |at: OffsetDateTime| ((at - start).whole_seconds() / DAY.whole_seconds()) as usize;
@@ -87,8 +88,11 @@ impl FrequencyBand {
         let mut deploys_per_month = vec![0u64; months];
         for &at in deployed_at.iter().filter(|&&at| start <= at && at < end) {
             let day = day_of(at);
-            days_per_week[day / 7].insert(day);
-            deploys_per_month[((at - start).whole_seconds() / MONTH.whole_seconds()) as usize] += 1;
+            // Clamped: with a sub-second remainder, whole seconds can put a
+            // deploy one window past the (whole-second) window count.
+            days_per_week[(day / 7).min(weeks - 1)].insert(day);
+            let month = ((at - start).whole_seconds() / MONTH.whole_seconds()) as usize;
+            deploys_per_month[month.min(months - 1)] += 1;
         }
 
         let mut days: Vec<u64> = days_per_week.iter().map(|d| d.len() as u64).collect();
@@ -223,6 +227,21 @@ mod tests {
         let deploys = at(&[(3, 0)]);
         let band = FrequencyBand::classify(&deploys, START, START + Duration::days(90));
         assert_eq!(band, Some(FrequencyBand::Yearly));
+    }
+
+    #[test]
+    fn a_deploy_in_a_sub_second_period_tail_lands_in_the_last_week() {
+        // 7 days + 0.5 s is one whole-second week; a deploy 0.2 s into the
+        // tail belongs to it: days per week [2] → median 2; week deployed → Weekly.
+        let end = START + Duration::WEEK + Duration::milliseconds(500);
+        let deploys = vec![START, START + Duration::WEEK + Duration::milliseconds(200)];
+        let band = FrequencyBand::classify(&deploys, START, end);
+        assert_eq!(band, Some(FrequencyBand::Weekly));
+
+        // A half-second period is one partial week with one deploy day.
+        let end = START + Duration::milliseconds(500);
+        let band = FrequencyBand::classify(&[START], START, end);
+        assert_eq!(band, Some(FrequencyBand::Weekly));
     }
 
     #[test]
