@@ -161,7 +161,7 @@ fn timestamp(at: OffsetDateTime) -> String {
 /// smaller one rounded to the nearest.
 pub(crate) fn human(d: Duration) -> String {
     let seconds = d.whole_seconds().max(0);
-    let rounded = |unit: i64| (seconds + unit / 2) / unit;
+    let rounded = |unit: i64| seconds.saturating_add(unit / 2) / unit;
     if seconds < 60 {
         return format!("{seconds} s");
     }
