@@ -6,6 +6,7 @@
 pub mod app;
 pub mod commands;
 pub mod domain;
+pub mod dora;
 pub mod forge;
 pub mod local;
 pub mod policy;

@@ -1,0 +1,20 @@
+//! DORA's four keys (deployment frequency, lead time for changes, change
+//! failure rate, time to restore) per repository, from smallbatch's own
+//! `/ship` records, joined with batch size. Pure: time is passed in.
+mod bands;
+mod fact;
+mod metrics;
+mod prometheus;
+mod since;
+mod stats;
+mod table;
+
+pub use bands::{Bands, DurationBand, FailureRateBand, FrequencyBand, INSUFFICIENT_DATA};
+pub use fact::{ShipFact, Verdict};
+pub use metrics::{compute, DeployCounts, DurationSummary, RepoMetrics, SizeBucket, Unrestored};
+pub use prometheus::render_prometheus;
+pub use since::{parse_since, SinceError};
+pub use table::render_table;
+
+#[cfg(test)]
+mod tests;
