@@ -6,7 +6,7 @@
 use smallbatch::domain::{
     Delivery, DeliveryId, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef,
 };
-use smallbatch::store::{Enqueued, Job, PrRecord, Store, StoreError};
+use smallbatch::store::{Enqueued, Job, OverrideRecord, PrRecord, Store, StoreError, StoredShip};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -39,18 +39,31 @@ impl Db {
 
     /// Runs raw SQL behind the store's back (to corrupt a row).
     async fn execute(&self, sql: &str) {
-        match self.kind {
+        if let Err(e) = self.try_execute(sql).await {
+            panic!("{sql}: {e}");
+        }
+    }
+
+    /// Runs raw SQL behind the store's back, returning the database's error message.
+    async fn try_execute(&self, sql: &str) -> Result<(), String> {
+        let done = match self.kind {
             Kind::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-                sqlx::query(sql).execute(&pool).await.unwrap();
+                let done = sqlx::query(sql).execute(&pool).await.map(drop);
                 pool.close().await;
+                done
             }
             Kind::Postgres => {
                 let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-                sqlx::query(sql).execute(&pool).await.unwrap();
+                let done = sqlx::query(sql).execute(&pool).await.map(drop);
                 pool.close().await;
+                done
             }
-        }
+        };
+        done.map_err(|e| match e {
+            sqlx::Error::Database(e) => e.message().to_owned(),
+            other => other.to_string(),
+        })
     }
 }
 
@@ -171,6 +184,16 @@ on_both_backends!(
     pr_record_is_upserted,
     oldest_job_age_counts_from_enqueue,
     policy_head_is_per_branch_and_overwritten,
+    override_applies_to_its_head_only,
+    overrides_are_append_only_in_the_database,
+    scheduled_job_waits_for_its_delay,
+    scheduled_job_is_deduplicated_with_immediate_ones,
+    comment_bodies_are_upserted,
+    one_unfinished_ship_per_pr,
+    ship_update_is_compare_and_set,
+    ship_is_found_by_its_deployment,
+    ships_are_listed_by_repo_and_creation_time,
+    concurrent_ship_updates_have_one_winner_per_version,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -637,4 +660,486 @@ async fn in_memory_sqlite_keeps_one_database() {
     assert_eq!(store.queue_depth().await.unwrap(), 1);
     let job = claim(&store, "w1").await.unwrap();
     assert_eq!(job.delivery_id.as_str(), "d-1");
+}
+
+// ---------------------------------------------------------------- chat commands and ships
+
+const HEAD_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const HEAD_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const MERGE_1: &str = "1111111111111111111111111111111111111111";
+const MERGE_2: &str = "2222222222222222222222222222222222222222";
+const WIDGETS: &str = "github:acme/widgets";
+const PR_7: &str = "github:acme/widgets#7";
+const PR_8: &str = "github:acme/widgets#8";
+
+async fn override_applies_to_its_head_only(db: Db) {
+    let store = db.store().await;
+    assert_eq!(store.override_for(PR_7, HEAD_A).await.unwrap(), None);
+
+    let before = store.now_ms().await.unwrap();
+    let first = store
+        .record_override(
+            PR_7,
+            HEAD_A,
+            "alice",
+            "hotfix for the outage",
+            "fail: 612 lines over 400",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        OverrideRecord {
+            id: first.id,
+            created_at_ms: first.created_at_ms,
+            ..first.clone()
+        },
+        OverrideRecord {
+            id: first.id,
+            pr_key: PR_7.to_owned(),
+            head_sha: HEAD_A.to_owned(),
+            actor: "alice".to_owned(),
+            reason: "hotfix for the outage".to_owned(),
+            overridden: "fail: 612 lines over 400".to_owned(),
+            created_at_ms: first.created_at_ms,
+        }
+    );
+    assert!(
+        (before..before + 60_000).contains(&first.created_at_ms),
+        "created at {} (now was {before})",
+        first.created_at_ms
+    );
+
+    store.advance_clock(Duration::from_secs(60));
+    let second = store
+        .record_override(
+            PR_7,
+            HEAD_A,
+            "bob",
+            "reviewed offline",
+            "fail: no approving review",
+        )
+        .await
+        .unwrap();
+    assert!(second.created_at_ms >= first.created_at_ms + 60_000);
+    // The latest override of the head is the one that counts.
+    assert_eq!(
+        store.override_for(PR_7, HEAD_A).await.unwrap(),
+        Some(second.clone())
+    );
+    // A new push is another head: nothing carries over. Nor to another PR.
+    assert_eq!(store.override_for(PR_7, HEAD_B).await.unwrap(), None);
+    assert_eq!(store.override_for(PR_8, HEAD_A).await.unwrap(), None);
+
+    let third = store
+        .record_override(
+            PR_7,
+            HEAD_B,
+            "alice",
+            "still urgent",
+            "fail: 700 lines over 400",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.overrides(PR_7).await.unwrap(),
+        vec![first, second, third]
+    );
+    assert_eq!(store.overrides(PR_8).await.unwrap(), vec![]);
+}
+
+async fn overrides_are_append_only_in_the_database(db: Db) {
+    let store = db.store().await;
+    let record = store
+        .record_override(PR_7, HEAD_A, "alice", "hotfix", "fail: 612 lines over 400")
+        .await
+        .unwrap();
+
+    let refused = Err("overrides are append-only".to_owned());
+    assert_eq!(
+        db.try_execute("UPDATE overrides SET actor = 'mallory'")
+            .await,
+        refused
+    );
+    assert_eq!(db.try_execute("DELETE FROM overrides").await, refused);
+    if db.kind == Kind::Postgres {
+        assert_eq!(db.try_execute("TRUNCATE overrides").await, refused);
+    }
+    assert_eq!(store.overrides(PR_7).await.unwrap(), vec![record]);
+}
+
+async fn scheduled_job_waits_for_its_delay(db: Db) {
+    let store = db.store().await;
+    let later = delivery("d-later", pr_event("acme/widgets", 1));
+    assert_eq!(
+        store
+            .enqueue_at(&later, Duration::from_secs(600))
+            .await
+            .unwrap(),
+        Enqueued::New
+    );
+    enqueue_pr(&store, "d-now", 2).await;
+    assert_eq!(store.queue_depth().await.unwrap(), 2);
+
+    // The older scheduled job is not due, so the newer immediate one goes first.
+    let now = claim(&store, "w1").await.unwrap();
+    assert_eq!(now.delivery_id.as_str(), "d-now");
+    assert_eq!(claim(&store, "w1").await, None);
+    store.complete(&now).await.unwrap();
+
+    store.advance_clock(Duration::from_secs(599));
+    assert_eq!(claim(&store, "w1").await, None);
+
+    store.advance_clock(Duration::from_secs(2));
+    let due = claim(&store, "w1").await.unwrap();
+    assert_eq!(
+        (due.delivery_id.as_str(), due.attempts, &due.event),
+        ("d-later", 1, &later.event)
+    );
+}
+
+async fn scheduled_job_is_deduplicated_with_immediate_ones(db: Db) {
+    let store = db.store().await;
+    let hour = Duration::from_secs(3600);
+    let immediate = delivery("d-1", pr_event("acme/widgets", 1));
+    let scheduled = delivery("d-2", pr_event("acme/widgets", 2));
+    assert_eq!(store.enqueue(&immediate).await.unwrap(), Enqueued::New);
+    assert_eq!(
+        store.enqueue_at(&immediate, hour).await.unwrap(),
+        Enqueued::Duplicate
+    );
+    assert_eq!(
+        store.enqueue_at(&scheduled, hour).await.unwrap(),
+        Enqueued::New
+    );
+    assert_eq!(
+        store.enqueue_at(&scheduled, Duration::ZERO).await.unwrap(),
+        Enqueued::Duplicate
+    );
+    assert_eq!(
+        store.enqueue(&scheduled).await.unwrap(),
+        Enqueued::Duplicate
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), 2);
+
+    // Neither duplicate moved anything: d-1 is due now, d-2 only in an hour.
+    let first = claim(&store, "w1").await.unwrap();
+    assert_eq!(first.delivery_id.as_str(), "d-1");
+    assert_eq!(claim(&store, "w1").await, None);
+    store.complete(&first).await.unwrap();
+    store.advance_clock(hour + Duration::from_secs(1));
+    let second = claim(&store, "w1").await.unwrap();
+    assert_eq!(second.delivery_id.as_str(), "d-2");
+}
+
+async fn comment_bodies_are_upserted(db: Db) {
+    let store = db.store().await;
+    let key = "gitlab:acme/widgets!7/note/1001";
+    assert_eq!(store.comment_body(key).await.unwrap(), None);
+
+    store.remember_comment(key, "/ship").await.unwrap();
+    assert_eq!(
+        store.comment_body(key).await.unwrap().as_deref(),
+        Some("/ship")
+    );
+    store
+        .remember_comment(key, "/ship\n/override hotfix for the outage")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.comment_body(key).await.unwrap().as_deref(),
+        Some("/ship\n/override hotfix for the outage")
+    );
+    assert_eq!(
+        store
+            .comment_body("gitlab:acme/widgets!7/note/1002")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn create_ship(store: &Store, pr_key: &str, repo_key: &str, environment: &str) -> StoredShip {
+    store
+        .create_ship(
+            pr_key,
+            repo_key,
+            environment,
+            "queued",
+            r#"{"step":"queued"}"#,
+        )
+        .await
+        .unwrap()
+}
+
+/// Moves the ship to `state`, expecting nobody else to have updated it.
+async fn advance_ship(
+    store: &Store,
+    ship: &StoredShip,
+    state: &str,
+    finished: bool,
+    merge_sha: Option<&str>,
+) -> StoredShip {
+    store
+        .update_ship(
+            ship.id,
+            ship.version,
+            state,
+            finished,
+            merge_sha,
+            &ship.data,
+        )
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("ship {} moved past version {}", ship.id, ship.version))
+}
+
+fn assert_ship_in_progress<T: std::fmt::Debug>(result: Result<T, StoreError>, id: i64) {
+    match result {
+        Err(StoreError::ShipInProgress { id: active }) => assert_eq!(active, id),
+        other => panic!("expected ShipInProgress {{ id: {id} }}, got {other:?}"),
+    }
+}
+
+async fn one_unfinished_ship_per_pr(db: Db) {
+    let store = db.store().await;
+    let before = store.now_ms().await.unwrap();
+    let first = create_ship(&store, PR_7, WIDGETS, "production").await;
+    assert_eq!(
+        first,
+        StoredShip {
+            id: first.id,
+            version: 1,
+            pr_key: PR_7.to_owned(),
+            repo_key: WIDGETS.to_owned(),
+            state: "queued".to_owned(),
+            finished: false,
+            merge_sha: None,
+            environment: "production".to_owned(),
+            data: r#"{"step":"queued"}"#.to_owned(),
+            created_at_ms: first.created_at_ms,
+            updated_at_ms: first.created_at_ms,
+        }
+    );
+    assert!((before..before + 60_000).contains(&first.created_at_ms));
+    assert_eq!(store.ship(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.active_ship(PR_7).await.unwrap(), Some(first.clone()));
+
+    assert_ship_in_progress(
+        store
+            .create_ship(PR_7, WIDGETS, "staging", "queued", "{}")
+            .await,
+        first.id,
+    );
+    // Another PR ships independently.
+    let other = create_ship(&store, PR_8, WIDGETS, "production").await;
+    assert_ne!(other.id, first.id);
+
+    let done = advance_ship(&store, &first, "deployed", true, Some(MERGE_1)).await;
+    assert_eq!(store.active_ship(PR_7).await.unwrap(), None);
+    let second = create_ship(&store, PR_7, WIDGETS, "production").await;
+    assert_eq!((second.version, second.finished), (1, false));
+    assert_eq!(store.active_ship(PR_7).await.unwrap(), Some(second.clone()));
+
+    // Reopening the finished ship beside the new one is refused too, and changes nothing.
+    assert_ship_in_progress(
+        store
+            .update_ship(done.id, done.version, "queued", false, None, "{}")
+            .await,
+        second.id,
+    );
+    assert_eq!(store.ship(done.id).await.unwrap(), Some(done));
+}
+
+async fn ship_update_is_compare_and_set(db: Db) {
+    let store = db.store().await;
+    let created = create_ship(&store, PR_7, WIDGETS, "production").await;
+    store.advance_clock(Duration::from_secs(5));
+
+    let merging = store
+        .update_ship(
+            created.id,
+            1,
+            "merging",
+            false,
+            None,
+            r#"{"step":"merging"}"#,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        merging,
+        StoredShip {
+            version: 2,
+            state: "merging".to_owned(),
+            data: r#"{"step":"merging"}"#.to_owned(),
+            updated_at_ms: merging.updated_at_ms,
+            ..created.clone()
+        }
+    );
+    assert!(merging.updated_at_ms >= created.created_at_ms + 5_000);
+
+    // A writer that read version 1 lost the race: nothing is written.
+    assert_eq!(
+        store
+            .update_ship(created.id, 1, "failed", true, None, "{}")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.ship(created.id).await.unwrap(), Some(merging.clone()));
+
+    let deploying = store
+        .update_ship(
+            created.id,
+            2,
+            "deploying",
+            false,
+            Some(MERGE_1),
+            r#"{"step":"deploying"}"#,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (deploying.version, deploying.merge_sha.as_deref()),
+        (3, Some(MERGE_1))
+    );
+    assert_eq!(store.ship(created.id).await.unwrap(), Some(deploying));
+
+    // No such ship: nothing to update.
+    assert_eq!(
+        store
+            .update_ship(created.id + 1000, 1, "merging", false, None, "{}")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.ship(created.id + 1000).await.unwrap(), None);
+}
+
+async fn ship_is_found_by_its_deployment(db: Db) {
+    let store = db.store().await;
+    let lookup = |sha: &'static str, env: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .ship_for_deployment(WIDGETS, sha, env)
+                .await
+                .unwrap()
+                .map(|ship| ship.id)
+        }
+    };
+
+    let unmerged = create_ship(&store, PR_7, WIDGETS, "production").await;
+    assert_eq!(lookup(MERGE_1, "production").await, None);
+    // Finished ships are found too: a late deployment status still belongs to them.
+    let finished = advance_ship(&store, &unmerged, "deployed", true, Some(MERGE_1)).await;
+    assert_eq!(lookup(MERGE_1, "production").await, Some(finished.id));
+
+    // A newer ship of the same commit and environment takes over.
+    let newer = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let newer = advance_ship(&store, &newer, "deploying", false, Some(MERGE_1)).await;
+    assert_eq!(lookup(MERGE_1, "production").await, Some(newer.id));
+
+    let staging = create_ship(&store, PR_8, WIDGETS, "staging").await;
+    let staging = advance_ship(&store, &staging, "deploying", false, Some(MERGE_1)).await;
+    assert_eq!(lookup(MERGE_1, "staging").await, Some(staging.id));
+    assert_eq!(lookup(MERGE_1, "production").await, Some(newer.id));
+
+    assert_eq!(lookup(MERGE_1, "qa").await, None);
+    assert_eq!(lookup(MERGE_2, "production").await, None);
+    assert_eq!(
+        store
+            .ship_for_deployment("github:acme/other", MERGE_1, "production")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn ships_are_listed_by_repo_and_creation_time(db: Db) {
+    let store = db.store().await;
+    let other_repo = "github:acme/gadgets";
+    let hour = Duration::from_secs(3600);
+    let a1 = create_ship(&store, PR_7, WIDGETS, "production").await;
+    store.advance_clock(hour);
+    let b1 = create_ship(&store, "github:acme/gadgets#1", other_repo, "production").await;
+    store.advance_clock(hour);
+    let a2 = create_ship(&store, PR_8, WIDGETS, "production").await;
+
+    assert_eq!(
+        store.ships(None, 0).await.unwrap(),
+        vec![a1.clone(), b1.clone(), a2.clone()]
+    );
+    assert_eq!(
+        store.ships(Some(WIDGETS), 0).await.unwrap(),
+        vec![a1.clone(), a2.clone()]
+    );
+    // `since` is inclusive.
+    assert_eq!(
+        store.ships(None, b1.created_at_ms).await.unwrap(),
+        vec![b1.clone(), a2.clone()]
+    );
+    assert_eq!(
+        store.ships(Some(WIDGETS), b1.created_at_ms).await.unwrap(),
+        vec![a2.clone()]
+    );
+    assert_eq!(
+        store
+            .ships(Some(other_repo), b1.created_at_ms + 1)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store.ships(Some("github:acme/none"), 0).await.unwrap(),
+        vec![]
+    );
+}
+
+/// Eight tasks each advance one ship three times, re-reading whenever they lose: every
+/// version must be won by exactly one task.
+async fn concurrent_ship_updates_have_one_winner_per_version(db: Db) {
+    const TASKS: usize = 8;
+    const WINS_EACH: usize = 3;
+    let store = db.store().await;
+    let ship = create_ship(&store, PR_7, WIDGETS, "production").await;
+
+    let winners = Arc::new(Mutex::new(HashMap::<i64, usize>::new()));
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let (store, winners) = (store.clone(), winners.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut wins = 0;
+            while wins < WINS_EACH {
+                let current = store.ship(ship.id).await.unwrap().unwrap();
+                let data = format!(r#"{{"task":{task}}}"#);
+                let updated = store
+                    .update_ship(ship.id, current.version, "deploying", false, None, &data)
+                    .await
+                    .unwrap();
+                let Some(updated) = updated else {
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                assert_eq!(updated.version, current.version + 1);
+                let earlier = winners.lock().unwrap().insert(current.version, task);
+                assert_eq!(earlier, None, "version {} won twice", current.version);
+                wins += 1;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    let total = (TASKS * WINS_EACH) as i64;
+    let winners = winners.lock().unwrap().clone();
+    let mut versions: Vec<i64> = winners.keys().copied().collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=total).collect::<Vec<_>>());
+    let last = store.ship(ship.id).await.unwrap().unwrap();
+    assert_eq!(last.version, total + 1);
+    assert_eq!(last.data, format!(r#"{{"task":{}}}"#, winners[&total]));
 }

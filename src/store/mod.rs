@@ -1,5 +1,6 @@
-//! Durable state: the job queue of acknowledged deliveries, and what the bot last wrote
-//! to each PR. One `Store` over SQLite (the embedded default) and PostgreSQL.
+//! Durable state: the job queue of acknowledged deliveries, what the bot last wrote to
+//! each PR, the audit log of gate overrides, comments seen and `/ship` runs. One `Store`
+//! over SQLite (the embedded default) and PostgreSQL.
 //!
 //! Guarantees the webhook server and workers rely on:
 //! - `enqueue` returns only once the job is committed durably (SQLite `synchronous=FULL`,
@@ -16,8 +17,29 @@
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
 //! which lets tests exercise leases and delays without sleeping.
 
+/// The columns of an [`OverrideRecord`], named as its fields.
+macro_rules! override_columns {
+    () => {
+        "id, pr_key, head_sha, actor, reason, overridden, created_at AS created_at_ms"
+    };
+}
+
+/// The columns of a [`StoredShip`], named as its fields.
+macro_rules! ship_columns {
+    () => {
+        "id, version, pr_key, repo_key, state, finished, merge_sha, environment, data, \
+         created_at AS created_at_ms, updated_at AS updated_at_ms"
+    };
+}
+
+mod comments;
+mod overrides;
 mod postgres;
+mod ships;
 mod sqlite;
+
+pub use overrides::OverrideRecord;
+pub use ships::StoredShip;
 
 use crate::domain::{Delivery, DeliveryId, DomainEvent};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -38,6 +60,9 @@ pub enum StoreError {
     /// worker claimed it, or it was already completed, retried, parked or released.
     #[error("job {job_id} attempt {attempt} no longer holds its lease")]
     LeaseLost { job_id: i64, attempt: u32 },
+    /// The PR already has an unfinished ship; only one may run at a time.
+    #[error("ship {id} is already in progress for this pull request")]
+    ShipInProgress { id: i64 },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -149,16 +174,35 @@ impl Store {
         }
     }
 
+    /// The store's "now" in epoch milliseconds: the database clock plus any
+    /// [`Store::advance_clock`] offset. Every stored timestamp is on this clock.
+    pub async fn now_ms(&self) -> StoreResult<i64> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlite::now_ms(pool, self.offset()).await,
+            Backend::Postgres(pool) => postgres::now_ms(pool, self.offset()).await,
+        }
+    }
+
     /// Stores the delivery as a queued job, durably, unless its id was seen before.
     pub async fn enqueue(&self, delivery: &Delivery) -> StoreResult<Enqueued> {
+        self.enqueue_at(delivery, Duration::ZERO).await
+    }
+
+    /// Like [`Store::enqueue`] (and deduplicated with it by delivery id), but the job is
+    /// not claimable until `delay` from now. A duplicate changes nothing, not even when
+    /// the stored job runs.
+    pub async fn enqueue_at(&self, delivery: &Delivery, delay: Duration) -> StoreResult<Enqueued> {
+        let delay_ms = millis(delay);
         let event = serde_json::to_string(&delivery.event)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialize event: {e}")))?;
         let key = delivery.event.serial_key();
         let id = delivery.id.as_str();
         let inserted = match &self.backend {
-            Backend::Sqlite(pool) => sqlite::enqueue(pool, id, &key, &event, self.offset()).await,
+            Backend::Sqlite(pool) => {
+                sqlite::enqueue(pool, id, &key, &event, delay_ms, self.offset()).await
+            }
             Backend::Postgres(pool) => {
-                postgres::enqueue(pool, id, &key, &event, self.offset()).await
+                postgres::enqueue(pool, id, &key, &event, delay_ms, self.offset()).await
             }
         }?;
         Ok(if inserted {

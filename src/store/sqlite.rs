@@ -1,7 +1,9 @@
 //! SQLite backend. Writers are serialized by SQLite's database lock, so each claim
 //! statement sees every committed claim before it: no two claims can race.
 
-use super::{Outcome, PrRow, PrTuple, RawJob, StoreResult};
+use super::overrides::NewOverride;
+use super::ships::{NewShip, ShipChange};
+use super::{Outcome, OverrideRecord, PrRow, PrTuple, RawJob, StoreResult, StoredShip};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -80,13 +82,14 @@ pub(super) async fn enqueue(
     delivery_id: &str,
     key: &str,
     event: &str,
+    delay_ms: i64,
     offset: i64,
 ) -> StoreResult<bool> {
     let done = sqlx::query(concat!(
         "INSERT INTO jobs (delivery_id, serial_key, event, state, run_after, created_at, updated_at) ",
         "VALUES (?2, ?3, ?4, 'queued', ",
         now_ms!(),
-        ", ",
+        " + ?5, ",
         now_ms!(),
         ", ",
         now_ms!(),
@@ -96,6 +99,7 @@ pub(super) async fn enqueue(
     .bind(delivery_id)
     .bind(key)
     .bind(event)
+    .bind(delay_ms)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -316,4 +320,214 @@ pub(super) async fn set_policy_head(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+pub(super) async fn now_ms(pool: &SqlitePool, offset: i64) -> StoreResult<i64> {
+    let now = sqlx::query_scalar(concat!("SELECT ", now_ms!()))
+        .bind(offset)
+        .fetch_one(pool)
+        .await?;
+    Ok(now)
+}
+
+pub(super) async fn record_override(
+    pool: &SqlitePool,
+    new: &NewOverride<'_>,
+    offset: i64,
+) -> StoreResult<OverrideRecord> {
+    let record = sqlx::query_as(concat!(
+        "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
+        "VALUES (?2, ?3, ?4, ?5, ?6, ",
+        now_ms!(),
+        ") RETURNING ",
+        override_columns!()
+    ))
+    .bind(offset)
+    .bind(new.pr_key)
+    .bind(new.head_sha)
+    .bind(new.actor)
+    .bind(new.reason)
+    .bind(new.overridden)
+    .fetch_one(pool)
+    .await?;
+    Ok(record)
+}
+
+pub(super) async fn override_for(
+    pool: &SqlitePool,
+    pr_key: &str,
+    head_sha: &str,
+) -> StoreResult<Option<OverrideRecord>> {
+    let record = sqlx::query_as(concat!(
+        "SELECT ",
+        override_columns!(),
+        " FROM overrides WHERE pr_key = ?1 AND head_sha = ?2 ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(pr_key)
+    .bind(head_sha)
+    .fetch_optional(pool)
+    .await?;
+    Ok(record)
+}
+
+pub(super) async fn overrides(pool: &SqlitePool, pr_key: &str) -> StoreResult<Vec<OverrideRecord>> {
+    let records = sqlx::query_as(concat!(
+        "SELECT ",
+        override_columns!(),
+        " FROM overrides WHERE pr_key = ?1 ORDER BY id"
+    ))
+    .bind(pr_key)
+    .fetch_all(pool)
+    .await?;
+    Ok(records)
+}
+
+pub(super) async fn comment_body(
+    pool: &SqlitePool,
+    comment_key: &str,
+) -> StoreResult<Option<String>> {
+    let body = sqlx::query_scalar("SELECT body FROM seen_comments WHERE comment_key = ?1")
+        .bind(comment_key)
+        .fetch_optional(pool)
+        .await?;
+    Ok(body)
+}
+
+pub(super) async fn remember_comment(
+    pool: &SqlitePool,
+    comment_key: &str,
+    body: &str,
+    offset: i64,
+) -> StoreResult<()> {
+    sqlx::query(concat!(
+        "INSERT INTO seen_comments (comment_key, body, updated_at) VALUES (?2, ?3, ",
+        now_ms!(),
+        ") ON CONFLICT (comment_key) DO UPDATE SET body = excluded.body, ",
+        "updated_at = excluded.updated_at"
+    ))
+    .bind(offset)
+    .bind(comment_key)
+    .bind(body)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Fails with a unique violation while the PR has an unfinished ship.
+pub(super) async fn create_ship(
+    pool: &SqlitePool,
+    new: &NewShip<'_>,
+    offset: i64,
+) -> Result<StoredShip, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "INSERT INTO ships (version, pr_key, repo_key, environment, state, finished, ",
+        "merge_sha, data, created_at, updated_at) ",
+        "VALUES (1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ",
+        now_ms!(),
+        ", ",
+        now_ms!(),
+        ") RETURNING ",
+        ship_columns!()
+    ))
+    .bind(offset)
+    .bind(new.pr_key)
+    .bind(new.repo_key)
+    .bind(new.environment)
+    .bind(new.state)
+    .bind(false)
+    .bind(new.data)
+    .fetch_one(pool)
+    .await
+}
+
+pub(super) async fn ship(pool: &SqlitePool, id: i64) -> StoreResult<Option<StoredShip>> {
+    let ship = sqlx::query_as(concat!(
+        "SELECT ",
+        ship_columns!(),
+        " FROM ships WHERE id = ?1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(ship)
+}
+
+pub(super) async fn active_ship(
+    pool: &SqlitePool,
+    pr_key: &str,
+) -> StoreResult<Option<StoredShip>> {
+    let ship = sqlx::query_as(concat!(
+        "SELECT ",
+        ship_columns!(),
+        " FROM ships WHERE pr_key = ?1 AND finished = 0"
+    ))
+    .bind(pr_key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(ship)
+}
+
+pub(super) async fn ship_for_deployment(
+    pool: &SqlitePool,
+    repo_key: &str,
+    merge_sha: &str,
+    environment: &str,
+) -> StoreResult<Option<StoredShip>> {
+    let ship = sqlx::query_as(concat!(
+        "SELECT ",
+        ship_columns!(),
+        " FROM ships WHERE repo_key = ?1 AND merge_sha = ?2 AND environment = ?3 ",
+        "ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(repo_key)
+    .bind(merge_sha)
+    .bind(environment)
+    .fetch_optional(pool)
+    .await?;
+    Ok(ship)
+}
+
+/// `None` when the ship is not at `expected_version`; a unique violation when this
+/// would reopen a ship beside another unfinished one of its PR.
+pub(super) async fn update_ship(
+    pool: &SqlitePool,
+    id: i64,
+    expected_version: i64,
+    change: &ShipChange<'_>,
+    offset: i64,
+) -> Result<Option<StoredShip>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "UPDATE ships SET version = version + 1, state = ?4, finished = ?5, ",
+        "merge_sha = ?6, data = ?7, updated_at = ",
+        now_ms!(),
+        " WHERE id = ?2 AND version = ?3 RETURNING ",
+        ship_columns!()
+    ))
+    .bind(offset)
+    .bind(id)
+    .bind(expected_version)
+    .bind(change.state)
+    .bind(change.finished)
+    .bind(change.merge_sha)
+    .bind(change.data)
+    .fetch_optional(pool)
+    .await
+}
+
+pub(super) async fn ships(
+    pool: &SqlitePool,
+    repo_key: Option<&str>,
+    since_ms: i64,
+) -> StoreResult<Vec<StoredShip>> {
+    let ships = sqlx::query_as(concat!(
+        "SELECT ",
+        ship_columns!(),
+        " FROM ships WHERE (?1 IS NULL OR repo_key = ?1) AND created_at >= ?2 ",
+        "ORDER BY created_at, id"
+    ))
+    .bind(repo_key)
+    .bind(since_ms)
+    .fetch_all(pool)
+    .await?;
+    Ok(ships)
 }
