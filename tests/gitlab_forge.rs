@@ -1634,3 +1634,25 @@ async fn a_revert_that_does_not_apply_on_a_fresh_branch_is_an_error() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_revert_refused_for_another_reason_on_an_existing_branch_is_an_error() {
+    let server = MockServer::start().await;
+    mount_target_branch(&server).await;
+    mount_branch(&server, error_json(400, json!("Branch already exists"))).await;
+    mount_revert(
+        &server,
+        error_json(400, json!("You are not allowed to push into this branch")),
+    )
+    .await;
+
+    let err = open_revert(&server).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "forge error: POST {EE_PROJECT}/repository/commits/{}/revert: 400 Bad Request: \
+             You are not allowed to push into this branch",
+            sha('c')
+        )
+    );
+}

@@ -16,7 +16,7 @@ use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -316,8 +316,8 @@ impl GitLabForge {
             .collect())
     }
 
-    /// Creates `branch` at `from`; an existing branch (left by an earlier attempt) is
-    /// taken as it is.
+    /// Creates `branch` at `from` and says whether it did: an existing branch (left by
+    /// an earlier attempt) is taken as it is.
     async fn create_branch(&self, repo: &RepoRef, branch: &str, from: &str) -> ForgeResult<bool> {
         let url = with_query(
             project_url(&self.client, repo, &["repository", "branches"]),
@@ -479,8 +479,7 @@ fn check_outcome(status: &str) -> CheckOutcome {
 
 /// One status per name, the latest (highest id), ours left out; in name order.
 fn latest_per_name(statuses: Vec<models::CommitStatus>) -> Vec<models::CommitStatus> {
-    let mut latest: std::collections::BTreeMap<String, models::CommitStatus> =
-        std::collections::BTreeMap::new();
+    let mut latest: BTreeMap<String, models::CommitStatus> = BTreeMap::new();
     for status in statuses.into_iter().filter(|s| s.name != STATUS_NAME) {
         match latest.get(&status.name) {
             Some(kept) if kept.id >= status.id => {}
@@ -914,7 +913,10 @@ impl Forge for GitLabForge {
             .await?;
         // On a branch left by an earlier attempt the revert is already there, and GitLab
         // says it "cannot revert this commit automatically".
-        if created || response.status != StatusCode::BAD_REQUEST {
+        let already_reverted = !created
+            && response.status == StatusCode::BAD_REQUEST
+            && response.message().contains("cannot revert this commit");
+        if !already_reverted {
             response.success()?;
         }
         let request = ApiRequest::new(
