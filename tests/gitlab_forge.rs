@@ -4,11 +4,14 @@
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use smallbatch::domain::{
-    CommentId, CommitSha, FileChange, FileStatus, ForgeKind, PrNumber, PrRef, PrSnapshot, PrState,
-    RepoRef, Review, ReviewState, User,
+    CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind, Permission, PrNumber,
+    PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
 };
 use smallbatch::forge::gitlab::{GitLabApp, GitLabForge, RetryPolicy, SetupError};
-use smallbatch::forge::{Forge, ForgeError, GateStatus};
+use smallbatch::forge::{
+    CheckOutcome, DeploymentStart, Forge, ForgeError, GateStatus, HeadCheck, MergeMethod,
+    MergeReadiness,
+};
 use smallbatch::policy::{Conclusion, SizeLabel};
 use std::time::Duration;
 use url::Url;
@@ -941,4 +944,715 @@ async fn a_self_managed_instance_under_a_path_prefix_is_reached_under_it() {
     .unwrap();
 
     assert_eq!(forge.branch_head(&repo(), "main").await.unwrap(), sha('m'));
+}
+
+// ---- Commands and /ship ----
+
+const EE_PROJECT: &str = "/api/v4/projects/gitlab-org%2Fgitlab-ee";
+const EE_MR: &str = "/api/v4/projects/gitlab-org%2Fgitlab-ee/merge_requests/14656";
+/// `sha` (the head) of `api/get_merge_request.json`.
+const EE_HEAD: &str = "8e0b45049b6253b8984cde9241830d2851168142";
+
+/// The merge request of `api/get_merge_request.json`.
+fn ee_mr() -> PrRef {
+    PrRef {
+        repo: project("gitlab-org/gitlab-ee"),
+        number: PrNumber(14656),
+    }
+}
+
+/// `api/get_merge_request.json` with each `(field, value)` of `edits` set.
+fn ee_mr_with(edits: &[(&str, Value)]) -> Value {
+    let mut mr = fixture("get_merge_request.json");
+    for (field, value) in edits {
+        mr[*field] = value.clone();
+    }
+    mr
+}
+
+fn error_json(status: u16, message: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({ "message": message }))
+}
+
+#[tokio::test]
+async fn acknowledging_a_command_awards_eyes_and_a_repeated_award_is_fine() {
+    let server = MockServer::start().await;
+    let award = format!("{MR}/notes/1244/award_emoji");
+    Mock::given(method("POST"))
+        .and(path(award.clone()))
+        .and(body_json(json!({ "name": "eyes" })))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({ "id": 4, "name": "eyes", "awardable_id": 1244 })),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(award))
+        .and(body_json(json!({ "name": "eyes" })))
+        .respond_with(error_json(
+            404,
+            json!("404 Award Emoji Name has already been taken"),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    forge
+        .acknowledge_command(&pr(), CommentId(1244))
+        .await
+        .unwrap();
+    forge
+        .acknowledge_command(&pr(), CommentId(1244))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_acknowledgement_refused_for_another_reason_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{MR}/notes/1244/award_emoji")))
+        .respond_with(error_json(403, json!("403 Forbidden")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = forge(&server)
+        .acknowledge_command(&pr(), CommentId(1244))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("forge error: POST {MR}/notes/1244/award_emoji: 403 Forbidden: 403 Forbidden")
+    );
+}
+
+#[tokio::test]
+async fn permission_reads_the_effective_access_level_and_caches_the_user_id() {
+    let server = MockServer::start().await;
+    get("/api/v4/users")
+        .and(query_param("username", "alice"))
+        .respond_with(ok_json(
+            json!([{ "id": 42, "username": "alice", "name": "Alice", "state": "active" }]),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(&format!("{PROJECT}/members/all/42"))
+        .respond_with(ok_json(json!({
+            "id": 42, "username": "alice", "state": "active", "access_level": 30
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    assert_eq!(
+        forge.permission(&repo(), "alice").await.unwrap(),
+        Permission::Write
+    );
+    // GitLab's usernames are case-insensitive: the cached id serves "Alice" too.
+    assert_eq!(
+        forge.permission(&repo(), "Alice").await.unwrap(),
+        Permission::Write
+    );
+}
+
+#[tokio::test]
+async fn each_access_level_maps_to_its_permission() {
+    let cases = [
+        (0, Permission::None),
+        (5, Permission::None),
+        (10, Permission::Read),
+        (15, Permission::Read),
+        (20, Permission::Triage),
+        (30, Permission::Write),
+        (40, Permission::Maintain),
+        (50, Permission::Admin),
+    ];
+    for (level, expected) in cases {
+        let server = MockServer::start().await;
+        get("/api/v4/users")
+            .and(query_param("username", "bob"))
+            .respond_with(ok_json(json!([{ "id": 7, "username": "bob" }])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        get(&format!("{PROJECT}/members/all/7"))
+            .respond_with(ok_json(json!({ "id": 7, "access_level": level })))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        assert_eq!(
+            forge(&server).permission(&repo(), "bob").await.unwrap(),
+            expected,
+            "access level {level}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn strangers_non_members_and_pending_invitations_have_no_permission() {
+    let server = MockServer::start().await;
+    get("/api/v4/users")
+        .and(query_param("username", "nobody"))
+        .respond_with(ok_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    get("/api/v4/users")
+        .and(query_param("username", "outsider"))
+        .respond_with(ok_json(json!([{ "id": 8, "username": "outsider" }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(&format!("{PROJECT}/members/all/8"))
+        .respond_with(error_json(404, json!("404 Not found")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    get("/api/v4/users")
+        .and(query_param("username", "invited"))
+        .respond_with(ok_json(json!([{ "id": 9, "username": "invited" }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(&format!("{PROJECT}/members/all/9"))
+        .respond_with(ok_json(
+            json!({ "id": 9, "access_level": 40, "state": "awaiting" }),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    for user in ["nobody", "outsider", "invited"] {
+        assert_eq!(
+            forge.permission(&repo(), user).await.unwrap(),
+            Permission::None,
+            "{user}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn merge_readiness_reads_mergeability_and_the_latest_status_per_name_over_pages() {
+    let server = MockServer::start().await;
+    get(EE_MR)
+        .respond_with(ok_json(fixture("get_merge_request.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let statuses = format!("{EE_PROJECT}/repository/commits/{EE_HEAD}/statuses");
+    get(&statuses)
+        .and(query_param("per_page", "100"))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ok_json(json!([
+                { "id": 13, "name": "smallbatch", "status": "success", "sha": EE_HEAD },
+                { "id": 10, "name": "build", "status": "running", "sha": EE_HEAD },
+                { "id": 11, "name": "rspec", "status": "failed", "sha": EE_HEAD },
+                { "id": 14, "name": "deploy", "status": "manual", "sha": EE_HEAD }
+            ]))
+            .insert_header("x-next-page", "2"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(&statuses)
+        .and(query_param("per_page", "100"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ok_json(json!([
+                { "id": 12, "name": "build", "status": "success", "sha": EE_HEAD },
+                { "id": 15, "name": "danger-review", "status": "skipped", "sha": EE_HEAD },
+                { "id": 16, "name": "eslint", "status": "canceled", "sha": EE_HEAD }
+            ]))
+            .insert_header("x-next-page", ""),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let readiness = forge(&server)
+        .merge_readiness(&ee_mr(), &CommitSha::new(EE_HEAD))
+        .await
+        .unwrap();
+
+    let check = |name: &str, outcome| HeadCheck {
+        name: name.into(),
+        outcome,
+    };
+    assert_eq!(
+        readiness,
+        MergeReadiness {
+            mergeable: Some(true),
+            checks: vec![
+                check("build", CheckOutcome::Passed),
+                check("danger-review", CheckOutcome::Passed),
+                check("deploy", CheckOutcome::Pending),
+                check("eslint", CheckOutcome::Failed),
+                check("rspec", CheckOutcome::Failed),
+            ],
+        }
+    );
+}
+
+#[tokio::test]
+async fn mergeability_follows_gitlabs_detailed_merge_status() {
+    let cases = [
+        (json!("checking"), json!("checking"), None),
+        (json!("unchecked"), json!("unchecked"), None),
+        (json!("preparing"), json!("unchecked"), None),
+        // CI is reported check by check, not as mergeability.
+        (
+            json!("ci_still_running"),
+            json!("can_be_merged"),
+            Some(true),
+        ),
+        (json!("ci_must_pass"), json!("can_be_merged"), Some(true)),
+        (json!("conflict"), json!("cannot_be_merged"), Some(false)),
+        (json!("not_approved"), json!("can_be_merged"), Some(false)),
+        (json!("draft_status"), json!("can_be_merged"), Some(false)),
+        // Before GitLab 15.6 there is only `merge_status`.
+        (Value::Null, json!("can_be_merged"), Some(true)),
+        (Value::Null, json!("cannot_be_merged"), Some(false)),
+        (Value::Null, json!("cannot_be_merged_recheck"), None),
+    ];
+    for (detailed, merge_status, expected) in cases {
+        let server = MockServer::start().await;
+        get(EE_MR)
+            .respond_with(ok_json(ee_mr_with(&[
+                ("detailed_merge_status", detailed.clone()),
+                ("merge_status", merge_status.clone()),
+            ])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        get(&format!(
+            "{EE_PROJECT}/repository/commits/{EE_HEAD}/statuses"
+        ))
+        .respond_with(ok_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+        let readiness = forge(&server)
+            .merge_readiness(&ee_mr(), &CommitSha::new(EE_HEAD))
+            .await
+            .unwrap();
+        assert_eq!(
+            readiness,
+            MergeReadiness {
+                mergeable: expected,
+                checks: vec![]
+            },
+            "{detailed} / {merge_status}"
+        );
+    }
+}
+
+/// `PUT .../merge` with exactly `body`, answering `response`.
+async fn mount_merge(server: &MockServer, body: Value, response: ResponseTemplate) {
+    Mock::given(method("PUT"))
+        .and(path(format!("{EE_MR}/merge")))
+        .and(body_json(body))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn merge_pins_the_head_and_returns_the_commit_it_put_on_the_target() {
+    let merge_commit = sha('m');
+    let squashed = sha('s');
+    let cases = [
+        // A merge commit.
+        (
+            MergeMethod::Merge,
+            json!({ "sha": EE_HEAD }),
+            vec![
+                ("merge_commit_sha", json!(merge_commit.as_str())),
+                ("squash_commit_sha", Value::Null),
+            ],
+            merge_commit.clone(),
+        ),
+        // Squashed, then a merge commit: the merge commit is on the target.
+        (
+            MergeMethod::Squash,
+            json!({ "sha": EE_HEAD, "squash": true }),
+            vec![
+                ("merge_commit_sha", json!(merge_commit.as_str())),
+                ("squash_commit_sha", json!(squashed.as_str())),
+            ],
+            merge_commit.clone(),
+        ),
+        // Squashed on a fast-forward project: the squashed commit.
+        (
+            MergeMethod::Squash,
+            json!({ "sha": EE_HEAD, "squash": true }),
+            vec![
+                ("merge_commit_sha", Value::Null),
+                ("squash_commit_sha", json!(squashed.as_str())),
+            ],
+            squashed.clone(),
+        ),
+        // Fast-forward without squashing: the head itself.
+        (
+            MergeMethod::Merge,
+            json!({ "sha": EE_HEAD }),
+            vec![
+                ("merge_commit_sha", Value::Null),
+                ("squash_commit_sha", Value::Null),
+            ],
+            CommitSha::new(EE_HEAD),
+        ),
+    ];
+    for (method, body, mut edits, expected) in cases {
+        let server = MockServer::start().await;
+        edits.push(("state", json!("merged")));
+        mount_merge(&server, body, ok_json(ee_mr_with(&edits))).await;
+
+        let merged = forge(&server)
+            .merge(&ee_mr(), &CommitSha::new(EE_HEAD), method)
+            .await
+            .unwrap();
+        assert_eq!(merged, expected, "{method:?} {edits:?}");
+    }
+}
+
+#[tokio::test]
+async fn gitlabs_refusals_to_merge_are_permanent_with_its_message() {
+    let cases = [
+        (405, json!("405 Method Not Allowed")),
+        (406, json!("Branch cannot be merged")),
+        (
+            409,
+            json!("SHA does not match HEAD of source branch: 1234abcd"),
+        ),
+        (422, json!("Failed to squash. Should be done manually.")),
+    ];
+    for (status, message) in cases {
+        let server = MockServer::start().await;
+        mount_merge(
+            &server,
+            json!({ "sha": EE_HEAD }),
+            error_json(status, message.clone()),
+        )
+        .await;
+
+        let err = forge(&server)
+            .merge(&ee_mr(), &CommitSha::new(EE_HEAD), MergeMethod::Merge)
+            .await
+            .unwrap_err();
+        let reason = http::StatusCode::from_u16(status).unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "forge error: PUT {EE_MR}/merge: {reason}: {}",
+                message.as_str().unwrap()
+            )
+        );
+        assert!(!err.is_transient());
+    }
+}
+
+#[tokio::test]
+async fn a_rebase_merge_is_refused_without_calling_gitlab() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ok_json(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = forge(&server)
+        .merge(&ee_mr(), &CommitSha::new(EE_HEAD), MergeMethod::Rebase)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: gitlab-org/gitlab-ee!14656: GitLab cannot rebase a single merge; set the \
+         project's merge method to fast-forward and merge with `merge` or `squash`"
+    );
+}
+
+#[tokio::test]
+async fn a_merge_gitlab_accepted_but_did_not_complete_is_an_error() {
+    let server = MockServer::start().await;
+    mount_merge(
+        &server,
+        json!({ "sha": EE_HEAD }),
+        ok_json(fixture("get_merge_request.json")),
+    )
+    .await;
+
+    let err = forge(&server)
+        .merge(&ee_mr(), &CommitSha::new(EE_HEAD), MergeMethod::Merge)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: gitlab-org/gitlab-ee!14656: GitLab accepted the merge but the merge \
+         request is opened"
+    );
+}
+
+#[tokio::test]
+async fn deployments_are_followed_not_started() {
+    let server = MockServer::start().await;
+
+    let start = forge(&server)
+        .start_deployment(&repo(), &sha('m'), "production", "ship !7")
+        .await
+        .unwrap();
+
+    assert_eq!(start, DeploymentStart::Following);
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn set_deployment_state_sends_the_status_gitlab_accepts() {
+    let cases = [
+        (DeploymentState::InProgress, "running"),
+        (DeploymentState::Success, "success"),
+        (DeploymentState::Failure, "failed"),
+        (DeploymentState::Error, "failed"),
+        (DeploymentState::Inactive, "canceled"),
+    ];
+    for (state, status) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path(format!("{PROJECT}/deployments/15")))
+            .and(body_json(json!({ "status": status })))
+            .respond_with(ok_json(json!({ "id": 15, "status": status })))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        forge(&server)
+            .set_deployment_state(&repo(), 15, state, "regression in error rate")
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn set_deployment_state_refusals_are_permanent() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{PROJECT}/deployments/15")))
+        .and(body_json(json!({ "status": "failed" })))
+        .respond_with(error_json(
+            403,
+            json!("403 Forbidden - Deployments created using GitLab CI can not be updated using the API"),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    let err = forge
+        .set_deployment_state(&repo(), 15, DeploymentState::Failure, "regression")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "forge error: PUT {PROJECT}/deployments/15: 403 Forbidden: 403 Forbidden - \
+             Deployments created using GitLab CI can not be updated using the API"
+        )
+    );
+    // `created` cannot be set again: nothing is sent.
+    let err = forge
+        .set_deployment_state(&repo(), 15, DeploymentState::Pending, "")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: GitLab cannot set deployment 15 of acme/tools/widgets back to Pending"
+    );
+}
+
+const REVERT_BRANCH: &str = "smallbatch/revert-14656-ccccccc";
+
+/// `POST .../repository/branches?branch=<revert branch>&ref=master`, answering `response`.
+async fn mount_branch(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(format!("{EE_PROJECT}/repository/branches")))
+        .and(query_param("branch", REVERT_BRANCH))
+        .and(query_param("ref", "master"))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_revert(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "{EE_PROJECT}/repository/commits/{}/revert",
+            sha('c')
+        )))
+        .and(body_json(json!({ "branch": REVERT_BRANCH })))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_open_mr(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(format!("{EE_PROJECT}/merge_requests")))
+        .and(body_json(json!({
+            "source_branch": REVERT_BRANCH,
+            "target_branch": "master",
+            "title": "Revert !14656",
+            "description": "The error rate regressed after !14656.",
+            "remove_source_branch": true,
+        })))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_target_branch(server: &MockServer) {
+    get(EE_MR)
+        .respond_with(ok_json(ee_mr_with(&[("state", json!("merged"))])))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn open_revert(server: &MockServer) -> Result<PrNumber, ForgeError> {
+    forge(server)
+        .open_revert(
+            &ee_mr(),
+            &sha('c'),
+            "Revert !14656",
+            "The error rate regressed after !14656.",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn open_revert_branches_off_the_target_reverts_and_opens_a_merge_request() {
+    let server = MockServer::start().await;
+    mount_target_branch(&server).await;
+    mount_branch(
+        &server,
+        ResponseTemplate::new(201).set_body_json(json!({
+            "name": REVERT_BRANCH, "commit": { "id": sha('t').as_str() }
+        })),
+    )
+    .await;
+    mount_revert(
+        &server,
+        ResponseTemplate::new(201).set_body_json(json!({
+            "id": sha('r').as_str(),
+            "title": "Revert \"Add deletion support for designs\"",
+            "parent_ids": [sha('t').as_str()]
+        })),
+    )
+    .await;
+    mount_open_mr(
+        &server,
+        ResponseTemplate::new(201).set_body_json(json!({ "iid": 14700, "state": "opened" })),
+    )
+    .await;
+
+    assert_eq!(open_revert(&server).await.unwrap(), PrNumber(14700));
+}
+
+#[tokio::test]
+async fn open_revert_picks_up_after_an_earlier_partial_attempt() {
+    let server = MockServer::start().await;
+    mount_target_branch(&server).await;
+    mount_branch(&server, error_json(400, json!("Branch already exists"))).await;
+    mount_revert(
+        &server,
+        error_json(
+            400,
+            json!("Sorry, we cannot revert this commit automatically. This commit may already have been reverted, or a more recent commit may have updated some of its content."),
+        ),
+    )
+    .await;
+    mount_open_mr(
+        &server,
+        error_json(
+            409,
+            json!(["Another open merge request already exists for this source branch: !14700"]),
+        ),
+    )
+    .await;
+    get(&format!("{EE_PROJECT}/merge_requests"))
+        .and(query_param("state", "opened"))
+        .and(query_param("source_branch", REVERT_BRANCH))
+        .and(query_param("target_branch", "master"))
+        .respond_with(ok_json(json!([{ "iid": 14700 }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(open_revert(&server).await.unwrap(), PrNumber(14700));
+}
+
+#[tokio::test]
+async fn a_revert_that_does_not_apply_on_a_fresh_branch_is_an_error() {
+    let server = MockServer::start().await;
+    mount_target_branch(&server).await;
+    mount_branch(
+        &server,
+        ResponseTemplate::new(201).set_body_json(json!({
+            "name": REVERT_BRANCH, "commit": { "id": sha('t').as_str() }
+        })),
+    )
+    .await;
+    mount_revert(
+        &server,
+        error_json(
+            400,
+            json!("Sorry, we cannot revert this commit automatically."),
+        ),
+    )
+    .await;
+
+    let err = open_revert(&server).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "forge error: POST {EE_PROJECT}/repository/commits/{}/revert: 400 Bad Request: \
+             Sorry, we cannot revert this commit automatically.",
+            sha('c')
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_revert_refused_for_another_reason_on_an_existing_branch_is_an_error() {
+    let server = MockServer::start().await;
+    mount_target_branch(&server).await;
+    mount_branch(&server, error_json(400, json!("Branch already exists"))).await;
+    mount_revert(
+        &server,
+        error_json(400, json!("You are not allowed to push into this branch")),
+    )
+    .await;
+
+    let err = open_revert(&server).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "forge error: POST {EE_PROJECT}/repository/commits/{}/revert: 400 Bad Request: \
+             You are not allowed to push into this branch",
+            sha('c')
+        )
+    );
 }

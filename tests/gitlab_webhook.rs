@@ -2,7 +2,10 @@
 //! README) and every payload in `../shared/external-fixtures/gitlab/webhooks`.
 
 use serde_json::{json, Value};
-use smallbatch::domain::{CommitSha, DomainEvent, PrNumber, PrRef, RepoRef};
+use smallbatch::domain::{
+    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, PostedComment, PrNumber,
+    PrRef, RepoRef, User,
+};
 use smallbatch::forge::gitlab::webhook::{parse, Parsed, WebhookError};
 use std::path::{Path, PathBuf};
 
@@ -418,17 +421,106 @@ fn push_without_after_names_the_field() {
     assert_eq!(err.to_string(), "payload is missing `after`");
 }
 
+/// The event `note_merge_request.json` stands for, with `body` as the note.
+fn comment_posted(body: &str, author: User) -> Parsed {
+    Parsed::Events(vec![DomainEvent::CommentPosted {
+        pr: PrRef {
+            repo: RepoRef::gitlab("gitlab-org/gitlab-test"),
+            number: PrNumber(1),
+        },
+        comment: PostedComment {
+            id: CommentId(1244),
+            author,
+            body: body.to_owned(),
+            previous_body: None,
+        },
+    }])
+}
+
+fn note_with(field: &str, value: Value) -> Value {
+    let mut payload = fixture("note_merge_request");
+    payload["object_attributes"][field] = value;
+    payload
+}
+
 #[test]
-fn comments_are_validated_then_ignored() {
+fn a_new_merge_request_comment_is_posted_for_its_commands() {
     assert_eq!(
         parse_fixture("Note Hook", "note_merge_request"),
-        ignored("Note Hook on gitlab-org/gitlab-test!1: commands are not supported yet"),
+        comment_posted("This MR needs work.", User::human("root")),
     );
+    // Internal notes arrive under their own header and carry commands all the same.
+    assert_eq!(
+        parse_fixture("Confidential Note Hook", "note_merge_request"),
+        comment_posted("This MR needs work.", User::human("root")),
+    );
+}
+
+#[test]
+fn an_edited_comment_is_posted_without_its_previous_body() {
+    let mut edited = note_with("action", json!("update"));
+    edited["object_attributes"]["note"] = json!("/ship production");
+    assert_eq!(
+        parse_value("Note Hook", &edited).unwrap(),
+        comment_posted("/ship production", User::human("root")),
+    );
+}
+
+#[test]
+fn a_comment_without_an_action_is_a_new_one() {
+    let mut old_gitlab = fixture("note_merge_request");
+    old_gitlab["object_attributes"]
+        .as_object_mut()
+        .expect("object_attributes is an object")
+        .remove("action");
+    assert_eq!(
+        parse_value("Note Hook", &old_gitlab).unwrap(),
+        comment_posted("This MR needs work.", User::human("root")),
+    );
+}
+
+#[test]
+fn a_comment_by_a_project_token_is_a_bots() {
+    let mut by_bot = fixture("note_merge_request");
+    by_bot["user"]["username"] = json!("project_5_bot_0a1f");
+    assert_eq!(
+        parse_value("Note Hook", &by_bot).unwrap(),
+        comment_posted("This MR needs work.", User::bot("project_5_bot_0a1f")),
+    );
+}
+
+#[test]
+fn system_notes_and_other_actions_are_ignored() {
+    assert_eq!(
+        parse_value("Note Hook", &note_with("system", json!(true))).unwrap(),
+        ignored("Note Hook: a system note"),
+    );
+    assert_eq!(
+        parse_value("Note Hook", &note_with("action", json!("delete"))).unwrap(),
+        ignored("Note Hook: `delete` is not a new or edited comment"),
+    );
+}
+
+#[test]
+fn comments_on_issues_commits_and_snippets_are_ignored() {
     assert_eq!(
         parse_fixture("Note Hook", "note_issue"),
         ignored("Note Hook: not a merge request comment (Issue)"),
     );
+    for (name, noteable) in [("note_commit", "Commit"), ("note_snippet", "Snippet")] {
+        let body = std::fs::read(shared_dir().join(format!("{name}.json"))).expect("exists");
+        assert_eq!(
+            parse("Note Hook", &body).unwrap(),
+            ignored(&format!(
+                "Note Hook: not a merge request comment ({noteable})"
+            )),
+            "{name}"
+        );
+    }
+}
 
+#[test]
+fn a_merge_request_comment_missing_what_commands_need_names_the_field() {
     let mut no_iid = fixture("note_merge_request");
     no_iid["merge_request"]
         .as_object_mut()
@@ -436,6 +528,90 @@ fn comments_are_validated_then_ignored() {
         .remove("iid");
     let err = parse_value("Note Hook", &no_iid).unwrap_err();
     assert_eq!(err.to_string(), "payload is missing `merge_request.iid`");
+
+    let err = parse_value("Note Hook", &note_with("id", Value::Null)).unwrap_err();
+    assert_eq!(err.to_string(), "payload is missing `object_attributes.id`");
+
+    let mut no_user = fixture("note_merge_request");
+    no_user["user"]
+        .as_object_mut()
+        .expect("user is an object")
+        .remove("username");
+    let err = parse_value("Note Hook", &no_user).unwrap_err();
+    assert_eq!(err.to_string(), "payload is missing `user.username`");
+}
+
+/// `commit_url`'s last segment in `deployment.json`; the payload has no full sha field.
+const DEPLOYED_SHA: &str = "279484c09fbe69ededfced8c1bb6e6d24616b468";
+
+fn deployment_changed(state: DeploymentState) -> Parsed {
+    Parsed::Events(vec![DomainEvent::DeploymentChanged {
+        repo: RepoRef::gitlab("root/test-deployment-webhooks"),
+        deployment: DeploymentRef {
+            id: 15,
+            sha: CommitSha::new(DEPLOYED_SHA),
+            environment: "staging".into(),
+        },
+        state,
+    }])
+}
+
+fn deployment_with(field: &str, value: Value) -> Value {
+    let mut payload = fixture("deployment");
+    payload[field] = value;
+    payload
+}
+
+#[test]
+fn a_deployment_event_names_the_deployment_its_commit_and_state() {
+    assert_eq!(
+        parse_fixture("Deployment Hook", "deployment"),
+        deployment_changed(DeploymentState::Success),
+    );
+    for (status, state) in [
+        ("created", DeploymentState::Pending),
+        ("blocked", DeploymentState::Pending),
+        ("running", DeploymentState::InProgress),
+        ("success", DeploymentState::Success),
+        ("failed", DeploymentState::Failure),
+        ("canceled", DeploymentState::Inactive),
+    ] {
+        assert_eq!(
+            parse_value("Deployment Hook", &deployment_with("status", json!(status))).unwrap(),
+            deployment_changed(state),
+            "{status}"
+        );
+    }
+    assert_eq!(
+        parse_value(
+            "Deployment Hook",
+            &deployment_with("status", json!("exploded"))
+        )
+        .unwrap(),
+        ignored("Deployment Hook: unknown deployment status `exploded`"),
+    );
+}
+
+#[test]
+fn a_deployment_whose_commit_url_does_not_end_in_its_sha_is_rejected() {
+    for url in [
+        "http://10.126.0.2:3000/root/test-deployment-webhooks/-/commit/",
+        "http://10.126.0.2:3000/root/test-deployment-webhooks/-/commit/abcdef0123",
+        "http://10.126.0.2:3000/root/test-deployment-webhooks/-/commit/279484c0zz",
+    ] {
+        let err = parse_value(
+            "Deployment Hook",
+            &deployment_with("commit_url", json!(url)),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "payload is missing `commit_url`", "{url}");
+    }
+    let err = parse_value(
+        "Deployment Hook",
+        &deployment_with("deployment_id", Value::Null),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "payload is missing `deployment_id`");
 }
 
 #[test]
@@ -444,17 +620,12 @@ fn events_the_gate_does_not_react_to_are_ignored() {
         (
             "Pipeline Hook",
             "pipeline",
-            "Pipeline Hook: CI and deployments do not change the verdict",
+            "Pipeline Hook: CI does not change the verdict",
         ),
         (
             "Job Hook",
             "job",
-            "Job Hook: CI and deployments do not change the verdict",
-        ),
-        (
-            "Deployment Hook",
-            "deployment",
-            "Deployment Hook: CI and deployments do not change the verdict",
+            "Job Hook: CI does not change the verdict",
         ),
         (
             "Tag Push Hook",

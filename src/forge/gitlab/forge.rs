@@ -5,15 +5,18 @@ use super::diff::{self, DiffCount};
 use super::models::{self, DiffEntry, MergeRequest};
 use super::{GitLabApp, RetryPolicy, SetupError};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, ForgeKind, PrNumber, PrRef,
-    PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+    CheckRunId, CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind,
+    Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
 };
-use crate::forge::{Forge, ForgeError, ForgeResult, GateStatus};
+use crate::forge::{
+    CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
+    MergeMethod, MergeReadiness,
+};
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -25,6 +28,10 @@ pub const FILE_LIST_CAP: usize = 3_000;
 /// GitLab rejects a status description longer than this.
 const DESCRIPTION_MAX_CHARS: usize = 255;
 const PER_PAGE: &str = "100";
+/// The emoji that acknowledges a command (👀).
+const ACK_EMOJI: &str = "eyes";
+/// Revert branches are `smallbatch/revert-<iid>-<sha7>`.
+const REVERT_BRANCH_PREFIX: &str = "smallbatch/revert-";
 
 /// GitLab through one access token, on the projects that token can reach.
 #[derive(Debug)]
@@ -34,6 +41,9 @@ pub struct GitLabForge {
     username: OnceCell<String>,
     /// `(project, label)` pairs known to exist, so labels are created once.
     known_labels: Mutex<HashSet<(String, String)>>,
+    /// Usernames (lowercased: GitLab's are case-insensitive) to user ids; an id never
+    /// changes, so entries never go stale.
+    user_ids: Mutex<HashMap<String, u64>>,
 }
 
 impl GitLabForge {
@@ -47,6 +57,7 @@ impl GitLabForge {
             client: GitLabClient::new(&app, retry)?,
             username: OnceCell::new(),
             known_labels: Mutex::default(),
+            user_ids: Mutex::default(),
         })
     }
 
@@ -261,6 +272,88 @@ impl GitLabForge {
         });
         Ok(approved.chain(current).collect())
     }
+
+    /// The id of the user called `username`; `None` when there is none.
+    async fn user_id(&self, username: &str) -> ForgeResult<Option<u64>> {
+        let key = username.to_lowercase();
+        if let Some(id) = self.user_ids().get(&key) {
+            return Ok(Some(*id));
+        }
+        let url = with_query(self.client.endpoint(["users"]), &[("username", username)]);
+        let found: Vec<models::UserId> = self.client.get_json(url).await?;
+        let Some(user) = found.first() else {
+            return Ok(None);
+        };
+        self.user_ids().insert(key, user.id);
+        Ok(Some(user.id))
+    }
+
+    fn user_ids(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        // Inserts are atomic, so the map stays valid even if a holder panicked.
+        self.user_ids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every commit status on `head` but ours, the latest one per name.
+    async fn head_checks(&self, repo: &RepoRef, head: &CommitSha) -> ForgeResult<Vec<HeadCheck>> {
+        let url = with_query(
+            project_url(
+                &self.client,
+                repo,
+                &["repository", "commits", head.as_str(), "statuses"],
+            ),
+            &[("per_page", PER_PAGE)],
+        );
+        let statuses = self
+            .client
+            .get_all::<models::CommitStatus>(url, usize::MAX)
+            .await?;
+        Ok(latest_per_name(statuses.items)
+            .into_iter()
+            .map(|status| HeadCheck {
+                outcome: check_outcome(&status.status),
+                name: status.name,
+            })
+            .collect())
+    }
+
+    /// Creates `branch` at `from` and says whether it did: an existing branch (left by
+    /// an earlier attempt) is taken as it is.
+    async fn create_branch(&self, repo: &RepoRef, branch: &str, from: &str) -> ForgeResult<bool> {
+        let url = with_query(
+            project_url(&self.client, repo, &["repository", "branches"]),
+            &[("branch", branch), ("ref", from)],
+        );
+        let response = self
+            .client
+            .send(&ApiRequest::new(Method::POST, url))
+            .await?;
+        if response.status == StatusCode::BAD_REQUEST
+            && response.message().contains("already exists")
+        {
+            return Ok(false);
+        }
+        response.success()?;
+        Ok(true)
+    }
+
+    /// The open merge request from `source` into `target`, if any.
+    async fn open_mr_from(
+        &self,
+        repo: &RepoRef,
+        source: &str,
+        target: &str,
+    ) -> ForgeResult<Option<PrNumber>> {
+        let url = with_query(
+            project_url(&self.client, repo, &["merge_requests"]),
+            &[
+                ("state", "opened"),
+                ("source_branch", source),
+                ("target_branch", target),
+            ],
+        );
+        let found: Vec<models::MergeRequestSummary> = self.client.get_json(url).await?;
+        Ok(found.first().map(|m| PrNumber(m.iid)))
+    }
 }
 
 fn project_url(client: &GitLabClient, repo: &RepoRef, rest: &[&str]) -> Url {
@@ -328,6 +421,100 @@ fn looks_binary(entry: &DiffEntry) -> bool {
     // An added or deleted file's missing side has mode "0": not a mode change.
     let mode_change = !entry.new_file && !entry.deleted_file && entry.a_mode != entry.b_mode;
     !entry.renamed_file && !mode_change
+}
+
+/// GitLab's access levels as permissions, by threshold so that levels added between
+/// them (Planner, 15) get the lesser one: below Guest (No access 0, Minimal access 5)
+/// is `None`; Guest (10) and Planner `Read`; Reporter (20) `Triage`; Developer (30)
+/// `Write`; Maintainer (40) `Maintain`; Owner (50) and above `Admin`. An invitation
+/// not yet accepted grants nothing.
+fn access_permission(member: &models::Member) -> Permission {
+    if member.state.as_deref().is_some_and(|s| s != "active") {
+        return Permission::None;
+    }
+    match member.access_level {
+        50.. => Permission::Admin,
+        40.. => Permission::Maintain,
+        30.. => Permission::Write,
+        20.. => Permission::Triage,
+        10.. => Permission::Read,
+        _ => Permission::None,
+    }
+}
+
+/// Whether GitLab would merge now, apart from CI. From `detailed_merge_status`:
+/// `mergeable` is `true`; `checking`, `unchecked`, `preparing` and
+/// `approvals_syncing` are `None` (still being computed); `ci_must_pass` and
+/// `ci_still_running` are `true` because the pipeline's jobs are reported one by one
+/// in [`MergeReadiness::checks`], where the caller waits for or refuses them; anything
+/// else (`conflict`, `not_approved`, `draft_status`, `discussions_not_resolved`,
+/// `need_rebase`, `not_open`, ...) is `false`. Instances before 15.6 only send
+/// `merge_status`: `can_be_merged` is `true`, `cannot_be_merged` `false`, the rest
+/// (`unchecked`, `checking`, `cannot_be_merged_recheck`) `None`.
+fn mergeability(mr: &models::MergeState) -> Option<bool> {
+    if let Some(detailed) = mr.detailed_merge_status.as_deref() {
+        return match detailed {
+            "mergeable" | "ci_must_pass" | "ci_still_running" => Some(true),
+            "checking" | "unchecked" | "preparing" | "approvals_syncing" => None,
+            _ => Some(false),
+        };
+    }
+    match mr.merge_status.as_deref() {
+        Some("can_be_merged") => Some(true),
+        Some("cannot_be_merged") => Some(false),
+        _ => None,
+    }
+}
+
+/// A commit status's state as an outcome. Unknown states count as pending: a check
+/// we cannot read must not let a merge through.
+fn check_outcome(status: &str) -> CheckOutcome {
+    match status {
+        "success" | "skipped" => CheckOutcome::Passed,
+        "failed" | "canceled" | "canceling" => CheckOutcome::Failed,
+        // pending, running, created, waiting_for_resource, preparing, scheduled, manual
+        _ => CheckOutcome::Pending,
+    }
+}
+
+/// One status per name, the latest (highest id), ours left out; in name order.
+fn latest_per_name(statuses: Vec<models::CommitStatus>) -> Vec<models::CommitStatus> {
+    let mut latest: BTreeMap<String, models::CommitStatus> = BTreeMap::new();
+    for status in statuses.into_iter().filter(|s| s.name != STATUS_NAME) {
+        match latest.get(&status.name) {
+            Some(kept) if kept.id >= status.id => {}
+            _ => {
+                latest.insert(status.name.clone(), status);
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// The commit a merge put on the target branch: the merge commit; else the squashed
+/// commit (a fast-forward project squashing); else the head itself (a fast-forward
+/// project without squashing).
+fn merged_commit(mr: models::MergeState) -> Option<String> {
+    mr.merge_commit_sha
+        .or(mr.squash_commit_sha)
+        .or(mr.sha)
+        .filter(|sha| !sha.is_empty())
+}
+
+/// The deployment statuses GitLab's API can set: `running`, `success`, `failed` and
+/// `canceled`. `created` cannot be set again, so pending and queued have none.
+fn deployment_status(state: DeploymentState) -> Option<&'static str> {
+    match state {
+        DeploymentState::InProgress => Some("running"),
+        DeploymentState::Success => Some("success"),
+        DeploymentState::Failure | DeploymentState::Error => Some("failed"),
+        DeploymentState::Inactive => Some("canceled"),
+        DeploymentState::Pending | DeploymentState::Queued => None,
+    }
+}
+
+fn revert_branch(pr: &PrRef, merge_sha: &CommitSha) -> String {
+    format!("{REVERT_BRANCH_PREFIX}{}-{}", pr.number, merge_sha.short())
 }
 
 fn pr_state(state: &str) -> PrState {
@@ -573,6 +760,184 @@ impl Forge for GitLabForge {
 
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {
         self.update_labels(pr, "remove_labels", name).await
+    }
+
+    /// Awards 👀 (`eyes`) to the command's note. GitLab refuses a second identical award
+    /// with 404 "Award Emoji Name has already been taken" on some versions and 400 or
+    /// 422 on others; the command is acknowledged either way.
+    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()> {
+        let id = comment.to_string();
+        let request = ApiRequest::new(
+            Method::POST,
+            self.mr_url(pr, &["notes", &id, "award_emoji"]),
+        )
+        .json(json!({ "name": ACK_EMOJI }));
+        let response = self.client.send(&request).await?;
+        if response.status.is_client_error() && response.message().contains("already been taken") {
+            return Ok(());
+        }
+        response.success()?;
+        Ok(())
+    }
+
+    /// The user's effective access level (direct, or inherited from groups); see
+    /// [`access_permission`]. An unknown user or a non-member has `None`.
+    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
+        let Some(id) = self.user_id(user).await? else {
+            return Ok(Permission::None);
+        };
+        let id = id.to_string();
+        let url = project_url(&self.client, repo, &["members", "all", &id]);
+        match self.client.get_json::<models::Member>(url).await {
+            Ok(member) => Ok(access_permission(&member)),
+            Err(ForgeError::NotFound(_)) => Ok(Permission::None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Mergeability as [`mergeability`] reads it, and the commit statuses on `head`
+    /// (CI jobs and external statuses), the latest per name, ours excluded.
+    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
+        let (mr, checks) = tokio::try_join!(
+            self.client
+                .get_json::<models::MergeState>(self.mr_url(pr, &[])),
+            self.head_checks(&pr.repo, head),
+        )?;
+        Ok(MergeReadiness {
+            mergeable: mergeability(&mr),
+            checks,
+        })
+    }
+
+    /// Merges with `sha` set to `head`, so that GitLab refuses (409) if the source
+    /// branch moved. The merge method is the project's (merge commit, semi-linear or
+    /// fast-forward); GitLab only lets a merge choose squashing, so `Rebase` is refused
+    /// rather than silently merged another way. GitLab's refusals (405 not mergeable,
+    /// 406 conflicts, 409 head moved, 422) come back as `Permanent` with its message.
+    async fn merge(
+        &self,
+        pr: &PrRef,
+        head: &CommitSha,
+        method: MergeMethod,
+    ) -> ForgeResult<CommitSha> {
+        let body = match method {
+            MergeMethod::Merge => json!({ "sha": head.as_str() }),
+            MergeMethod::Squash => json!({ "sha": head.as_str(), "squash": true }),
+            MergeMethod::Rebase => {
+                return Err(ForgeError::Permanent(format!(
+                    "{}!{}: GitLab cannot rebase a single merge; set the project's merge \
+                     method to fast-forward and merge with `merge` or `squash`",
+                    pr.repo.full_name, pr.number
+                )))
+            }
+        };
+        let request = ApiRequest::new(Method::PUT, self.mr_url(pr, &["merge"])).json(body);
+        let mr: models::MergeState = self.client.send(&request).await?.success()?.json()?;
+        if mr.state != "merged" {
+            return Err(ForgeError::Permanent(format!(
+                "{}!{}: GitLab accepted the merge but the merge request is {}",
+                pr.repo.full_name, pr.number, mr.state
+            )));
+        }
+        merged_commit(mr).map(CommitSha::new).ok_or_else(|| {
+            ForgeError::Permanent(format!(
+                "{}!{}: GitLab merged without naming the merged commit",
+                pr.repo.full_name, pr.number
+            ))
+        })
+    }
+
+    /// GitLab deploys through the target branch's pipeline on its own; its deployment
+    /// events are followed. Nothing is called.
+    async fn start_deployment(
+        &self,
+        _repo: &RepoRef,
+        _sha: &CommitSha,
+        _environment: &str,
+        _description: &str,
+    ) -> ForgeResult<DeploymentStart> {
+        Ok(DeploymentStart::Following)
+    }
+
+    /// `PUT deployments/:id` with the status (see [`deployment_status`]); GitLab keeps
+    /// no description on a deployment, so `description` is unused. GitLab only lets
+    /// the API update deployments created through the API: one made by a CI job is
+    /// refused (403), which comes back as `Permanent` with GitLab's message.
+    async fn set_deployment_state(
+        &self,
+        repo: &RepoRef,
+        deployment: u64,
+        state: DeploymentState,
+        _description: &str,
+    ) -> ForgeResult<()> {
+        let status = deployment_status(state).ok_or_else(|| {
+            ForgeError::Permanent(format!(
+                "GitLab cannot set deployment {deployment} of {} back to {state:?}",
+                repo.full_name
+            ))
+        })?;
+        let id = deployment.to_string();
+        let request = ApiRequest::new(
+            Method::PUT,
+            project_url(&self.client, repo, &["deployments", &id]),
+        )
+        .json(json!({ "status": status }));
+        self.client.send(&request).await?.success()?;
+        Ok(())
+    }
+
+    /// Branches `smallbatch/revert-<iid>-<sha7>` off the target branch, reverts
+    /// `merge_sha` on it (GitLab reverts a merge commit against its first parent, the
+    /// target branch, by itself) and opens a merge request that deletes the branch once
+    /// merged. A repeated call after a partial failure picks up where it stopped: an
+    /// existing branch is reused, and an open merge request from it is returned.
+    async fn open_revert(
+        &self,
+        pr: &PrRef,
+        merge_sha: &CommitSha,
+        title: &str,
+        body: &str,
+    ) -> ForgeResult<PrNumber> {
+        let mr: models::MergeState = self.client.get_json(self.mr_url(pr, &[])).await?;
+        let target = mr.target_branch;
+        let branch = revert_branch(pr, merge_sha);
+        let created = self.create_branch(&pr.repo, &branch, &target).await?;
+        let revert_url = project_url(
+            &self.client,
+            &pr.repo,
+            &["repository", "commits", merge_sha.as_str(), "revert"],
+        );
+        let response = self
+            .client
+            .send(&ApiRequest::new(Method::POST, revert_url).json(json!({ "branch": branch })))
+            .await?;
+        // On a branch left by an earlier attempt the revert is already there, and GitLab
+        // says it "cannot revert this commit automatically".
+        let already_reverted = !created
+            && response.status == StatusCode::BAD_REQUEST
+            && response.message().contains("cannot revert this commit");
+        if !already_reverted {
+            response.success()?;
+        }
+        let request = ApiRequest::new(
+            Method::POST,
+            project_url(&self.client, &pr.repo, &["merge_requests"]),
+        )
+        .json(json!({
+            "source_branch": branch,
+            "target_branch": target,
+            "title": title,
+            "description": body,
+            "remove_source_branch": true,
+        }));
+        let response = self.client.send(&request).await?;
+        if response.status == StatusCode::CONFLICT {
+            if let Some(existing) = self.open_mr_from(&pr.repo, &branch, &target).await? {
+                return Ok(existing);
+            }
+        }
+        let created: models::MergeRequestSummary = response.success()?.json()?;
+        Ok(PrNumber(created.iid))
     }
 }
 

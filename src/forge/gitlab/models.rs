@@ -135,6 +135,44 @@ pub struct Branch {
     pub commit: Commit,
 }
 
+/// The merge-relevant part of `GET /projects/:id/merge_requests/:iid` and of the
+/// answer to `PUT .../merge`.
+#[derive(Debug, Deserialize)]
+pub struct MergeState {
+    pub state: String,
+    pub target_branch: String,
+    /// GitLab 15.6+; `merge_status` before.
+    pub detailed_merge_status: Option<String>,
+    pub merge_status: Option<String>,
+    /// The head commit: after a fast-forward merge, the target branch's new head.
+    pub sha: Option<String>,
+    pub merge_commit_sha: Option<String>,
+    pub squash_commit_sha: Option<String>,
+}
+
+/// An entry of `repository/commits/:sha/statuses`: CI jobs and external statuses alike.
+#[derive(Debug, Deserialize)]
+pub struct CommitStatus {
+    pub id: u64,
+    pub name: String,
+    pub status: String,
+}
+
+/// An entry of `GET /users?username=`.
+#[derive(Debug, Deserialize)]
+pub struct UserId {
+    pub id: u64,
+}
+
+/// `GET /projects/:id/members/all/:user_id`: direct or inherited membership.
+#[derive(Debug, Deserialize)]
+pub struct Member {
+    pub access_level: u32,
+    /// `active`, or `awaiting` for an invitation not yet accepted; absent on old
+    /// instances.
+    pub state: Option<String>,
+}
+
 /// GitLab's error body: `{"message": "..."}`, `{"message": {"field": ["..."]}}` for
 /// validation errors, or `{"error": "..."}`.
 #[derive(Debug, Default, Deserialize)]

@@ -4,7 +4,11 @@
 //! As for GitHub, payload structs name only the fields we read and make each optional,
 //! so a missing field is reported by its dotted path.
 
-use crate::domain::{CommitSha, DomainEvent, PrNumber, PrRef, RepoRef};
+use super::forge::is_bot;
+use crate::domain::{
+    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, PostedComment, PrNumber,
+    PrRef, RepoRef, User,
+};
 use crate::forge::webhook::{decode, ignored, required};
 use serde::de::IgnoredAny;
 
@@ -17,12 +21,13 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
         "Push Hook" => push(decode(body)?),
         "Note Hook" | "Confidential Note Hook" => note(event, decode(body)?),
         "System Hook" => system_hook(body),
+        "Deployment Hook" => deployment(decode(body)?),
         _ => {
             // Still reject garbage, so a broken sender shows up as 400s in its hook log.
             decode::<IgnoredAny>(body)?;
             Ok(ignored(match event {
-                "Pipeline Hook" | "Job Hook" | "Deployment Hook" => {
-                    format!("{event}: CI and deployments do not change the verdict")
+                "Pipeline Hook" | "Job Hook" => {
+                    format!("{event}: CI does not change the verdict")
                 }
                 "Tag Push Hook" => format!("{event}: tags have no merge requests"),
                 _ => format!("{event}: not an event the gate reacts to"),
@@ -131,8 +136,9 @@ fn is_null_sha(sha: &str) -> bool {
     !sha.is_empty() && sha.bytes().all(|b| b == b'0')
 }
 
-/// Acting on comments comes in a later issue; their shape is checked already, so a
-/// sender whose comments the commands could not read shows up now.
+/// A comment on a merge request, created or edited, for the commands in it. GitLab
+/// sends no previous body on an edit: the worker remembers the bodies it has read.
+/// System notes ("added 1 commit") are GitLab's own, never commands.
 fn note(event: &str, payload: payload::NoteEvent) -> Result<Parsed, WebhookError> {
     let attributes = required(payload.object_attributes, "object_attributes")?;
     let noteable = required(attributes.noteable_type, "object_attributes.noteable_type")?;
@@ -141,14 +147,85 @@ fn note(event: &str, payload: payload::NoteEvent) -> Result<Parsed, WebhookError
             "{event}: not a merge request comment ({noteable})"
         )));
     }
-    required(attributes.note, "object_attributes.note")?;
+    if attributes.system == Some(true) {
+        return Ok(ignored(format!("{event}: a system note")));
+    }
+    // Older GitLab versions send no action, and then only for new notes.
+    match attributes.action.as_deref() {
+        None | Some("create" | "update") => {}
+        Some(action) => {
+            return Ok(ignored(format!(
+                "{event}: `{action}` is not a new or edited comment"
+            )))
+        }
+    }
+    let id = required(attributes.id, "object_attributes.id")?;
+    let body = required(attributes.note, "object_attributes.note")?;
     let repo = repo_ref(payload.project)?;
     let merge_request = required(payload.merge_request, "merge_request")?;
     let iid = required(merge_request.iid, "merge_request.iid")?;
-    Ok(ignored(format!(
-        "{event} on {}!{iid}: commands are not supported yet",
-        repo.full_name
-    )))
+    let user = required(payload.user, "user")?;
+    let username = required(user.username, "user.username")?;
+    let author = if is_bot(&username) {
+        User::bot(username)
+    } else {
+        User::human(username)
+    };
+    Ok(Parsed::Events(vec![DomainEvent::CommentPosted {
+        pr: PrRef {
+            repo,
+            number: PrNumber(iid),
+        },
+        comment: PostedComment {
+            id: CommentId(id),
+            author,
+            body,
+            previous_body: None,
+        },
+    }]))
+}
+
+/// A deployment changed state. GitLab's payload names the commit only by `short_sha`
+/// and `commit_url` (`.../-/commit/<sha>`); the full sha is the URL's last segment,
+/// accepted only when it is hexadecimal and starts with `short_sha`.
+fn deployment(payload: payload::DeploymentEvent) -> Result<Parsed, WebhookError> {
+    let status = required(payload.status, "status")?;
+    let state = match status.as_str() {
+        "created" | "blocked" => DeploymentState::Pending,
+        "running" => DeploymentState::InProgress,
+        "success" => DeploymentState::Success,
+        "failed" => DeploymentState::Failure,
+        "canceled" => DeploymentState::Inactive,
+        other => {
+            return Ok(ignored(format!(
+                "Deployment Hook: unknown deployment status `{other}`"
+            )))
+        }
+    };
+    let id = required(payload.deployment_id, "deployment_id")?;
+    let environment = required(payload.environment, "environment")?;
+    let short_sha = required(payload.short_sha, "short_sha")?;
+    let commit_url = required(payload.commit_url, "commit_url")?;
+    let sha = commit_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|sha| {
+            sha.len() >= short_sha.len()
+                && sha.starts_with(short_sha.as_str())
+                && sha.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .ok_or(WebhookError::MissingField("commit_url"))?;
+    let repo = repo_ref(payload.project)?;
+    Ok(Parsed::Events(vec![DomainEvent::DeploymentChanged {
+        repo,
+        deployment: DeploymentRef {
+            id,
+            sha: CommitSha::new(sha),
+            environment,
+        },
+        state,
+    }]))
 }
 
 fn repo_ref(project: Option<payload::Project>) -> Result<RepoRef, WebhookError> {
@@ -250,20 +327,41 @@ mod payload {
     #[derive(Deserialize)]
     pub struct NoteEvent {
         pub project: Option<Project>,
+        pub user: Option<Account>,
         pub object_attributes: Option<NoteAttributes>,
         pub merge_request: Option<NoteMergeRequest>,
     }
 
     #[derive(Deserialize)]
+    pub struct Account {
+        pub username: Option<String>,
+    }
+
+    #[derive(Deserialize)]
     pub struct NoteAttributes {
+        pub id: Option<u64>,
         /// `MergeRequest`, `Issue`, `Commit` or `Snippet`.
         pub noteable_type: Option<String>,
-        /// The comment's text, where commands will be read.
+        /// The comment's text, where commands are read.
         pub note: Option<String>,
+        /// GitLab's own notes: commits pushed, labels changed...
+        pub system: Option<bool>,
+        /// `create` or `update`; absent on older GitLab versions.
+        pub action: Option<String>,
     }
 
     #[derive(Deserialize)]
     pub struct NoteMergeRequest {
         pub iid: Option<u64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct DeploymentEvent {
+        pub status: Option<String>,
+        pub deployment_id: Option<u64>,
+        pub environment: Option<String>,
+        pub short_sha: Option<String>,
+        pub commit_url: Option<String>,
+        pub project: Option<Project>,
     }
 }
