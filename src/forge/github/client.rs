@@ -244,8 +244,11 @@ impl GitHubClient {
                 "it must be created inside a Tokio runtime".into(),
             ));
         }
+        // Requests carry absolute URLs. octocrab prefixes the base URI's path to any
+        // path outside it, which would turn GHES's `/api/graphql` into
+        // `/api/v3/api/graphql`; so its base is the bare origin.
         let http = Octocrab::builder()
-            .base_uri(app.api_url.as_str())
+            .base_uri(app.api_url.origin().ascii_serialization())
             .map_err(|e| invalid_url(&e.to_string()))?
             .set_connect_timeout(Some(CONNECT_TIMEOUT))
             .set_read_timeout(Some(READ_TIMEOUT))
