@@ -408,7 +408,10 @@ fn a_new_comment_on_a_pull_request_is_posted() {
     let payload = on_a_pull_request(fixture("issue_comment.created"));
     assert_eq!(
         parse_value("issue_comment", &payload).unwrap(),
-        comment_posted("You are totally right! I'll get this fixed right away.", None),
+        comment_posted(
+            "You are totally right! I'll get this fixed right away.",
+            None
+        ),
     );
 }
 
