@@ -5,12 +5,15 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use smallbatch::domain::{
-    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, InstallationId, PrNumber, PrRef,
-    PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+    CheckRunId, CommentId, CommitSha, DeploymentState, FileChange, FileStatus, InstallationId,
+    Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
 };
 use smallbatch::forge::github::auth::{AppClaims, AppSigner};
 use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy, SetupError};
-use smallbatch::forge::{Forge, ForgeError, GateStatus};
+use smallbatch::forge::{
+    CheckOutcome, DeploymentStart, Forge, ForgeError, GateStatus, HeadCheck, MergeMethod,
+    MergeReadiness,
+};
 use smallbatch::policy::{Conclusion, SizeLabel};
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
@@ -992,5 +995,420 @@ async fn a_repo_without_installation_is_a_permanent_error() {
     assert_eq!(
         err.to_string(),
         "forge error: acme/widgets has no GitHub App installation id"
+    );
+}
+
+// --- Commands and /ship -------------------------------------------------------------
+
+#[tokio::test]
+async fn a_command_is_acknowledged_with_eyes_whether_or_not_already_there() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    let reactions = "/repos/acme/widgets/issues/comments/492700400/reactions";
+    Mock::given(method("POST"))
+        .and(path(reactions))
+        .and(body_json(json!({ "content": "eyes" })))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({ "id": 1, "content": "eyes" })),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(reactions))
+        .and(body_json(json!({ "content": "eyes" })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "id": 1, "content": "eyes" })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+
+    forge
+        .acknowledge_command(&pr(), CommentId(492700400))
+        .await
+        .unwrap();
+    forge
+        .acknowledge_command(&pr(), CommentId(492700400))
+        .await
+        .unwrap();
+}
+
+async fn mount_permission(server: &MockServer, user: &str, status: u16, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/repos/acme/widgets/collaborators/{user}/permission"
+        )))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn permission_prefers_the_role_and_a_non_collaborator_has_none() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    // GitHub's answer folds maintain into `permission: write`; `role_name` is exact.
+    let answer = |permission: &str, role: Option<&str>| {
+        let mut body = json!({ "permission": permission, "user": { "login": "someone" } });
+        if let Some(role) = role {
+            body["role_name"] = json!(role);
+        }
+        body
+    };
+    mount_permission(&server, "maya", 200, answer("write", Some("maintain"))).await;
+    mount_permission(&server, "trish", 200, answer("read", Some("triage"))).await;
+    mount_permission(
+        &server,
+        "sec",
+        200,
+        answer("write", Some("security-auditor")),
+    )
+    .await;
+    mount_permission(&server, "old-ghes", 200, answer("admin", None)).await;
+    mount_permission(&server, "viewer", 200, answer("none", Some("none"))).await;
+    mount_permission(
+        &server,
+        "forker",
+        404,
+        json!({ "message": "Not Found", "documentation_url": "https://docs.github.com/rest" }),
+    )
+    .await;
+    let forge = forge(&server);
+
+    for (user, expected) in [
+        ("maya", Permission::Maintain),
+        ("trish", Permission::Triage),
+        ("sec", Permission::Write),
+        ("old-ghes", Permission::Admin),
+        ("viewer", Permission::None),
+        ("forker", Permission::None),
+    ] {
+        assert_eq!(
+            forge.permission(&repo(), user).await.unwrap(),
+            expected,
+            "{user}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn merge_readiness_lists_other_checks_across_pages_and_statuses() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    let head = sha('h');
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "node_id": "PR_kwDOAAABc84AAAAB", "mergeable": null,
+            "merge_commit_sha": null, "state": "open"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let runs = format!("/repos/acme/widgets/commits/{head}/check-runs");
+    let run = |name: &str, status: &str, conclusion: Value| json!({ "id": 1, "name": name, "status": status, "conclusion": conclusion });
+    mount_page(
+        &server,
+        &runs,
+        None,
+        json!({ "total_count": 5, "check_runs": [
+            run("build", "completed", json!("success")),
+            run("smallbatch", "completed", json!("action_required")),
+            run("lint", "completed", json!("neutral")),
+        ]}),
+        Some(2),
+    )
+    .await;
+    mount_page(
+        &server,
+        &runs,
+        Some(2),
+        json!({ "total_count": 5, "check_runs": [
+            run("e2e", "in_progress", Value::Null),
+            run("docs", "completed", json!("timed_out")),
+        ]}),
+        None,
+    )
+    .await;
+    let statuses = format!("/repos/acme/widgets/commits/{head}/status");
+    let status = |context: &str, state: &str| json!({ "context": context, "state": state });
+    mount_page(
+        &server,
+        &statuses,
+        None,
+        json!({ "state": "failure", "sha": head.as_str(), "total_count": 3, "statuses": [
+            status("ci/jenkins", "success"),
+            status("deploy/preview", "pending"),
+            status("security/scan", "error"),
+        ]}),
+        None,
+    )
+    .await;
+
+    let readiness = forge(&server).merge_readiness(&pr(), &head).await.unwrap();
+    let check = |name: &str, outcome| HeadCheck {
+        name: name.to_owned(),
+        outcome,
+    };
+    assert_eq!(
+        readiness,
+        MergeReadiness {
+            mergeable: None,
+            checks: vec![
+                check("build", CheckOutcome::Passed),
+                check("lint", CheckOutcome::Passed),
+                check("e2e", CheckOutcome::Pending),
+                check("docs", CheckOutcome::Failed),
+                check("ci/jenkins", CheckOutcome::Passed),
+                check("deploy/preview", CheckOutcome::Pending),
+                check("security/scan", CheckOutcome::Failed),
+            ],
+        }
+    );
+}
+
+#[tokio::test]
+async fn merge_sends_the_expected_head_and_method_and_returns_the_merge_commit() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    for (method_name, merged) in [("squash", 'm'), ("rebase", 'r')] {
+        Mock::given(method("PUT"))
+            .and(path("/repos/acme/widgets/pulls/7/merge"))
+            .and(body_json(
+                json!({ "sha": sha('h').as_str(), "merge_method": method_name }),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "sha": sha(merged).as_str(), "merged": true,
+                "message": "Pull Request successfully merged"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let forge = forge(&server);
+
+    assert_eq!(
+        forge
+            .merge(&pr(), &sha('h'), MergeMethod::Squash)
+            .await
+            .unwrap(),
+        sha('m')
+    );
+    assert_eq!(
+        forge
+            .merge(&pr(), &sha('h'), MergeMethod::Rebase)
+            .await
+            .unwrap(),
+        sha('r')
+    );
+}
+
+#[tokio::test]
+async fn a_refused_merge_is_permanent_with_githubs_message_for_the_user() {
+    for (status, message) in [
+        (405, "Pull Request is not mergeable"),
+        (
+            409,
+            "Head branch was modified. Review and try the merge again.",
+        ),
+        (422, "Merge commits are not allowed on this repository."),
+    ] {
+        let server = MockServer::start().await;
+        token_mock("tok").expect(1).mount(&server).await;
+        Mock::given(method("PUT"))
+            .and(path("/repos/acme/widgets/pulls/7/merge"))
+            .and(body_json(
+                json!({ "sha": sha('h').as_str(), "merge_method": "merge" }),
+            ))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let err = forge(&server)
+            .merge(&pr(), &sha('h'), MergeMethod::Merge)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ForgeError::Permanent(_)), "{status}: {err:?}");
+        assert_eq!(err.to_string(), format!("forge error: {message}"));
+    }
+}
+
+#[tokio::test]
+async fn start_deployment_creates_one_for_the_exact_commit() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/deployments"))
+        .and(body_json(json!({
+            "ref": sha('m').as_str(),
+            "environment": "production",
+            "description": "/ship of #7 by maya",
+            "auto_merge": false,
+            "required_contexts": [],
+            "payload": { "smallbatch": true }
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 145988746, "sha": sha('m').as_str(), "ref": sha('m').as_str(),
+            "task": "deploy", "environment": "production"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let started = forge(&server)
+        .start_deployment(&repo(), &sha('m'), "production", "/ship of #7 by maya")
+        .await
+        .unwrap();
+    assert_eq!(started, DeploymentStart::Created { id: 145988746 });
+}
+
+#[tokio::test]
+async fn deployment_state_is_set_with_githubs_names_and_a_description_cut_to_140_chars() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    let long = format!("Regression: {}", "é".repeat(200));
+    let cut: String = long.chars().take(140).collect();
+    let statuses = "/repos/acme/widgets/deployments/145988746/statuses";
+    for (state, description) in [("failure", cut.as_str()), ("in_progress", "watching")] {
+        Mock::given(method("POST"))
+            .and(path(statuses))
+            .and(body_json(
+                json!({ "state": state, "description": description }),
+            ))
+            .respond_with(
+                ResponseTemplate::new(201).set_body_json(json!({ "id": 1, "state": state })),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let forge = forge(&server);
+
+    forge
+        .set_deployment_state(&repo(), 145988746, DeploymentState::Failure, &long)
+        .await
+        .unwrap();
+    forge
+        .set_deployment_state(&repo(), 145988746, DeploymentState::InProgress, "watching")
+        .await
+        .unwrap();
+}
+
+const REVERT_QUERY: &str = "mutation($pullRequestId: ID!, $title: String, $body: String) { revertPullRequest(input: {pullRequestId: $pullRequestId, title: $title, body: $body}) { revertPullRequest { number } } }";
+
+async fn mount_merged_pull(server: &MockServer, prefix: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("{prefix}/repos/acme/widgets/pulls/7")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "node_id": "PR_kwDOAAABc84AAAAB", "state": "closed",
+            "merged": true, "mergeable": null, "merge_commit_sha": sha('m').as_str()
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn revert_request() -> Value {
+    json!({
+        "query": REVERT_QUERY,
+        "variables": {
+            "pullRequestId": "PR_kwDOAAABc84AAAAB",
+            "title": "Revert \"Frobnicate\"",
+            "body": "Reverts #7: error rate 4.1% after the deploy (baseline 0.3%)."
+        }
+    })
+}
+
+async fn open_revert(forge: &GitHubForge) -> Result<PrNumber, ForgeError> {
+    forge
+        .open_revert(
+            &pr(),
+            &sha('m'),
+            "Revert \"Frobnicate\"",
+            "Reverts #7: error rate 4.1% after the deploy (baseline 0.3%).",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn open_revert_uses_the_graphql_mutation_on_the_prs_node_id() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    mount_merged_pull(&server, "").await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(header("authorization", "Bearer tok"))
+        .and(body_json(revert_request()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": { "revertPullRequest": { "revertPullRequest": { "number": 12 } } }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(open_revert(&forge(&server)).await.unwrap(), PrNumber(12));
+}
+
+#[tokio::test]
+async fn on_enterprise_server_graphql_is_beside_the_rest_root() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v3{TOKEN_PATH}")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(token_body("tok", time::Duration::hours(1))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_merged_pull(&server, "/api/v3").await;
+    Mock::given(method("POST"))
+        .and(path("/api/graphql"))
+        .and(body_json(revert_request()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": { "revertPullRequest": { "revertPullRequest": { "number": 13 } } }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ghe = format!("{}/api/v3", server.uri());
+    let forge = GitHubForge::with_retry_policy(app_at(&ghe), fast_retries()).unwrap();
+
+    assert_eq!(open_revert(&forge).await.unwrap(), PrNumber(13));
+}
+
+#[tokio::test]
+async fn graphql_errors_in_a_200_are_permanent_with_their_messages() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    mount_merged_pull(&server, "").await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": { "revertPullRequest": null },
+            "errors": [
+                { "type": "UNPROCESSABLE", "path": ["revertPullRequest"],
+                  "message": "Sorry, this pull request couldn’t be reverted automatically." },
+                { "type": "FORBIDDEN", "path": ["revertPullRequest"],
+                  "message": "Resource not accessible by integration" }
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = open_revert(&forge(&server)).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Permanent(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "forge error: GitHub GraphQL: Sorry, this pull request couldn’t be reverted \
+         automatically.; Resource not accessible by integration"
     );
 }

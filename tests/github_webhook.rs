@@ -1,7 +1,10 @@
 //! GitHub webhook parsing against real deliveries (fixtures/github, see its README).
 
 use serde_json::{json, Value};
-use smallbatch::domain::{CommitSha, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef};
+use smallbatch::domain::{
+    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId,
+    PostedComment, PrNumber, PrRef, RepoRef, User,
+};
 use smallbatch::forge::github::webhook::{parse, Parsed, WebhookError};
 use std::path::{Path, PathBuf};
 
@@ -73,7 +76,7 @@ fn every_fixture_parses() {
         }
         seen += 1;
     }
-    assert!(seen >= 20, "only {seen} fixtures found");
+    assert!(seen >= 27, "only {seen} fixtures found");
 }
 
 #[test]
@@ -364,16 +367,164 @@ fn events_the_gate_does_not_react_to_are_ignored() {
             "installation_repositories.added",
             "installation_repositories: installations are looked up when needed",
         ),
-        (
-            "issue_comment",
-            "issue_comment.created",
-            "issue_comment: commands are not supported yet",
-        ),
         ("star", "ping", "star: not an event the gate reacts to"),
     ];
     for (event, name, reason) in cases {
         assert_eq!(parse_fixture(event, name), ignored(reason), "{event}");
     }
+}
+
+/// The upstream comment examples are on an issue; GitHub marks a PR's issue with this
+/// key (the shape of a real delivery's `issue.pull_request`).
+fn on_a_pull_request(mut payload: Value) -> Value {
+    let number = payload["issue"]["number"].clone();
+    payload["issue"]["pull_request"] = json!({
+        "url": format!("https://api.github.com/repos/Codertocat/Hello-World/pulls/{number}"),
+        "html_url": format!("https://github.com/Codertocat/Hello-World/pull/{number}"),
+        "diff_url": format!("https://github.com/Codertocat/Hello-World/pull/{number}.diff"),
+        "patch_url": format!("https://github.com/Codertocat/Hello-World/pull/{number}.patch"),
+        "merged_at": null,
+    });
+    payload
+}
+
+fn comment_posted(body: &str, previous_body: Option<&str>) -> Parsed {
+    events(vec![DomainEvent::CommentPosted {
+        pr: PrRef {
+            repo: hello_world(),
+            number: PrNumber(1),
+        },
+        comment: PostedComment {
+            id: CommentId(492700400),
+            author: User::human("Codertocat"),
+            body: body.to_owned(),
+            previous_body: previous_body.map(str::to_owned),
+        },
+    }])
+}
+
+#[test]
+fn a_new_comment_on_a_pull_request_is_posted() {
+    let payload = on_a_pull_request(fixture("issue_comment.created"));
+    assert_eq!(
+        parse_value("issue_comment", &payload).unwrap(),
+        comment_posted(
+            "You are totally right! I'll get this fixed right away.",
+            None
+        ),
+    );
+}
+
+#[test]
+fn an_edited_comment_carries_its_previous_body() {
+    let payload = on_a_pull_request(fixture("issue_comment.edited"));
+    assert_eq!(
+        parse_value("issue_comment", &payload).unwrap(),
+        comment_posted(
+            "You are totally right! I'll get this fixed today.",
+            Some("You are totally right! I'll get this fixed right away."),
+        ),
+    );
+
+    // An edit that did not touch the body (GitHub sends no `changes.body`).
+    let mut untouched = payload;
+    untouched["changes"] = json!({});
+    assert_eq!(
+        parse_value("issue_comment", &untouched).unwrap(),
+        comment_posted("You are totally right! I'll get this fixed today.", None),
+    );
+}
+
+#[test]
+fn comments_on_plain_issues_deleted_comments_and_bots_are_ignored() {
+    assert_eq!(
+        parse_fixture("issue_comment", "issue_comment.created"),
+        ignored("issue_comment.created: #1 is an issue, not a pull request"),
+    );
+    assert_eq!(
+        parse_fixture("issue_comment", "issue_comment.edited"),
+        ignored("issue_comment.edited: #1 is an issue, not a pull request"),
+    );
+    let deleted = on_a_pull_request(fixture("issue_comment.deleted"));
+    assert_eq!(
+        parse_value("issue_comment", &deleted).unwrap(),
+        ignored("issue_comment.deleted: only new and edited comments carry commands"),
+    );
+
+    // Our own guidance comment comes back on every edit; so do other bots' comments.
+    let mut ours = on_a_pull_request(fixture("issue_comment.edited"));
+    ours["comment"]["user"]["login"] = json!("smallbatch[bot]");
+    ours["comment"]["user"]["type"] = json!("Bot");
+    assert_eq!(
+        parse_value("issue_comment", &ours).unwrap(),
+        ignored("issue_comment.edited: smallbatch[bot] is a bot; bots do not command us"),
+    );
+}
+
+#[test]
+fn a_comment_without_a_body_names_the_field() {
+    let mut payload = on_a_pull_request(fixture("issue_comment.created"));
+    payload["comment"]["body"] = Value::Null;
+    let err = parse_value("issue_comment", &payload).unwrap_err();
+    assert_eq!(err.to_string(), "payload is missing `comment.body`");
+}
+
+fn deployment_changed(environment: &str, state: DeploymentState) -> Parsed {
+    events(vec![DomainEvent::DeploymentChanged {
+        repo: hello_world(),
+        deployment: DeploymentRef {
+            id: 145988746,
+            sha: CommitSha::new("f95f852bd8fca8fcc58a9a2d6c842781e32a215e"),
+            environment: environment.to_owned(),
+        },
+        state,
+    }])
+}
+
+#[test]
+fn deployment_statuses_become_deployment_changes() {
+    assert_eq!(
+        parse_fixture("deployment_status", "deployment_status.created"),
+        deployment_changed("production", DeploymentState::Success),
+    );
+    assert_eq!(
+        parse_fixture("deployment_status", "deployment_status.in_progress"),
+        deployment_changed("github-pages", DeploymentState::InProgress),
+    );
+
+    for (github, state) in [
+        ("pending", DeploymentState::Pending),
+        ("queued", DeploymentState::Queued),
+        ("failure", DeploymentState::Failure),
+        ("error", DeploymentState::Error),
+        ("inactive", DeploymentState::Inactive),
+    ] {
+        let mut payload = fixture("deployment_status.created");
+        payload["deployment_status"]["state"] = json!(github);
+        assert_eq!(
+            parse_value("deployment_status", &payload).unwrap(),
+            deployment_changed("production", state),
+            "{github}"
+        );
+    }
+}
+
+#[test]
+fn unknown_deployment_states_are_ignored_and_a_deployment_needs_its_sha() {
+    let mut payload = fixture("deployment_status.created");
+    payload["deployment_status"]["state"] = json!("waiting");
+    assert_eq!(
+        parse_value("deployment_status", &payload).unwrap(),
+        ignored("deployment_status.created: unknown state `waiting`"),
+    );
+
+    let mut payload = fixture("deployment_status.created");
+    payload["deployment"]
+        .as_object_mut()
+        .expect("deployment is an object")
+        .remove("sha");
+    let err = parse_value("deployment_status", &payload).unwrap_err();
+    assert_eq!(err.to_string(), "payload is missing `deployment.sha`");
 }
 
 #[test]

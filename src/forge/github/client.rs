@@ -133,6 +133,14 @@ fn next_link(header: &str) -> Option<&str> {
     })
 }
 
+fn graphql_url(api_url: &Url) -> Url {
+    let mut url = api_url.clone();
+    let rest = api_url.path().trim_end_matches('/');
+    let root = rest.strip_suffix("/v3").unwrap_or(rest);
+    url.set_path(&format!("{root}/graphql"));
+    url
+}
+
 /// What one attempt amounts to.
 enum Attempt {
     Final(ApiResponse),
@@ -236,8 +244,11 @@ impl GitHubClient {
                 "it must be created inside a Tokio runtime".into(),
             ));
         }
+        // Requests carry absolute URLs. octocrab prefixes the base URI's path to any
+        // path outside it, which would turn GHES's `/api/graphql` into
+        // `/api/v3/api/graphql`; so its base is the bare origin.
         let http = Octocrab::builder()
-            .base_uri(app.api_url.as_str())
+            .base_uri(app.api_url.origin().ascii_serialization())
             .map_err(|e| invalid_url(&e.to_string()))?
             .set_connect_timeout(Some(CONNECT_TIMEOUT))
             .set_read_timeout(Some(READ_TIMEOUT))
@@ -366,25 +377,44 @@ impl GitHubClient {
         first: Url,
         limit: usize,
     ) -> ForgeResult<Vec<T>> {
-        let mut items = Vec::new();
+        self.get_all_in(installation, first, limit, |page: Vec<T>| page)
+            .await
+    }
+
+    /// [`get_all`](Self::get_all) for listings whose pages wrap the list in an object
+    /// (`{"total_count": 2, "check_runs": [...]}`); `items` takes it out of a page.
+    pub async fn get_all_in<P: DeserializeOwned, T>(
+        &self,
+        installation: InstallationId,
+        first: Url,
+        limit: usize,
+        items: impl Fn(P) -> Vec<T>,
+    ) -> ForgeResult<Vec<T>> {
+        let mut all = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
             let response = self
                 .send(installation, &ApiRequest::get(url))
                 .await?
                 .success()?;
-            let page: Vec<T> = response.json()?;
+            let page = items(response.json()?);
             let last_page = page.is_empty();
-            items.extend(page);
-            if items.len() >= limit {
-                items.truncate(limit);
+            all.extend(page);
+            if all.len() >= limit {
+                all.truncate(limit);
                 break;
             }
             if !last_page {
                 next = response.next_link().map(|l| self.follow(l)).transpose()?;
             }
         }
-        Ok(items)
+        Ok(all)
+    }
+
+    /// The GraphQL endpoint beside the REST root: `https://api.github.com/graphql`, and
+    /// `https://HOST/api/graphql` for GitHub Enterprise Server's `https://HOST/api/v3`.
+    pub fn graphql_url(&self) -> Url {
+        graphql_url(&self.api_url)
     }
 
     async fn installation_token(&self, installation: InstallationId) -> ForgeResult<SecretString> {
@@ -427,6 +457,27 @@ mod tests {
             Some("https://api.github.com/repositories/1/pulls/2/files?page=3")
         );
         assert_eq!(next_link(r#"<https://x/a?page=1>; rel="first""#), None);
+    }
+
+    #[test]
+    fn graphql_sits_beside_the_rest_root() {
+        let at = |api: &str| graphql_url(&Url::parse(api).unwrap()).to_string();
+        assert_eq!(
+            at("https://api.github.com"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            at("https://api.github.com/"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            at("https://ghe.example.com/api/v3"),
+            "https://ghe.example.com/api/graphql"
+        );
+        assert_eq!(
+            at("https://ghe.example.com/api/v3/"),
+            "https://ghe.example.com/api/graphql"
+        );
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

@@ -4,10 +4,14 @@ use super::client::{ApiRequest, GitHubClient, RAW};
 use super::models::{self, CheckRunBody, CheckRunOutput, DiffEntry, PullRequest};
 use super::{GitHubApp, RetryPolicy, SetupError};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, FileChange, FileStatus, ForgeKind, InstallationId, PrNumber,
-    PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+    CheckRunId, CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind,
+    InstallationId, Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState,
+    User,
 };
-use crate::forge::{Forge, ForgeError, ForgeResult, GateStatus};
+use crate::forge::{
+    CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
+    MergeMethod, MergeReadiness,
+};
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
 use http::{Method, StatusCode};
@@ -26,6 +30,12 @@ const COMPARE_FILE_CAP: usize = 300;
 /// GitHub rejects a check-run summary longer than this many characters.
 const SUMMARY_MAX_CHARS: usize = 65_535;
 const PER_PAGE: &str = "100";
+/// GitHub rejects a deployment status description longer than this many characters.
+const DEPLOYMENT_DESCRIPTION_MAX_CHARS: usize = 140;
+/// Creates the revert PR the way the "Revert" button does; REST has no equivalent.
+const REVERT_MUTATION: &str = "mutation($pullRequestId: ID!, $title: String, $body: String) { \
+revertPullRequest(input: {pullRequestId: $pullRequestId, title: $title, body: $body}) { \
+revertPullRequest { number } } }";
 
 /// A GitHub App acting on the repositories it is installed on.
 #[derive(Debug)]
@@ -216,6 +226,139 @@ impl GitHubForge {
             }
         }
         Ok(unchanged)
+    }
+}
+
+impl GitHubForge {
+    /// Every check run on `head` but ours, and every commit status.
+    async fn head_checks(
+        &self,
+        installation: InstallationId,
+        repo: &RepoRef,
+        head: &CommitSha,
+    ) -> ForgeResult<Vec<HeadCheck>> {
+        let page = [("per_page", PER_PAGE)];
+        let runs_url = with_query(
+            self.repo_url(repo, &["commits", head.as_str(), "check-runs"])?,
+            &page,
+        );
+        let status_url = with_query(
+            self.repo_url(repo, &["commits", head.as_str(), "status"])?,
+            &page,
+        );
+        let (runs, statuses) = tokio::try_join!(
+            self.client.get_all_in(
+                installation,
+                runs_url,
+                usize::MAX,
+                |page: models::CheckRunList| page.check_runs
+            ),
+            self.client.get_all_in(
+                installation,
+                status_url,
+                usize::MAX,
+                |page: models::CombinedStatus| page.statuses
+            ),
+        )?;
+        let runs = runs
+            .into_iter()
+            .filter(|run| run.name != CHECK_NAME)
+            .map(|run| HeadCheck {
+                outcome: check_run_outcome(&run),
+                name: run.name,
+            });
+        let statuses = statuses.into_iter().map(|status| HeadCheck {
+            outcome: commit_status_outcome(&status.state),
+            name: status.context,
+        });
+        Ok(runs.chain(statuses).collect())
+    }
+
+    /// Runs one GraphQL query; errors in the answer (HTTP 200 all the same) are
+    /// permanent, with GitHub's messages.
+    async fn graphql<T: serde::de::DeserializeOwned>(
+        &self,
+        installation: InstallationId,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> ForgeResult<T> {
+        let request = ApiRequest::new(Method::POST, self.client.graphql_url())
+            .json(json!({ "query": query, "variables": variables }));
+        let answer: models::GraphQlResponse<T> = self
+            .client
+            .send(installation, &request)
+            .await?
+            .success()?
+            .json()?;
+        if !answer.errors.is_empty() {
+            let messages: Vec<&str> = answer.errors.iter().map(|e| e.message.as_str()).collect();
+            return Err(ForgeError::Permanent(format!(
+                "GitHub GraphQL: {}",
+                messages.join("; ")
+            )));
+        }
+        answer
+            .data
+            .ok_or_else(|| ForgeError::Permanent("GitHub GraphQL: an answer without data".into()))
+    }
+}
+
+fn check_run_outcome(run: &models::CheckRun) -> CheckOutcome {
+    if run.status != "completed" {
+        return CheckOutcome::Pending;
+    }
+    match run.conclusion.as_deref() {
+        Some("success" | "neutral" | "skipped") => CheckOutcome::Passed,
+        _ => CheckOutcome::Failed,
+    }
+}
+
+fn commit_status_outcome(state: &str) -> CheckOutcome {
+    match state {
+        "success" => CheckOutcome::Passed,
+        "pending" => CheckOutcome::Pending,
+        // failure, error, and anything GitHub may add: never merge on a doubt.
+        _ => CheckOutcome::Failed,
+    }
+}
+
+/// `role_name` is exact for the built-in roles; a custom role is named by the
+/// organization, so its base `permission` is used instead.
+fn permission(answer: &models::CollaboratorPermission) -> Permission {
+    let by_name = |name: &str| match name {
+        "admin" => Some(Permission::Admin),
+        "maintain" => Some(Permission::Maintain),
+        "write" => Some(Permission::Write),
+        "triage" => Some(Permission::Triage),
+        "read" => Some(Permission::Read),
+        "none" => Some(Permission::None),
+        _ => None,
+    };
+    answer
+        .role_name
+        .as_deref()
+        .and_then(by_name)
+        .or_else(|| by_name(&answer.permission))
+        .unwrap_or(Permission::None)
+}
+
+fn merge_method(method: MergeMethod) -> &'static str {
+    match method {
+        MergeMethod::Merge => "merge",
+        MergeMethod::Squash => "squash",
+        MergeMethod::Rebase => "rebase",
+    }
+}
+
+fn github_deployment_state(state: DeploymentState) -> &'static str {
+    match state {
+        DeploymentState::Pending => "pending",
+        DeploymentState::Queued => "queued",
+        DeploymentState::InProgress => "in_progress",
+        DeploymentState::Success => "success",
+        DeploymentState::Failure => "failure",
+        DeploymentState::Error => "error",
+        DeploymentState::Inactive => "inactive",
     }
 }
 
@@ -522,6 +665,154 @@ impl Forge for GitHubForge {
             Ok(_) | Err(ForgeError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()> {
+        let installation = installation(&pr.repo)?;
+        let id = comment.to_string();
+        let url = self.repo_url(&pr.repo, &["issues", "comments", &id, "reactions"])?;
+        let request = ApiRequest::new(Method::POST, url).json(json!({ "content": "eyes" }));
+        // 200 when the reaction was already there, 201 when created.
+        self.client.send(installation, &request).await?.success()?;
+        Ok(())
+    }
+
+    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
+        let installation = installation(repo)?;
+        let url = self.repo_url(repo, &["collaborators", user, "permission"])?;
+        match self
+            .get_json::<models::CollaboratorPermission>(installation, url)
+            .await
+        {
+            Ok(answer) => Ok(permission(&answer)),
+            // Not a collaborator, e.g. the author of a PR from a fork.
+            Err(ForgeError::NotFound(_)) => Ok(Permission::None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let pull_url = self.repo_url(&pr.repo, &["pulls", &number])?;
+        let (pull, checks) = tokio::try_join!(
+            self.get_json::<models::PullMergeState>(installation, pull_url),
+            self.head_checks(installation, &pr.repo, head),
+        )?;
+        Ok(MergeReadiness {
+            mergeable: pull.mergeable,
+            checks,
+        })
+    }
+
+    async fn merge(
+        &self,
+        pr: &PrRef,
+        head: &CommitSha,
+        method: MergeMethod,
+    ) -> ForgeResult<CommitSha> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let url = self.repo_url(&pr.repo, &["pulls", &number, "merge"])?;
+        let request = ApiRequest::new(Method::PUT, url)
+            .json(json!({ "sha": head.as_str(), "merge_method": merge_method(method) }));
+        let response = self.client.send(installation, &request).await?;
+        // Not mergeable (405), head moved (409), invalid (422): GitHub's own words are
+        // what the user needs to read.
+        if matches!(response.status.as_u16(), 405 | 409 | 422) {
+            let message = response.error_body().describe();
+            return Err(ForgeError::Permanent(if message.is_empty() {
+                format!("GitHub refused the merge ({})", response.status)
+            } else {
+                message
+            }));
+        }
+        let merged: models::MergeResult = response.success()?.json()?;
+        Ok(CommitSha::new(merged.sha))
+    }
+
+    async fn start_deployment(
+        &self,
+        repo: &RepoRef,
+        sha: &CommitSha,
+        environment: &str,
+        description: &str,
+    ) -> ForgeResult<DeploymentStart> {
+        let installation = installation(repo)?;
+        let url = self.repo_url(repo, &["deployments"])?;
+        // No auto-merge of the default branch into the ref, no required contexts: the
+        // gate has already judged this exact commit.
+        let request = ApiRequest::new(Method::POST, url).json(json!({
+            "ref": sha.as_str(),
+            "environment": environment,
+            "description": description,
+            "auto_merge": false,
+            "required_contexts": [],
+            "payload": { "smallbatch": true },
+        }));
+        let response = self.client.send(installation, &request).await?.success()?;
+        // 202 means GitHub merged something first instead of deploying: with
+        // `auto_merge: false` it should not happen, and there is no deployment.
+        if response.status == StatusCode::ACCEPTED {
+            return Err(ForgeError::Permanent(format!(
+                "no deployment was created: {}",
+                response.error_body().describe()
+            )));
+        }
+        let deployment: models::Created = response.json()?;
+        Ok(DeploymentStart::Created { id: deployment.id })
+    }
+
+    async fn set_deployment_state(
+        &self,
+        repo: &RepoRef,
+        deployment: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> ForgeResult<()> {
+        let installation = installation(repo)?;
+        let id = deployment.to_string();
+        let url = self.repo_url(repo, &["deployments", &id, "statuses"])?;
+        let request = ApiRequest::new(Method::POST, url).json(json!({
+            "state": github_deployment_state(state),
+            "description": truncate_chars(description, DEPLOYMENT_DESCRIPTION_MAX_CHARS),
+        }));
+        self.client.send(installation, &request).await?.success()?;
+        Ok(())
+    }
+
+    /// GitHub reverts the PR's own merge (its `merge_commit_sha`), so `merge_sha` is
+    /// only compared with it for the log: refusing a revert after a regression over a
+    /// mismatch would leave the regression in place.
+    async fn open_revert(
+        &self,
+        pr: &PrRef,
+        merge_sha: &CommitSha,
+        title: &str,
+        body: &str,
+    ) -> ForgeResult<PrNumber> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let pull: models::PullMergeState = self
+            .get_json(installation, self.repo_url(&pr.repo, &["pulls", &number])?)
+            .await?;
+        if pull.merge_commit_sha.as_deref() != Some(merge_sha.as_str()) {
+            tracing::warn!(%pr, expected = %merge_sha, found = ?pull.merge_commit_sha, "reverting a PR whose merge commit is not the one shipped");
+        }
+        let data: models::RevertData = self
+            .graphql(
+                installation,
+                REVERT_MUTATION,
+                json!({ "pullRequestId": pull.node_id, "title": title, "body": body }),
+            )
+            .await?;
+        let revert = data
+            .revert_pull_request
+            .and_then(|payload| payload.revert_pull_request)
+            .ok_or_else(|| {
+                ForgeError::Permanent(format!("GitHub GraphQL: no revert PR for {pr}"))
+            })?;
+        Ok(PrNumber(revert.number))
     }
 }
 

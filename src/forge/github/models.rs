@@ -179,3 +179,81 @@ pub struct CheckRunBody<'a> {
     pub details_url: &'a str,
     pub output: CheckRunOutput<'a>,
 }
+
+/// The fields of `pulls/{n}` that merging and reverting read.
+#[derive(Debug, Deserialize)]
+pub struct PullMergeState {
+    /// `null` while GitHub computes it in the background.
+    pub mergeable: Option<bool>,
+    /// The GraphQL id, for mutations the REST API lacks.
+    pub node_id: String,
+    pub merge_commit_sha: Option<String>,
+}
+
+/// `commits/{ref}/check-runs`: a page of runs wrapped in an object.
+#[derive(Debug, Deserialize)]
+pub struct CheckRunList {
+    #[serde(default)]
+    pub check_runs: Vec<CheckRun>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckRun {
+    pub name: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+}
+
+/// `commits/{ref}/status`: the latest status of each context.
+#[derive(Debug, Deserialize)]
+pub struct CombinedStatus {
+    #[serde(default)]
+    pub statuses: Vec<CommitStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommitStatus {
+    pub context: String,
+    pub state: String,
+}
+
+/// `collaborators/{user}/permission`.
+#[derive(Debug, Deserialize)]
+pub struct CollaboratorPermission {
+    /// `admin`, `write`, `read` or `none` (maintain and triage fold into write and read).
+    pub permission: String,
+    /// The exact role, or the name of a custom role; absent on older GHES.
+    pub role_name: Option<String>,
+}
+
+/// The answer to `PUT pulls/{n}/merge`.
+#[derive(Debug, Deserialize)]
+pub struct MergeResult {
+    pub sha: String,
+}
+
+/// A GraphQL answer: `data` and/or `errors`, with HTTP 200 either way.
+#[derive(Debug, Deserialize)]
+pub struct GraphQlResponse<T> {
+    pub data: Option<T>,
+    #[serde(default)]
+    pub errors: Vec<GraphQlError>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GraphQlError {
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevertData {
+    pub revert_pull_request: Option<RevertPayload>,
+}
+
+/// `pullRequest` is the reverted PR; `revertPullRequest` the new one.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevertPayload {
+    pub revert_pull_request: Option<PullSummary>,
+}

@@ -5,7 +5,10 @@
 //! them optional, so a missing field is reported by its dotted path rather than by
 //! serde's bare field name.
 
-use crate::domain::{CommitSha, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef};
+use crate::domain::{
+    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId,
+    PostedComment, PrNumber, PrRef, RepoRef, User,
+};
 use crate::forge::webhook::{decode, ignored, required};
 use serde::de::IgnoredAny;
 
@@ -25,6 +28,8 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
         "push" => push(decode(body)?),
         "check_run" => check_run(decode(body)?),
         "check_suite" => check_suite(decode(body)?),
+        "issue_comment" => issue_comment(decode(body)?),
+        "deployment_status" => deployment_status(decode(body)?),
         _ => {
             // Still reject garbage, so a broken sender shows up as 400s in its delivery log.
             decode::<IgnoredAny>(body)?;
@@ -33,7 +38,6 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
                 "installation" | "installation_repositories" => {
                     format!("{event}: installations are looked up when needed")
                 }
-                "issue_comment" => "issue_comment: commands are not supported yet".to_owned(),
                 _ => format!("{event}: not an event the gate reacts to"),
             }))
         }
@@ -160,6 +164,99 @@ fn check_suite(payload: payload::CheckSuiteEvent) -> Result<Parsed, WebhookError
         "check_suite.pull_requests",
         &format!("check_suite.{action}"),
     )
+}
+
+/// A comment created or edited on a PR may carry commands.
+///
+/// Comments by bots are ignored here, not only in the worker: the bot edits its own
+/// guidance comment on every evaluation, and each edit comes back as a delivery that
+/// would otherwise become a stored job doing nothing.
+fn issue_comment(payload: payload::IssueCommentEvent) -> Result<Parsed, WebhookError> {
+    let action = required(payload.action, "action")?;
+    if !matches!(action.as_str(), "created" | "edited") {
+        return Ok(ignored(format!(
+            "issue_comment.{action}: only new and edited comments carry commands"
+        )));
+    }
+    let issue = required(payload.issue, "issue")?;
+    let number = required(issue.number, "issue.number")?;
+    if issue.pull_request.is_none() {
+        return Ok(ignored(format!(
+            "issue_comment.{action}: #{number} is an issue, not a pull request"
+        )));
+    }
+    let comment = required(payload.comment, "comment")?;
+    let id = required(comment.id, "comment.id")?;
+    let body = required(comment.body, "comment.body")?;
+    let author = required(comment.user, "comment.user")?;
+    let login = required(author.login, "comment.user.login")?;
+    if author.kind.as_deref() == Some("Bot") {
+        return Ok(ignored(format!(
+            "issue_comment.{action}: {login} is a bot; bots do not command us"
+        )));
+    }
+    let previous_body = payload
+        .changes
+        .and_then(|c| c.body)
+        .and_then(|b| b.from)
+        .filter(|_| action == "edited");
+    let repo = repo_ref(payload.repository, payload.installation)?;
+    Ok(Parsed::Events(vec![DomainEvent::CommentPosted {
+        pr: PrRef {
+            repo,
+            number: PrNumber(number),
+        },
+        comment: PostedComment {
+            id: CommentId(id),
+            author: User::human(login),
+            body,
+            previous_body,
+        },
+    }]))
+}
+
+fn deployment_status(payload: payload::DeploymentStatusEvent) -> Result<Parsed, WebhookError> {
+    let action = required(payload.action, "action")?;
+    if action != "created" {
+        return Ok(ignored(format!(
+            "deployment_status.{action}: not a new deployment state"
+        )));
+    }
+    let status = required(payload.deployment_status, "deployment_status")?;
+    let raw_state = required(status.state, "deployment_status.state")?;
+    let Some(state) = deployment_state(&raw_state) else {
+        return Ok(ignored(format!(
+            "deployment_status.created: unknown state `{raw_state}`"
+        )));
+    };
+    let deployment = required(payload.deployment, "deployment")?;
+    let id = required(deployment.id, "deployment.id")?;
+    let sha = required(deployment.sha, "deployment.sha")?;
+    let environment = required(deployment.environment, "deployment.environment")?;
+    let repo = repo_ref(payload.repository, payload.installation)?;
+    Ok(Parsed::Events(vec![DomainEvent::DeploymentChanged {
+        repo,
+        deployment: DeploymentRef {
+            id,
+            sha: CommitSha(sha),
+            environment,
+        },
+        state,
+    }]))
+}
+
+/// GitHub's deployment states, which are exactly ours.
+fn deployment_state(state: &str) -> Option<DeploymentState> {
+    Some(match state {
+        "pending" => DeploymentState::Pending,
+        "queued" => DeploymentState::Queued,
+        "in_progress" => DeploymentState::InProgress,
+        "success" => DeploymentState::Success,
+        "failure" => DeploymentState::Failure,
+        "error" => DeploymentState::Error,
+        "inactive" => DeploymentState::Inactive,
+        _ => return None,
+    })
 }
 
 /// One `PrChanged` per PR a re-run request names.
@@ -307,6 +404,69 @@ mod payload {
     #[derive(Deserialize)]
     pub struct CheckSuite {
         pub pull_requests: Option<Vec<CheckPullRequest>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct IssueCommentEvent {
+        pub action: Option<String>,
+        pub issue: Option<Issue>,
+        pub comment: Option<Comment>,
+        pub changes: Option<CommentChanges>,
+        pub repository: Option<Repository>,
+        pub installation: Option<Installation>,
+    }
+
+    /// PRs are issues; only theirs carry a `pull_request` key.
+    #[derive(Deserialize)]
+    pub struct Issue {
+        pub number: Option<u64>,
+        pub pull_request: Option<IgnoredAny>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Comment {
+        pub id: Option<u64>,
+        pub body: Option<String>,
+        pub user: Option<Account>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Account {
+        pub login: Option<String>,
+        #[serde(rename = "type")]
+        pub kind: Option<String>,
+    }
+
+    /// What an `edited` action changed: the body's previous text, when it changed.
+    #[derive(Deserialize)]
+    pub struct CommentChanges {
+        pub body: Option<PreviousText>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct PreviousText {
+        pub from: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct DeploymentStatusEvent {
+        pub action: Option<String>,
+        pub deployment_status: Option<DeploymentStatus>,
+        pub deployment: Option<Deployment>,
+        pub repository: Option<Repository>,
+        pub installation: Option<Installation>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct DeploymentStatus {
+        pub state: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Deployment {
+        pub id: Option<u64>,
+        pub sha: Option<String>,
+        pub environment: Option<String>,
     }
 
     /// A PR as a check run or suite lists it: its head is the commit that was checked.
