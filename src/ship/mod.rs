@@ -3,3 +3,5 @@
 pub mod preconditions;
 pub mod record;
 pub mod text;
+pub mod judge;
+pub mod telemetry;
