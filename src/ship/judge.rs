@@ -404,10 +404,10 @@ mod tests {
         let bad = regressed(3.0, "max 2", "3 over max 2 (1.5×)");
         let unsure = unknown("the query returned no data");
         assert_eq!(overall(&[]), Overall::NotWatched);
-        assert_eq!(overall(&[ok.clone()]), Overall::Healthy);
+        assert_eq!(overall(std::slice::from_ref(&ok)), Overall::Healthy);
         assert_eq!(overall(&[ok.clone(), ok.clone()]), Overall::Healthy);
         assert_eq!(overall(&[ok.clone(), unsure.clone()]), Overall::Unknown);
-        assert_eq!(overall(&[unsure.clone()]), Overall::Unknown);
+        assert_eq!(overall(std::slice::from_ref(&unsure)), Overall::Unknown);
         assert_eq!(overall(&[ok.clone(), bad.clone()]), Overall::Regressed);
         assert_eq!(overall(&[unsure, bad.clone(), ok]), Overall::Regressed);
         assert_eq!(overall(&[bad]), Overall::Regressed);
