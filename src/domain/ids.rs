@@ -139,15 +139,3 @@ impl fmt::Display for PrRef {
         write!(f, "{}#{}", self.repo.full_name, self.number)
     }
 }
-
-/// A user's access to a repository, weakest first, so `>=` means "at least".
-/// GitHub's five roles; GitLab's access levels map onto them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    Read,
-    Triage,
-    Write,
-    Maintain,
-    Admin,
-}

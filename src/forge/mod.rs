@@ -24,15 +24,6 @@ pub struct GateStatus {
     pub details_url: String,
 }
 
-/// How a pull request's commits land on its base branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MergeMethod {
-    Merge,
-    Squash,
-    Rebase,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
     #[error("not found: {0}")]

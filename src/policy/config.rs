@@ -363,7 +363,28 @@ impl RepoConfig {
             PathGlobs::new(patterns)
                 .map_err(|e| Problem::at("patterns", format!("tests.patterns: {e}")))?;
         }
+        self.commands.validate()?;
         self.ship.validate()
+    }
+}
+
+impl CommandsConfig {
+    fn validate(&self) -> Result<(), Problem> {
+        for (key, permission) in [
+            ("override_permission", self.override_permission),
+            ("ship_permission", self.ship_permission),
+        ] {
+            if permission == Permission::None {
+                return Err(Problem::at(
+                    key,
+                    format!(
+                        "commands.{key}: `none` would let anyone who can comment use it; \
+                         the lowest is `read`"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1127,11 +1148,22 @@ ship:
         assert_eq!(e.line, Some(2));
         assert!(
             e.message.contains(
-                "unknown variant `owner`, expected one of `read`, `triage`, `write`, `maintain`, `admin`"
+                "unknown variant `owner`, expected one of `none`, `read`, `triage`, `write`, `maintain`, `admin`"
             ),
             "{}",
             e.message
         );
+        let e = err("commands:\n  ship_permission: write\n  override_permission: none\n");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (
+                Some(3),
+                "commands.override_permission: `none` would let anyone who can comment use it; \
+                 the lowest is `read`"
+            )
+        );
+        let c = RepoConfig::parse(FILE, "commands:\n  ship_permission: read\n").unwrap();
+        assert_eq!(c.commands.ship_permission, Permission::Read);
         let e = err("ship:\n  merge_method: fast_forward\n");
         assert_eq!(e.line, Some(2));
         assert!(
