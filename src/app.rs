@@ -4,6 +4,7 @@ use crate::forge::gitlab::{GitLabApp, GitLabForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
 use crate::settings::{GitHubSettings, GitLabSettings, Settings};
+use crate::ship::telemetry::Prometheus;
 use crate::store::{Store, StoreError};
 use crate::worker::{self, Ctx};
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub enum StartError {
     GitHub(String),
     #[error("invalid GitLab settings: {0}")]
     GitLab(String),
+    #[error("invalid telemetry settings: {0}")]
+    Telemetry(String),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -33,6 +36,8 @@ pub enum StartError {
 pub struct Forges {
     pub github: Option<Arc<dyn Forge>>,
     pub gitlab: Option<Arc<dyn Forge>>,
+    /// Production telemetry for `/ship`.
+    pub prometheus: Option<Prometheus>,
 }
 
 /// The two halves of a process, sharing one store.
@@ -64,6 +69,7 @@ impl App {
             store,
             github: forges.github,
             gitlab: forges.gitlab,
+            prometheus: forges.prometheus,
             settings: settings.worker.clone(),
             job_stored,
             worker_id: worker_id(),
@@ -105,6 +111,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let forges = Forges {
         github: settings.github.as_ref().map(github_forge).transpose()?,
         gitlab: settings.gitlab.as_ref().map(gitlab_forge).transpose()?,
+        prometheus: settings
+            .prometheus_url
+            .clone()
+            .map(Prometheus::new)
+            .transpose()
+            .map_err(|e| StartError::Telemetry(e.to_string()))?,
     };
     let app = App::new(store, forges, &settings);
     let listener =

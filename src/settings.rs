@@ -41,6 +41,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub github: Option<GitHubSettings>,
     pub gitlab: Option<GitLabSettings>,
+    /// Where `/ship` reads production telemetry (the Prometheus HTTP API).
+    pub prometheus_url: Option<Url>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +96,13 @@ struct Raw {
     worker: RawWorker,
     github: RawGitHub,
     gitlab: RawGitLab,
+    telemetry: RawTelemetry,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawTelemetry {
+    prometheus_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +203,13 @@ impl Settings {
         if github.is_none() && gitlab.is_none() {
             return Err(SettingsError::NoForge);
         }
+        let prometheus_url = raw
+            .telemetry
+            .prometheus_url
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| Url::parse(u.trim()))
+            .transpose()
+            .map_err(|e| invalid("SMALLBATCH_TELEMETRY__PROMETHEUS_URL", e))?;
         Ok(Self {
             listen,
             database_url,
@@ -201,6 +217,7 @@ impl Settings {
             worker,
             github,
             gitlab,
+            prometheus_url,
         })
     }
 }

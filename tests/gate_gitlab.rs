@@ -257,7 +257,7 @@ async fn a_reviewer_requesting_changes_fails_the_gate() {
 }
 
 #[tokio::test]
-async fn a_comment_is_acknowledged_and_changes_nothing() {
+async fn a_note_without_commands_does_nothing() {
     let w = GitLabWorld::start().await;
     w.open_mr(7, &sha(1), small_files());
     let mut note = gitlab_fixture("note_merge_request");
@@ -265,9 +265,9 @@ async fn a_comment_is_acknowledged_and_changes_nothing() {
     note["merge_request"]["iid"] = 7.into();
     let (code, body) = w.deliver(NOTE_HOOK, &note).await;
     assert_eq!(code, 202);
-    assert!(body.contains("\"ignored\""), "{body}");
+    assert!(body.contains("\"queued\""), "{body}");
     w.settle().await;
-    assert_eq!(w.gl.take_calls(), Vec::<String>::new());
+    assert_eq!(w.gl.take_calls(), Vec::<String>::new(), "no command, no API call");
     assert_eq!(w.store.queue_depth().await.unwrap(), 0);
     w.assert_quiet();
 }

@@ -1,10 +1,15 @@
 //! Chat commands in PR comments: parsed by the pure parser, acknowledged at once, each
 //! run under the permission it needs. User errors are answered in the PR; internal errors
 //! go to the log.
-use super::{gate, Ctx, JobError};
+use super::{gate, repo_policy, ship, Ctx, JobError};
 use crate::commands::{self, Command};
-use crate::domain::{PostedComment, PrRef};
+use crate::domain::{Permission, PostedComment, PrRef};
 use crate::forge::Forge;
+use crate::policy::command_text::{self, CommandPermissions};
+use crate::policy::{render, RepoConfig};
+
+/// At most this many commands run from one comment; the rest are ignored.
+const MAX_COMMANDS: usize = 5;
 
 pub async fn handle(
     ctx: &Ctx,
@@ -16,19 +21,42 @@ pub async fn handle(
     if comment.author.is_bot {
         return Ok(());
     }
-    let found = match &comment.previous_body {
+    let key = format!("{}/comment:{}", pr.key(), comment.id);
+    // The forge's "before" wins (GitHub sends it); otherwise what we saw last (GitLab).
+    let before = match &comment.previous_body {
+        Some(before) => Some(before.clone()),
+        None => ctx.store.comment_body(&key).await?,
+    };
+    let found = match &before {
         Some(before) => commands::new_commands(before, &comment.body),
         None => commands::parse(&comment.body),
     };
+    ctx.store.remember_comment(&key, &comment.body).await?;
     if found.is_empty() {
         return Ok(());
     }
     forge.acknowledge_command(pr, comment.id).await?;
-    for command in found {
-        tracing::info!(%pr, user = %comment.author.login, command = %command, "command");
-        run(ctx, forge, pr, comment, &command).await?;
+    let policy = policy_of(ctx, forge, pr).await?;
+    for command in found.iter().take(MAX_COMMANDS) {
+        tracing::info!(%pr, user = %comment.author.login, %command, "command");
+        run(ctx, forge, pr, comment, command, &policy).await?;
     }
     Ok(())
+}
+
+struct Policy {
+    config: Result<RepoConfig, crate::policy::ConfigError>,
+    gitattributes: Option<String>,
+}
+
+async fn policy_of(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Policy, JobError> {
+    let snap = forge.snapshot(pr, false).await?;
+    let commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
+    let loaded = repo_policy::load(ctx, forge, &pr.repo, &commit).await?;
+    Ok(Policy {
+        config: loaded.config,
+        gitattributes: loaded.gitattributes,
+    })
 }
 
 async fn run(
@@ -37,13 +65,95 @@ async fn run(
     pr: &PrRef,
     comment: &PostedComment,
     command: &Command,
+    policy: &Policy,
 ) -> Result<(), JobError> {
-    let _ = comment;
+    let config = match &policy.config {
+        Ok(config) => config,
+        Err(err) => {
+            // Commands act under the policy; a broken one is the user's to fix.
+            let text = render::config_error_check(err, pr.repo.forge);
+            forge
+                .create_comment(pr, &format!("{}\n\n{}", text.title, text.summary))
+                .await?;
+            return Ok(());
+        }
+    };
+    let perms = CommandPermissions {
+        override_needs: config.commands.override_permission,
+        ship_needs: config.commands.ship_permission,
+    };
+    let user = &comment.author.login;
     match command {
-        Command::Recheck => gate::evaluate(ctx, forge, pr).await,
-        Command::Help
-        | Command::Unknown { .. }
-        | Command::Override { .. }
-        | Command::Ship { .. } => Ok(()),
+        Command::Help => {
+            forge
+                .create_comment(pr, &command_text::help_reply(config, perms))
+                .await?;
+        }
+        Command::Recheck => gate::evaluate(ctx, forge, pr).await?,
+        Command::Unknown { name } => {
+            forge
+                .create_comment(pr, &command_text::unknown_command(name))
+                .await?;
+        }
+        Command::Override { reason } => {
+            if !allowed(forge, pr, user, "override", perms.override_needs).await? {
+                return Ok(());
+            }
+            match reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                None => {
+                    forge
+                        .create_comment(pr, &command_text::override_needs_reason())
+                        .await?;
+                }
+                Some(reason) => {
+                    ship::record_override(
+                        ctx,
+                        forge,
+                        pr,
+                        comment,
+                        reason,
+                        config,
+                        policy.gitattributes.as_deref(),
+                    )
+                    .await?;
+                    gate::evaluate(ctx, forge, pr).await?;
+                }
+            }
+        }
+        Command::Ship { environment } => {
+            if !allowed(forge, pr, user, "ship", perms.ship_needs).await? {
+                return Ok(());
+            }
+            ship::request(
+                ctx,
+                forge,
+                pr,
+                comment,
+                config,
+                policy.gitattributes.as_deref(),
+                environment.as_deref(),
+            )
+            .await?;
+        }
     }
+    Ok(())
+}
+
+/// Checks the user's permission; refuses politely when it falls short.
+async fn allowed(
+    forge: &dyn Forge,
+    pr: &PrRef,
+    user: &str,
+    command: &str,
+    needed: Permission,
+) -> Result<bool, JobError> {
+    let has = forge.permission(&pr.repo, user).await?;
+    if has >= needed {
+        return Ok(true);
+    }
+    tracing::info!(%pr, %user, %command, has = has.as_str(), needed = needed.as_str(), "command refused");
+    forge
+        .create_comment(pr, &command_text::refusal(command, user, needed))
+        .await?;
+    Ok(false)
 }

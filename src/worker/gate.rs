@@ -2,6 +2,7 @@
 use super::{repo_policy, Ctx, JobError};
 use crate::domain::{CheckRunId, CommentId, PrRef, PrSnapshot, PrState};
 use crate::forge::{Forge, ForgeError, GateStatus};
+use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
 use crate::policy::config::StaleReviews;
 use crate::policy::render::{self, CheckText};
@@ -49,7 +50,21 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
         "evaluated"
     );
-    let status = gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap);
+    let status = match ctx.store.override_for(&key, snap.head_sha.as_str()).await? {
+        // An override holds for exactly this head; the next push ends it.
+        Some(record) => {
+            let note = OverrideNote {
+                actor: record.actor,
+                reason: record.reason,
+                at: super::ship::rfc3339(record.created_at_ms),
+                head_sha: record.head_sha,
+                overridden: record.overridden,
+            };
+            let text = command_text::overridden_check(render::check_text(&eval), &note);
+            gate_status(Conclusion::Pass, text, &snap)
+        }
+        None => gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap),
+    };
     publish(forge, pr, &snap, &status, &mut record).await?;
     reconcile_comment(forge, pr, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;

@@ -84,10 +84,21 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
                 .ok_or(JobError::ForgeNotConfigured(pr.repo.forge.as_str()))?;
             super::commands::handle(ctx, forge, pr, comment).await
         }
-        DomainEvent::DeploymentChanged { .. } | DomainEvent::ShipStep { .. } => {
-            // Not produced by any parser until /ship lands.
-            tracing::warn!(event = ?job.event, "no handler for this event yet; dropped");
-            Ok(())
+        DomainEvent::DeploymentChanged {
+            repo,
+            deployment,
+            state,
+        } => {
+            let forge = ctx
+                .forge(repo.forge)
+                .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
+            super::ship::deployment_changed(ctx, forge, repo, deployment, *state).await
+        }
+        DomainEvent::ShipStep { pr, ship_id } => {
+            let forge = ctx
+                .forge(pr.repo.forge)
+                .ok_or(JobError::ForgeNotConfigured(pr.repo.forge.as_str()))?;
+            super::ship::step(ctx, forge, pr, *ship_id).await
         }
         DomainEvent::PolicyChanged { repo, branch } => {
             let forge = ctx

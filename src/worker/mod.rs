@@ -6,6 +6,7 @@ mod commands;
 mod gate;
 mod job;
 mod repo_policy;
+mod ship;
 
 pub use job::JobError;
 
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub store: Store,
     pub github: Option<Arc<dyn Forge>>,
     pub gitlab: Option<Arc<dyn Forge>>,
+    /// Production telemetry for `/ship`; server configuration, never a repository's.
+    pub prometheus: Option<crate::ship::telemetry::Prometheus>,
     pub settings: WorkerSettings,
     /// Woken by intake when a job is stored.
     pub job_stored: Arc<Notify>,

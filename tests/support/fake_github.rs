@@ -34,6 +34,28 @@ pub enum Write {
         pr: u64,
         name: String,
     },
+    Reacted {
+        comment: u64,
+        content: String,
+    },
+    Merged {
+        pr: u64,
+        sha: String,
+        method: String,
+    },
+    DeploymentCreated {
+        sha: String,
+        environment: String,
+    },
+    DeploymentStatus {
+        id: u64,
+        state: String,
+    },
+    RevertOpened {
+        of: u64,
+        number: u64,
+        title: String,
+    },
     LabelRemoved {
         pr: u64,
         name: String,
@@ -117,6 +139,13 @@ pub struct State {
     pub unexpected: Vec<String>,
     /// Served, in order, instead of the next calls' real answers.
     pub faults: VecDeque<ResponseTemplate>,
+    /// Repository roles by login; anyone else is not a collaborator (404).
+    pub roles: BTreeMap<String, String>,
+    /// Other checks on a commit: (name, status, conclusion).
+    pub commit_checks: BTreeMap<String, Vec<(String, String, Option<String>)>>,
+    /// Set when a PR is merged: the merge commit it produced.
+    pub merge_shas: BTreeMap<u64, String>,
+    pub deployments: Vec<(u64, String, String)>,
     next_id: u64,
     template_pr: Value,
 }
@@ -246,6 +275,24 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 .set_body_json(json!({"id": 1, "slug": "smallbatch", "name": "smallbatch"})),
         );
     }
+    if method == "POST" && path == "/graphql" {
+        let b = body(req);
+        let node = b["variables"]["input"]["pullRequestId"]
+            .as_str()
+            .or_else(|| b["variables"]["pullRequestId"].as_str())?
+            .to_string();
+        let of: u64 = node.strip_prefix("PR_")?.parse().ok()?;
+        let title = b["variables"]["input"]["title"]
+            .as_str()
+            .or_else(|| b["variables"]["title"].as_str())
+            .unwrap_or("")
+            .to_string();
+        let number = s.prs.keys().max().copied().unwrap_or(0) + 100;
+        s.writes.push(Write::RevertOpened { of, number, title });
+        return Some(ResponseTemplate::new(200).set_body_json(json!({"data": {"revertPullRequest": {
+            "pullRequest": {"number": of}, "revertPullRequest": {"number": number, "url": format!("https://github.com/{}/pull/{number}", s.repo)}
+        }}})));
+    }
     if segs.len() < 3 || segs[0] != "repos" || format!("{}/{}", segs[1], segs[2]) != s.repo {
         return None;
     }
@@ -366,6 +413,104 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             s.writes.push(w);
             Some(ResponseTemplate::new(200).set_body_json(json!({"id": id, "name": "smallbatch"})))
         }
+        ("POST", ["issues", "comments", id, "reactions"]) => {
+            let comment: u64 = id.parse().ok()?;
+            let content = body(req)["content"].as_str()?.to_string();
+            s.writes.push(Write::Reacted {
+                comment,
+                content: content.clone(),
+            });
+            Some(ResponseTemplate::new(201).set_body_json(json!({"id": 1, "content": content})))
+        }
+        ("GET", ["collaborators", user, "permission"]) => {
+            let role = s.roles.get(*user).cloned()?;
+            let permission = match role.as_str() {
+                "maintain" | "triage" => {
+                    if role == "maintain" {
+                        "write"
+                    } else {
+                        "read"
+                    }
+                }
+                other => other,
+            };
+            Some(ResponseTemplate::new(200).set_body_json(json!({
+                "permission": permission, "role_name": role,
+                "user": {"login": user, "id": 1, "type": "User"}
+            })))
+        }
+        ("GET", ["commits", sha, "check-runs"]) => {
+            let mut runs: Vec<Value> = s
+                .check_runs
+                .iter()
+                .filter(|r| r.head_sha == *sha)
+                .map(|r| json!({"id": r.id, "name": "smallbatch", "head_sha": r.head_sha, "status": "completed", "conclusion": r.conclusion, "app": {"slug": "smallbatch"}}))
+                .collect();
+            for (i, (name, status, conclusion)) in s
+                .commit_checks
+                .get(*sha)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                runs.push(json!({"id": 9000 + i, "name": name, "head_sha": sha, "status": status, "conclusion": conclusion, "app": {"slug": "ci"}}));
+            }
+            Some(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"total_count": runs.len(), "check_runs": runs})),
+            )
+        }
+        ("GET", ["commits", sha, "status"]) => {
+            Some(ResponseTemplate::new(200).set_body_json(json!({
+                "state": "success", "sha": sha, "total_count": 0, "statuses": []
+            })))
+        }
+        ("PUT", ["pulls", n, "merge"]) => {
+            let n: u64 = n.parse().ok()?;
+            let b = body(req);
+            let pr = s.prs.get(&n)?.clone();
+            if b["sha"].as_str() != Some(pr.head_sha.as_str()) {
+                return Some(ResponseTemplate::new(409).set_body_json(
+                    json!({"message": "Head branch was modified. Review and try the merge again."}),
+                ));
+            }
+            let sha = format!("{:040x}", 0xeeee_0000_u64 + n);
+            s.prs.get_mut(&n)?.state = "merged";
+            s.merge_shas.insert(n, sha.clone());
+            s.writes.push(Write::Merged {
+                pr: n,
+                sha: sha.clone(),
+                method: b["merge_method"].as_str().unwrap_or("").into(),
+            });
+            Some(ResponseTemplate::new(200).set_body_json(
+                json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
+            ))
+        }
+        ("POST", ["deployments"]) => {
+            let b = body(req);
+            s.next_id += 1;
+            let id = s.next_id;
+            let sha = b["ref"].as_str()?.to_string();
+            let environment = b["environment"].as_str()?.to_string();
+            s.deployments.push((id, sha.clone(), environment.clone()));
+            s.writes.push(Write::DeploymentCreated {
+                sha: sha.clone(),
+                environment: environment.clone(),
+            });
+            Some(ResponseTemplate::new(201).set_body_json(
+                json!({"id": id, "sha": sha, "ref": sha, "environment": environment}),
+            ))
+        }
+        ("POST", ["deployments", id, "statuses"]) => {
+            let id: u64 = id.parse().ok()?;
+            let state = body(req)["state"].as_str()?.to_string();
+            s.writes.push(Write::DeploymentStatus {
+                id,
+                state: state.clone(),
+            });
+            Some(ResponseTemplate::new(201).set_body_json(json!({"id": 1, "state": state})))
+        }
         ("GET", ["issues", n, "comments"]) => {
             let n: u64 = n.parse().ok()?;
             let list: Vec<Value> = s
@@ -477,6 +622,9 @@ fn pr_json(s: &State, pr: &FakePr) -> Value {
         .iter()
         .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
     v["number"] = json!(pr.number);
+    v["node_id"] = json!(format!("PR_{}", pr.number));
+    v["mergeable"] = json!(pr.state == "open");
+    v["merge_commit_sha"] = json!(s.merge_shas.get(&pr.number));
     v["html_url"] = json!(format!("https://github.com/{}/pull/{}", s.repo, pr.number));
     v["state"] = json!(if pr.state == "open" { "open" } else { "closed" });
     v["merged"] = json!(pr.state == "merged");

@@ -44,6 +44,7 @@ pub struct GitLabWorld {
 
 fn settings(db_url: &str, gl: &FakeGitLab) -> Settings {
     Settings {
+        prometheus_url: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.into(),
         log_format: LogFormat::Text,
@@ -81,6 +82,7 @@ impl GitLabWorld {
         let settings = settings(&db_url, &gl);
         let store = Store::connect(&db_url).await.unwrap();
         let forges = Forges {
+            prometheus: None,
             github: None,
             gitlab: Some(make_forge(settings.gitlab.as_ref().unwrap())),
         };

@@ -4,6 +4,7 @@
 
 pub mod fake_github;
 pub mod fake_gitlab;
+pub mod fake_prometheus;
 pub mod gitlab_world;
 
 use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
@@ -43,6 +44,7 @@ pub fn test_private_key() -> String {
 
 pub struct World {
     pub gh: FakeGitHub,
+    pub prom: fake_prometheus::FakePrometheus,
     pub store: Store,
     pub db_url: String,
     _dir: Arc<tempfile::TempDir>,
@@ -55,6 +57,7 @@ pub struct World {
 
 fn settings(db_url: &str, gh: &FakeGitHub) -> Settings {
     Settings {
+        prometheus_url: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.into(),
         log_format: LogFormat::Text,
@@ -79,11 +82,19 @@ impl World {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(gh, db_url, dir, true).await
+        Self::boot(
+            gh,
+            fake_prometheus::FakePrometheus::start().await,
+            db_url,
+            dir,
+            true,
+        )
+        .await
     }
 
     async fn boot(
         gh: FakeGitHub,
+        prom: fake_prometheus::FakePrometheus,
         db_url: String,
         dir: Arc<tempfile::TempDir>,
         worker: bool,
@@ -91,6 +102,9 @@ impl World {
         let settings = settings(&db_url, &gh);
         let store = Store::connect(&db_url).await.unwrap();
         let forges = Forges {
+            prometheus: Some(
+                smallbatch::ship::telemetry::Prometheus::new(prom.uri().parse().unwrap()).unwrap(),
+            ),
             github: Some(make_forge(settings.github.as_ref().unwrap())),
             gitlab: None,
         };
@@ -116,6 +130,7 @@ impl World {
         };
         Self {
             gh,
+            prom,
             store,
             db_url,
             _dir: dir,
@@ -132,14 +147,28 @@ impl World {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(gh, db_url, dir, false).await
+        Self::boot(
+            gh,
+            fake_prometheus::FakePrometheus::start().await,
+            db_url,
+            dir,
+            false,
+        )
+        .await
     }
 
     /// Stops this process (gracefully) and starts a new one on the same database and fake GitHub.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
         let gh = self.gh.clone();
-        Self::boot(gh, self.db_url.clone(), self._dir.clone(), true).await
+        Self::boot(
+            gh,
+            self.prom.clone(),
+            self.db_url.clone(),
+            self._dir.clone(),
+            true,
+        )
+        .await
     }
 
     pub async fn stop(&mut self) {
