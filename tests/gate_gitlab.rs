@@ -267,7 +267,11 @@ async fn a_note_without_commands_does_nothing() {
     assert_eq!(code, 202);
     assert!(body.contains("\"queued\""), "{body}");
     w.settle().await;
-    assert_eq!(w.gl.take_calls(), Vec::<String>::new(), "no command, no API call");
+    assert_eq!(
+        w.gl.take_calls(),
+        Vec::<String>::new(),
+        "no command, no API call"
+    );
     assert_eq!(w.store.queue_depth().await.unwrap(), 0);
     w.assert_quiet();
 }

@@ -307,6 +307,16 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Jobs running or due within `horizon`; jobs scheduled further ahead are not counted.
+    pub async fn due_depth(&self, horizon: Duration) -> StoreResult<u64> {
+        let now = self.now_ms().await? + millis(horizon);
+        let n = match &self.backend {
+            Backend::Sqlite(pool) => sqlite::count_due(pool, now).await,
+            Backend::Postgres(pool) => postgres::count_due(pool, now).await,
+        }?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Jobs parked for a human to look at.
     pub async fn parked_count(&self) -> StoreResult<u64> {
         let n = match &self.backend {

@@ -162,6 +162,16 @@ pub(super) async fn count_live(pool: &PgPool) -> StoreResult<i64> {
     Ok(n)
 }
 
+pub(super) async fn count_due(pool: &PgPool, now_ms: i64) -> StoreResult<i64> {
+    let n = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_after <= $1)",
+    )
+    .bind(now_ms)
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
 pub(super) async fn count_parked(pool: &PgPool) -> StoreResult<i64> {
     let n = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'parked'")
         .fetch_one(pool)

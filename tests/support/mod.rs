@@ -239,6 +239,69 @@ impl World {
         v
     }
 
+    /// A real `issue_comment` delivery: `login` comments `body` on PR `number`.
+    pub fn comment_payload(&self, number: u64, comment_id: u64, login: &str, body: &str) -> Value {
+        let mut v = fixture("issue_comment.created");
+        v["repository"]["full_name"] = REPO.into();
+        v["installation"]["id"] = INSTALLATION.into();
+        v["issue"]["number"] = number.into();
+        v["issue"]["pull_request"] = serde_json::json!({
+            "url": format!("https://api.github.com/repos/{REPO}/pulls/{number}"),
+            "html_url": format!("https://github.com/{REPO}/pull/{number}"),
+            "diff_url": format!("https://github.com/{REPO}/pull/{number}.diff"),
+            "patch_url": format!("https://github.com/{REPO}/pull/{number}.patch"),
+            "merged_at": null
+        });
+        v["comment"]["id"] = comment_id.into();
+        v["comment"]["body"] = body.into();
+        v["comment"]["user"]["login"] = login.into();
+        v["comment"]["user"]["type"] = if login.ends_with("[bot]") {
+            "Bot"
+        } else {
+            "User"
+        }
+        .into();
+        v
+    }
+
+    /// Posts a comment and waits for everything it caused.
+    pub async fn say(&self, number: u64, comment_id: u64, login: &str, body: &str) {
+        let payload = self.comment_payload(number, comment_id, login, body);
+        let (status, _) = self.deliver("issue_comment", &payload).await;
+        assert_eq!(status, 202);
+        self.settle().await;
+    }
+
+    /// A real `deployment_status` delivery for `sha` in `environment`.
+    pub fn deployment_payload(&self, id: u64, sha: &str, environment: &str, state: &str) -> Value {
+        let mut v = fixture("deployment_status.created");
+        v["repository"]["full_name"] = REPO.into();
+        v["installation"]["id"] = INSTALLATION.into();
+        v["deployment"]["id"] = id.into();
+        v["deployment"]["sha"] = sha.into();
+        v["deployment"]["environment"] = environment.into();
+        v["deployment_status"]["state"] = state.into();
+        v["deployment_status"]["environment"] = environment.into();
+        v
+    }
+
+    /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
+    pub async fn advance(&self, by: Duration) {
+        self.store.advance_clock(by);
+        self.settle().await;
+    }
+
+    /// The bot's comments on a PR, oldest first.
+    pub fn bot_comments(&self, number: u64) -> Vec<String> {
+        self.gh
+            .state()
+            .comments
+            .iter()
+            .filter(|c| c.1 == number && c.2 == fake_github::BOT_LOGIN)
+            .map(|c| c.3.clone())
+            .collect()
+    }
+
     fn delivery_id(&self) -> String {
         let n = self
             .next_delivery
@@ -279,10 +342,11 @@ impl World {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
-    /// Waits until every stored job has run (jobs retried later included).
+    /// Waits until every job due within 30 s has run (retries fall due within seconds);
+    /// ship steps, scheduled a minute or more ahead, wait for `advance`.
     pub async fn settle(&self) {
         for _ in 0..600 {
-            if self.store.queue_depth().await.unwrap() == 0 {
+            if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

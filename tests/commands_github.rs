@@ -1,0 +1,357 @@
+//! End-to-end: chat commands and `/ship` on GitHub, against the fake GitHub and a fake
+//! Prometheus; the clock is the store's, moved on by the test.
+mod support;
+
+use std::time::Duration;
+use support::fake_github::{FakeFile, Write};
+use support::{sha, World, BASE_SHA};
+
+const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
+
+fn small_files() -> Vec<FakeFile> {
+    vec![
+        FakeFile::modified("src/lib.rs", 14, 4),
+        FakeFile::added("tests/lib_test.rs", 12),
+    ]
+}
+
+/// A world with a small PR 7 by alice, approved by bob, CI green, and the ship policy.
+async fn ready_world() -> World {
+    let w = World::start().await;
+    w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
+    {
+        let mut s = w.gh.state();
+        for (user, role) in [
+            ("alice", "write"),
+            ("bob", "write"),
+            ("maya", "maintain"),
+            ("sam", "read"),
+        ] {
+            s.roles.insert(user.into(), role.into());
+        }
+        s.commit_checks.insert(
+            sha(1),
+            vec![("ci/test".into(), "completed".into(), Some("success".into()))],
+        );
+    }
+    w.open_pr(7, &sha(1), small_files());
+    w.review(7, "bob", "APPROVED");
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+    w.writes();
+    w
+}
+
+fn merge_sha() -> String {
+    format!("{:040x}", 0xeeee_0000_u64 + 7)
+}
+
+#[tokio::test]
+async fn help_is_acknowledged_and_answered_with_the_active_policy() {
+    let w = ready_world().await;
+    w.say(7, 501, "sam", "Thanks!\n\n/help").await;
+    let writes = w.writes();
+    assert_eq!(
+        writes[0],
+        Write::Reacted {
+            comment: 501,
+            content: "eyes".into()
+        }
+    );
+    assert!(
+        matches!(writes[1], Write::CommentCreated { pr: 7, .. }),
+        "{writes:#?}"
+    );
+    assert_eq!(writes.len(), 2);
+    insta::assert_snapshot!("help_reply", w.bot_comments(7).last().unwrap());
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn unknown_commands_point_to_help_and_quoted_commands_do_nothing() {
+    let w = ready_world().await;
+    w.say(7, 501, "sam", "/deploy now").await;
+    assert_eq!(
+        w.bot_comments(7).last().unwrap(),
+        "`/deploy` is not a smallbatch command. Comment `/help` to see the commands."
+    );
+    w.writes();
+    w.say(7, 502, "sam", "> /ship\n\n```\n/override x\n```\n")
+        .await;
+    assert_eq!(w.writes(), [], "quotes and code are not commands");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn bot_comments_never_run_commands() {
+    let w = ready_world().await;
+    let payload = w.comment_payload(7, 501, "smallbatch[bot]", "/ship");
+    let (status, body) = w.deliver("issue_comment", &payload).await;
+    assert_eq!(status, 202);
+    assert!(body.contains("ignored"), "{body}");
+    w.settle().await;
+    assert_eq!(w.writes(), []);
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn an_edited_comment_runs_only_its_new_commands() {
+    let w = ready_world().await;
+    w.say(7, 501, "sam", "/help").await;
+    w.writes();
+    let mut edited = w.comment_payload(7, 501, "sam", "/help\n/recheck");
+    edited["action"] = "edited".into();
+    edited["changes"] = serde_json::json!({"body": {"from": "/help"}});
+    w.deliver("issue_comment", &edited).await;
+    w.settle().await;
+    // Only /recheck ran: acknowledged, and the unchanged gate wrote nothing more.
+    assert_eq!(
+        w.writes(),
+        [Write::Reacted {
+            comment: 501,
+            content: "eyes".into()
+        }]
+    );
+    assert_eq!(w.bot_comments(7).len(), 1, "no second /help reply");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() {
+    let w = World::start().await;
+    w.gh.state().roles.insert("alice".into(), "write".into());
+    w.gh.state().roles.insert("maya".into(), "maintain".into());
+    let files = vec![FakeFile::added("api/handlers.rs", 450)];
+    w.open_pr(9, &sha(1), files.clone());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
+        .await;
+    w.settle().await;
+    assert_eq!(w.gh.latest_check(&sha(1)).conclusion, "failure");
+    w.writes();
+
+    w.say(9, 601, "alice", "/override shipping the fix").await;
+    assert_eq!(
+        w.bot_comments(9).last().unwrap(),
+        "Sorry @alice, `/override` needs `maintain` permission on this repository, which you don't have. Ask someone with that permission to run it."
+    );
+    assert_eq!(
+        w.gh.latest_check(&sha(1)).conclusion,
+        "failure",
+        "a refusal changes nothing"
+    );
+    w.writes();
+
+    w.say(9, 602, "maya", "/override").await;
+    assert!(w
+        .bot_comments(9)
+        .last()
+        .unwrap()
+        .starts_with("`/override` needs a reason"));
+    w.writes();
+
+    w.say(9, 603, "maya", "/override hotfix for the outage in #123")
+        .await;
+    let check = w.gh.latest_check(&sha(1));
+    assert_eq!(check.conclusion, "success");
+    assert_eq!(check.title, "Overridden by @maya: 450 lines: over the 400-line limit; needs 1 approval; no tests changed");
+    assert!(
+        check.summary.contains("> hotfix for the outage in #123"),
+        "{}",
+        check.summary
+    );
+    assert!(w
+        .bot_comments(9)
+        .last()
+        .unwrap()
+        .starts_with("Override recorded: the gate passes for `0000000`"));
+    let audit = w
+        .store
+        .overrides("github:octo-org/widgets#9")
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].actor.as_str(), audit[0].head_sha.as_str()),
+        ("maya", sha(1).as_str())
+    );
+    w.writes();
+
+    // A new push ends the override.
+    w.update_pr(9, |pr| {
+        pr.head_sha = sha(2);
+        pr.files.push(FakeFile::added("api/more.rs", 5));
+    });
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
+        .await;
+    w.settle().await;
+    assert_eq!(w.gh.latest_check(&sha(2)).conclusion, "failure");
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn ship_refuses_with_a_checklist_when_not_ready() {
+    let w = World::start().await;
+    w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
+    w.gh.state().roles.insert("alice".into(), "write".into());
+    w.gh.state().commit_checks.insert(
+        sha(1),
+        vec![("ci/test".into(), "completed".into(), Some("failure".into()))],
+    );
+    w.open_pr(7, &sha(1), small_files());
+    w.say(7, 501, "alice", "/ship").await;
+    insta::assert_snapshot!("ship_not_ready", w.bot_comments(7).last().unwrap());
+    let writes = w.writes();
+    assert!(
+        !writes.iter().any(|w| matches!(w, Write::Merged { .. })),
+        "{writes:#?}"
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn ship_refuses_users_without_write_permission() {
+    let w = ready_world().await;
+    w.say(7, 501, "sam", "/ship").await;
+    assert_eq!(
+        w.bot_comments(7).last().unwrap(),
+        "Sorry @sam, `/ship` needs `write` permission on this repository, which you don't have. Ask someone with that permission to run it."
+    );
+    assert!(!w.writes().iter().any(|w| matches!(w, Write::Merged { .. })));
+    w.assert_quiet();
+}
+
+/// Ships PR 7 and reports the deployment as successful; returns the shipping comment id.
+async fn ship_and_deploy(w: &World) -> u64 {
+    w.say(7, 501, "alice", "/ship").await;
+    let writes = w.writes();
+    let comment = writes
+        .iter()
+        .find_map(|x| match x {
+            Write::CommentCreated { pr: 7, id } => Some(*id),
+            _ => None,
+        })
+        .expect("a shipping comment");
+    assert!(writes.contains(&Write::Reacted {
+        comment: 501,
+        content: "eyes".into()
+    }));
+    assert!(
+        writes.contains(&Write::Merged {
+            pr: 7,
+            sha: merge_sha(),
+            method: "squash".into()
+        }),
+        "{writes:#?}"
+    );
+    assert!(writes.contains(&Write::DeploymentCreated {
+        sha: merge_sha(),
+        environment: "production".into()
+    }));
+    let deployment = w.gh.state().deployments[0].0;
+    let (status, _) = w
+        .deliver(
+            "deployment_status",
+            &w.deployment_payload(deployment, &merge_sha(), "production", "success"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    w.settle().await;
+    assert_eq!(w.writes(), [Write::CommentEdited { id: comment }]);
+    comment
+}
+
+#[tokio::test]
+async fn ship_merges_deploys_watches_and_reports_healthy_once() {
+    let w = ready_world().await;
+    let comment = ship_and_deploy(&w).await;
+    assert!(w
+        .gh
+        .comment_body(comment)
+        .contains("Deployed. Watching production"));
+
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(
+        w.writes(),
+        [Write::CommentEdited { id: comment }],
+        "one check, still watching"
+    );
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(
+        w.writes(),
+        [Write::CommentEdited { id: comment }],
+        "the verdict"
+    );
+    insta::assert_snapshot!("ship_healthy", w.gh.comment_body(comment));
+
+    // Nothing more happens once the verdict is in.
+    w.advance(Duration::from_secs(600)).await;
+    assert_eq!(w.writes(), []);
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_regression_marks_the_deployment_failed_and_opens_a_revert() {
+    let w = ready_world().await;
+    let comment = ship_and_deploy(&w).await;
+    w.prom.set_current(0.034);
+    w.advance(Duration::from_secs(61)).await;
+    let deployment = w.gh.state().deployments[0].0;
+    assert_eq!(
+        w.writes(),
+        [
+            Write::DeploymentStatus {
+                id: deployment,
+                state: "failure".into()
+            },
+            Write::RevertOpened {
+                of: 7,
+                number: 107,
+                title: "Revert \"Update the README with new information.\"".into()
+            },
+            Write::CommentEdited { id: comment },
+        ]
+    );
+    insta::assert_snapshot!("ship_regressed", w.gh.comment_body(comment));
+    w.advance(Duration::from_secs(600)).await;
+    assert_eq!(w.writes(), [], "the verdict is final");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn unreachable_telemetry_is_never_healthy() {
+    let w = ready_world().await;
+    let comment = ship_and_deploy(&w).await;
+    w.prom.set_down(true);
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    w.writes();
+    let body = w.gh.comment_body(comment);
+    assert!(body.contains("### ⚠️ Not verified"), "{body}");
+    assert!(!body.contains("Operating as designed"));
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_restart_during_the_watch_resumes_it_and_posts_the_verdict_once() {
+    let w = ready_world().await;
+    let comment = ship_and_deploy(&w).await;
+    let w = w.restart().await;
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(
+        w.writes(),
+        [
+            Write::CommentEdited { id: comment },
+            Write::CommentEdited { id: comment }
+        ]
+    );
+    assert!(w.gh.comment_body(comment).contains("Operating as designed"));
+    assert_eq!(
+        w.bot_comments(7).len(),
+        1,
+        "one shipping comment, no second verdict"
+    );
+    w.assert_quiet();
+}
