@@ -10,6 +10,7 @@ pub mod dora;
 pub mod forge;
 pub mod local;
 pub mod policy;
+pub mod report;
 pub mod server;
 pub mod settings;
 pub mod ship;

@@ -22,11 +22,28 @@ enum Command {
     },
     /// Score the committed work of the current branch with the gate's rules.
     Check(CheckArgs),
+    /// Delivery metrics (the four DORA keys) from the bot's own ship records.
+    Report {
+        /// Only this repository (`owner/name`, or the GitLab project path).
+        #[arg(long)]
+        repo: Option<String>,
+        /// The period, back from now: `30d`, `2w`, `12h`.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// The server's database.
+        #[arg(long, env = "SMALLBATCH_DATABASE_URL", default_value = smallbatch::settings::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config } => serve(config),
+        Command::Report {
+            repo,
+            since,
+            database_url,
+        } => report(repo, &since, &database_url),
         Command::Check(args) => match local::run(&args, &mut std::io::stdout().lock()) {
             Ok(outcome) => ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1)),
             Err(e) => {
@@ -53,6 +70,31 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             tracing::error!(error = %e, "smallbatch stopped");
             eprintln!("smallbatch: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(repo: Option<String>, since: &str, database_url: &str) -> ExitCode {
+    let since = match smallbatch::dora::parse_since(since) {
+        Ok(d) => std::time::Duration::try_from(d).unwrap_or_default(),
+        Err(e) => {
+            eprintln!("smallbatch report: --since: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let store = smallbatch::store::Store::connect(database_url).await?;
+        smallbatch::report::delivery_metrics(&store, repo.as_deref(), since).await
+    });
+    match result {
+        Ok(metrics) => {
+            print!("{}", smallbatch::dora::render_table(&metrics));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("smallbatch report: {e}");
+            ExitCode::from(2)
         }
     }
 }

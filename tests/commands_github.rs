@@ -355,3 +355,86 @@ async fn a_restart_during_the_watch_resumes_it_and_posts_the_verdict_once() {
     );
     w.assert_quiet();
 }
+
+#[tokio::test]
+async fn a_healthy_revert_restores_service_and_delivery_metrics_show_it() {
+    let w = ready_world().await;
+    ship_and_deploy(&w).await;
+    w.prom.set_current(0.034);
+    w.advance(Duration::from_secs(61)).await;
+    assert!(w.writes().contains(&Write::RevertOpened {
+        of: 7,
+        number: 107,
+        title: "Revert \"Update the README with new information.\"".into()
+    }));
+
+    // Someone approves the revert and ships it; production recovers.
+    w.prom.set_current(0.002);
+    let revert_head = sha(107);
+    w.gh.state().commit_checks.insert(
+        revert_head.clone(),
+        vec![("ci/test".into(), "completed".into(), Some("success".into()))],
+    );
+    w.open_pr(
+        107,
+        &revert_head,
+        vec![FakeFile::modified("src/lib.rs", 4, 14)],
+    );
+    w.review(107, "bob", "APPROVED");
+    w.say(107, 701, "alice", "/ship").await;
+    let revert_merge = format!("{:040x}", 0xeeee_0000_u64 + 107);
+    let deployment = w.gh.state().deployments[1].0;
+    w.deliver(
+        "deployment_status",
+        &w.deployment_payload(deployment, &revert_merge, "production", "success"),
+    )
+    .await;
+    w.settle().await;
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    w.writes();
+
+    let metrics =
+        smallbatch::report::delivery_metrics(&w.store, None, Duration::from_secs(30 * 86_400))
+            .await
+            .unwrap();
+    assert_eq!(metrics.len(), 1);
+    let m = &metrics[0];
+    assert_eq!(m.repo, "octo-org/widgets");
+    assert_eq!(
+        (
+            m.counts.deployments,
+            m.counts.healthy,
+            m.counts.regressed,
+            m.counts.reverts
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(m.change_failure_rate, Some(0.5));
+    let restore = m.time_to_restore.as_ref().expect("restored");
+    assert_eq!(restore.samples, 1);
+    // Restored when the revert's two-minute watch ended, about 2 minutes after the regression.
+    assert!(
+        restore.median >= time::Duration::minutes(2) && restore.median < time::Duration::minutes(3),
+        "{:?}",
+        restore.median
+    );
+    let lead = m
+        .lead_time
+        .as_ref()
+        .expect("lead time of the healthy revert");
+    assert!(lead.median >= time::Duration::hours(3), "{:?}", lead.median);
+
+    let scraped = reqwest::get(w.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains("smallbatch_change_failure_ratio{repo=\"octo-org/widgets\"} 0.5"),
+        "{scraped}"
+    );
+    assert!(scraped.contains("smallbatch_queue_depth 0"), "{scraped}");
+    w.assert_quiet();
+}

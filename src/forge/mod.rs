@@ -139,6 +139,13 @@ pub trait Forge: Send + Sync {
 
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
 
+    /// When the PR's first commit was authored (RFC 3339), for lead time; `None` when
+    /// the forge does not say.
+    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
+        let _ = pr;
+        Ok(None)
+    }
+
     /// Acknowledges a command at once: 👀 on GitHub, an award emoji on GitLab.
     async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()> {
         let _ = (pr, comment);

@@ -5,6 +5,7 @@ mod github_webhook;
 mod gitlab_webhook;
 mod health;
 mod intake;
+mod metrics;
 pub mod signature;
 
 use crate::store::Store;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/gitlab", post(intake::gitlab))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

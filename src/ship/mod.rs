@@ -1,5 +1,6 @@
 //! `/ship`: merge, deploy, watch production, restore fast. The record, the checklist
 //! and the texts are pure; `crate::worker::ship` drives them.
+pub mod facts;
 pub mod judge;
 pub mod preconditions;
 pub mod record;

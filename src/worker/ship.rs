@@ -52,6 +52,13 @@ pub async fn request(
         return Ok(());
     }
     let now = ctx.store.now_ms().await?;
+    let first_commit_at_ms = forge
+        .first_commit_at(pr)
+        .await?
+        .and_then(|d| {
+            time::OffsetDateTime::parse(&d, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
     let record = ShipRecord {
         pr: pr.clone(),
         title: snap.title.clone(),
@@ -62,7 +69,7 @@ pub async fn request(
         reviewers: eval.reviews.approvers.clone(),
         lines: eval.size.lines,
         approvals: eval.reviews.approvers.len() as u32,
-        first_commit_at_ms: None,
+        first_commit_at_ms,
         requested_at_ms: now,
         stage: Stage::Merging,
         merge_sha: None,

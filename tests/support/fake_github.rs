@@ -360,6 +360,13 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             }
             Some(resp)
         }
+        ("GET", ["pulls", n, "commits"]) => {
+            let pr = s.prs.get(&n.parse().ok()?)?;
+            Some(ResponseTemplate::new(200).set_body_json(json!([{
+                "sha": pr.head_sha,
+                "commit": {"author": {"name": pr.author, "email": "a@example.com", "date": three_hours_ago()}, "message": "first"}
+            }])))
+        }
         ("GET", ["pulls", n, "reviews"]) => {
             let pr = s.prs.get(&n.parse().ok()?)?;
             let reviews: Vec<Value> = pr
@@ -599,6 +606,13 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
         _ => None,
     }
+}
+
+/// The first commit of every fake PR: a lead time of a few hours.
+fn three_hours_ago() -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::hours(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 fn not_found() -> ResponseTemplate {

@@ -470,6 +470,21 @@ impl Forge for GitHubForge {
         ForgeKind::GitHub
     }
 
+    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        // Listed oldest first: the first entry of the first page is the first commit.
+        let url = with_query(
+            self.repo_url(&pr.repo, &["pulls", &number, "commits"])?,
+            &[("per_page", "1")],
+        );
+        let commits: Vec<serde_json::Value> = self.get_json(installation, url).await?;
+        Ok(commits
+            .first()
+            .and_then(|c| c["commit"]["author"]["date"].as_str())
+            .map(str::to_owned))
+    }
+
     async fn snapshot(&self, pr: &PrRef, want_unchanged_since: bool) -> ForgeResult<PrSnapshot> {
         let installation = installation(&pr.repo)?;
         let number = pr.number.to_string();

@@ -658,6 +658,32 @@ impl Forge for GitLabForge {
         Ok(CommitSha::new(branch.commit.id))
     }
 
+    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
+        let iid = pr.number.to_string();
+        let url = with_query(
+            project_url(&self.client, &pr.repo, &["merge_requests", &iid, "commits"]),
+            &[("per_page", PER_PAGE)],
+        );
+        // Listed newest first, so every page is read; RFC 3339 in one zone sorts as text.
+        let listing = self
+            .client
+            .get_all::<serde_json::Value>(url, usize::MAX)
+            .await?;
+        let mut dates: Vec<time::OffsetDateTime> = listing
+            .items
+            .iter()
+            .filter_map(|c| c["authored_date"].as_str().or(c["created_at"].as_str()))
+            .filter_map(|d| {
+                time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .collect();
+        dates.sort();
+        Ok(dates.first().and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        }))
+    }
+
     async fn open_prs(&self, repo: &RepoRef, branch: &str) -> ForgeResult<Vec<PrNumber>> {
         let url = with_query(
             project_url(&self.client, repo, &["merge_requests"]),

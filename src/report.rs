@@ -1,0 +1,39 @@
+//! Delivery metrics from the bot's own ship records: `smallbatch report` and `/metrics`.
+use crate::dora::{self, RepoMetrics};
+use crate::ship::facts;
+use crate::ship::record::ShipRecord;
+use crate::store::{Store, StoreResult};
+use time::OffsetDateTime;
+
+/// The four keys per repository over `[now - since, now)`; `repo` filters by `owner/name`.
+pub async fn delivery_metrics(
+    store: &Store,
+    repo: Option<&str>,
+    since: std::time::Duration,
+) -> StoreResult<Vec<RepoMetrics>> {
+    let now_ms = store.now_ms().await?;
+    let since_ms = now_ms.saturating_sub(i64::try_from(since.as_millis()).unwrap_or(i64::MAX));
+    // A ship counts in the period it deployed in; it may have started a little before.
+    let started_since = since_ms.saturating_sub(7 * 24 * 3_600_000);
+    let ships: Vec<(i64, ShipRecord)> = store
+        .ships(None, started_since)
+        .await?
+        .into_iter()
+        .filter_map(|s| match serde_json::from_str(&s.data) {
+            Ok(record) => Some((s.id, record)),
+            Err(e) => {
+                tracing::warn!(ship = s.id, error = %e, "unreadable ship record skipped");
+                None
+            }
+        })
+        .collect();
+    let mut facts = facts::facts(&ships);
+    if let Some(repo) = repo {
+        facts.retain(|f| f.repo == repo);
+    }
+    let to = |ms: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    };
+    Ok(dora::compute(&facts, to(since_ms), to(now_ms)))
+}

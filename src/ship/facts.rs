@@ -1,0 +1,41 @@
+//! Ship records as delivery facts: what the DORA computations read.
+use super::record::{ShipRecord, Stage};
+use crate::dora::{ShipFact, Verdict};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+fn at(ms: Option<i64>) -> Option<OffsetDateTime> {
+    ms.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+}
+
+/// One fact per ship; `ships` is `(ship id, record)`, so reverts can name the PR they revert.
+pub fn facts(ships: &[(i64, ShipRecord)]) -> Vec<ShipFact> {
+    let pr_of: HashMap<i64, u64> = ships.iter().map(|(id, r)| (*id, r.pr.number.0)).collect();
+    ships
+        .iter()
+        .map(|(_, r)| {
+            let verdict = match r.stage {
+                Stage::Healthy => Some(Verdict::Healthy),
+                Stage::Regressed => Some(Verdict::Regressed),
+                Stage::Unverified => Some(Verdict::Unknown),
+                Stage::Merging | Stage::Deploying | Stage::Watching => None,
+                // Never reached production: not a deployment at all.
+                Stage::DeployFailed | Stage::MergeFailed => None,
+            };
+            let reached_production = !matches!(r.stage, Stage::DeployFailed | Stage::MergeFailed);
+            ShipFact {
+                repo: r.pr.repo.full_name.clone(),
+                pr: r.pr.number.0,
+                lines: r.lines,
+                approvals: r.approvals,
+                first_commit_at: at(r.first_commit_at_ms),
+                merged_at: at(r.merged_at_ms),
+                deployed_at: at(r.deployed_at_ms).filter(|_| reached_production),
+                verdict,
+                verdict_at: at(r.verdict_at_ms).filter(|_| verdict.is_some()),
+                reverts: r.reverts_ship.and_then(|id| pr_of.get(&id).copied()),
+                restored_at: at(r.restored_at_ms),
+            }
+        })
+        .collect()
+}
