@@ -36,6 +36,27 @@ pub(crate) fn is_policy_file(path: &str) -> bool {
     CONFIG_PATHS.contains(&path) || OTHER_POLICY_FILES.contains(&path)
 }
 
+/// One commit of a push, as both forges list it: the paths it touched.
+#[derive(Deserialize)]
+pub(crate) struct PushCommit {
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    modified: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
+}
+
+impl PushCommit {
+    pub(crate) fn touches_policy(&self) -> bool {
+        self.added
+            .iter()
+            .chain(&self.modified)
+            .chain(&self.removed)
+            .any(|path| is_policy_file(path))
+    }
+}
+
 pub(crate) fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, WebhookError> {
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => WebhookError::InvalidShape(e),

@@ -9,7 +9,7 @@ use crate::domain::{
     CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId,
     PostedComment, PrNumber, PrRef, RepoRef, User,
 };
-use crate::forge::webhook::{decode, ignored, required};
+use crate::forge::webhook::{decode, ignored, required, PushCommit};
 use serde::de::IgnoredAny;
 
 pub use crate::forge::webhook::{Parsed, WebhookError};
@@ -117,7 +117,7 @@ fn push(payload: payload::PushEvent) -> Result<Parsed, WebhookError> {
     // dropped commits that changed the policy. Re-evaluating costs API calls, missing a
     // policy change leaves stale verdicts, so assume the worst.
     let list_incomplete = commits.len() >= PUSH_COMMITS_CAP || payload.head_commit.is_none();
-    let touches_policy = commits.iter().any(payload::PushCommit::touches_policy);
+    let touches_policy = commits.iter().any(PushCommit::touches_policy);
     if !(list_incomplete || payload.forced || touches_policy) {
         return Ok(ignored(format!("push to {branch}: no policy file changed")));
     }
@@ -305,7 +305,6 @@ fn repo_ref(
 /// The slices of GitHub's payloads that the gate reads.
 mod payload {
     use super::IgnoredAny;
-    use crate::forge::webhook::is_policy_file;
     use serde::Deserialize;
 
     #[derive(Deserialize)]
@@ -353,30 +352,10 @@ mod payload {
         pub deleted: bool,
         #[serde(default)]
         pub forced: bool,
-        pub commits: Option<Vec<PushCommit>>,
+        pub commits: Option<Vec<crate::forge::webhook::PushCommit>>,
         pub head_commit: Option<IgnoredAny>,
         pub repository: Option<Repository>,
         pub installation: Option<Installation>,
-    }
-
-    #[derive(Deserialize)]
-    pub struct PushCommit {
-        #[serde(default)]
-        added: Vec<String>,
-        #[serde(default)]
-        modified: Vec<String>,
-        #[serde(default)]
-        removed: Vec<String>,
-    }
-
-    impl PushCommit {
-        pub fn touches_policy(&self) -> bool {
-            self.added
-                .iter()
-                .chain(&self.modified)
-                .chain(&self.removed)
-                .any(|path| is_policy_file(path))
-        }
     }
 
     #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use crate::domain::{
     CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, PostedComment, PrNumber,
     PrRef, RepoRef, User,
 };
-use crate::forge::webhook::{decode, ignored, required};
+use crate::forge::webhook::{decode, ignored, required, PushCommit};
 use serde::de::IgnoredAny;
 
 pub use crate::forge::webhook::{Parsed, WebhookError};
@@ -120,7 +120,7 @@ fn push(payload: payload::PushEvent) -> Result<Parsed, WebhookError> {
     let list_incomplete = payload
         .total_commits_count
         .is_some_and(|total| total > commits.len());
-    let touches_policy = commits.iter().any(payload::PushCommit::touches_policy);
+    let touches_policy = commits.iter().any(PushCommit::touches_policy);
     if !(list_incomplete || touches_policy) {
         return Ok(ignored(format!("push to {branch}: no policy file changed")));
     }
@@ -237,7 +237,6 @@ fn repo_ref(project: Option<payload::Project>) -> Result<RepoRef, WebhookError> 
 /// The slices of GitLab's payloads that the gate reads.
 mod payload {
     use super::IgnoredAny;
-    use crate::forge::webhook::is_policy_file;
     use serde::Deserialize;
 
     /// What a system hook delivery is about.
@@ -299,29 +298,9 @@ mod payload {
         #[serde(rename = "ref")]
         pub git_ref: Option<String>,
         pub after: Option<String>,
-        pub commits: Option<Vec<PushCommit>>,
+        pub commits: Option<Vec<crate::forge::webhook::PushCommit>>,
         pub total_commits_count: Option<usize>,
         pub project: Option<Project>,
-    }
-
-    #[derive(Deserialize)]
-    pub struct PushCommit {
-        #[serde(default)]
-        added: Vec<String>,
-        #[serde(default)]
-        modified: Vec<String>,
-        #[serde(default)]
-        removed: Vec<String>,
-    }
-
-    impl PushCommit {
-        pub fn touches_policy(&self) -> bool {
-            self.added
-                .iter()
-                .chain(&self.modified)
-                .chain(&self.removed)
-                .any(|path| is_policy_file(path))
-        }
     }
 
     #[derive(Deserialize)]
