@@ -2,11 +2,8 @@
 use super::git::read_text_at;
 use super::LocalError;
 use crate::domain::FileChange;
-use crate::policy::config::{ReviewsConfig, CONFIG_PATHS};
-use crate::policy::size::{self, Totals};
-use crate::policy::{
-    tests_found, verdict, Evaluation, Reason, RepoConfig, ReviewOutcome, SizeLabel, Verdict,
-};
+use crate::policy::config::CONFIG_PATHS;
+use crate::policy::{Evaluation, Reason, RepoConfig, Verdict};
 use git2::{Oid, Repository};
 
 /// The policy as the base side of the range has it: the first of [`CONFIG_PATHS`] that exists
@@ -34,39 +31,10 @@ impl BasePolicy {
     }
 }
 
-/// Scores `files` the way the server scores a PR, minus reviews: a local branch has none,
-/// so none are required. The verdict and guidance then speak only of size and tests, and
-/// the same policy texts the PR would get are reused unchanged.
+/// Scores `files` the way the server scores a PR, minus reviews (see
+/// [`crate::policy::evaluate_local`]), so the same texts the PR would get are reused.
 pub fn evaluate(files: &[FileChange], policy: &BasePolicy) -> Evaluation {
-    let config = RepoConfig {
-        reviews: ReviewsConfig {
-            required_approvals: 0,
-            ..policy.config.reviews.clone()
-        },
-        ..policy.config.clone()
-    };
-    let size = size::score(
-        files,
-        Totals::listed(files),
-        &config.size,
-        policy.gitattributes.as_deref(),
-    );
-    let tests = tests_found::check(&size, &config.tests);
-    let reviews = ReviewOutcome {
-        approvers: Vec::new(),
-        changes_requested_by: Vec::new(),
-        required: 0,
-        stale: Vec::new(),
-    };
-    let label = SizeLabel::for_lines(size.lines);
-    let verdict = verdict::decide(false, &size, &reviews, &tests, &config);
-    Evaluation {
-        size,
-        reviews,
-        tests,
-        label,
-        verdict,
-    }
+    crate::policy::evaluate_local(files, &policy.config, policy.gitattributes.as_deref())
 }
 
 /// Whether the verdict holds the change over the size limit (lines or files): the only thing

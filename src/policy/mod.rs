@@ -26,7 +26,7 @@ pub use size::{Exclusion, FileOutcome, SizeScore};
 pub use tests_found::TestsOutcome;
 pub use verdict::{Conclusion, Reason, Verdict};
 
-use crate::domain::PrSnapshot;
+use crate::domain::{FileChange, PrSnapshot};
 use serde::Serialize;
 
 /// Everything the gate decides about one PR at one head.
@@ -44,9 +44,41 @@ pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, gitattributes: Option<&str
     let size = size::score(&pr.files, size::Totals::of(pr), &config.size, gitattributes)
         .with_estimated(&pr.estimated);
     let reviews = reviews::tally(pr, &config.reviews);
+    conclude(pr.draft, size, reviews, config)
+}
+
+/// Scores a local change (`smallbatch check`) by the same rules, minus reviews: a branch
+/// that was never pushed has none, so none are required and the verdict speaks only of
+/// size and tests.
+pub fn evaluate_local(
+    files: &[FileChange],
+    config: &RepoConfig,
+    gitattributes: Option<&str>,
+) -> Evaluation {
+    let size = size::score(
+        files,
+        size::Totals::listed(files),
+        &config.size,
+        gitattributes,
+    );
+    let reviews = ReviewOutcome {
+        approvers: Vec::new(),
+        changes_requested_by: Vec::new(),
+        required: 0,
+        stale: Vec::new(),
+    };
+    conclude(false, size, reviews, config)
+}
+
+fn conclude(
+    draft: bool,
+    size: SizeScore,
+    reviews: ReviewOutcome,
+    config: &RepoConfig,
+) -> Evaluation {
     let tests = tests_found::check(&size, &config.tests);
     let label = SizeLabel::for_lines(size.lines);
-    let verdict = verdict::decide(pr.draft, &size, &reviews, &tests, config);
+    let verdict = verdict::decide(draft, &size, &reviews, &tests, config);
     Evaluation {
         size,
         reviews,
