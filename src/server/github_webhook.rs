@@ -61,6 +61,17 @@ fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, Rej
         .ok_or(Rejection::MissingHeader(name))
 }
 
+/// The raw body, within the router's size limit.
+pub(super) async fn read_body(req: Request, state: &AppState) -> Result<Bytes, Rejection> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Rejection::TooLarge
+        } else {
+            Rejection::Body
+        }
+    })
+}
+
 impl FromRequest<AppState> for GitHubDelivery {
     type Rejection = Rejection;
 
@@ -72,13 +83,7 @@ impl FromRequest<AppState> for GitHubDelivery {
         let headers = req.headers().clone();
         // Nothing is read or parsed for an unsigned request.
         let sig = header(&headers, "x-hub-signature-256").map_err(|_| Rejection::BadSignature)?;
-        let body = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Rejection::TooLarge
-            } else {
-                Rejection::Body
-            }
-        })?;
+        let body = read_body(req, state).await?;
         if !signature::verify_sha256(secret.expose_secret().as_bytes(), &body, sig) {
             return Err(Rejection::BadSignature);
         }

@@ -1,12 +1,11 @@
 //! An extractor that turns a GitLab delivery into domain events, or rejects it.
-use super::github_webhook::{DeliveryOutcome, Rejection};
+use super::github_webhook::{read_body, DeliveryOutcome, Rejection};
 use super::{signature, AppState};
 use crate::domain::DeliveryId;
 use crate::forge::gitlab::webhook;
 use crate::forge::webhook::Parsed;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 /// A verified, parsed GitLab delivery.
@@ -46,13 +45,7 @@ impl FromRequest<AppState> for GitLabDelivery {
         if !signature::token_matches_any(token, &secrets) {
             return Err(Rejection::BadSignature);
         }
-        let body = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Rejection::TooLarge
-            } else {
-                Rejection::Body
-            }
-        })?;
+        let body = read_body(req, state).await?;
         let event =
             header(&headers, "x-gitlab-event").ok_or(Rejection::MissingHeader("x-gitlab-event"))?;
         let id = delivery_id(&headers, &body);
