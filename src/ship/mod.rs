@@ -3,6 +3,7 @@
 pub mod facts;
 pub mod judge;
 pub mod preconditions;
+pub mod progress;
 pub mod record;
 pub mod telemetry;
 pub mod text;

@@ -9,9 +9,10 @@ use crate::domain::{
 use crate::forge::{DeploymentStart, Forge, ForgeError};
 use crate::policy::config::{OnRegression, RepoConfig};
 use crate::policy::{self, command_text, render};
-use crate::ship::judge::{self, MetricVerdict, Reading};
+use crate::ship::judge::{self, Reading};
 use crate::ship::preconditions::{self, ShipFacts};
-use crate::ship::record::{MetricLine, MetricStatus, ShipRecord, Stage};
+use crate::ship::progress;
+use crate::ship::record::{MetricStatus, ShipRecord, Stage};
 use crate::ship::text;
 use crate::store::{StoreError, StoredShip};
 use std::time::Duration;
@@ -280,32 +281,21 @@ async fn watch(
     record.checks_done += 1;
     record.last_check = verdicts
         .iter()
-        .map(|(name, v)| metric_line(name, v))
+        .map(|(name, v)| progress::metric_line(name, v))
         .collect();
-    let now = ctx.store.now_ms().await?;
-    let regressed = record
+    if record
         .last_check
         .iter()
-        .any(|l| l.status == MetricStatus::Regressed);
-    let unknown = record
-        .last_check
-        .iter()
-        .any(|l| l.status == MetricStatus::Unknown);
-    if unknown {
+        .any(|l| l.status == MetricStatus::Unknown)
+    {
         record.unknown_checks += 1;
     }
-    let over = record.watch_until_ms.is_none_or(|until| now >= until);
-    if regressed {
-        record.stage = Stage::Regressed;
+    let now = ctx.store.now_ms().await?;
+    let watch_over = record.watch_until_ms.is_none_or(|until| now >= until);
+    record.stage = progress::after_check(&record.last_check, record.unknown_checks, watch_over);
+    if record.stage.finished() {
         record.verdict_at_ms = Some(now);
-        tracing::warn!(pr = %record.pr, "ship regressed");
-    } else if over || config.ship.metrics.is_empty() {
-        record.stage = if record.unknown_checks == 0 && !config.ship.metrics.is_empty() {
-            Stage::Healthy
-        } else {
-            Stage::Unverified
-        };
-        record.verdict_at_ms = Some(now);
+        tracing::info!(pr = %record.pr, verdict = record.stage.as_str(), "ship verdict");
     }
     let Some(stored) = save(ctx, stored, record).await? else {
         return Ok(());
@@ -415,36 +405,6 @@ async fn restore_reverted(ctx: &Ctx, record: &ShipRecord, now: i64) -> Result<()
         }
     }
     Ok(())
-}
-
-fn metric_line(name: &str, verdict: &MetricVerdict) -> MetricLine {
-    match verdict {
-        MetricVerdict::Healthy { value, bound_text } => MetricLine {
-            name: name.to_owned(),
-            bound: bound_text.clone(),
-            value: Some(*value),
-            status: MetricStatus::Healthy,
-            detail: None,
-        },
-        MetricVerdict::Regressed {
-            value,
-            bound_text,
-            by,
-        } => MetricLine {
-            name: name.to_owned(),
-            bound: bound_text.clone(),
-            value: Some(*value),
-            status: MetricStatus::Regressed,
-            detail: Some(by.clone()),
-        },
-        MetricVerdict::Unknown { reason } => MetricLine {
-            name: name.to_owned(),
-            bound: String::new(),
-            value: None,
-            status: MetricStatus::Unknown,
-            detail: Some(reason.clone()),
-        },
-    }
 }
 
 async fn ship_config(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<RepoConfig, JobError> {
