@@ -66,6 +66,8 @@ pub enum MetricStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShipRecord {
     pub pr: PrRef,
+    /// The branch merged into; its policy governs every step.
+    pub base_ref: String,
     pub title: String,
     pub head_sha: CommitSha,
     pub environment: String,

@@ -211,6 +211,7 @@ mod tests {
                 repo: RepoRef::github("o/r", InstallationId(1)),
                 number: PrNumber(7),
             },
+            base_ref: "main".into(),
             title: "Add invoices".into(),
             head_sha: CommitSha::new("a".repeat(40)),
             environment: "production".into(),

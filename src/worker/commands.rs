@@ -3,7 +3,7 @@
 //! go to the log.
 use super::{gate, repo_policy, ship, Ctx, JobError};
 use crate::commands::{self, Command};
-use crate::domain::{Permission, PostedComment, PrRef};
+use crate::domain::{Permission, PostedComment, PrRef, PrSnapshot};
 use crate::forge::Forge;
 use crate::policy::command_text::{self, CommandPermissions};
 use crate::policy::{render, RepoConfig};
@@ -36,24 +36,27 @@ pub async fn handle(
         return Ok(());
     }
     forge.acknowledge_command(pr, comment.id).await?;
-    let policy = policy_of(ctx, forge, pr).await?;
+    let context = context_of(ctx, forge, pr).await?;
     for command in found.iter().take(MAX_COMMANDS) {
         tracing::info!(%pr, user = %comment.author.login, %command, "command");
-        run(ctx, forge, pr, comment, command, &policy).await?;
+        run(ctx, forge, pr, comment, command, &context).await?;
     }
     Ok(())
 }
 
-struct Policy {
+/// The PR and the policy its commands run under, fetched once per comment.
+struct Context {
+    snap: PrSnapshot,
     config: Result<RepoConfig, crate::policy::ConfigError>,
     gitattributes: Option<String>,
 }
 
-async fn policy_of(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Policy, JobError> {
+async fn context_of(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Context, JobError> {
     let snap = forge.snapshot(pr, false).await?;
     let commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
     let loaded = repo_policy::load(ctx, forge, &pr.repo, &commit).await?;
-    Ok(Policy {
+    Ok(Context {
+        snap,
         config: loaded.config,
         gitattributes: loaded.gitattributes,
     })
@@ -65,9 +68,9 @@ async fn run(
     pr: &PrRef,
     comment: &PostedComment,
     command: &Command,
-    policy: &Policy,
+    context: &Context,
 ) -> Result<(), JobError> {
-    let config = match &policy.config {
+    let config = match &context.config {
         Ok(config) => config,
         Err(err) => {
             // Commands act under the policy; a broken one is the user's to fix.
@@ -83,6 +86,7 @@ async fn run(
         ship_needs: config.commands.ship_permission,
     };
     let user = &comment.author.login;
+    let policy = (config, context.gitattributes.as_deref());
     match command {
         Command::Help => {
             forge
@@ -106,16 +110,8 @@ async fn run(
                         .await?;
                 }
                 Some(reason) => {
-                    ship::record_override(
-                        ctx,
-                        forge,
-                        pr,
-                        comment,
-                        reason,
-                        config,
-                        policy.gitattributes.as_deref(),
-                    )
-                    .await?;
+                    ship::record_override(ctx, forge, pr, &context.snap, comment, reason, policy)
+                        .await?;
                     gate::evaluate(ctx, forge, pr).await?;
                 }
             }
@@ -128,9 +124,9 @@ async fn run(
                 ctx,
                 forge,
                 pr,
+                &context.snap,
                 comment,
-                config,
-                policy.gitattributes.as_deref(),
+                policy,
                 environment.as_deref(),
             )
             .await?;

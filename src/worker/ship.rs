@@ -4,7 +4,7 @@
 use super::{repo_policy, Ctx, JobError};
 use crate::domain::{
     Delivery, DeliveryId, DeploymentRef, DeploymentState, DomainEvent, PostedComment, PrRef,
-    PrState, RepoRef,
+    PrSnapshot, PrState, RepoRef,
 };
 use crate::forge::{DeploymentStart, Forge, ForgeError};
 use crate::policy::config::{OnRegression, RepoConfig};
@@ -22,14 +22,14 @@ pub async fn request(
     ctx: &Ctx,
     forge: &dyn Forge,
     pr: &PrRef,
+    snap: &PrSnapshot,
     comment: &PostedComment,
-    config: &RepoConfig,
-    gitattributes: Option<&str>,
+    policy: (&RepoConfig, Option<&str>),
     environment: Option<&str>,
 ) -> Result<(), JobError> {
-    let snap = forge.snapshot(pr, false).await?;
+    let (config, gitattributes) = policy;
     let environment = environment.unwrap_or(&config.ship.environment).to_owned();
-    let eval = policy::evaluate(&snap, config, gitattributes);
+    let eval = policy::evaluate(snap, config, gitattributes);
     let overridden = ctx
         .store
         .override_for(&pr.key(), snap.head_sha.as_str())
@@ -62,6 +62,7 @@ pub async fn request(
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
     let record = ShipRecord {
         pr: pr.clone(),
+        base_ref: snap.base_ref.clone(),
         title: snap.title.clone(),
         head_sha: snap.head_sha.clone(),
         environment: environment.clone(),
@@ -133,7 +134,7 @@ pub async fn step(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef, ship_id: i64) -> Res
         tracing::warn!(ship = ship_id, "ship not found; step dropped");
         return Ok(());
     };
-    let config = ship_config(ctx, forge, &record.pr).await?;
+    let config = ship_config(ctx, forge, &record).await?;
     match record.stage {
         Stage::Merging => merge_and_deploy(ctx, forge, &stored, &mut record, &config).await,
         Stage::Watching => watch(ctx, forge, &stored, &mut record, &config).await,
@@ -215,7 +216,7 @@ pub async fn deployment_changed(
         return Ok(());
     }
     record.deployment_id = Some(deployment.id);
-    let config = ship_config(ctx, forge, &record.pr).await?;
+    let config = ship_config(ctx, forge, &record).await?;
     if state != DeploymentState::Success {
         record.stage = Stage::DeployFailed;
         record.failure = Some(format!(
@@ -407,14 +408,15 @@ async fn restore_reverted(ctx: &Ctx, record: &ShipRecord, now: i64) -> Result<()
     Ok(())
 }
 
-async fn ship_config(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<RepoConfig, JobError> {
-    let snap_base = forge.snapshot(pr, false).await.map(|s| s.base_ref);
-    let branch = match snap_base {
-        Ok(b) => b,
-        Err(e) => return Err(e.into()),
-    };
-    let commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &branch).await?;
-    let policy = repo_policy::load(ctx, forge, &pr.repo, &commit).await?;
+/// The policy of the ship's base branch, as it is now (cached by commit).
+async fn ship_config(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    ship: &ShipRecord,
+) -> Result<RepoConfig, JobError> {
+    let repo = &ship.pr.repo;
+    let commit = repo_policy::policy_commit(ctx, forge, repo, &ship.base_ref).await?;
+    let policy = repo_policy::load(ctx, forge, repo, &commit).await?;
     // A policy broken after the ship started keeps the defaults rather than stranding it.
     Ok(policy.config.unwrap_or_default())
 }
@@ -534,13 +536,13 @@ pub async fn record_override(
     ctx: &Ctx,
     forge: &dyn Forge,
     pr: &PrRef,
+    snap: &PrSnapshot,
     comment: &PostedComment,
     reason: &str,
-    config: &RepoConfig,
-    gitattributes: Option<&str>,
+    policy: (&RepoConfig, Option<&str>),
 ) -> Result<(), JobError> {
-    let snap = forge.snapshot(pr, false).await?;
-    let eval = policy::evaluate(&snap, config, gitattributes);
+    let (config, gitattributes) = policy;
+    let eval = policy::evaluate(snap, config, gitattributes);
     let overridden = format!(
         "{}: {}",
         format!("{:?}", eval.verdict.conclusion).to_lowercase(),
