@@ -345,6 +345,12 @@ async fn a_regression_opens_a_revert_even_though_gitlab_keeps_ci_deployments() {
         (support::fake_gitlab::BOT_USERNAME, "opened", false),
         "the revert MR carries the revert commit"
     );
+    assert_eq!(
+        revert.description,
+        "Reverts !7 (`0000000`), which regressed in **production** after deploying:\n\n\
+         - **error rate**: 0.034 over max 0.01 (3.4×)\n\n\
+         Opened by smallbatch. Ship it with `/ship` to restore service.\n"
+    );
     insta::assert_snapshot!("ship_regressed", w.gl.note_body(note));
 
     w.advance(Duration::from_secs(600)).await;

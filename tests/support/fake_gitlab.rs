@@ -102,6 +102,7 @@ pub struct FakeReviewer {
 pub struct FakeMr {
     pub iid: u64,
     pub title: String,
+    pub description: String,
     pub author: String,
     pub draft: bool,
     /// `opened`, `closed`, `merged` or `locked`.
@@ -830,6 +831,7 @@ fn ship_route(
             let source = b["source_branch"].as_str()?.to_string();
             let target = b["target_branch"].as_str()?.to_string();
             let title = b["title"].as_str()?.to_string();
+            let description = b["description"].as_str().unwrap_or("").to_string();
             if let Some(open) = s
                 .mrs
                 .values()
@@ -844,6 +846,7 @@ fn ship_route(
             let mr = FakeMr {
                 iid,
                 title: title.clone(),
+                description,
                 author: BOT_USERNAME.into(),
                 draft: false,
                 state: "opened",
@@ -971,7 +974,7 @@ fn mr_json(s: &State, mr: &FakeMr) -> Value {
     v["source_project_id"] = json!(42);
     v["target_project_id"] = json!(42);
     v["title"] = json!(mr.title);
-    v["description"] = json!("");
+    v["description"] = json!(mr.description);
     v["state"] = json!(mr.state);
     v["updated_at"] = json!(timestamp(mr.version));
     v["target_branch"] = json!(mr.target_branch);

@@ -122,6 +122,7 @@ impl GitLabWorld {
         let mr = FakeMr {
             iid,
             title: "Add invoice export".into(),
+            description: String::new(),
             author: "alice".into(),
             draft: false,
             state: "opened",
