@@ -378,3 +378,27 @@ async fn a_regression_marks_an_api_deployment_failed_and_opens_a_revert() {
     assert!(w.gl.note_body(note).contains("### 🔴 Regressed"));
     w.assert_quiet();
 }
+
+#[tokio::test]
+async fn ship_refuses_a_reporter_without_merging() {
+    let w = ready_world().await;
+    w.say(7, 501, "sam", "/ship").await;
+    let writes = w.writes();
+    let refusal = created_note(&writes, 7);
+    assert_eq!(
+        writes,
+        [
+            awarded_eyes(501),
+            Write::NoteCreated {
+                iid: 7,
+                id: refusal
+            }
+        ]
+    );
+    assert_eq!(
+        w.gl.note_body(refusal),
+        "Sorry @sam, `/ship` needs `write` permission on this repository, which you don't have. Ask someone with that permission to run it."
+    );
+    assert_eq!(w.gl.state().mrs[&7].state, "opened");
+    w.assert_quiet();
+}
