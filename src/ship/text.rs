@@ -1,6 +1,7 @@
 //! The texts `/ship` posts: the checklist when it cannot ship, and the one shipping
 //! comment, rendered from the record at every stage and edited in place.
 use super::record::{MetricLine, MetricStatus, ShipRecord, Stage};
+use crate::domain::ForgeKind;
 use std::fmt::Write;
 
 /// Identifies the shipping comment of ship `id`.
@@ -24,6 +25,15 @@ pub fn already_shipping(id: i64, stage: Stage) -> String {
         "This pull request is already being shipped (ship {id}, now {}).",
         stage.as_str().replace('_', " ")
     )
+}
+
+/// How the forge links a pull or merge request in Markdown: `#7` on GitHub, `!7` on
+/// GitLab (where `#7` is issue 7).
+fn change_ref(forge: ForgeKind, number: u64) -> String {
+    match forge {
+        ForgeKind::GitHub => format!("#{number}"),
+        ForgeKind::GitLab => format!("!{number}"),
+    }
 }
 
 fn short(sha: &str) -> &str {
@@ -130,7 +140,8 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
                 Some(n) => {
                     let _ = write!(
                         out,
-                        "Revert opened: #{n}. Ship it with `/ship` to restore service."
+                        "Revert opened: {}. Ship it with `/ship` to restore service.",
+                        change_ref(ship.pr.repo.forge, n)
                     );
                 }
                 None => out.push_str("No revert was opened (`ship.on_regression: notify`)."),
@@ -179,8 +190,8 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
 /// The body of the revert PR opened after a regression.
 pub fn revert_body(ship: &ShipRecord) -> String {
     let mut out = format!(
-        "Reverts #{} (`{}`), which regressed in **{}** after deploying:\n\n",
-        ship.pr.number,
+        "Reverts {} (`{}`), which regressed in **{}** after deploying:\n\n",
+        change_ref(ship.pr.repo.forge, ship.pr.number.0),
         ship.merge_sha.as_ref().map_or("", |s| short(s.as_str())),
         ship.environment
     );

@@ -40,6 +40,53 @@ pub enum Write {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    /// An emoji awarded to a note (`eyes` acknowledges a command).
+    Awarded {
+        note: u64,
+        name: String,
+    },
+    /// `PUT merge_requests/:iid/merge`, pinned to `head` (the `sha` parameter).
+    Merged {
+        iid: u64,
+        head: String,
+        squash: bool,
+    },
+    /// `PUT deployments/:id` that GitLab accepted.
+    DeploymentUpdated {
+        id: u64,
+        status: String,
+    },
+    BranchCreated {
+        name: String,
+        from: String,
+    },
+    /// `POST repository/commits/:sha/revert` onto `branch`.
+    CommitReverted {
+        sha: String,
+        branch: String,
+    },
+    MrOpened {
+        iid: u64,
+        source: String,
+        target: String,
+        title: String,
+    },
+}
+
+/// The commit a merge of MR `iid` puts on the target branch.
+pub fn merge_commit_sha(iid: u64) -> String {
+    format!("{:040x}", 0xeeee_0000_u64 + iid)
+}
+
+/// A deployment as GitLab keeps it.
+#[derive(Debug, Clone)]
+pub struct FakeDeployment {
+    pub sha: String,
+    pub environment: String,
+    /// `created`, `running`, `success`, `failed`, `canceled`, `blocked`.
+    pub status: String,
+    /// Created by a CI job (it has a deployable): the API may not update it.
+    pub by_ci: bool,
 }
 
 /// A reviewer's state, as `merge_requests/:iid/reviewers` reports it (GitLab 17+).
@@ -55,6 +102,7 @@ pub struct FakeReviewer {
 pub struct FakeMr {
     pub iid: u64,
     pub title: String,
+    pub description: String,
     pub author: String,
     pub draft: bool,
     /// `opened`, `closed`, `merged` or `locked`.
@@ -70,6 +118,10 @@ pub struct FakeMr {
     pub reviewers: Vec<FakeReviewer>,
     /// Bumped on every change; drives `updated_at`.
     pub version: u64,
+    /// What GitLab says of merging it now (`mergeable`, `not_approved`, `conflict`...).
+    pub detailed_merge_status: &'static str,
+    /// Set once merged.
+    pub merge_commit_sha: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,7 +159,15 @@ pub struct State {
     pub branches: BTreeMap<String, String>,
     pub default_head: String,
     pub notes: Vec<FakeNote>,
+    /// The bot's statuses and CI's alike, as `repository/commits/:sha/statuses` lists them.
     pub statuses: Vec<FakeStatus>,
+    /// Access level per username (`members/all`); a user not listed is no member.
+    pub members: BTreeMap<String, u32>,
+    pub deployments: BTreeMap<u64, FakeDeployment>,
+    /// Awards as (note id, emoji name).
+    pub awards: Vec<(u64, String)>,
+    /// Reverts done, as (commit, branch).
+    pub reverts: Vec<(String, String)>,
     pub writes: Vec<Write>,
     /// `METHOD /path?query` of every call, in order.
     pub calls: Vec<String>,
@@ -182,6 +242,48 @@ impl FakeGitLab {
             .find(|st| st.sha == sha)
             .cloned()
             .expect("status exists")
+    }
+
+    /// A CI job's status on `sha` (`success`, `failed`, `running`...); not a bot write.
+    pub fn ci_status(&self, sha: &str, name: &str, state: &str) {
+        let mut s = self.state();
+        s.next_id += 1;
+        let status = FakeStatus {
+            id: s.next_id,
+            sha: sha.into(),
+            name: name.into(),
+            state: state.into(),
+            description: String::new(),
+            target_url: None,
+            git_ref: None,
+            pipeline_id: None,
+        };
+        s.statuses.push(status);
+    }
+
+    /// A note posted by `author` (a human), or its edit.
+    pub fn put_note(&self, iid: u64, id: u64, author: &str, body: &str) {
+        let mut s = self.state();
+        match s.notes.iter_mut().find(|n| n.id == id) {
+            Some(note) => note.body = body.into(),
+            None => s.notes.push(FakeNote {
+                id,
+                iid,
+                author: author.into(),
+                body: body.into(),
+                system: false,
+            }),
+        }
+    }
+
+    /// The bot's notes on MR `iid`, oldest first.
+    pub fn bot_notes(&self, iid: u64) -> Vec<String> {
+        self.state()
+            .notes
+            .iter()
+            .filter(|n| n.iid == iid && n.author == BOT_USERNAME)
+            .map(|n| n.body.clone())
+            .collect()
     }
 
     pub fn put_file(&self, git_ref: &str, path: &str, text: &str) {
@@ -326,6 +428,14 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
     if method == "GET" && rest == ["user"] {
         return Some(ResponseTemplate::new(200).set_body_json(user_json()));
     }
+    if method == "GET" && rest == ["users"] {
+        // Every username is a user of the instance; membership is what varies.
+        let list: Vec<Value> = query(req, "username")
+            .into_iter()
+            .map(|u| account_json(&u))
+            .collect();
+        return Some(ResponseTemplate::new(200).set_body_json(list));
+    }
     let ["projects", project, rest @ ..] = rest else {
         return None;
     };
@@ -342,11 +452,13 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         ("GET", ["merge_requests"]) => {
             let state = query(req, "state");
             let target = query(req, "target_branch");
+            let source = query(req, "source_branch");
             let list: Vec<Value> = s
                 .mrs
                 .values()
                 .filter(|m| state.as_deref().is_none_or(|st| st == m.state))
                 .filter(|m| target.as_deref().is_none_or(|t| t == m.target_branch))
+                .filter(|m| source.as_deref().is_none_or(|b| b == m.source_branch))
                 .map(|m| mr_json(s, m))
                 .collect();
             Some(page_of(list, 1, 100))
@@ -518,6 +630,13 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             s.statuses.push(status);
             Some(ResponseTemplate::new(201).set_body_json(answer))
         }
+        (_, ["members", ..] | ["deployments", ..] | ["repository", "commits", ..])
+        | ("POST", ["merge_requests"] | ["repository", "branches"])
+        | (
+            _,
+            ["merge_requests", _, "merge" | "commits"]
+            | ["merge_requests", _, "notes", _, "award_emoji"],
+        ) => ship_route(s, req, method, rest),
         ("POST", ["labels"]) => {
             let b = body(req);
             let name = b["name"].as_str()?.to_string();
@@ -548,6 +667,233 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
         _ => None,
     }
+}
+
+/// The calls of commands and `/ship`: awards, membership, CI statuses, merging,
+/// deployments and reverts.
+fn ship_route(
+    s: &mut State,
+    req: &Request,
+    method: &str,
+    rest: &[&str],
+) -> Option<ResponseTemplate> {
+    match (method, rest) {
+        ("POST", ["merge_requests", iid, "notes", note, "award_emoji"]) => {
+            let (iid, note): (u64, u64) = (iid.parse().ok()?, note.parse().ok()?);
+            let name = body(req)["name"].as_str()?.to_string();
+            if !s.notes.iter().any(|n| n.id == note && n.iid == iid) {
+                return Some(message(404, "404 Note Not Found"));
+            }
+            if s.awards.contains(&(note, name.clone())) {
+                return Some(message(404, "Award Emoji Name has already been taken"));
+            }
+            s.awards.push((note, name.clone()));
+            s.writes.push(Write::Awarded {
+                note,
+                name: name.clone(),
+            });
+            s.next_id += 1;
+            Some(ResponseTemplate::new(201).set_body_json(json!({
+                "id": s.next_id,
+                "name": name,
+                "user": account_json(BOT_USERNAME),
+                "created_at": "2026-11-27T10:00:00.000Z",
+                "updated_at": "2026-11-27T10:00:00.000Z",
+                "awardable_id": note,
+                "awardable_type": "Note",
+            })))
+        }
+        ("GET", ["members", "all", id]) => {
+            let id: u64 = id.parse().ok()?;
+            let Some((username, level)) = s.members.iter().find(|(u, _)| user_id(u) == id) else {
+                return Some(message(404, "404 Not found"));
+            };
+            let mut member = account_json(username);
+            member["access_level"] = json!(level);
+            member["created_at"] = json!("2026-01-05T10:00:00.000Z");
+            member["expires_at"] = Value::Null;
+            member["membership_state"] = json!("active");
+            Some(ResponseTemplate::new(200).set_body_json(member))
+        }
+        ("GET", ["repository", "commits", sha, "statuses"]) => {
+            let list = s
+                .statuses
+                .iter()
+                .filter(|st| st.sha == *sha)
+                .map(status_json)
+                .collect();
+            let page = query(req, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let per = query(req, "per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(20);
+            Some(page_of(list, page, per))
+        }
+        ("GET", ["merge_requests", iid, "commits"]) => {
+            let mr = s.mrs.get(&iid.parse().ok()?)?;
+            let commit = commit_json(s, &mr.head_sha, &mr.title);
+            Some(page_of(vec![commit], 1, 100))
+        }
+        ("PUT", ["merge_requests", iid, "merge"]) => {
+            let iid: u64 = iid.parse().ok()?;
+            let b = body(req);
+            let mr = s.mrs.get_mut(&iid)?;
+            if mr.state != "opened" {
+                return Some(message(405, "405 Method Not Allowed"));
+            }
+            if b["sha"].as_str().is_some_and(|sha| sha != mr.head_sha) {
+                return Some(message(409, "SHA does not match HEAD of source branch"));
+            }
+            if mr.detailed_merge_status != "mergeable" {
+                return Some(message(422, "Branch cannot be merged"));
+            }
+            mr.state = "merged";
+            mr.detailed_merge_status = "not_open";
+            mr.merge_commit_sha = Some(merge_commit_sha(iid));
+            mr.version += 1;
+            let head = mr.head_sha.clone();
+            s.writes.push(Write::Merged {
+                iid,
+                head,
+                squash: b["squash"].as_bool().unwrap_or(false),
+            });
+            let mr = s.mrs.get(&iid)?;
+            Some(ResponseTemplate::new(200).set_body_json(mr_json(s, mr)))
+        }
+        ("PUT", ["deployments", id]) => {
+            let id: u64 = id.parse().ok()?;
+            let status = body(req)["status"].as_str()?.to_string();
+            let Some(deployment) = s.deployments.get_mut(&id) else {
+                return Some(message(404, "404 Deployment Not Found"));
+            };
+            if deployment.by_ci {
+                // GitLab's own words (lib/api/deployments.rb).
+                return Some(message(
+                    403,
+                    "403 Forbidden - Deployments created using GitLab CI can not be updated using the API",
+                ));
+            }
+            deployment.status = status.clone();
+            let answer = json!({
+                "id": id,
+                "iid": id,
+                "ref": "main",
+                "sha": deployment.sha,
+                "status": status,
+                "environment": {"id": 1, "name": deployment.environment},
+                "deployable": null,
+            });
+            s.writes.push(Write::DeploymentUpdated { id, status });
+            Some(ResponseTemplate::new(200).set_body_json(answer))
+        }
+        ("POST", ["repository", "branches"]) => {
+            let name = query(req, "branch")?;
+            let from = query(req, "ref")?;
+            if s.branches.contains_key(&name) {
+                return Some(message(400, "Branch already exists"));
+            }
+            let sha = s
+                .branches
+                .get(&from)
+                .cloned()
+                .unwrap_or_else(|| s.default_head.clone());
+            s.branches.insert(name.clone(), sha.clone());
+            s.writes.push(Write::BranchCreated {
+                name: name.clone(),
+                from,
+            });
+            Some(ResponseTemplate::new(201).set_body_json(branch_json(s, &name, &sha)))
+        }
+        ("POST", ["repository", "commits", sha, "revert"]) => {
+            let branch = body(req)["branch"].as_str()?.to_string();
+            if !s.branches.contains_key(&branch) {
+                return Some(message(404, "404 Branch Not Found"));
+            }
+            let done = (sha.to_string(), branch.clone());
+            if s.reverts.contains(&done) {
+                return Some(message(
+                    400,
+                    "Sorry, we cannot revert this commit automatically. This commit may already have been reverted, or a more recent commit may have updated some of its content.",
+                ));
+            }
+            s.reverts.push(done);
+            s.next_id += 1;
+            let reverted = format!("{:040x}", 0xdddd_0000_u64 + s.next_id);
+            s.branches.insert(branch.clone(), reverted.clone());
+            s.writes.push(Write::CommitReverted {
+                sha: sha.to_string(),
+                branch,
+            });
+            let title = format!("Revert \"{sha}\"");
+            Some(ResponseTemplate::new(201).set_body_json(commit_json(s, &reverted, &title)))
+        }
+        ("POST", ["merge_requests"]) => {
+            let b = body(req);
+            let source = b["source_branch"].as_str()?.to_string();
+            let target = b["target_branch"].as_str()?.to_string();
+            let title = b["title"].as_str()?.to_string();
+            let description = b["description"].as_str().unwrap_or("").to_string();
+            if let Some(open) = s
+                .mrs
+                .values()
+                .find(|m| m.state == "opened" && m.source_branch == source)
+            {
+                return Some(ResponseTemplate::new(409).set_body_json(json!({
+                    "message": [format!("Another open merge request already exists for this source branch: !{}", open.iid)]
+                })));
+            }
+            let iid = s.mrs.keys().last().map_or(1, |n| n + 1);
+            let head = s.branches.get(&source)?.clone();
+            let mr = FakeMr {
+                iid,
+                title: title.clone(),
+                description,
+                author: BOT_USERNAME.into(),
+                draft: false,
+                state: "opened",
+                source_branch: source.clone(),
+                target_branch: target.clone(),
+                head_sha: head,
+                base_sha: s.default_head.clone(),
+                labels: vec![],
+                files: vec![],
+                approved_by: vec![],
+                reviewers: vec![],
+                version: 1,
+                detailed_merge_status: "mergeable",
+                merge_commit_sha: None,
+            };
+            let answer = mr_json(s, &mr);
+            s.mrs.insert(iid, mr);
+            s.writes.push(Write::MrOpened {
+                iid,
+                source,
+                target,
+                title,
+            });
+            Some(ResponseTemplate::new(201).set_body_json(answer))
+        }
+        _ => None,
+    }
+}
+
+fn commit_json(s: &State, sha: &str, title: &str) -> Value {
+    json!({
+        "id": sha,
+        "short_id": &sha[..8.min(sha.len())],
+        "created_at": "2026-11-27T07:00:00.000+00:00",
+        "parent_ids": [],
+        "title": title,
+        "message": format!("{title}\n"),
+        "author_name": "Alice",
+        "author_email": "alice@example.com",
+        "authored_date": "2026-11-27T07:00:00.000+00:00",
+        "committer_name": "Alice",
+        "committer_email": "alice@example.com",
+        "committed_date": "2026-11-27T07:00:00.000+00:00",
+        "trailers": {},
+        "extended_trailers": {},
+        "web_url": format!("https://gitlab.example.com/{}/-/commit/{sha}", s.project),
+    })
 }
 
 /// One page of a list with GitLab's offset-pagination headers.
@@ -628,7 +974,7 @@ fn mr_json(s: &State, mr: &FakeMr) -> Value {
     v["source_project_id"] = json!(42);
     v["target_project_id"] = json!(42);
     v["title"] = json!(mr.title);
-    v["description"] = json!("");
+    v["description"] = json!(mr.description);
     v["state"] = json!(mr.state);
     v["updated_at"] = json!(timestamp(mr.version));
     v["target_branch"] = json!(mr.target_branch);
@@ -653,6 +999,12 @@ fn mr_json(s: &State, mr: &FakeMr) -> Value {
     v["pipeline"] = Value::Null;
     v["head_pipeline"] = Value::Null;
     v["has_conflicts"] = json!(false);
+    v["detailed_merge_status"] = json!(mr.detailed_merge_status);
+    v["merge_commit_sha"] = json!(mr.merge_commit_sha);
+    if mr.state == "merged" {
+        v["merged_at"] = json!(timestamp(mr.version));
+        v["merge_status"] = json!("merged");
+    }
     v["user_notes_count"] = json!(s.notes.iter().filter(|n| n.iid == mr.iid).count());
     v["diff_refs"] = json!({
         "base_sha": mr.base_sha,

@@ -2,7 +2,8 @@
 //! store) wired to a fake GitLab, driven with token-checked webhooks built from real
 //! fixtures.
 use super::fake_github::FakeFile;
-use super::fake_gitlab::{FakeGitLab, FakeMr, FakeReviewer, Write};
+use super::fake_gitlab::{FakeDeployment, FakeGitLab, FakeMr, FakeReviewer, Write};
+use super::fake_prometheus::FakePrometheus;
 use serde_json::{json, Value};
 use smallbatch::app::{App, Forges};
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
@@ -25,6 +26,7 @@ pub const NEXT_SECRET: &str = "gitlab-webhook-secret-2027";
 pub const BASE_SHA: &str = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
 pub const MERGE_REQUEST_HOOK: &str = "Merge Request Hook";
 pub const NOTE_HOOK: &str = "Note Hook";
+pub const DEPLOYMENT_HOOK: &str = "Deployment Hook";
 
 pub fn gitlab_fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -33,6 +35,7 @@ pub fn gitlab_fixture(name: &str) -> Value {
 
 pub struct GitLabWorld {
     pub gl: FakeGitLab,
+    pub prom: FakePrometheus,
     pub store: Store,
     _dir: tempfile::TempDir,
     addr: std::net::SocketAddr,
@@ -79,10 +82,13 @@ impl GitLabWorld {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        let prom = FakePrometheus::start().await;
         let settings = settings(&db_url, &gl);
         let store = Store::connect(&db_url).await.unwrap();
         let forges = Forges {
-            prometheus: None,
+            prometheus: Some(
+                smallbatch::ship::telemetry::Prometheus::new(prom.uri().parse().unwrap()).unwrap(),
+            ),
             github: None,
             gitlab: Some(make_forge(settings.gitlab.as_ref().unwrap())),
         };
@@ -96,6 +102,7 @@ impl GitLabWorld {
         }));
         Self {
             gl,
+            prom,
             store,
             _dir: dir,
             addr,
@@ -115,6 +122,7 @@ impl GitLabWorld {
         let mr = FakeMr {
             iid,
             title: "Add invoice export".into(),
+            description: String::new(),
             author: "alice".into(),
             draft: false,
             state: "opened",
@@ -127,6 +135,8 @@ impl GitLabWorld {
             approved_by: vec![],
             reviewers: vec![],
             version: 1,
+            detailed_merge_status: "mergeable",
+            merge_commit_sha: None,
         };
         self.gl.state().mrs.insert(iid, mr.clone());
         mr
@@ -202,6 +212,105 @@ impl GitLabWorld {
         v
     }
 
+    /// Points a hook's `project` at ours.
+    fn set_project(v: &mut Value) {
+        let web_url = format!("https://gitlab.example.com/{PROJECT}");
+        let project = &mut v["project"];
+        project["id"] = json!(42);
+        project["path_with_namespace"] = json!(PROJECT);
+        project["web_url"] = json!(web_url);
+        project["namespace"] = json!("tools");
+        project["name"] = json!("widgets");
+    }
+
+    /// The real `note_merge_request.json` Note Hook: `username` commented `body` as
+    /// note `note_id` on MR `iid` (as it is now).
+    pub fn note_hook(&self, iid: u64, note_id: u64, username: &str, body: &str) -> Value {
+        let mut v = gitlab_fixture("note_merge_request");
+        Self::set_project(&mut v);
+        v["project_id"] = json!(42);
+        let web_url = format!("https://gitlab.example.com/{PROJECT}");
+        v["user"]["username"] = json!(username);
+        v["user"]["name"] = json!(username);
+        v["user"]["email"] = json!(format!("{username}@example.com"));
+        let attrs = &mut v["object_attributes"];
+        attrs["id"] = json!(note_id);
+        attrs["note"] = json!(body);
+        attrs["project_id"] = json!(42);
+        attrs["noteable_id"] = json!(100_000 + iid);
+        attrs["url"] = json!(format!("{web_url}/-/merge_requests/{iid}#note_{note_id}"));
+        let s = self.gl.state();
+        let mr = s.mrs.get(&iid).expect("the MR exists in the fake");
+        let m = &mut v["merge_request"];
+        m["id"] = json!(100_000 + iid);
+        m["iid"] = json!(iid);
+        m["title"] = json!(mr.title);
+        m["source_branch"] = json!(mr.source_branch);
+        m["target_branch"] = json!(mr.target_branch);
+        m["source_project_id"] = json!(42);
+        m["target_project_id"] = json!(42);
+        m["state"] = json!(mr.state);
+        m["last_commit"]["id"] = json!(mr.head_sha);
+        m["detailed_merge_status"] = json!(mr.detailed_merge_status);
+        v
+    }
+
+    /// Posts a note as `username` and waits for everything it caused (steps scheduled
+    /// a minute or more ahead wait for [`Self::advance`]).
+    pub async fn say(&self, iid: u64, note_id: u64, username: &str, body: &str) {
+        self.gl.put_note(iid, note_id, username, body);
+        let hook = self.note_hook(iid, note_id, username, body);
+        let (status, _) = self.deliver(NOTE_HOOK, &hook).await;
+        assert_eq!(status, 202);
+        self.settle().await;
+    }
+
+    /// The real `deployment.json` Deployment Hook: deployment `deployment_id` of `sha`
+    /// to `environment` is now `status`. The fake GitLab learns of the deployment too,
+    /// as made by a CI job (the fixture's `deployable_id`), so the API may not update it.
+    pub fn deployment_hook(
+        &self,
+        sha: &str,
+        environment: &str,
+        status: &str,
+        deployment_id: u64,
+    ) -> Value {
+        let mut v = gitlab_fixture("deployment");
+        Self::set_project(&mut v);
+        let web_url = format!("https://gitlab.example.com/{PROJECT}");
+        v["status"] = json!(status);
+        v["deployment_id"] = json!(deployment_id);
+        v["environment"] = json!(environment);
+        v["environment_slug"] = json!(environment);
+        v["environment_external_url"] = json!(format!("https://{environment}.example.com"));
+        v["short_sha"] = json!(&sha[..8]);
+        v["commit_url"] = json!(format!("{web_url}/-/commit/{sha}"));
+        v["ref"] = json!("main");
+        self.gl
+            .state()
+            .deployments
+            .entry(deployment_id)
+            .or_insert_with(|| FakeDeployment {
+                sha: sha.into(),
+                environment: environment.into(),
+                status: status.into(),
+                by_ci: true,
+            })
+            .status = status.into();
+        v
+    }
+
+    /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
+    pub async fn advance(&self, by: Duration) {
+        self.store.advance_clock(by);
+        self.settle().await;
+    }
+
+    /// The bot's notes on MR `iid`, oldest first.
+    pub fn bot_notes(&self, iid: u64) -> Vec<String> {
+        self.gl.bot_notes(iid)
+    }
+
     fn delivery_id(&self) -> String {
         let n = self.next_delivery.fetch_add(1, Ordering::SeqCst);
         format!("9a3c1f2e-5b7d-4e10-8f2a-{n:012x}")
@@ -251,10 +360,11 @@ impl GitLabWorld {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
-    /// Waits until every stored job has run (jobs retried later included).
+    /// Waits until every job due within 30 s has run (retries fall due within seconds);
+    /// ship steps, scheduled a minute or more ahead, wait for [`Self::advance`].
     pub async fn settle(&self) {
         for _ in 0..600 {
-            if self.store.queue_depth().await.unwrap() == 0 {
+            if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
