@@ -92,9 +92,12 @@ pub struct ShipRecord {
     /// Checks in which some metric could not be read; any makes the verdict Unverified.
     #[serde(default)]
     pub unknown_checks: u32,
-    /// Whether the regressed deployment was marked failed on the forge already.
+    /// Whether marking the regressed deployment failed was attempted already.
     #[serde(default)]
     pub deployment_marked_failed: bool,
+    /// Why the forge refused to mark it failed (GitLab does for deployments its CI made).
+    #[serde(default)]
+    pub deployment_mark_refused: Option<String>,
     pub verdict_at_ms: Option<i64>,
     /// The one shipping comment, edited as the ship progresses.
     pub comment_id: Option<u64>,

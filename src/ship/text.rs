@@ -135,7 +135,14 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
             }
             out.push('\n');
             out.push_str(&metric_table(&ship.last_check));
-            out.push_str("\nThe deployment was marked as failed. ");
+            match (&ship.deployment_mark_refused, ship.deployment_id) {
+                (Some(_), _) => out.push_str(
+                    "\nThe forge refused to mark the deployment as failed (GitLab does not let \
+                     bots change deployments its CI created). ",
+                ),
+                (None, Some(_)) => out.push_str("\nThe deployment was marked as failed. "),
+                (None, None) => out.push('\n'),
+            }
             match ship.revert_pr {
                 Some(n) => {
                     let _ = write!(
@@ -259,6 +266,7 @@ mod tests {
             checks_done: 3,
             unknown_checks: 0,
             deployment_marked_failed: true,
+            deployment_mark_refused: None,
             verdict_at_ms: Some(3),
             comment_id: Some(5),
             revert_pr: Some(8),

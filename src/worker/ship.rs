@@ -84,6 +84,7 @@ pub async fn request(
         checks_done: 0,
         unknown_checks: 0,
         deployment_marked_failed: false,
+        deployment_mark_refused: None,
         verdict_at_ms: None,
         comment_id: None,
         revert_pr: None,
@@ -339,6 +340,7 @@ async fn finish_regression(
                 // GitLab refuses to change deployments its CI created; the revert matters more.
                 Err(ForgeError::Permanent(e)) => {
                     tracing::warn!(pr = %record.pr, error = %e, "cannot mark the deployment failed");
+                    record.deployment_mark_refused = Some(e);
                 }
                 Err(e) => return Err(e.into()),
             }
