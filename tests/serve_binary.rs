@@ -186,3 +186,27 @@ async fn serves_logs_each_evaluation_and_drains_on_sigterm() {
         "the private key leaked into the logs"
     );
 }
+
+#[test]
+fn report_prints_the_four_keys_and_refuses_a_bad_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/sb.db", dir.path().display());
+    let out = smallbatch(dir.path())
+        .args(["report", "--since", "30d", "--database-url", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No ships recorded yet: an empty report, not an error.
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+
+    let out = smallbatch(dir.path())
+        .args(["report", "--since", "soon", "--database-url", &db])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("smallbatch report: --since: "));
+}
