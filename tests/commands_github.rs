@@ -438,3 +438,34 @@ async fn a_healthy_revert_restores_service_and_delivery_metrics_show_it() {
     assert!(scraped.contains("smallbatch_queue_depth 0"), "{scraped}");
     w.assert_quiet();
 }
+
+#[tokio::test]
+async fn a_command_that_fails_transiently_runs_on_the_retry() {
+    let w = ready_world().await;
+    // The acknowledgement fails four times (the whole in-call retry budget).
+    {
+        let mut s = w.gh.state();
+        for _ in 0..4 {
+            s.faults.push_back(wiremock::ResponseTemplate::new(502));
+        }
+    }
+    let payload = w.comment_payload(7, 501, "sam", "/help");
+    w.deliver("issue_comment", &payload).await;
+    w.settle().await;
+    // The job is retried with backoff; let it fall due.
+    w.advance(Duration::from_secs(10)).await;
+    let writes = w.writes();
+    assert!(
+        writes.contains(&Write::Reacted {
+            comment: 501,
+            content: "eyes".into()
+        }),
+        "{writes:#?}"
+    );
+    assert!(w
+        .bot_comments(7)
+        .last()
+        .unwrap()
+        .starts_with("### smallbatch commands"));
+    w.assert_quiet();
+}

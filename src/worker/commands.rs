@@ -31,16 +31,17 @@ pub async fn handle(
         Some(before) => commands::new_commands(before, &comment.body),
         None => commands::parse(&comment.body),
     };
+    if !found.is_empty() {
+        forge.acknowledge_command(pr, comment.id).await?;
+        let context = context_of(ctx, forge, pr).await?;
+        for command in found.iter().take(MAX_COMMANDS) {
+            tracing::info!(%pr, user = %comment.author.login, %command, "command");
+            run(ctx, forge, pr, comment, command, &context).await?;
+        }
+    }
+    // Only once they all ran: a retry after a failure runs the commands again rather
+    // than losing them (at least once; a repeat is a second reply, never a second ship).
     ctx.store.remember_comment(&key, &comment.body).await?;
-    if found.is_empty() {
-        return Ok(());
-    }
-    forge.acknowledge_command(pr, comment.id).await?;
-    let context = context_of(ctx, forge, pr).await?;
-    for command in found.iter().take(MAX_COMMANDS) {
-        tracing::info!(%pr, user = %comment.author.login, %command, "command");
-        run(ctx, forge, pr, comment, command, &context).await?;
-    }
     Ok(())
 }
 
