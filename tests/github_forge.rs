@@ -1242,6 +1242,47 @@ async fn a_refused_merge_is_permanent_with_githubs_message_for_the_user() {
 }
 
 #[tokio::test]
+async fn a_merge_retried_after_it_went_through_returns_the_merge_commit() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("PUT"))
+        .and(path("/repos/acme/widgets/pulls/7/merge"))
+        .respond_with(ResponseTemplate::new(405).set_body_json(json!({
+            "message": "Pull Request is not mergeable"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "merged": true, "merge_commit_sha": sha('m').as_str(),
+            "head": {"sha": sha('h').as_str()}
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+    // Merged at the head we asked for: the earlier attempt went through.
+    assert_eq!(
+        forge
+            .merge(&pr(), &sha('h'), MergeMethod::Squash)
+            .await
+            .unwrap(),
+        sha('m')
+    );
+    // Merged at another head: the refusal stands.
+    let err = forge
+        .merge(&pr(), &sha('x'), MergeMethod::Squash)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forge error: Pull Request is not mergeable"
+    );
+}
+
+#[tokio::test]
 async fn start_deployment_creates_one_for_the_exact_commit() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;

@@ -1364,6 +1364,31 @@ async fn gitlabs_refusals_to_merge_are_permanent_with_its_message() {
 }
 
 #[tokio::test]
+async fn a_merge_retried_after_it_went_through_returns_the_merge_commit() {
+    let server = MockServer::start().await;
+    mount_merge(
+        &server,
+        json!({ "sha": EE_HEAD }),
+        error_json(405, json!("405 Method Not Allowed")),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(EE_MR))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "state": "merged", "target_branch": "main", "sha": EE_HEAD,
+            "merge_commit_sha": sha('m').as_str(), "squash_commit_sha": null
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let merged = forge(&server)
+        .merge(&ee_mr(), &CommitSha::new(EE_HEAD), MergeMethod::Merge)
+        .await
+        .unwrap();
+    assert_eq!(merged, sha('m'));
+}
+
+#[tokio::test]
 async fn a_rebase_merge_is_refused_without_calling_gitlab() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))

@@ -735,6 +735,16 @@ impl Forge for GitHubForge {
         // Not mergeable (405), head moved (409), invalid (422): GitHub's own words are
         // what the user needs to read.
         if matches!(response.status.as_u16(), 405 | 409 | 422) {
+            // A retry after a merge that went through: already merged at this very head.
+            let pull: serde_json::Value = self
+                .get_json(installation, self.repo_url(&pr.repo, &["pulls", &number])?)
+                .await
+                .unwrap_or_default();
+            let merged_here = pull["merged"].as_bool() == Some(true)
+                && pull["head"]["sha"].as_str() == Some(head.as_str());
+            if let (true, Some(sha)) = (merged_here, pull["merge_commit_sha"].as_str()) {
+                return Ok(CommitSha::new(sha));
+            }
             let message = response.error_body().describe();
             return Err(ForgeError::Permanent(if message.is_empty() {
                 format!("GitHub refused the merge ({})", response.status)

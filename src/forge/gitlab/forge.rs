@@ -47,6 +47,16 @@ pub struct GitLabForge {
 }
 
 impl GitLabForge {
+    /// The MR's merge state now, if it can be read; only a hint, so errors are `None`.
+    async fn current_merge_state(&self, pr: &PrRef) -> Option<models::MergeState> {
+        let response = self
+            .client
+            .send(&ApiRequest::get(self.mr_url(pr, &[])))
+            .await
+            .ok()?;
+        response.success().ok()?.json().ok()
+    }
+
     /// Fails at startup on an unusable base URL or token.
     pub fn new(app: GitLabApp) -> Result<Self, SetupError> {
         Self::with_retry_policy(app, RetryPolicy::default())
@@ -858,7 +868,21 @@ impl Forge for GitLabForge {
             }
         };
         let request = ApiRequest::new(Method::PUT, self.mr_url(pr, &["merge"])).json(body);
-        let mr: models::MergeState = self.client.send(&request).await?.success()?.json()?;
+        let mr: models::MergeState = match self.client.send(&request).await?.success() {
+            Ok(response) => response.json()?,
+            Err(refused @ ForgeError::Permanent(_)) => {
+                // A retry after a merge that went through: already merged at this head.
+                match self.current_merge_state(pr).await {
+                    Some(now)
+                        if now.state == "merged" && now.sha.as_deref() == Some(head.as_str()) =>
+                    {
+                        now
+                    }
+                    _ => return Err(refused),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         if mr.state != "merged" {
             return Err(ForgeError::Permanent(format!(
                 "{}!{}: GitLab accepted the merge but the merge request is {}",
