@@ -167,6 +167,22 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
     assert_eq!(sweeps.sweep(&sweeper.ctx).await.unwrap().requeued, 0);
     w.settle().await;
     w.assert_quiet();
+
+    // Two webhooks and the sweep's job, all completed.
+    let scraped = reqwest::get(w.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains("# TYPE smallbatch_job_latency_seconds summary\n"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("smallbatch_job_latency_seconds_count 3\n"),
+        "{scraped}"
+    );
 }
 
 #[tokio::test]
