@@ -3,7 +3,7 @@ use crate::forge::github::{GitHubApp, GitHubForge};
 use crate::forge::gitlab::{GitLabApp, GitLabForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
-use crate::settings::{GitHubSettings, GitLabSettings, Settings};
+use crate::settings::{GitHubSettings, GitLabSettings, Settings, SweepSettings};
 use crate::ship::telemetry::Prometheus;
 use crate::store::{Store, StoreError};
 use crate::worker::{self, Ctx};
@@ -44,6 +44,7 @@ pub struct Forges {
 pub struct App {
     pub state: AppState,
     pub ctx: Arc<Ctx>,
+    pub sweep: SweepSettings,
 }
 
 impl App {
@@ -74,7 +75,11 @@ impl App {
             job_stored,
             worker_id: worker_id(),
         });
-        Self { state, ctx }
+        Self {
+            state,
+            ctx,
+            sweep: settings.sweep.clone(),
+        }
     }
 
     /// Serves `listener` and runs the worker until `shutdown`; then stops accepting,
@@ -85,6 +90,13 @@ impl App {
         shutdown: CancellationToken,
     ) -> Result<(), StartError> {
         let worker = tokio::spawn(worker::run(self.ctx.clone(), shutdown.clone()));
+        let sweep = self.sweep.interval.map(|interval| {
+            tokio::spawn(worker::sweep::run(
+                self.ctx.clone(),
+                interval,
+                shutdown.clone(),
+            ))
+        });
         let router = server::router(self.state);
         let stop = shutdown.clone();
         let served = axum::serve(listener, router)
@@ -92,6 +104,9 @@ impl App {
             .await;
         shutdown.cancel();
         let _ = worker.await;
+        if let Some(sweep) = sweep {
+            let _ = sweep.await;
+        }
         served.map_err(StartError::Serve)
     }
 }

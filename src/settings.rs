@@ -43,6 +43,30 @@ pub struct Settings {
     pub gitlab: Option<GitLabSettings>,
     /// Where `/ship` reads production telemetry (the Prometheus HTTP API).
     pub prometheus_url: Option<Url>,
+    pub sweep: SweepSettings,
+}
+
+/// The periodic sweep that recovers from missed webhooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepSettings {
+    /// Time between sweeps; `None` disables the sweep.
+    pub interval: Option<Duration>,
+}
+
+impl SweepSettings {
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+
+    pub fn disabled() -> Self {
+        Self { interval: None }
+    }
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self {
+            interval: Some(Self::DEFAULT_INTERVAL),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +121,13 @@ struct Raw {
     github: RawGitHub,
     gitlab: RawGitLab,
     telemetry: RawTelemetry,
+    sweep: RawSweep,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawSweep {
+    interval_secs: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,6 +241,7 @@ impl Settings {
             .map(|u| Url::parse(u.trim()))
             .transpose()
             .map_err(|e| invalid("SMALLBATCH_TELEMETRY__PROMETHEUS_URL", e))?;
+        let sweep = validate_sweep(raw.sweep)?;
         Ok(Self {
             listen,
             database_url,
@@ -218,6 +250,7 @@ impl Settings {
             github,
             gitlab,
             prometheus_url,
+            sweep,
         })
     }
 }
@@ -287,6 +320,17 @@ fn validate_worker(raw: RawWorker) -> Result<WorkerSettings, SettingsError> {
             d.max_attempts,
         )?,
         drain_timeout: Duration::from_secs(drain),
+    })
+}
+
+fn validate_sweep(raw: RawSweep) -> Result<SweepSettings, SettingsError> {
+    let secs = parse_number(
+        "SMALLBATCH_SWEEP__INTERVAL_SECS",
+        raw.interval_secs,
+        SweepSettings::DEFAULT_INTERVAL.as_secs(),
+    )?;
+    Ok(SweepSettings {
+        interval: (secs > 0).then(|| Duration::from_secs(secs)),
     })
 }
 
@@ -394,6 +438,32 @@ mod tests {
         let gh = s.github.unwrap();
         assert_eq!(gh.app_id, 42);
         assert_eq!(gh.api_url.as_str(), "https://api.github.com/");
+        assert_eq!(s.sweep.interval, Some(Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn sweep_interval_is_in_seconds_and_zero_disables_it() {
+        let with = |secs: &str| {
+            Settings::validate(Raw {
+                sweep: RawSweep {
+                    interval_secs: Some(secs.into()),
+                },
+                ..raw()
+            })
+        };
+        assert_eq!(
+            with("90").unwrap().sweep.interval,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(with("0").unwrap().sweep, SweepSettings::disabled());
+        assert_eq!(
+            with("ten").unwrap_err().to_string(),
+            "invalid setting SMALLBATCH_SWEEP__INTERVAL_SECS: invalid digit found in string"
+        );
+        assert!(with("-5")
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid setting SMALLBATCH_SWEEP__INTERVAL_SECS: "));
     }
 
     #[test]
@@ -509,6 +579,7 @@ mod tests {
                     ("SMALLBATCH_GITHUB__APP_ID", "7"),
                     ("SMALLBATCH_GITHUB__PRIVATE_KEY", PEM),
                     ("SMALLBATCH_GITHUB__WEBHOOK_SECRET", "w"),
+                    ("SMALLBATCH_SWEEP__INTERVAL_SECS", "120"),
                     (
                         "SMALLBATCH_GITHUB__API_URL",
                         "https://ghe.example.com/api/v3",
@@ -530,5 +601,6 @@ mod tests {
         let gh = s.github.unwrap();
         assert_eq!(gh.app_id, 7);
         assert_eq!(gh.api_url.as_str(), "https://ghe.example.com/api/v3");
+        assert_eq!(s.sweep.interval, Some(Duration::from_secs(120)));
     }
 }

@@ -194,6 +194,9 @@ on_both_backends!(
     ship_is_found_by_its_deployment,
     ships_are_listed_by_repo_and_creation_time,
     concurrent_ship_updates_have_one_winner_per_version,
+    sweep_lease_has_one_holder_until_it_expires,
+    stored_deliveries_are_known_alone_or_split,
+    recent_repos_are_those_with_recent_jobs,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1142,4 +1145,62 @@ async fn concurrent_ship_updates_have_one_winner_per_version(db: Db) {
     let last = store.ship(ship.id).await.unwrap().unwrap();
     assert_eq!(last.version, total + 1);
     assert_eq!(last.data, format!(r#"{{"task":{}}}"#, winners[&total]));
+}
+
+async fn sweep_lease_has_one_holder_until_it_expires(db: Db) {
+    let store = db.store().await;
+    let ttl = Duration::from_secs(600);
+    assert!(store.try_lease("sweep", "a", ttl).await.unwrap());
+    assert!(!store.try_lease("sweep", "b", ttl).await.unwrap());
+    // The holder renews its own lease.
+    assert!(store.try_lease("sweep", "a", ttl).await.unwrap());
+    store.advance_clock(Duration::from_secs(599));
+    assert!(!store.try_lease("sweep", "b", ttl).await.unwrap());
+    store.advance_clock(Duration::from_secs(1));
+    assert!(store.try_lease("sweep", "b", ttl).await.unwrap());
+    assert!(!store.try_lease("sweep", "a", ttl).await.unwrap());
+    // Leases are independent by name.
+    assert!(store.try_lease("other", "a", ttl).await.unwrap());
+}
+
+async fn stored_deliveries_are_known_alone_or_split(db: Db) {
+    let store = db.store().await;
+    enqueue_pr(&store, "github:one", 1).await;
+    enqueue_pr(&store, "github:many/0", 2).await;
+    enqueue_pr(&store, "github:many/1", 3).await;
+    assert!(store.has_delivery("github:one").await.unwrap());
+    assert!(store.has_delivery("github:many").await.unwrap());
+    assert!(!store.has_delivery("github:on").await.unwrap());
+    assert!(!store.has_delivery("github:other").await.unwrap());
+}
+
+async fn recent_repos_are_those_with_recent_jobs(db: Db) {
+    let store = db.store().await;
+    store
+        .enqueue(&delivery("old", pr_event("acme/old", 1)))
+        .await
+        .unwrap();
+    store.advance_clock(Duration::from_secs(8 * 24 * 3600));
+    enqueue_pr(&store, "a", 1).await;
+    enqueue_pr(&store, "b", 2).await;
+    let gitlab = DomainEvent::PolicyChanged {
+        repo: RepoRef::gitlab("group/tool"),
+        branch: "main".into(),
+    };
+    store.enqueue(&delivery("c", gitlab)).await.unwrap();
+    let mut keys: Vec<(String, Option<InstallationId>)> = store
+        .recent_repos(Duration::from_secs(7 * 24 * 3600))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key(), r.installation))
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ("github:acme/widgets".to_owned(), Some(InstallationId(7))),
+            ("gitlab:group/tool".to_owned(), None),
+        ]
+    );
 }

@@ -89,6 +89,25 @@ pub enum DeploymentStart {
     Following,
 }
 
+/// One attempt at delivering a webhook, as the forge logged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookDelivery {
+    /// The forge's id of this attempt; a redelivery is requested by it.
+    pub id: u64,
+    /// The delivery's id as our intake saw it (`X-GitHub-Delivery`); every redelivery
+    /// of one event keeps it.
+    pub guid: String,
+    /// Whether our endpoint answered 2xx.
+    pub succeeded: bool,
+}
+
+/// An open PR and its current head, as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPr {
+    pub number: PrNumber,
+    pub head_sha: CommitSha,
+}
+
 #[async_trait]
 pub trait Forge: Send + Sync {
     fn kind(&self) -> ForgeKind;
@@ -198,6 +217,32 @@ pub trait Forge: Send + Sync {
     ) -> ForgeResult<()> {
         let _ = (repo, deployment, state, description);
         Err(unsupported(self.kind(), "deployment statuses"))
+    }
+
+    /// The webhook deliveries logged since `since`, newest first, reading at most
+    /// `max_pages` pages. Empty where the forge keeps no such log for us (GitLab).
+    async fn recent_deliveries(
+        &self,
+        since: time::OffsetDateTime,
+        max_pages: usize,
+    ) -> ForgeResult<Vec<HookDelivery>> {
+        let _ = (since, max_pages);
+        Ok(Vec::new())
+    }
+
+    /// Asks the forge to deliver the webhook attempt `delivery` again.
+    async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
+        let _ = delivery;
+        Err(unsupported(self.kind(), "webhook redelivery"))
+    }
+
+    /// Every open PR of the repository with its head, up to `limit`.
+    async fn open_pr_heads(&self, repo: &RepoRef, limit: usize) -> ForgeResult<Vec<OpenPr>> {
+        let _ = (repo, limit);
+        Err(unsupported(
+            self.kind(),
+            "listing open PRs with their heads",
+        ))
     }
 
     /// Opens a PR that reverts `merge_sha` (the merge of `pr`) on its base branch.

@@ -8,6 +8,8 @@ use std::fmt::Write;
 use std::time::Duration;
 
 const DELIVERY_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Job latency is summarised over the jobs enqueued in this window.
+const LATENCY_WINDOW: Duration = Duration::from_secs(3600);
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let rendered = async {
@@ -23,6 +25,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         );
         let _ = writeln!(out, "# TYPE smallbatch_parked_jobs gauge");
         let _ = writeln!(out, "smallbatch_parked_jobs {parked}");
+        let latencies = state.store.job_latencies(LATENCY_WINDOW).await?;
+        out.push_str(&render_latency(&latencies));
         let delivery = crate::report::delivery_metrics(&state.store, None, DELIVERY_WINDOW).await?;
         out.push_str(&crate::dora::render_prometheus(&delivery));
         Ok::<_, crate::store::StoreError>(out)
@@ -45,5 +49,59 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 "database unreachable\n".to_owned(),
             )
         }
+    }
+}
+
+/// A Prometheus summary of enqueue-to-completion times (sorted, shortest first).
+fn render_latency(sorted: &[Duration]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP smallbatch_job_latency_seconds Enqueue to completion of the jobs enqueued in the last hour."
+    );
+    let _ = writeln!(out, "# TYPE smallbatch_job_latency_seconds summary");
+    for q in [0.5, 0.99] {
+        let value = quantile(sorted, q).map_or("NaN".to_owned(), |d| d.as_secs_f64().to_string());
+        let _ = writeln!(
+            out,
+            "smallbatch_job_latency_seconds{{quantile=\"{q}\"}} {value}"
+        );
+    }
+    let sum: f64 = sorted.iter().map(Duration::as_secs_f64).sum();
+    let _ = writeln!(out, "smallbatch_job_latency_seconds_sum {sum}");
+    let _ = writeln!(out, "smallbatch_job_latency_seconds_count {}", sorted.len());
+    out
+}
+
+/// Nearest-rank quantile; `None` for no samples.
+fn quantile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    let last = sorted.len().checked_sub(1)?;
+    let rank = ((q * sorted.len() as f64).ceil() as usize).saturating_sub(1);
+    Some(sorted[rank.min(last)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_summary_shows_median_and_p99() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_secs).collect();
+        assert_eq!(
+            render_latency(&samples),
+            "# HELP smallbatch_job_latency_seconds Enqueue to completion of the jobs enqueued in the last hour.\n\
+             # TYPE smallbatch_job_latency_seconds summary\n\
+             smallbatch_job_latency_seconds{quantile=\"0.5\"} 50\n\
+             smallbatch_job_latency_seconds{quantile=\"0.99\"} 99\n\
+             smallbatch_job_latency_seconds_sum 5050\n\
+             smallbatch_job_latency_seconds_count 100\n"
+        );
+    }
+
+    #[test]
+    fn latency_without_jobs_is_not_a_number() {
+        let text = render_latency(&[]);
+        assert!(text.contains("smallbatch_job_latency_seconds{quantile=\"0.5\"} NaN\n"));
+        assert!(text.ends_with("smallbatch_job_latency_seconds_count 0\n"));
     }
 }

@@ -37,6 +37,7 @@ mod overrides;
 mod postgres;
 mod ships;
 mod sqlite;
+mod sweep;
 
 pub use overrides::OverrideRecord;
 pub use ships::StoredShip;

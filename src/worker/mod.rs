@@ -7,6 +7,7 @@ mod gate;
 mod job;
 mod repo_policy;
 mod ship;
+pub mod sweep;
 
 pub use job::JobError;
 

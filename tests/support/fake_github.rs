@@ -60,6 +60,10 @@ pub enum Write {
         pr: u64,
         name: String,
     },
+    /// `POST /app/hook/deliveries/{id}/attempts`.
+    Redelivered {
+        id: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +150,8 @@ pub struct State {
     /// Set when a PR is merged: the merge commit it produced.
     pub merge_shas: BTreeMap<u64, String>,
     pub deployments: Vec<(u64, String, String)>,
+    /// The App's delivery log, newest first, as `GET /app/hook/deliveries` lists it.
+    pub hook_deliveries: Vec<Value>,
     next_id: u64,
     template_pr: Value,
 }
@@ -274,6 +280,24 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"id": 1, "slug": "smallbatch", "name": "smallbatch"})),
         );
+    }
+    if method == "GET" && path == "/app/hook/deliveries" {
+        return Some(ResponseTemplate::new(200).set_body_json(s.hook_deliveries.clone()));
+    }
+    if let ("POST", ["app", "hook", "deliveries", id, "attempts"]) = (method, segs.as_slice()) {
+        let id: u64 = id.parse().ok()?;
+        let guid = s.hook_deliveries.iter().find(|d| d["id"] == id)?["guid"].clone();
+        s.writes.push(Write::Redelivered { id });
+        // As on GitHub, the redelivery is logged as a new attempt under the same guid.
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        s.hook_deliveries.insert(
+            0,
+            json!({"id": id + 1000, "guid": guid, "delivered_at": at, "redelivery": true,
+                   "status_code": 202, "status": "OK", "event": "pull_request"}),
+        );
+        return Some(ResponseTemplate::new(202).set_body_json(json!({})));
     }
     if method == "POST" && path == "/graphql" {
         let b = body(req);

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use smallbatch::app::{App, Forges};
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
 use smallbatch::forge::Forge;
-use smallbatch::settings::{GitLabSettings, LogFormat, Settings, WorkerSettings};
+use smallbatch::settings::{GitLabSettings, LogFormat, Settings, SweepSettings, WorkerSettings};
 use smallbatch::store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,6 +48,8 @@ pub struct GitLabWorld {
 fn settings(db_url: &str, gl: &FakeGitLab) -> Settings {
     Settings {
         prometheus_url: None,
+        // Sweeps are driven explicitly by tests/sweep.rs.
+        sweep: SweepSettings::disabled(),
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.into(),
         log_format: LogFormat::Text,

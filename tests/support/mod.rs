@@ -13,7 +13,7 @@ use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
-use smallbatch::settings::{GitHubSettings, LogFormat, Settings, WorkerSettings};
+use smallbatch::settings::{GitHubSettings, LogFormat, Settings, SweepSettings, WorkerSettings};
 use smallbatch::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +58,8 @@ pub struct World {
 fn settings(db_url: &str, gh: &FakeGitHub) -> Settings {
     Settings {
         prometheus_url: None,
+        // Sweeps are driven explicitly by tests/sweep.rs.
+        sweep: SweepSettings::disabled(),
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.into(),
         log_format: LogFormat::Text,

@@ -276,7 +276,7 @@ impl GitHubClient {
 
     /// A pagination link, accepted only when it points under our API root so that a
     /// token is never sent elsewhere.
-    fn follow(&self, link: &str) -> ForgeResult<Url> {
+    pub fn follow(&self, link: &str) -> ForgeResult<Url> {
         let url = Url::parse(link)
             .map_err(|e| ForgeError::Permanent(format!("bad pagination link {link}: {e}")))?;
         let root = self.api_url.path().trim_end_matches('/');

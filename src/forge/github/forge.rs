@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
-    MergeMethod, MergeReadiness,
+    HookDelivery, MergeMethod, MergeReadiness, OpenPr,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -18,6 +18,8 @@ use http::{Method, StatusCode};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Mutex;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -809,6 +811,86 @@ impl Forge for GitHubForge {
     /// GitHub reverts the PR's own merge (its `merge_commit_sha`), so `merge_sha` is
     /// only compared with it for the log: refusing a revert after a regression over a
     /// mismatch would leave the regression in place.
+    async fn recent_deliveries(
+        &self,
+        since: OffsetDateTime,
+        max_pages: usize,
+    ) -> ForgeResult<Vec<HookDelivery>> {
+        let mut deliveries = Vec::new();
+        let mut next = Some(with_query(
+            self.client.endpoint(["app", "hook", "deliveries"]),
+            &[("per_page", PER_PAGE)],
+        ));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            if pages == max_pages {
+                break;
+            }
+            pages += 1;
+            // The App's own log: read with the App JWT, not an installation token.
+            let response = self
+                .client
+                .send_as_app(&ApiRequest::get(url))
+                .await?
+                .success()?;
+            let page: Vec<models::HookDelivery> = response.json()?;
+            let mut reached_since = page.is_empty();
+            for entry in page {
+                let at = OffsetDateTime::parse(&entry.delivered_at, &Rfc3339).map_err(|e| {
+                    ForgeError::Permanent(format!(
+                        "delivery {} has a bad time {:?}: {e}",
+                        entry.id, entry.delivered_at
+                    ))
+                })?;
+                // Newest first: everything from here on is older.
+                if at < since {
+                    reached_since = true;
+                    break;
+                }
+                deliveries.push(HookDelivery {
+                    id: entry.id,
+                    guid: entry.guid,
+                    succeeded: (200..300).contains(&entry.status_code),
+                });
+            }
+            if !reached_since {
+                next = response
+                    .next_link()
+                    .map(|l| self.client.follow(l))
+                    .transpose()?;
+            }
+        }
+        Ok(deliveries)
+    }
+
+    async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
+        let id = delivery.to_string();
+        let url = self
+            .client
+            .endpoint(["app", "hook", "deliveries", id.as_str(), "attempts"]);
+        self.client
+            .send_as_app(&ApiRequest::new(Method::POST, url))
+            .await?
+            .success()?;
+        Ok(())
+    }
+
+    async fn open_pr_heads(&self, repo: &RepoRef, limit: usize) -> ForgeResult<Vec<OpenPr>> {
+        let installation = installation(repo)?;
+        let url = with_query(
+            self.repo_url(repo, &["pulls"])?,
+            &[("state", "open"), ("per_page", PER_PAGE)],
+        );
+        let pulls: Vec<models::PullHead> = self.client.get_all(installation, url, limit).await?;
+        Ok(pulls
+            .into_iter()
+            .map(|p| OpenPr {
+                number: PrNumber(p.number),
+                head_sha: CommitSha::new(p.head.sha),
+            })
+            .collect())
+    }
+
     async fn open_revert(
         &self,
         pr: &PrRef,

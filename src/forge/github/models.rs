@@ -88,6 +88,24 @@ pub struct PullSummary {
     pub number: u64,
 }
 
+/// An entry of `pulls?state=open`: the number and the current head.
+#[derive(Debug, Deserialize)]
+pub struct PullHead {
+    pub number: u64,
+    pub head: Branch,
+}
+
+/// An entry of `GET /app/hook/deliveries`.
+#[derive(Debug, Deserialize)]
+pub struct HookDelivery {
+    pub id: u64,
+    pub guid: String,
+    pub delivered_at: String,
+    /// 0 when GitHub got no answer at all (a timeout, a refused connection).
+    #[serde(default)]
+    pub status_code: u16,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct IssueComment {
     pub id: u64,

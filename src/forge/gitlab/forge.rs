@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
-    MergeMethod, MergeReadiness,
+    MergeMethod, MergeReadiness, OpenPr,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -708,6 +708,28 @@ impl Forge for GitLabForge {
             .get_all::<models::MergeRequestSummary>(url, usize::MAX)
             .await?;
         Ok(listing.items.into_iter().map(|m| PrNumber(m.iid)).collect())
+    }
+
+    async fn open_pr_heads(&self, repo: &RepoRef, limit: usize) -> ForgeResult<Vec<OpenPr>> {
+        let url = with_query(
+            project_url(&self.client, repo, &["merge_requests"]),
+            &[("state", "opened"), ("per_page", PER_PAGE)],
+        );
+        let listing = self
+            .client
+            .get_all::<models::MergeRequestHead>(url, limit)
+            .await?;
+        // An MR whose head GitLab has not computed yet is left for the next sweep.
+        Ok(listing
+            .items
+            .into_iter()
+            .filter_map(|m| {
+                Some(OpenPr {
+                    number: PrNumber(m.iid),
+                    head_sha: CommitSha::new(m.sha?),
+                })
+            })
+            .collect())
     }
 
     /// Sets the `smallbatch` commit status on `head`, attached to the MR's head

@@ -68,6 +68,14 @@ pub struct MergeRequestSummary {
     pub iid: u64,
 }
 
+/// An entry of `merge_requests?state=opened` with its head.
+#[derive(Debug, Deserialize)]
+pub struct MergeRequestHead {
+    pub iid: u64,
+    /// Null while GitLab is still preparing the diff.
+    pub sha: Option<String>,
+}
+
 /// An entry of `merge_requests/:iid/diffs`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DiffEntry {

@@ -1,0 +1,152 @@
+//! What the periodic sweep and `/metrics` ask of the store: known deliveries, recently
+//! active repositories, a lease so one replica sweeps at a time, and job latencies.
+
+use super::{millis, Backend, Store, StoreError, StoreResult};
+use crate::domain::{DomainEvent, RepoRef};
+use std::collections::HashSet;
+use std::time::Duration;
+
+impl Store {
+    /// Whether a delivery with this id was stored, alone or as the first of several
+    /// events (`<id>/0`, see intake).
+    pub async fn has_delivery(&self, delivery_id: &str) -> StoreResult<bool> {
+        let first_of_many = format!("{delivery_id}/0");
+        let sql_sqlite = "SELECT COUNT(*) FROM jobs WHERE delivery_id = ?1 OR delivery_id = ?2";
+        let sql_pg = "SELECT COUNT(*) FROM jobs WHERE delivery_id = $1 OR delivery_id = $2";
+        let n: i64 = match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlx::query_scalar(sql_sqlite)
+                    .bind(delivery_id)
+                    .bind(&first_of_many)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(sql_pg)
+                    .bind(delivery_id)
+                    .bind(&first_of_many)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(n > 0)
+    }
+
+    /// The repositories named by jobs enqueued within `within`, each once, in no
+    /// particular order. A GitHub repository carries the installation of its latest job.
+    pub async fn recent_repos(&self, within: Duration) -> StoreResult<Vec<RepoRef>> {
+        let since = self.now_ms().await? - millis(within);
+        // The latest job per key is enough: every job of a key names the same repository.
+        let sql_sqlite = "SELECT event FROM jobs WHERE id IN \
+             (SELECT MAX(id) FROM jobs WHERE created_at >= ?1 GROUP BY serial_key) \
+             ORDER BY id DESC";
+        let sql_pg = "SELECT event FROM jobs WHERE id IN \
+             (SELECT MAX(id) FROM jobs WHERE created_at >= $1 GROUP BY serial_key) \
+             ORDER BY id DESC";
+        let events: Vec<String> = match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlx::query_scalar(sql_sqlite)
+                    .bind(since)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(sql_pg)
+                    .bind(since)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut repos = Vec::new();
+        for text in events {
+            let event: DomainEvent = match serde_json::from_str(&text) {
+                Ok(event) => event,
+                // Parked by the worker when claimed; it names no usable repository.
+                Err(e) => {
+                    tracing::debug!(error = %e, "undecodable job skipped");
+                    continue;
+                }
+            };
+            let repo = event_repo(event);
+            if seen.insert(repo.key()) {
+                repos.push(repo);
+            }
+        }
+        Ok(repos)
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `ttl` from now. `false` when
+    /// another holder's lease has not expired yet.
+    pub async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> StoreResult<bool> {
+        let now = self.now_ms().await?;
+        let until = now.saturating_add(millis(ttl));
+        let sql_sqlite = "INSERT INTO leases (name, holder, until_ms) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+             WHERE leases.until_ms <= ?4 OR leases.holder = excluded.holder";
+        let sql_pg = "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+             WHERE leases.until_ms <= $4 OR leases.holder = excluded.holder";
+        let done = match &self.backend {
+            Backend::Sqlite(pool) => sqlx::query(sql_sqlite)
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Backend::Postgres(pool) => sqlx::query(sql_pg)
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        };
+        Ok(done == 1)
+    }
+
+    /// Enqueue-to-completion times of the jobs enqueued within `within` and completed,
+    /// shortest first.
+    pub async fn job_latencies(&self, within: Duration) -> StoreResult<Vec<Duration>> {
+        let since = self.now_ms().await? - millis(within);
+        let sql_sqlite = "SELECT updated_at - created_at FROM jobs \
+             WHERE created_at >= ?1 AND state = 'done' ORDER BY 1";
+        let sql_pg = "SELECT updated_at - created_at FROM jobs \
+             WHERE created_at >= $1 AND state = 'done' ORDER BY 1";
+        let rows: Vec<i64> = match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlx::query_scalar(sql_sqlite)
+                    .bind(since)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(sql_pg)
+                    .bind(since)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .map(|ms| {
+                u64::try_from(ms).map(Duration::from_millis).map_err(|_| {
+                    StoreError::Corrupt(format!("job completed before enqueue: {ms} ms"))
+                })
+            })
+            .collect()
+    }
+}
+
+fn event_repo(event: DomainEvent) -> RepoRef {
+    match event {
+        DomainEvent::PrChanged { pr, .. }
+        | DomainEvent::CommentPosted { pr, .. }
+        | DomainEvent::ShipStep { pr, .. } => pr.repo,
+        DomainEvent::PolicyChanged { repo, .. } | DomainEvent::DeploymentChanged { repo, .. } => {
+            repo
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The periodic sweep, for what webhooks alone cannot guarantee: GitHub does not
+//! redeliver a failed webhook by itself, and events sent while we were down may be lost.
+//!
+//! Each sweep, on one replica at a time (a lease in the database):
+//! - GitHub: reads the App's delivery log back to the previous sweep (at most a few
+//!   pages) and asks for one redelivery of each delivery that never succeeded and that
+//!   we did not store;
+//! - both forges: lists the open PRs of recently active repositories (one call per
+//!   repository) and queues an evaluation of each whose head the bot has not evaluated.
+
+use super::{Ctx, JobError};
+use crate::domain::{CommitSha, Delivery, DeliveryId, DomainEvent, PrRef, RepoRef};
+use crate::forge::{Forge, HookDelivery};
+use crate::store::Enqueued;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+/// The lease row that elects the sweeping replica.
+pub const LEASE_NAME: &str = "sweep";
+/// How far back the first sweep of a process reads the delivery log.
+const FIRST_LOOKBACK: Duration = Duration::from_secs(3600);
+/// Overlap with the previous sweep, for deliveries logged while it ran.
+const OVERLAP: Duration = Duration::from_secs(60);
+/// Pages of 100 deliveries read per sweep at most.
+const MAX_DELIVERY_PAGES: usize = 3;
+/// Attempts (the original and our redeliveries) after which a delivery is given up:
+/// one that fails this often will not succeed by asking again.
+const MAX_ATTEMPTS_PER_DELIVERY: usize = 3;
+/// Repositories with a job in this window are swept.
+const ACTIVE_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Open PRs read per repository at most (three pages).
+const MAX_OPEN_PRS: usize = 300;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Redeliveries requested.
+    pub redelivered: usize,
+    /// Repositories whose open PRs were listed.
+    pub repos: usize,
+    /// Evaluations queued for heads the bot had not evaluated.
+    pub requeued: usize,
+}
+
+/// Sweeps every `interval` until `shutdown`, starting at once (to catch up after
+/// downtime), whenever this replica holds the sweep lease.
+pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken) {
+    let mut sweeper = Sweeper::default();
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Renewed every sweep; a replica that dies frees it after two intervals.
+    let lease = interval.saturating_mul(2);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = ticks.tick() => {}
+        }
+        match ctx.store.try_lease(LEASE_NAME, &ctx.worker_id, lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("another replica holds the sweep lease");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the sweep lease; sweep skipped");
+                continue;
+            }
+        }
+        // Everything a sweep does is idempotent, so stopping it midway loses nothing.
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            result = sweeper.sweep(&ctx) => match result {
+                Ok(report) => tracing::info!(
+                    redelivered = report.redelivered, repos = report.repos,
+                    requeued = report.requeued, "sweep done"
+                ),
+                Err(e) => tracing::warn!(error = %e, "sweep stopped; next one retries"),
+            },
+        }
+    }
+    tracing::info!("sweep stopped");
+}
+
+/// One process's sweeps; remembers where the last one read the delivery log up to.
+#[derive(Debug, Default)]
+pub struct Sweeper {
+    last_swept: Option<OffsetDateTime>,
+}
+
+impl Sweeper {
+    /// One sweep. Per-repository failures that retrying cannot fix (a repository gone,
+    /// access lost) are logged and skipped; a transient one (an outage) ends the sweep.
+    pub async fn sweep(&mut self, ctx: &Ctx) -> Result<SweepReport, JobError> {
+        let started = OffsetDateTime::now_utc();
+        let mut report = SweepReport::default();
+        if let Some(github) = ctx.github.as_deref() {
+            let since = match self.last_swept {
+                Some(last) => last - OVERLAP,
+                None => started - FIRST_LOOKBACK,
+            };
+            report.redelivered = redeliver_failed(ctx, github, since).await?;
+        }
+        self.last_swept = Some(started);
+        for repo in ctx.store.recent_repos(ACTIVE_WITHIN).await? {
+            let Some(forge) = ctx.forge(repo.forge) else {
+                continue;
+            };
+            match requeue_unevaluated(ctx, forge, &repo).await {
+                Ok(queued) => {
+                    report.repos += 1;
+                    report.requeued += queued;
+                }
+                Err(JobError::Forge(e)) if !e.is_transient() => {
+                    tracing::warn!(repo = %repo.key(), error = %e, "cannot list open PRs; skipped");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if report.requeued > 0 {
+            ctx.job_stored.notify_one();
+        }
+        Ok(report)
+    }
+}
+
+/// Asks once for each failed delivery since `since` that the store does not have.
+async fn redeliver_failed(
+    ctx: &Ctx,
+    github: &dyn Forge,
+    since: OffsetDateTime,
+) -> Result<usize, JobError> {
+    let log = github.recent_deliveries(since, MAX_DELIVERY_PAGES).await?;
+    let mut asked = 0;
+    for attempt in to_redeliver(&log) {
+        // Stored but answered too late (a timeout): the work is queued already.
+        if ctx
+            .store
+            .has_delivery(&format!("github:{}", attempt.guid))
+            .await?
+        {
+            continue;
+        }
+        match github.redeliver(attempt.id).await {
+            Ok(()) => {
+                tracing::info!(guid = %attempt.guid, attempt = attempt.id, "redelivery requested");
+                asked += 1;
+            }
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => tracing::warn!(guid = %attempt.guid, error = %e, "redelivery refused"),
+        }
+    }
+    Ok(asked)
+}
+
+/// The newest attempt of each delivery (by guid) that no attempt delivered, unless it
+/// was already attempted [`MAX_ATTEMPTS_PER_DELIVERY`] times. `log` is newest first.
+pub fn to_redeliver(log: &[HookDelivery]) -> Vec<&HookDelivery> {
+    let mut by_guid: HashMap<&str, Vec<&HookDelivery>> = HashMap::new();
+    let mut order = Vec::new();
+    for attempt in log {
+        let attempts = by_guid.entry(attempt.guid.as_str()).or_default();
+        if attempts.is_empty() {
+            order.push(attempt.guid.as_str());
+        }
+        attempts.push(attempt);
+    }
+    order
+        .into_iter()
+        .filter_map(|guid| {
+            let attempts = &by_guid[guid];
+            let failed = attempts.iter().all(|a| !a.succeeded);
+            (failed && attempts.len() < MAX_ATTEMPTS_PER_DELIVERY).then(|| attempts[0])
+        })
+        .collect()
+}
+
+/// Queues an evaluation of each open PR whose head differs from the one last evaluated
+/// (or that was never evaluated). Returns how many were queued.
+async fn requeue_unevaluated(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+) -> Result<usize, JobError> {
+    let mut queued = 0;
+    for open in forge.open_pr_heads(repo, MAX_OPEN_PRS).await? {
+        let pr = PrRef {
+            repo: repo.clone(),
+            number: open.number,
+        };
+        let key = pr.key();
+        let evaluated = ctx.store.pr_record(&key).await?.map(|r| r.head_sha);
+        if evaluated.as_deref() == Some(open.head_sha.as_str()) {
+            continue;
+        }
+        let delivery = sweep_delivery(pr, open.head_sha);
+        if ctx.store.enqueue(&delivery).await? == Enqueued::New {
+            tracing::info!(pr = %key, delivery = %delivery.id, "head not evaluated; queued");
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Derived from the head, so no sweep queues the same head twice.
+fn sweep_delivery(pr: PrRef, head: CommitSha) -> Delivery {
+    Delivery {
+        id: DeliveryId::new(format!("sweep:{}@{head}", pr.key())),
+        event: DomainEvent::PrChanged {
+            pr,
+            head_sha: Some(head),
+            cause: "sweep: head not evaluated".to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{InstallationId, PrNumber};
+
+    fn attempt(id: u64, guid: &str, succeeded: bool) -> HookDelivery {
+        HookDelivery {
+            id,
+            guid: guid.into(),
+            succeeded,
+        }
+    }
+
+    #[test]
+    fn redelivers_the_newest_attempt_of_each_delivery_that_never_succeeded() {
+        let log = [
+            attempt(9, "b", false),
+            attempt(8, "a", true),
+            attempt(7, "c", false),
+            attempt(6, "a", false),
+            attempt(5, "b", false),
+        ];
+        let ids: Vec<u64> = to_redeliver(&log).iter().map(|a| a.id).collect();
+        assert_eq!(ids, vec![9, 7]);
+    }
+
+    #[test]
+    fn gives_up_on_a_delivery_after_three_failed_attempts() {
+        let log = [
+            attempt(3, "a", false),
+            attempt(2, "a", false),
+            attempt(1, "a", false),
+        ];
+        assert!(to_redeliver(&log).is_empty());
+        assert_eq!(to_redeliver(&log[1..]).len(), 1);
+    }
+
+    #[test]
+    fn sweep_delivery_ids_name_the_pr_and_head() {
+        let pr = PrRef {
+            repo: RepoRef::github("o/r", InstallationId(1)),
+            number: PrNumber(7),
+        };
+        let d = sweep_delivery(pr, CommitSha::new("abc"));
+        assert_eq!(d.id.as_str(), "sweep:github:o/r#7@abc");
+        assert_eq!(d.event.serial_key(), "github:o/r#7");
+    }
+}
