@@ -55,16 +55,19 @@ pub(super) async fn connect(url: &str) -> StoreResult<SqlitePool> {
 
 /// sqlx takes no lock when migrating SQLite, so two processes opening a fresh file at
 /// once can both try to apply a migration; the loser's transaction fails and rolls back.
-/// Running again then finds the winner's migrations recorded and has nothing to do.
+/// Running again then finds the winner's migrations recorded and goes on from there. Each
+/// lost race still leaves one more migration applied, so a process can lose once per
+/// migration: the attempts allow for every migration and then some.
 async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
-    const ATTEMPTS: u32 = 3;
     let migrator = sqlx::migrate!("src/store/migrations/sqlite");
+    let attempts = migrator.iter().count() as u32 * 2 + 2;
     let mut attempt = 1;
     loop {
         match migrator.run(pool).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < ATTEMPTS => {
+            Err(e) if attempt < attempts => {
                 tracing::warn!(error = %e, attempt, "sqlite migration failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
                 attempt += 1;
             }
             Err(e) => return Err(e.into()),
