@@ -81,6 +81,22 @@ impl<'a> Backoff<'a> {
         Ok(())
     }
 
+    /// Waits out a pause the forge imposed on calls made elsewhere (a rate limit another
+    /// call ran into) before this call is sent; it counts against the wait budget but is
+    /// not a failed attempt. Past the budget, the wait goes back to the worker.
+    pub(crate) async fn pause(&mut self, message: String, wait: Duration) -> ForgeResult<()> {
+        if self.waited + wait > self.policy.max_total_wait {
+            return Err(ForgeError::Transient {
+                message,
+                retry_after: Some(wait),
+            });
+        }
+        tracing::debug!(forge = self.forge, %message, delay_ms = wait.as_millis() as u64, "waiting out a rate limit");
+        tokio::time::sleep(wait).await;
+        self.waited += wait;
+        Ok(())
+    }
+
     /// Exponential backoff with "equal jitter": half fixed, half random, so that
     /// callers failing together do not retry together.
     fn jittered_delay(&self) -> Duration {
@@ -201,6 +217,31 @@ mod tests {
             .unwrap_err();
         assert!(
             matches!(err, ForgeError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(60)),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pause_is_slept_within_the_budget_and_handed_back_beyond_it() {
+        let policy = RetryPolicy {
+            max_total_wait: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        };
+        let mut backoff = Backoff::new(&policy, "test");
+        let start = std::time::Instant::now();
+        backoff
+            .pause("paused".into(), Duration::from_millis(30))
+            .await
+            .unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        assert_eq!(backoff.failures, 0, "a pause is not a failed attempt");
+
+        let err = backoff
+            .pause("still paused".into(), Duration::from_millis(30))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ForgeError::Transient { message, retry_after: Some(d) } if message == "still paused" && *d == Duration::from_millis(30)),
             "{err:?}"
         );
     }

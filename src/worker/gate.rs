@@ -65,7 +65,11 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         }
         None => gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap),
     };
-    publish(forge, pr, &snap, &status, &mut record).await?;
+    if publish(forge, pr, &snap, &status, &mut record).await? {
+        // Recorded at once: should a later step fail, the retry updates this check run
+        // instead of creating a second one on the head.
+        save(ctx, &key, &snap, record.clone()).await?;
+    }
     reconcile_comment(forge, pr, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
     save(ctx, &key, &snap, record).await
@@ -95,18 +99,19 @@ fn fingerprint(status: &GateStatus) -> String {
     hex::encode(h.finalize())
 }
 
-/// Publishes the gate unless this exact status is already on this head.
+/// Publishes the gate unless this exact status is already on this head; `true` when it
+/// wrote.
 async fn publish(
     forge: &dyn Forge,
     pr: &PrRef,
     snap: &PrSnapshot,
     status: &GateStatus,
     record: &mut PrRecord,
-) -> Result<(), JobError> {
+) -> Result<bool, JobError> {
     let same_head = record.head_sha == snap.head_sha.as_str();
     let fp = fingerprint(status);
     if same_head && record.check_fingerprint.as_deref() == Some(fp.as_str()) {
-        return Ok(());
+        return Ok(false);
     }
     let existing = if same_head {
         record.check_run_id.map(CheckRunId)
@@ -118,7 +123,7 @@ async fn publish(
         .await?;
     record.check_run_id = id.map(|i| i.0);
     record.check_fingerprint = Some(fp);
-    Ok(())
+    Ok(true)
 }
 
 async fn reconcile_comment(

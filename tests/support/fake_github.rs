@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// A write the bot made to GitHub, as a user would see it.
@@ -152,6 +153,8 @@ pub struct State {
     pub deployments: Vec<(u64, String, String)>,
     /// The App's delivery log, newest first, as `GET /app/hook/deliveries` lists it.
     pub hook_deliveries: Vec<Value>,
+    /// Seeded misbehaviour on every call not answered from `faults`.
+    pub chaos: Option<Chaos>,
     next_id: u64,
     template_pr: Value,
 }
@@ -240,14 +243,132 @@ impl Respond for Responder {
         if let Some(fault) = s.faults.pop_front() {
             return fault;
         }
-        match route(&mut s, req) {
+        let delay = match s.chaos.as_mut().map(|c| c.draw(&call)) {
+            Some(Mischief::Fail(resp)) => return resp,
+            Some(Mischief::Delay(delay)) => Some(delay),
+            None | Some(Mischief::None) => None,
+        };
+        let resp = match route(&mut s, req) {
             Some(resp) => resp,
             None => {
                 s.unexpected.push(call);
                 ResponseTemplate::new(501)
             }
+        };
+        match delay {
+            Some(delay) => resp.set_delay(delay),
+            None => resp,
         }
     }
+}
+
+/// A reproducible fault mode: from a seed, a share of calls answer 502 (nothing is
+/// done), a share are answered late, and after `rate_limit_after` calls a secondary
+/// rate limit answers *every* call with 403 + `Retry-After` for `rate_limit_for` of
+/// wall time (the time the adapter sleeps in; the store clock only schedules jobs).
+///
+/// Decisions follow the order calls arrive in, so they are seeded but, with concurrent
+/// jobs, which call draws which fault varies from run to run.
+#[derive(Debug, Clone)]
+pub struct Chaos {
+    seed: u64,
+    pub bad_gateway_percent: u64,
+    pub spike_percent: u64,
+    /// Latency spikes are drawn evenly from this range.
+    pub spike_min: Duration,
+    pub spike_max: Duration,
+    pub rate_limit_after: u64,
+    pub rate_limit_for: Duration,
+    pub retry_after_secs: u64,
+    pub stats: ChaosStats,
+    limited_since: Option<Instant>,
+}
+
+/// What the chaos did, for assertions.
+#[derive(Debug, Clone, Default)]
+pub struct ChaosStats {
+    pub calls: u64,
+    pub bad_gateways: u64,
+    pub spikes: u64,
+    /// Every call answered with the secondary rate limit, with its arrival time since
+    /// the window opened.
+    pub limited: Vec<(Duration, String)>,
+}
+
+enum Mischief {
+    None,
+    Fail(ResponseTemplate),
+    Delay(Duration),
+}
+
+impl Chaos {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            bad_gateway_percent: 20,
+            spike_percent: 5,
+            spike_min: Duration::from_millis(200),
+            spike_max: Duration::from_millis(800),
+            rate_limit_after: 150,
+            rate_limit_for: Duration::from_secs(2),
+            retry_after_secs: 2,
+            stats: ChaosStats::default(),
+            limited_since: None,
+        }
+    }
+
+    /// The message GitHub sends with a secondary rate limit.
+    pub const SECONDARY_LIMIT: &'static str =
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
+
+    fn draw(&mut self, call: &str) -> Mischief {
+        self.stats.calls += 1;
+        let n = self.stats.calls;
+        if n > self.rate_limit_after && self.limited_since.is_none() {
+            self.limited_since = Some(Instant::now());
+        }
+        if let Some(since) = self.limited_since {
+            let elapsed = since.elapsed();
+            if elapsed < self.rate_limit_for {
+                self.stats.limited.push((elapsed, call.to_owned()));
+                return Mischief::Fail(
+                    ResponseTemplate::new(403)
+                        .insert_header("retry-after", self.retry_after_secs.to_string().as_str())
+                        .set_body_json(json!({
+                            "message": Self::SECONDARY_LIMIT,
+                            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+                        })),
+                );
+            }
+        }
+        let roll = splitmix64(self.seed ^ n);
+        if roll % 100 < self.bad_gateway_percent {
+            self.stats.bad_gateways += 1;
+            return Mischief::Fail(ResponseTemplate::new(502).set_body_string("Bad Gateway"));
+        }
+        let roll = roll >> 8;
+        if roll % 100 < self.spike_percent {
+            self.stats.spikes += 1;
+            let span = (self.spike_max - self.spike_min).as_millis() as u64 + 1;
+            return Mischief::Delay(self.spike_min + Duration::from_millis((roll >> 8) % span));
+        }
+        Mischief::None
+    }
+
+    /// Whether the rate-limit window has opened and closed again.
+    pub fn rate_limit_over(&self) -> bool {
+        self.limited_since
+            .is_some_and(|since| since.elapsed() >= self.rate_limit_for)
+    }
+}
+
+/// A well-mixed 64-bit hash (SplitMix64's finaliser), so neighbouring call numbers
+/// draw unrelated faults.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn query(req: &Request, key: &str) -> Option<String> {

@@ -21,6 +21,8 @@ use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -223,6 +225,10 @@ pub struct GitHubClient {
     signer: AppSigner,
     tokens: TokenCache,
     retry: RetryPolicy,
+    /// Until when GitHub asked each installation's calls to wait (a rate limit). Shared,
+    /// so that one call's 403 holds back the others instead of each of them running
+    /// into the limit again, which GitHub punishes with longer limits.
+    paused: Mutex<HashMap<InstallationId, tokio::time::Instant>>,
 }
 
 impl GitHubClient {
@@ -260,6 +266,7 @@ impl GitHubClient {
             signer,
             tokens: TokenCache::default(),
             retry,
+            paused: Mutex::default(),
         })
     }
 
@@ -352,6 +359,10 @@ impl GitHubClient {
         let mut backoff = Backoff::new(&self.retry, FORGE);
         let mut reauthenticated = false;
         loop {
+            if let Some(wait) = self.pause_left(installation) {
+                let message = format!("{}: rate limited", request.describe());
+                backoff.pause(message, wait).await?;
+            }
             let token = self.installation_token(installation).await?;
             match classify(request, self.send_once(request, &token).await)? {
                 Attempt::Final(response) => return Ok(response),
@@ -364,9 +375,35 @@ impl GitHubClient {
                 Attempt::Retry {
                     message,
                     retry_after,
-                } => backoff.wait(message, retry_after).await?,
+                } => {
+                    if let Some(wait) = retry_after {
+                        self.pause(installation, wait);
+                    }
+                    backoff.wait(message, retry_after).await?
+                }
             }
         }
+    }
+
+    /// Holds back the installation's calls for `wait` (never shortening a longer pause).
+    fn pause(&self, installation: InstallationId, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = paused.entry(installation).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// How long the installation's calls must still wait, if they must.
+    fn pause_left(&self, installation: InstallationId) -> Option<Duration> {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let left = paused
+            .get(&installation)?
+            .saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            paused.remove(&installation);
+            return None;
+        }
+        Some(left)
     }
 
     /// GETs every page of a JSON list, following `Link: rel="next"`, keeping at most
