@@ -491,8 +491,9 @@ async fn scenario(db_url: String) {
                 .sum()
         })
         .collect();
-    let finished_at_kill: Vec<(i64, String, String, i32)> = sqlx::query_as(
-        "SELECT id, state, coalesce(worker, ''), attempts FROM jobs WHERE id = ANY($1) ORDER BY id",
+    let finished_at_kill: Vec<(i64, String, String, String, i32)> = sqlx::query_as(
+        "SELECT id, serial_key, state, coalesce(worker, ''), attempts FROM jobs \
+         WHERE id = ANY($1) ORDER BY id",
     )
     .bind(&leased_at_kill)
     .fetch_all(&pool)
@@ -533,6 +534,7 @@ async fn scenario(db_url: String) {
         finished_at_kill
     );
     println!("jobs attempted more than once: {reattempted}");
+    println!("GitHub API calls:    {}", gh.state().calls.len());
     println!(
         "GitHub writes:       {} check runs created, {} updated, {} comments created, {} edited, {} labels added",
         count(&|w| matches!(w, Write::CheckRunCreated { .. })),
@@ -557,7 +559,7 @@ async fn scenario(db_url: String) {
         "load not spread: {per_replica:?}"
     );
     assert_eq!(per_replica.iter().sum::<i64>(), unique, "{per_worker:?}");
-    for (id, state, worker, _) in &finished_at_kill {
+    for (id, _, state, worker, _) in &finished_at_kill {
         assert_eq!(state, "done", "job {id}");
         assert!(!replicas[0].owns(worker), "job {id} was left to the dead replica");
     }
