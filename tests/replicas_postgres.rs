@@ -59,10 +59,13 @@ impl Database {
 
     async fn drop_it(&self) {
         let pool = sqlx::PgPool::connect(&self.admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
         pool.close().await;
     }
 }
@@ -143,6 +146,10 @@ impl Replica {
         assert!(sent.success(), "kill {signal} {}", self.pid());
     }
 
+    fn cpu_secs(&self) -> Option<f64> {
+        cpu_secs(self.pid())
+    }
+
     fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -155,6 +162,24 @@ impl Drop for Replica {
             let _ = self.child.wait();
         }
     }
+}
+
+/// User plus system CPU time of a live process, from `/proc` (Linux only).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Jobs `replica` holds a lease on right now.
+async fn leases(pool: &sqlx::PgPool, replica: &Replica) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running' AND worker LIKE $1")
+        .bind(format!("%-{}-%", replica.pid()))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// How big a PR is: each class stays within one size label whatever its pushes.
@@ -276,7 +301,12 @@ fn head_sha(pr: u64, pushes: u64) -> String {
 
 /// Applies the change to the fake (as GitHub would before sending the webhook) and
 /// returns the event name and signed-over body of its delivery.
-fn apply(gh: &FakeGitHub, plan: &Plan, planned: &Planned, pushes: &mut u64) -> (&'static str, Vec<u8>) {
+fn apply(
+    gh: &FakeGitHub,
+    plan: &Plan,
+    planned: &Planned,
+    pushes: &mut u64,
+) -> (&'static str, Vec<u8>) {
     let mut s = gh.state();
     let pr = s.prs.get_mut(&planned.pr).unwrap();
     let (event, fixture) = match planned.change {
@@ -319,6 +349,8 @@ struct Sent {
     duplicate: AtomicUsize,
     /// Sends that failed on the killed replica and went to a live one instead.
     resent: AtomicUsize,
+    /// Set just before replica 0 is killed.
+    dead: AtomicBool,
 }
 
 /// Posts one delivery; a replica that does not acknowledge it (it was killed) is
@@ -326,7 +358,6 @@ struct Sent {
 async fn send(
     http: reqwest::Client,
     bases: Arc<Vec<String>>,
-    dead: Arc<AtomicBool>,
     sent: Arc<Sent>,
     mut target: usize,
     event: &'static str,
@@ -361,7 +392,7 @@ async fn send(
             Err(e) if target != 0 => panic!("delivery {id} to replica {target}: {e}"),
             _ => {
                 assert!(
-                    dead.load(Ordering::SeqCst) || attempt > 0,
+                    sent.dead.load(Ordering::SeqCst) || attempt > 0,
                     "delivery {id}: replica 0 failed while alive"
                 );
                 sent.resent.fetch_add(1, Ordering::SeqCst);
@@ -399,18 +430,25 @@ async fn scenario(db_url: String) {
     let pool = sqlx::PgPool::connect(&db_url).await.unwrap();
 
     let bases = Arc::new(replicas.iter().map(|r| r.base.clone()).collect::<Vec<_>>());
-    let dead = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(Sent::default());
     let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut tasks = tokio::task::JoinSet::new();
     let mut bodies: HashMap<usize, (&'static str, Arc<Vec<u8>>)> = HashMap::new();
     let mut pushes: HashMap<u64, u64> = HashMap::new();
     let mut leased_at_kill: Vec<i64> = Vec::new();
+    let mut killed_after = 0;
+    let mut cpu_at_kill = None;
     let started = Instant::now();
     for (n, &index) in plan.sends.iter().enumerate() {
-        if n == KILL_AFTER {
-            dead.store(true, Ordering::SeqCst);
+        // Halfway, and once replica 0 is in the middle of a job, so there is work to take over.
+        if n >= KILL_AFTER
+            && !sent.dead.load(Ordering::SeqCst)
+            && leases(&pool, &replicas[0]).await > 0
+        {
+            cpu_at_kill = replicas[0].cpu_secs();
+            sent.dead.store(true, Ordering::SeqCst);
             replicas[0].signal("-KILL");
+            killed_after = n;
             leased_at_kill = sqlx::query_scalar(
                 "SELECT id FROM jobs WHERE state = 'running' AND worker LIKE $1 ORDER BY id",
             )
@@ -428,21 +466,20 @@ async fn scenario(db_url: String) {
                 (event, Arc::new(body))
             })
             .clone();
-        let target = if dead.load(Ordering::SeqCst) {
+        let target = if sent.dead.load(Ordering::SeqCst) {
             rng.random_range(1..REPLICAS)
         } else {
             rng.random_range(0..REPLICAS)
         };
         let permit = slots.clone().acquire_owned().await.unwrap();
-        let (http, bases, dead, sent, id) = (
+        let (http, bases, sent, id) = (
             http.clone(),
             bases.clone(),
-            dead.clone(),
             sent.clone(),
             planned.id.clone(),
         );
         tasks.spawn(async move {
-            send(http, bases, dead, sent, target, event, id, body).await;
+            send(http, bases, sent, target, event, id, body).await;
             drop(permit);
         });
         while let Some(done) = tasks.try_join_next() {
@@ -453,6 +490,10 @@ async fn scenario(db_url: String) {
         done.unwrap();
     }
     let sending = started.elapsed();
+    assert!(
+        sent.dead.load(Ordering::SeqCst),
+        "replica 0 never held a lease after {KILL_AFTER} sends"
+    );
 
     let mut drained = false;
     for _ in 0..600 {
@@ -527,7 +568,19 @@ async fn scenario(db_url: String) {
         wall.as_secs_f64(),
         SENDS as f64 / wall.as_secs_f64()
     );
-    println!("jobs done per replica: {per_replica:?} (replica 0 SIGKILLed after {KILL_AFTER} sends)");
+    println!(
+        "jobs done per replica: {per_replica:?} (replica 0 SIGKILLed after {killed_after} sends)"
+    );
+    let secs = |cpu: Option<f64>| cpu.map_or("?".to_owned(), |s| format!("{s:.1} s"));
+    let cpu: Vec<String> = std::iter::once(cpu_at_kill)
+        .chain(replicas[1..].iter().map(Replica::cpu_secs))
+        .map(secs)
+        .collect();
+    println!(
+        "CPU time:            replicas {}; test process (fake GitHub, sender) {}",
+        cpu.join(", "),
+        secs(cpu_secs(std::process::id()))
+    );
     println!(
         "taken over:          {} jobs leased by replica 0 at the kill: {:?}",
         leased_at_kill.len(),
@@ -554,6 +607,7 @@ async fn scenario(db_url: String) {
     .unwrap();
     let unique = plan.unique.len() as i64;
     assert_eq!((jobs, ids, parked, done), (unique, unique, 0, unique));
+    assert!(!leased_at_kill.is_empty());
     assert!(
         per_replica.iter().skip(1).all(|&n| n > 0),
         "load not spread: {per_replica:?}"
@@ -561,7 +615,10 @@ async fn scenario(db_url: String) {
     assert_eq!(per_replica.iter().sum::<i64>(), unique, "{per_worker:?}");
     for (id, _, state, worker, _) in &finished_at_kill {
         assert_eq!(state, "done", "job {id}");
-        assert!(!replicas[0].owns(worker), "job {id} was left to the dead replica");
+        assert!(
+            !replicas[0].owns(worker),
+            "job {id} was left to the dead replica"
+        );
     }
 
     assert_every_pr_settled_once(&gh, &plan, &writes);
@@ -575,7 +632,11 @@ async fn scenario(db_url: String) {
             if let Some(status) = r.child.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "replica did not stop:\n{}", r.logs());
+            assert!(
+                Instant::now() < deadline,
+                "replica did not stop:\n{}",
+                r.logs()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         assert!(status.success(), "exit {status:?}:\n{}", r.logs());
@@ -587,7 +648,11 @@ async fn scenario(db_url: String) {
 /// one guidance comment where due, one size label, no check run created twice on a head.
 fn assert_every_pr_settled_once(gh: &FakeGitHub, plan: &Plan, writes: &[Write]) {
     let s = gh.state();
-    assert!(s.unexpected.is_empty(), "unexpected calls: {:?}", s.unexpected);
+    assert!(
+        s.unexpected.is_empty(),
+        "unexpected calls: {:?}",
+        s.unexpected
+    );
     for (&number, &class) in &plan.classes {
         let pr = &s.prs[&number];
         let approved = !pr.reviews.is_empty();
@@ -645,5 +710,8 @@ fn assert_every_pr_settled_once(gh: &FakeGitHub, plan: &Plan, writes: &[Write]) 
         }
     }
     let twice: Vec<_> = created_per_head.iter().filter(|(_, &n)| n > 1).collect();
-    assert!(twice.is_empty(), "check runs created twice on a head: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "check runs created twice on a head: {twice:?}"
+    );
 }
