@@ -670,10 +670,29 @@ fn gate(conclusion: Conclusion) -> GateStatus {
     }
 }
 
+/// The lookup `publish_gate` makes when the caller knows no run on the head.
+async fn mount_our_runs(server: &MockServer, runs: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/repos/acme/widgets/commits/{}/check-runs",
+            sha('h')
+        )))
+        .and(query_param("check_name", "smallbatch"))
+        .and(query_param("filter", "latest"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total_count": runs.as_array().map_or(0, Vec::len),
+            "check_runs": runs
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn publish_gate_creates_a_check_run_with_the_exact_payload() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;
+    mount_our_runs(&server, json!([])).await;
     Mock::given(method("POST"))
         .and(path("/repos/acme/widgets/check-runs"))
         .and(body_json(json!({
@@ -694,6 +713,36 @@ async fn publish_gate_creates_a_check_run_with_the_exact_payload() {
         .await
         .unwrap();
     assert_eq!(id, Some(CheckRunId(555)));
+}
+
+#[tokio::test]
+async fn publish_gate_updates_a_run_left_on_the_head_by_an_attempt_that_died() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    mount_our_runs(
+        &server,
+        json!([{ "id": 556, "name": "smallbatch", "status": "completed", "conclusion": "failure" }]),
+    )
+    .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widgets/check-runs/556"))
+        .and(body_json(json!({
+            "name": "smallbatch",
+            "status": "completed",
+            "conclusion": "action_required",
+            "details_url": "https://smallbatch.example/acme/widgets/7",
+            "output": { "title": "Waiting for 1 more approval", "summary": "**12 lines** changed" }
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": 556 })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let id = forge(&server)
+        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), None)
+        .await
+        .unwrap();
+    assert_eq!(id, Some(CheckRunId(556)));
 }
 
 #[tokio::test]

@@ -276,6 +276,27 @@ impl GitHubForge {
         Ok(runs.chain(statuses).collect())
     }
 
+    /// Our check run on `head`, the newest if several; `None` when there is none yet.
+    async fn our_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &RepoRef,
+        head: &CommitSha,
+    ) -> ForgeResult<Option<CheckRunId>> {
+        let url = with_query(
+            self.repo_url(repo, &["commits", head.as_str(), "check-runs"])?,
+            &[("check_name", CHECK_NAME), ("filter", "latest")],
+        );
+        let list: models::CheckRunList = self.get_json(installation, url).await?;
+        Ok(list
+            .check_runs
+            .into_iter()
+            .filter(|run| run.name == CHECK_NAME)
+            .filter_map(|run| run.id)
+            .max()
+            .map(CheckRunId))
+    }
+
     /// Runs one GraphQL query; errors in the answer (HTTP 200 all the same) are
     /// permanent, with GitHub's messages.
     async fn graphql<T: serde::de::DeserializeOwned>(
@@ -590,6 +611,13 @@ impl Forge for GitHubForge {
         existing: Option<CheckRunId>,
     ) -> ForgeResult<Option<CheckRunId>> {
         let installation = installation(&pr.repo)?;
+        // The caller knows no run on this head, yet an attempt that died after creating
+        // one (a killed replica, a failure later in the job) may have left it there:
+        // update that one rather than show the check twice on the commit.
+        let existing = match existing {
+            Some(id) => Some(id),
+            None => self.our_check_run(installation, &pr.repo, head).await?,
+        };
         let body = CheckRunBody {
             name: CHECK_NAME,
             head_sha: existing.is_none().then_some(head.as_str()),

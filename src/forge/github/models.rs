@@ -217,6 +217,8 @@ pub struct CheckRunList {
 
 #[derive(Debug, Deserialize)]
 pub struct CheckRun {
+    #[serde(default)]
+    pub id: Option<u64>,
     pub name: String,
     pub status: String,
     pub conclusion: Option<String>,
