@@ -171,6 +171,7 @@ on_both_backends!(
     claims_oldest_job_first,
     one_job_per_key_runs_at_a_time,
     expired_lease_is_reclaimed_by_another_worker,
+    a_renewed_lease_is_not_taken_over,
     completion_of_a_stale_attempt_is_rejected,
     retried_job_waits_for_its_delay,
     parked_job_leaves_the_queue,
@@ -320,6 +321,21 @@ async fn expired_lease_is_reclaimed_by_another_worker(db: Db) {
     // The reclaimed job holds its key again: d-2 still waits.
     assert_eq!(claim(&store, "w3").await, None);
     assert_eq!(store.queue_depth().await.unwrap(), 2);
+}
+
+async fn a_renewed_lease_is_not_taken_over(db: Db) {
+    let store = db.store().await;
+    enqueue_pr(&store, "d-1", 1).await;
+    let running = claim(&store, "w1").await.unwrap();
+    store.advance_clock(LEASE - Duration::from_secs(1));
+    store.renew(&running, LEASE).await.unwrap();
+    store.advance_clock(Duration::from_secs(2));
+    assert_eq!(claim(&store, "w2").await, None, "renewed: still w1's");
+    store.advance_clock(LEASE);
+    let taken = claim(&store, "w2").await.unwrap();
+    assert_eq!((taken.id, taken.attempts), (running.id, 2));
+    // The first worker's renewals no longer land.
+    assert_lease_lost(store.renew(&running, LEASE).await, running.id, 1);
 }
 
 async fn completion_of_a_stale_attempt_is_rejected(db: Db) {

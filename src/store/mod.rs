@@ -122,9 +122,18 @@ struct RawJob {
 /// How a lease ends.
 enum Outcome<'a> {
     Complete,
-    Retry { error: &'a str, delay_ms: i64 },
-    Park { error: &'a str },
+    Retry {
+        error: &'a str,
+        delay_ms: i64,
+    },
+    Park {
+        error: &'a str,
+    },
     Release,
+    /// Keep the job: extend its lease by `lease_ms` from now.
+    Renew {
+        lease_ms: i64,
+    },
 }
 
 /// Claim attempts lost to a concurrent claimer of the same key before giving up for
@@ -275,6 +284,14 @@ impl Store {
     /// Takes the job out of circulation for a human to look at.
     pub async fn park(&self, job: &Job, error: &str) -> StoreResult<()> {
         self.finish(job.id, job.attempts, Outcome::Park { error })
+            .await
+    }
+
+    /// Extends the lease of a job still running under this attempt, so a long job is not
+    /// taken over; `LeaseLost` when another worker already took it.
+    pub async fn renew(&self, job: &Job, lease: Duration) -> StoreResult<()> {
+        let lease_ms = millis(lease);
+        self.finish(job.id, job.attempts, Outcome::Renew { lease_ms })
             .await
     }
 

@@ -134,6 +134,13 @@ pub(super) async fn finish(
             now_ms!(),
             fence!()
         ),
+        Outcome::Renew { .. } => concat!(
+            "UPDATE jobs SET lease_until = ",
+            now_ms!(),
+            " + $4, updated_at = ",
+            now_ms!(),
+            fence!()
+        ),
         Outcome::Release => concat!(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, ",
             "attempts = attempts - 1, run_after = ",
@@ -150,6 +157,7 @@ pub(super) async fn finish(
     match outcome {
         Outcome::Retry { error, delay_ms } => query = query.bind(*error).bind(*delay_ms),
         Outcome::Park { error } => query = query.bind(*error),
+        Outcome::Renew { lease_ms } => query = query.bind(*lease_ms),
         Outcome::Complete | Outcome::Release => {}
     }
     Ok(query.execute(pool).await?.rows_affected() == 1)

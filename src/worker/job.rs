@@ -31,11 +31,34 @@ impl JobError {
 pub async fn run(ctx: Arc<Ctx>, job: Job) {
     let span = tracing::info_span!("job", id = job.id, delivery = %job.delivery_id, attempt = job.attempts);
     async {
-        let result = handle(&ctx, &job).await;
-        finish(&ctx, &job, result).await;
+        tokio::select! {
+            result = handle(&ctx, &job) => finish(&ctx, &job, result).await,
+            // The job was taken over: stop here rather than do its work twice.
+            () = keep_lease(&ctx, &job) => {}
+        }
     }
     .instrument(span)
     .await
+}
+
+/// Renews the job's lease every third of it while the job runs; returns only when the
+/// lease is lost (another worker took the job over, or the database is unreachable long
+/// enough for the lease to lapse).
+async fn keep_lease(ctx: &Ctx, job: &Job) {
+    let lease = ctx.settings.lease;
+    let every = lease / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        match ctx.store.renew(job, lease).await {
+            Ok(()) => {}
+            Err(e @ StoreError::LeaseLost { .. }) => {
+                tracing::warn!(error = %e, "lease lost; abandoning the job to its new owner");
+                return;
+            }
+            // A blip: keep working; the lease has two more renewals' worth of slack.
+            Err(e) => tracing::warn!(error = %e, "cannot renew lease"),
+        }
+    }
 }
 
 async fn finish(ctx: &Ctx, job: &Job, result: Result<(), JobError>) {
