@@ -172,6 +172,30 @@ fn rate_limit_wait(headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Opt
         .then_some(SECONDARY_RATE_LIMIT_WAIT)
 }
 
+/// An octocrab error in words. Its `Display` appends the captured backtrace ("Found at
+/// …"), and rendering that resolves symbols from debug info: tens of MiB per process
+/// during an outage. The chain of causes says what went wrong without it.
+fn without_backtrace(e: &octocrab::Error) -> String {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    if causes.is_empty() {
+        // Variants without a source carry their message before the backtrace.
+        let shown = e.to_string();
+        shown
+            .split("\n\nFound at")
+            .next()
+            .unwrap_or(&shown)
+            .trim()
+            .to_owned()
+    } else {
+        causes.join(": ")
+    }
+}
+
 fn classify(
     request: &ApiRequest,
     result: Result<ApiResponse, octocrab::Error>,
@@ -181,14 +205,15 @@ fn classify(
         // Connection failures and timeouts surface as service/hyper errors.
         Err(e @ (octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. })) => {
             return Ok(Attempt::Retry {
-                message: format!("{}: {e}", request.describe()),
+                message: format!("{}: {}", request.describe(), without_backtrace(&e)),
                 retry_after: None,
             })
         }
         Err(e) => {
             return Err(ForgeError::Permanent(format!(
-                "{}: {e}",
-                request.describe()
+                "{}: {}",
+                request.describe(),
+                without_backtrace(&e)
             )));
         }
     };
