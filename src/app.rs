@@ -52,8 +52,18 @@ impl App {
     /// client and its settings are present.
     pub fn new(store: Store, forges: Forges, settings: &Settings) -> Self {
         let job_stored = Arc::new(Notify::new());
-        let state = AppState {
+        let ctx = Arc::new(Ctx {
             store: store.clone(),
+            github: forges.github.clone(),
+            gitlab: forges.gitlab.clone(),
+            prometheus: forges.prometheus,
+            settings: settings.worker.clone(),
+            job_stored: job_stored.clone(),
+            worker_id: worker_id(),
+            verdicts: Default::default(),
+        });
+        let state = AppState {
+            store,
             github_secret: settings
                 .github
                 .as_ref()
@@ -64,17 +74,9 @@ impl App {
                 .as_ref()
                 .filter(|_| forges.gitlab.is_some())
                 .map(|s| Arc::new(s.webhook_secrets.clone())),
-            job_stored: job_stored.clone(),
-        };
-        let ctx = Arc::new(Ctx {
-            store,
-            github: forges.github,
-            gitlab: forges.gitlab,
-            prometheus: forges.prometheus,
-            settings: settings.worker.clone(),
             job_stored,
-            worker_id: worker_id(),
-        });
+            worker: Some(ctx.clone()),
+        };
         Self {
             state,
             ctx,

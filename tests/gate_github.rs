@@ -582,3 +582,50 @@ async fn a_pr_that_no_longer_exists_is_dropped_not_retried() {
     assert_eq!(w.writes(), []);
     w.assert_quiet();
 }
+
+#[tokio::test]
+async fn metrics_count_verdicts_and_api_calls_per_installation() {
+    let w = World::start().await;
+    w.open_pr(7, &sha(1), small_files());
+    w.open_pr(9, &sha(2), oversized_files());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
+        .await;
+    w.settle().await;
+    w.writes();
+    let calls = w.gh.take_calls();
+    let scraped = reqwest::get(w.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains("smallbatch_verdicts_total{result=\"wait\"} 1"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("smallbatch_verdicts_total{result=\"fail\"} 1"),
+        "{scraped}"
+    );
+    // Every call but the token exchange (made as the App) is counted for the installation.
+    let installation_calls = calls
+        .iter()
+        .filter(|c| !c.contains("/access_tokens") && !c.ends_with(" /app"))
+        .count();
+    assert!(
+        scraped.contains(&format!(
+            "smallbatch_api_calls_total{{forge=\"github\",credential=\"installation {}\"}} {installation_calls}",
+            support::INSTALLATION
+        )),
+        "{installation_calls} calls; {scraped}"
+    );
+    assert!(
+        scraped.contains(
+            "smallbatch_rate_limit_remaining{forge=\"github\",credential=\"installation 4242\"} "
+        ),
+        "{scraped}"
+    );
+    w.assert_quiet();
+}

@@ -428,7 +428,10 @@ async fn an_unreachable_github_is_transient() {
     // The cause in words, without octocrab's captured backtrace.
     let shown = err.to_string();
     assert!(!shown.contains("Found at"), "{shown}");
-    assert!(shown.contains("POST /app/installations/") || shown.contains("GET /repos/"), "{shown}");
+    assert!(
+        shown.contains("POST /app/installations/") || shown.contains("GET /repos/"),
+        "{shown}"
+    );
 }
 
 fn pull_json(changed_files: u64) -> Value {

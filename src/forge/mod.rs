@@ -47,6 +47,35 @@ impl ForgeError {
 
 pub type ForgeResult<T> = Result<T, ForgeError>;
 
+/// API calls made with one credential (a GitHub installation, the GitLab token) since
+/// start-up, and the rate-limit budget the forge last reported for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiUsage {
+    pub calls: u64,
+    pub rate_limit_remaining: Option<u64>,
+}
+
+/// Usage per credential, shared by a forge's client and whoever reports it.
+#[derive(Debug, Default)]
+pub struct UsageLog(std::sync::Mutex<std::collections::BTreeMap<String, ApiUsage>>);
+
+impl UsageLog {
+    /// Counts one answered call; `remaining` is the rate-limit header, when present.
+    pub fn record(&self, credential: &str, remaining: Option<&http::HeaderValue>) {
+        let mut log = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let usage = log.entry(credential.to_owned()).or_default();
+        usage.calls += 1;
+        if let Some(left) = remaining.and_then(|v| v.to_str().ok()?.trim().parse().ok()) {
+            usage.rate_limit_remaining = Some(left);
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<(String, ApiUsage)> {
+        let log = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
 /// Another check or status on a PR's head, as `/ship` needs to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadCheck {
@@ -157,6 +186,11 @@ pub trait Forge: Send + Sync {
     async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()>;
 
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
+
+    /// API calls and rate-limit budget per credential, for `/metrics`.
+    fn api_usage(&self) -> Vec<(String, ApiUsage)> {
+        Vec::new()
+    }
 
     /// When the PR's first commit was authored (RFC 3339), for lead time; `None` when
     /// the forge does not say.

@@ -27,6 +27,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         let _ = writeln!(out, "smallbatch_parked_jobs {parked}");
         let latencies = state.store.job_latencies(LATENCY_WINDOW).await?;
         out.push_str(&render_latency(&latencies));
+        if let Some(worker) = &state.worker {
+            out.push_str(&render_worker(worker));
+        }
         let delivery = crate::report::delivery_metrics(&state.store, None, DELIVERY_WINDOW).await?;
         out.push_str(&crate::dora::render_prometheus(&delivery));
         Ok::<_, crate::store::StoreError>(out)
@@ -50,6 +53,51 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
+}
+
+/// This process's verdicts and API usage since start-up (counters per replica).
+fn render_worker(worker: &crate::worker::Ctx) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP smallbatch_verdicts_total Gate evaluations by result."
+    );
+    let _ = writeln!(out, "# TYPE smallbatch_verdicts_total counter");
+    for (result, n) in worker.verdicts.snapshot() {
+        let _ = writeln!(out, "smallbatch_verdicts_total{{result=\"{result}\"}} {n}");
+    }
+    let forges = [("github", &worker.github), ("gitlab", &worker.gitlab)];
+    let usage: Vec<_> = forges
+        .iter()
+        .filter_map(|(name, forge)| forge.as_ref().map(|f| (*name, f.api_usage())))
+        .collect();
+    let _ = writeln!(
+        out,
+        "# HELP smallbatch_api_calls_total Forge API calls answered, per credential."
+    );
+    let _ = writeln!(out, "# TYPE smallbatch_api_calls_total counter");
+    for (forge, list) in &usage {
+        for (credential, u) in list {
+            let _ = writeln!(
+                out,
+                "smallbatch_api_calls_total{{forge=\"{forge}\",credential=\"{credential}\"}} {}",
+                u.calls
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP smallbatch_rate_limit_remaining Requests left in the forge's rate-limit window, as last reported.");
+    let _ = writeln!(out, "# TYPE smallbatch_rate_limit_remaining gauge");
+    for (forge, list) in &usage {
+        for (credential, u) in list {
+            if let Some(left) = u.rate_limit_remaining {
+                let _ = writeln!(
+                    out,
+                    "smallbatch_rate_limit_remaining{{forge=\"{forge}\",credential=\"{credential}\"}} {left}"
+                );
+            }
+        }
+    }
+    out
 }
 
 /// A Prometheus summary of enqueue-to-completion times (sorted, shortest first).

@@ -28,6 +28,8 @@ pub struct AppState {
     pub gitlab_secrets: Option<Arc<Vec<SecretString>>>,
     /// Wakes the local worker when a job is stored, so it need not wait for its poll.
     pub job_stored: Arc<Notify>,
+    /// The worker's context: its forges' API usage and its verdict counts, for `/metrics`.
+    pub worker: Option<Arc<crate::worker::Ctx>>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -32,6 +32,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         Ok(config) => config,
         Err(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
+            ctx.verdicts.count("config_error");
             let status = gate_status(
                 Conclusion::Fail,
                 render::config_error_check(&err, pr.repo.forge),
@@ -65,6 +66,13 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         }
         None => gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap),
     };
+    ctx.verdicts
+        .count(match (status.conclusion, eval.verdict.conclusion) {
+            (Conclusion::Pass, Conclusion::Pass) => "pass",
+            (Conclusion::Pass, _) => "overridden",
+            (_, Conclusion::Wait) => "wait",
+            _ => "fail",
+        });
     if publish(forge, pr, &snap, &status, &mut record).await? {
         // Recorded at once: should a later step fail, the retry updates this check run
         // instead of creating a second one on the head.

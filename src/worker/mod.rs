@@ -22,6 +22,26 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// Evaluations by conclusion since start-up, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct VerdictCounts(std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>);
+
+impl VerdictCounts {
+    pub fn count(&self, verdict: &'static str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(verdict)
+            .or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        counts.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+}
+
 /// Everything a job needs, passed as one value.
 pub struct Ctx {
     pub store: Store,
@@ -34,6 +54,7 @@ pub struct Ctx {
     pub job_stored: Arc<Notify>,
     /// Unique per process, recorded with each lease.
     pub worker_id: String,
+    pub verdicts: VerdictCounts,
 }
 
 impl Ctx {

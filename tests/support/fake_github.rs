@@ -249,7 +249,11 @@ impl Respond for Responder {
             None | Some(Mischief::None) => None,
         };
         let resp = match route(&mut s, req) {
-            Some(resp) => resp,
+            // GitHub's primary budget, counting down with every call.
+            Some(resp) => resp.insert_header(
+                "x-ratelimit-remaining",
+                5000usize.saturating_sub(s.calls.len()).to_string().as_str(),
+            ),
             None => {
                 s.unexpected.push(call);
                 ResponseTemplate::new(501)

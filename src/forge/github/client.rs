@@ -254,6 +254,8 @@ pub struct GitHubClient {
     /// so that one call's 403 holds back the others instead of each of them running
     /// into the limit again, which GitHub punishes with longer limits.
     paused: Mutex<HashMap<InstallationId, tokio::time::Instant>>,
+    /// Calls and the last `X-RateLimit-Remaining` per installation.
+    pub usage: crate::forge::UsageLog,
 }
 
 impl GitHubClient {
@@ -292,6 +294,7 @@ impl GitHubClient {
             tokens: TokenCache::default(),
             retry,
             paused: Mutex::default(),
+            usage: crate::forge::UsageLog::default(),
         })
     }
 
@@ -389,7 +392,14 @@ impl GitHubClient {
                 backoff.pause(message, wait).await?;
             }
             let token = self.installation_token(installation).await?;
-            match classify(request, self.send_once(request, &token).await)? {
+            let sent = self.send_once(request, &token).await;
+            if let Ok(response) = &sent {
+                self.usage.record(
+                    &format!("installation {installation}"),
+                    response.headers.get("x-ratelimit-remaining"),
+                );
+            }
+            match classify(request, sent)? {
                 Attempt::Final(response) => return Ok(response),
                 Attempt::Unauthorized(response) if reauthenticated => return Ok(response),
                 Attempt::Unauthorized(_) => {

@@ -493,6 +493,10 @@ impl Forge for GitHubForge {
         ForgeKind::GitHub
     }
 
+    fn api_usage(&self) -> Vec<(String, crate::forge::ApiUsage)> {
+        self.client.usage.snapshot()
+    }
+
     async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
         let installation = installation(&pr.repo)?;
         let number = pr.number.to_string();

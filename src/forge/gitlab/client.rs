@@ -195,6 +195,8 @@ pub struct GitLabClient {
     api_url: Url,
     token: SecretString,
     retry: RetryPolicy,
+    /// Calls and the last `RateLimit-Remaining` for the token.
+    pub usage: crate::forge::UsageLog,
 }
 
 impl GitLabClient {
@@ -231,6 +233,7 @@ impl GitLabClient {
             api_url,
             token: app.token.clone(),
             retry,
+            usage: crate::forge::UsageLog::default(),
         })
     }
 
@@ -292,7 +295,12 @@ impl GitLabClient {
     pub async fn send(&self, request: &ApiRequest) -> ForgeResult<ApiResponse> {
         let mut backoff = Backoff::new(&self.retry, FORGE);
         loop {
-            match classify(request, self.send_once(request).await)? {
+            let sent = self.send_once(request).await;
+            if let Ok(response) = &sent {
+                self.usage
+                    .record("token", response.headers.get("ratelimit-remaining"));
+            }
+            match classify(request, sent)? {
                 Attempt::Final(response) => return Ok(response),
                 Attempt::Retry {
                     message,

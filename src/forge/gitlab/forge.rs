@@ -668,6 +668,10 @@ impl Forge for GitLabForge {
         Ok(CommitSha::new(branch.commit.id))
     }
 
+    fn api_usage(&self) -> Vec<(String, crate::forge::ApiUsage)> {
+        self.client.usage.snapshot()
+    }
+
     async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
         let iid = pr.number.to_string();
         let url = with_query(
