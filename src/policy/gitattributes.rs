@@ -37,8 +37,11 @@ impl LinguistAttributes {
         Self { search, collection }
     }
 
-    /// `Generated` wins over `Vendored` when a file is both.
+    /// `Generated` wins over `Vendored` when a file is both. A leading `/` is ignored: paths
+    /// are relative to the repository root either way.
     pub fn classify(&self, path: &str) -> Option<Linguist> {
+        // gix asserts (in debug builds) that the path is relative.
+        let path = path.trim_start_matches('/');
         let mut out = Outcome::default();
         out.initialize_with_selection(&self.collection, [GENERATED, VENDORED]);
         self.search.pattern_matching_relative_path(
@@ -95,6 +98,15 @@ mod tests {
             Some(Linguist::Generated)
         );
         assert_eq!(classify("*.pb.go linguist-generated\n", "x.go"), None);
+    }
+
+    /// Found by fuzzing: gix panicked in debug builds on a path starting with `/`.
+    #[test]
+    fn a_leading_slash_names_the_same_file() {
+        let attrs = "/gen/*.rs linguist-generated\n*.min.js linguist-vendored\n";
+        assert_eq!(classify(attrs, "/gen/a.rs"), Some(Linguist::Generated));
+        assert_eq!(classify(attrs, "//lib/x.min.js"), Some(Linguist::Vendored));
+        assert_eq!(classify(attrs, "/"), None);
     }
 
     #[test]

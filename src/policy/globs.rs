@@ -35,9 +35,11 @@ impl PathGlobs {
     }
 
     /// The pattern that decides `path` is matched (the last one matching it), or `None` when
-    /// nothing matches or the last match is a `!` re-include.
+    /// nothing matches or the last match is a `!` re-include. A leading `/` on `path` is
+    /// ignored: paths are relative to the repository root either way.
     pub fn matching(&self, path: &str) -> Option<&str> {
-        let candidates = candidates(path);
+        // gix asserts (in debug builds) that the path is relative.
+        let candidates = candidates(path.trim_start_matches('/'));
         let (text, pattern) = self.patterns.iter().rev().find(|(_, pattern)| {
             candidates.iter().any(|(candidate, is_dir)| {
                 pattern.matches_repo_relative_path(
@@ -146,6 +148,16 @@ mod tests {
         let g = globs(&["/generated"]);
         assert_eq!(g.matching("generated/a.rs"), Some("/generated"));
         assert_eq!(g.matching("src/generated/a.rs"), None);
+    }
+
+    /// Found by fuzzing: gix panicked in debug builds on a path starting with `/`.
+    #[test]
+    fn a_leading_slash_names_the_same_file() {
+        let g = globs(&["/generated", "*.snap"]);
+        assert_eq!(g.matching("/generated/a.rs"), Some("/generated"));
+        assert_eq!(g.matching("//src/a.snap"), Some("*.snap"));
+        assert_eq!(g.matching("/src/lib.rs"), None);
+        assert_eq!(g.matching("/"), None);
     }
 
     #[test]
