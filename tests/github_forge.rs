@@ -991,7 +991,10 @@ async fn enterprise_base_url_prefixes_every_path_including_pagination() {
         .and(query_param_is_missing("page"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!([{ "number": 3 }, { "number": 5 }]))
+                .set_body_json(json!([
+                    { "number": 3, "head": { "ref": "topic-3", "sha": sha('3').as_str() } },
+                    { "number": 5, "head": { "ref": "topic-5", "sha": sha('5').as_str() } }
+                ]))
                 .insert_header("link", next.as_str()),
         )
         .expect(1)
@@ -1000,7 +1003,9 @@ async fn enterprise_base_url_prefixes_every_path_including_pagination() {
     Mock::given(method("GET"))
         .and(path(pulls))
         .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{ "number": 8 }])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            { "number": 8, "head": { "ref": "topic-8", "sha": sha('8').as_str() } }
+        ])))
         .expect(1)
         .mount(&server)
         .await;
@@ -1010,9 +1015,19 @@ async fn enterprise_base_url_prefixes_every_path_including_pagination() {
         forge.branch_head(&repo(), "release/1.x").await.unwrap(),
         sha('r')
     );
+    let open = forge
+        .open_prs(&repo(), Some("release/1.x"), usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(
-        forge.open_prs(&repo(), "release/1.x").await.unwrap(),
-        vec![PrNumber(3), PrNumber(5), PrNumber(8)]
+        open.iter()
+            .map(|p| (p.number, p.head_sha.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (PrNumber(3), sha('3')),
+            (PrNumber(5), sha('5')),
+            (PrNumber(8), sha('8'))
+        ]
     );
 }
 

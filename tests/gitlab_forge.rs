@@ -629,7 +629,11 @@ async fn branch_head_and_open_merge_requests() {
         .and(query_param("per_page", "100"))
         .and(query_param_is_missing("page"))
         .respond_with(
-            ok_json(json!([{ "iid": 3 }, { "iid": 5 }])).insert_header("x-next-page", "2"),
+            ok_json(json!([
+                { "iid": 3, "sha": sha('3').as_str() },
+                { "iid": 5, "sha": sha('5').as_str() }
+            ]))
+            .insert_header("x-next-page", "2"),
         )
         .expect(1)
         .mount(&server)
@@ -637,7 +641,10 @@ async fn branch_head_and_open_merge_requests() {
     get(&list)
         .and(query_param("state", "opened"))
         .and(query_param("page", "2"))
-        .respond_with(ok_json(json!([{ "iid": 9 }])).insert_header("x-next-page", ""))
+        .respond_with(
+            ok_json(json!([{ "iid": 9, "sha": sha('9').as_str() }]))
+                .insert_header("x-next-page", ""),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -647,9 +654,19 @@ async fn branch_head_and_open_merge_requests() {
         forge.branch_head(&repo(), "release/1.0").await.unwrap(),
         sha('r')
     );
+    let open = forge
+        .open_prs(&repo(), Some("release/1.0"), usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(
-        forge.open_prs(&repo(), "release/1.0").await.unwrap(),
-        [PrNumber(3), PrNumber(5), PrNumber(9)]
+        open.iter()
+            .map(|p| (p.number, p.head_sha.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (PrNumber(3), sha('3')),
+            (PrNumber(5), sha('5')),
+            (PrNumber(9), sha('9'))
+        ]
     );
 }
 

@@ -157,8 +157,13 @@ pub trait Forge: Send + Sync {
     /// The head commit of a branch.
     async fn branch_head(&self, repo: &RepoRef, branch: &str) -> ForgeResult<CommitSha>;
 
-    /// Open PRs whose base is `branch`.
-    async fn open_prs(&self, repo: &RepoRef, branch: &str) -> ForgeResult<Vec<PrNumber>>;
+    /// Open PRs with their heads, up to `limit`; only those whose base is `base` when given.
+    async fn open_prs(
+        &self,
+        repo: &RepoRef,
+        base: Option<&str>,
+        limit: usize,
+    ) -> ForgeResult<Vec<OpenPr>>;
 
     /// Publishes the gate on `head`. `existing` is the check run this bot already
     /// created on that head, if any; it is updated in place. Returns the run's id
@@ -268,15 +273,6 @@ pub trait Forge: Send + Sync {
     async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
         let _ = delivery;
         Err(unsupported(self.kind(), "webhook redelivery"))
-    }
-
-    /// Every open PR of the repository with its head, up to `limit`.
-    async fn open_pr_heads(&self, repo: &RepoRef, limit: usize) -> ForgeResult<Vec<OpenPr>> {
-        let _ = (repo, limit);
-        Err(unsupported(
-            self.kind(),
-            "listing open PRs with their heads",
-        ))
     }
 
     /// Opens a PR that reverts `merge_sha` (the merge of `pr`) on its base branch.

@@ -128,9 +128,9 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
                 .forge(repo.forge)
                 .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
             super::repo_policy::refresh_policy_commit(ctx, forge, repo, branch).await?;
-            let prs = forge.open_prs(repo, branch).await?;
+            let prs = forge.open_prs(repo, Some(branch), usize::MAX).await?;
             tracing::info!(repo = %repo.full_name, %branch, prs = prs.len(), "policy changed; re-evaluating open PRs");
-            for number in prs {
+            for crate::forge::OpenPr { number, .. } in prs {
                 let pr = crate::domain::PrRef {
                     repo: repo.clone(),
                     number,

@@ -186,7 +186,7 @@ async fn requeue_unevaluated(
     repo: &RepoRef,
 ) -> Result<usize, JobError> {
     let mut queued = 0;
-    for open in forge.open_pr_heads(repo, MAX_OPEN_PRS).await? {
+    for open in forge.open_prs(repo, None, MAX_OPEN_PRS).await? {
         let pr = PrRef {
             repo: repo.clone(),
             number: open.number,

@@ -596,15 +596,24 @@ impl Forge for GitHubForge {
         Ok(CommitSha::new(git_ref.object.sha))
     }
 
-    async fn open_prs(&self, repo: &RepoRef, branch: &str) -> ForgeResult<Vec<PrNumber>> {
+    async fn open_prs(
+        &self,
+        repo: &RepoRef,
+        base: Option<&str>,
+        limit: usize,
+    ) -> ForgeResult<Vec<OpenPr>> {
         let installation = installation(repo)?;
-        let url = with_query(
-            self.repo_url(repo, &["pulls"])?,
-            &[("state", "open"), ("base", branch), ("per_page", PER_PAGE)],
-        );
-        let pulls: Vec<models::PullSummary> =
-            self.client.get_all(installation, url, usize::MAX).await?;
-        Ok(pulls.into_iter().map(|p| PrNumber(p.number)).collect())
+        let mut query = vec![("state", "open"), ("per_page", PER_PAGE)];
+        query.extend(base.map(|b| ("base", b)));
+        let url = with_query(self.repo_url(repo, &["pulls"])?, &query);
+        let pulls: Vec<models::PullHead> = self.client.get_all(installation, url, limit).await?;
+        Ok(pulls
+            .into_iter()
+            .map(|p| OpenPr {
+                number: PrNumber(p.number),
+                head_sha: CommitSha::new(p.head.sha),
+            })
+            .collect())
     }
 
     async fn publish_gate(
@@ -905,22 +914,6 @@ impl Forge for GitHubForge {
             .await?
             .success()?;
         Ok(())
-    }
-
-    async fn open_pr_heads(&self, repo: &RepoRef, limit: usize) -> ForgeResult<Vec<OpenPr>> {
-        let installation = installation(repo)?;
-        let url = with_query(
-            self.repo_url(repo, &["pulls"])?,
-            &[("state", "open"), ("per_page", PER_PAGE)],
-        );
-        let pulls: Vec<models::PullHead> = self.client.get_all(installation, url, limit).await?;
-        Ok(pulls
-            .into_iter()
-            .map(|p| OpenPr {
-                number: PrNumber(p.number),
-                head_sha: CommitSha::new(p.head.sha),
-            })
-            .collect())
     }
 
     async fn open_revert(

@@ -698,32 +698,21 @@ impl Forge for GitLabForge {
         }))
     }
 
-    async fn open_prs(&self, repo: &RepoRef, branch: &str) -> ForgeResult<Vec<PrNumber>> {
-        let url = with_query(
-            project_url(&self.client, repo, &["merge_requests"]),
-            &[
-                ("state", "opened"),
-                ("target_branch", branch),
-                ("per_page", PER_PAGE),
-            ],
-        );
-        let listing = self
-            .client
-            .get_all::<models::MergeRequestSummary>(url, usize::MAX)
-            .await?;
-        Ok(listing.items.into_iter().map(|m| PrNumber(m.iid)).collect())
-    }
-
-    async fn open_pr_heads(&self, repo: &RepoRef, limit: usize) -> ForgeResult<Vec<OpenPr>> {
-        let url = with_query(
-            project_url(&self.client, repo, &["merge_requests"]),
-            &[("state", "opened"), ("per_page", PER_PAGE)],
-        );
+    async fn open_prs(
+        &self,
+        repo: &RepoRef,
+        base: Option<&str>,
+        limit: usize,
+    ) -> ForgeResult<Vec<OpenPr>> {
+        let mut query = vec![("state", "opened"), ("per_page", PER_PAGE)];
+        query.extend(base.map(|b| ("target_branch", b)));
+        let url = with_query(project_url(&self.client, repo, &["merge_requests"]), &query);
         let listing = self
             .client
             .get_all::<models::MergeRequestHead>(url, limit)
             .await?;
-        // An MR whose head GitLab has not computed yet is left for the next sweep.
+        // An MR whose head GitLab has not computed yet has nothing to score; its next
+        // push brings it back.
         Ok(listing
             .items
             .into_iter()
