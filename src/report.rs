@@ -31,9 +31,6 @@ pub async fn delivery_metrics(
     if let Some(repo) = repo {
         facts.retain(|f| f.repo == repo);
     }
-    let to = |ms: i64| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    };
+    let to = |ms: i64| crate::domain::millis::datetime(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     Ok(dora::compute(&facts, to(since_ms), to(now_ms)))
 }

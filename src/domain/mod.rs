@@ -3,6 +3,7 @@
 
 mod event;
 mod ids;
+pub mod millis;
 mod permission;
 mod snapshot;
 

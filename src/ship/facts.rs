@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 fn at(ms: Option<i64>) -> Option<OffsetDateTime> {
-    ms.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+    ms.and_then(crate::domain::millis::datetime)
 }
 
 /// One fact per ship; `ships` is `(ship id, record)`, so reverts can name the PR they revert.

@@ -57,7 +57,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             let note = OverrideNote {
                 actor: record.actor,
                 reason: record.reason,
-                at: super::ship::rfc3339(record.created_at_ms),
+                at: crate::domain::millis::rfc3339(record.created_at_ms),
                 head_sha: record.head_sha,
                 overridden: record.overridden,
             };

@@ -2,6 +2,7 @@
 //! one thing, and writes the record back with compare-and-set, so a retried or
 //! concurrent step never repeats a transition and a restart resumes where it stopped.
 use super::{repo_policy, Ctx, JobError};
+use crate::domain::millis;
 use crate::domain::{
     Delivery, DeliveryId, DeploymentRef, DeploymentState, DomainEvent, PostedComment, PrRef,
     PrSnapshot, PrState, RepoRef,
@@ -56,10 +57,7 @@ pub async fn request(
     let first_commit_at_ms = forge
         .first_commit_at(pr)
         .await?
-        .and_then(|d| {
-            time::OffsetDateTime::parse(&d, &time::format_description::well_known::Rfc3339).ok()
-        })
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
+        .and_then(|d| millis::parse_rfc3339(&d));
     let record = ShipRecord {
         pr: pr.clone(),
         base_ref: snap.base_ref.clone(),
@@ -243,9 +241,7 @@ async fn baselines(ctx: &Ctx, config: &RepoConfig, deployed_at_ms: i64) -> Vec<O
     let Some(prometheus) = &ctx.prometheus else {
         return vec![None; config.ship.metrics.len()];
     };
-    let before =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(deployed_at_ms) * 1_000_000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let before = millis::datetime(deployed_at_ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let mut out = Vec::new();
     for metric in &config.ship.metrics {
         out.push(
@@ -564,7 +560,7 @@ pub async fn record_override(
     let note = command_text::OverrideNote {
         actor: record.actor.clone(),
         reason: record.reason.clone(),
-        at: rfc3339(record.created_at_ms),
+        at: millis::rfc3339(record.created_at_ms),
         head_sha: record.head_sha.clone(),
         overridden: record.overridden.clone(),
     };
@@ -572,14 +568,4 @@ pub async fn record_override(
         .create_comment(pr, &command_text::override_recorded(&note))
         .await?;
     Ok(())
-}
-
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ms.to_string())
 }
