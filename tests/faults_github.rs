@@ -353,17 +353,24 @@ async fn a_job_hitting_a_secondary_limit_without_retry_after_runs_again_a_minute
     )
     .await;
     w.settle().await;
-    // One of the snapshot's three calls was limited; the two sent beside it were
-    // answered; nothing was retried and nothing published.
+    // The snapshot sends its three reads at once and the first to arrive is limited.
+    // Whether the other two reach GitHub before the limited one is answered (and the
+    // snapshot dropped) is a race, so only this is fixed: at least one call, each at
+    // most once (nothing retried), and nothing published.
+    let snapshot = [
+        "GET /repos/octo-org/widgets/pulls/7",
+        "GET /repos/octo-org/widgets/pulls/7/files",
+        "GET /repos/octo-org/widgets/pulls/7/reviews",
+    ];
     let mut limited = w.gh.take_calls();
     limited.sort();
-    assert_eq!(
-        limited,
-        [
-            "GET /repos/octo-org/widgets/pulls/7",
-            "GET /repos/octo-org/widgets/pulls/7/files",
-            "GET /repos/octo-org/widgets/pulls/7/reviews",
-        ]
+    let sent = limited.len();
+    limited.dedup();
+    assert_eq!(limited.len(), sent, "a call was retried: {limited:?}");
+    assert!(!limited.is_empty());
+    assert!(
+        limited.iter().all(|c| snapshot.contains(&c.as_str())),
+        "{limited:?}"
     );
     assert_eq!(w.writes(), [], "nothing published while limited");
 
