@@ -167,7 +167,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
-    enqueue_dedupes_by_delivery_id_forever,
+    enqueue_dedupes_by_delivery_id_after_completion,
     claims_oldest_job_first,
     one_job_per_key_runs_at_a_time,
     expired_lease_is_reclaimed_by_another_worker,
@@ -198,6 +198,7 @@ on_both_backends!(
     sweep_lease_has_one_holder_until_it_expires,
     stored_deliveries_are_known_alone_or_split,
     recent_repos_are_those_with_recent_jobs,
+    old_done_jobs_are_pruned_in_batches_and_nothing_else,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -249,7 +250,7 @@ fn assert_lease_lost(result: Result<(), StoreError>, job_id: i64, attempt: u32) 
 
 // ---------------------------------------------------------------- tests
 
-async fn enqueue_dedupes_by_delivery_id_forever(db: Db) {
+async fn enqueue_dedupes_by_delivery_id_after_completion(db: Db) {
     let store = db.store().await;
     let first = delivery("d-1", pr_event("acme/widgets", 1));
     assert_eq!(store.enqueue(&first).await.unwrap(), Enqueued::New);
@@ -1218,5 +1219,50 @@ async fn recent_repos_are_those_with_recent_jobs(db: Db) {
             ("github:acme/widgets".to_owned(), Some(InstallationId(7))),
             ("gitlab:group/tool".to_owned(), None),
         ]
+    );
+}
+
+async fn old_done_jobs_are_pruned_in_batches_and_nothing_else(db: Db) {
+    const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
+    let store = db.store().await;
+    for (id, number) in [("done-1", 1), ("done-2", 2), ("done-3", 3)] {
+        enqueue_pr(&store, id, number).await;
+        let job = claim(&store, "w1").await.unwrap();
+        store.complete(&job).await.unwrap();
+    }
+    enqueue_pr(&store, "parked", 4).await;
+    let job = claim(&store, "w1").await.unwrap();
+    store.park(&job, "cannot decode").await.unwrap();
+    enqueue_pr(&store, "running", 5).await;
+    let running = store.claim("w1", 2 * MONTH).await.unwrap().unwrap();
+    enqueue_pr(&store, "queued", 5).await;
+
+    store.advance_clock(MONTH + Duration::from_secs(1));
+    enqueue_pr(&store, "recent", 6).await;
+    let job = claim(&store, "w1").await.unwrap();
+    assert_eq!(job.delivery_id.as_str(), "recent");
+    store.complete(&job).await.unwrap();
+
+    // Oldest first, a batch at a time.
+    assert_eq!(store.prune_done_jobs(MONTH, 2).await.unwrap(), 2);
+    assert_eq!(store.prune_done_jobs(MONTH, 2).await.unwrap(), 1);
+    assert_eq!(store.prune_done_jobs(MONTH, 2).await.unwrap(), 0);
+
+    // A pruned delivery is new again; everything else is as it was.
+    for (id, known) in [
+        ("done-1", false),
+        ("done-3", false),
+        ("parked", true),
+        ("running", true),
+        ("queued", true),
+        ("recent", true),
+    ] {
+        assert_eq!(store.has_delivery(id).await.unwrap(), known, "{id}");
+    }
+    assert_eq!(store.parked_count().await.unwrap(), 1);
+    store.complete(&running).await.unwrap();
+    assert_eq!(
+        claim(&store, "w1").await.unwrap().delivery_id.as_str(),
+        "queued"
     );
 }

@@ -13,6 +13,7 @@ use smallbatch::settings::{
 use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
 use std::sync::Arc;
+use std::time::Duration;
 use support::fake_github::{FakeFile, Write};
 use support::fake_gitlab;
 use support::gitlab_world::{GitLabWorld, MERGE_REQUEST_HOOK, TOKEN};
@@ -116,7 +117,8 @@ async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_nev
         SweepReport {
             redelivered: 1,
             repos: 1,
-            requeued: 0
+            requeued: 0,
+            pruned: 0
         }
     );
     assert_eq!(w.writes(), [Write::Redelivered { id: 14 }]);
@@ -149,7 +151,8 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
         SweepReport {
             redelivered: 0,
             repos: 1,
-            requeued: 1
+            requeued: 1,
+            pruned: 0
         }
     );
     w.settle().await;
@@ -186,6 +189,45 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
 }
 
 #[tokio::test]
+async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer_swept() {
+    let w = World::start().await;
+    w.open_pr(7, &sha(1), files());
+    let opened = w.payload("pull_request.opened", 7);
+    w.deliver("pull_request", &opened).await;
+    w.settle().await;
+    w.writes();
+    w.gh.take_calls();
+
+    w.store
+        .advance_clock(Duration::from_secs(30 * 24 * 3600 + 60));
+    let sweeper = github_sweeper(&w);
+    let report = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            redelivered: 0,
+            repos: 0,
+            requeued: 0,
+            pruned: 1
+        }
+    );
+    // Only the delivery log was read; no repository is active any more.
+    let calls = w.gh.take_calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.starts_with("GET /app/hook/deliveries")),
+        "{calls:?}"
+    );
+    assert_eq!(
+        Sweeper::default().sweep(&sweeper.ctx).await.unwrap().pruned,
+        0
+    );
+    w.settle().await;
+    w.assert_quiet();
+}
+
+#[tokio::test]
 async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
     let w = GitLabWorld::start().await;
     for iid in [1, 2] {
@@ -204,7 +246,8 @@ async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
         SweepReport {
             redelivered: 0,
             repos: 1,
-            requeued: 1
+            requeued: 1,
+            pruned: 0
         }
     );
     w.settle().await;

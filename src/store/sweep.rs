@@ -108,6 +108,34 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Deletes up to `batch` completed jobs enqueued more than `kept` ago, oldest first,
+    /// and returns how many went. Queued, running and parked jobs stay. A pruned
+    /// delivery id is no longer recognised as a duplicate, so `kept` must outlast every
+    /// redelivery window (GitHub redelivers for three days).
+    pub async fn prune_done_jobs(&self, kept: Duration, batch: u32) -> StoreResult<u64> {
+        let before = self.now_ms().await? - millis(kept);
+        let sql_sqlite = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+             WHERE state = 'done' AND created_at < ?1 ORDER BY id LIMIT ?2)";
+        let sql_pg = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+             WHERE state = 'done' AND created_at < $1 ORDER BY id LIMIT $2)";
+        let batch = i64::from(batch);
+        let deleted = match &self.backend {
+            Backend::Sqlite(pool) => sqlx::query(sql_sqlite)
+                .bind(before)
+                .bind(batch)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Backend::Postgres(pool) => sqlx::query(sql_pg)
+                .bind(before)
+                .bind(batch)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        };
+        Ok(deleted)
+    }
+
     /// Enqueue-to-completion times of the jobs enqueued within `within` and completed,
     /// shortest first.
     pub async fn job_latencies(&self, within: Duration) -> StoreResult<Vec<Duration>> {

@@ -6,7 +6,8 @@
 //!   pages) and asks for one redelivery of each delivery that never succeeded and that
 //!   we did not store;
 //! - both forges: lists the open PRs of recently active repositories (one call per
-//!   repository) and queues an evaluation of each whose head the bot has not evaluated.
+//!   repository) and queues an evaluation of each whose head the bot has not evaluated;
+//! - deletes a bounded batch of jobs completed long ago, so the queue table stays small.
 
 use super::{Ctx, JobError};
 use crate::domain::{CommitSha, Delivery, DeliveryId, DomainEvent, PrRef, RepoRef};
@@ -34,6 +35,13 @@ const MAX_ATTEMPTS_PER_DELIVERY: usize = 3;
 const ACTIVE_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Open PRs read per repository at most (three pages).
 const MAX_OPEN_PRS: usize = 300;
+/// How long completed jobs are kept: their delivery ids dedupe redeliveries, which
+/// GitHub allows for three days and GitLab makes within hours.
+const DONE_JOBS_KEPT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Completed jobs deleted per statement, and statements per sweep: a backlog is
+/// worked off over several sweeps instead of one long delete.
+const PRUNE_BATCH: u32 = 1000;
+const MAX_PRUNE_BATCHES: usize = 10;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -44,6 +52,8 @@ pub struct SweepReport {
     pub repos: usize,
     /// Evaluations queued for heads the bot had not evaluated.
     pub requeued: usize,
+    /// Completed jobs deleted after [`DONE_JOBS_KEPT`].
+    pub pruned: u64,
 }
 
 /// Sweeps every `interval` until `shutdown`, starting at once (to catch up after
@@ -76,7 +86,7 @@ pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken)
             result = sweeper.sweep(&ctx) => match result {
                 Ok(report) => tracing::info!(
                     redelivered = report.redelivered, repos = report.repos,
-                    requeued = report.requeued, "sweep done"
+                    requeued = report.requeued, pruned = report.pruned, "sweep done"
                 ),
                 Err(e) => tracing::warn!(error = %e, "sweep stopped; next one retries"),
             },
@@ -123,8 +133,24 @@ impl Sweeper {
         if report.requeued > 0 {
             ctx.job_stored.notify_one();
         }
+        report.pruned = prune_done_jobs(ctx).await?;
         Ok(report)
     }
+}
+
+async fn prune_done_jobs(ctx: &Ctx) -> Result<u64, JobError> {
+    let mut pruned = 0;
+    for _ in 0..MAX_PRUNE_BATCHES {
+        let deleted = ctx
+            .store
+            .prune_done_jobs(DONE_JOBS_KEPT, PRUNE_BATCH)
+            .await?;
+        pruned += deleted;
+        if deleted < u64::from(PRUNE_BATCH) {
+            break;
+        }
+    }
+    Ok(pruned)
 }
 
 /// Asks once for each failed delivery since `since` that the store does not have.
