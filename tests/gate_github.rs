@@ -571,6 +571,73 @@ async fn a_deleted_guidance_comment_is_posted_again_when_guidance_changes() {
 }
 
 #[tokio::test]
+async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(9, &head, oversized_files());
+    // GitHub posts the comment, then answers 502.
+    let post = format!("POST /repos/{}/issues/9/comments", support::REPO);
+    let list = format!("GET /repos/{}/issues/9/comments", support::REPO);
+    w.gh.state()
+        .lost_answers
+        .push((post.clone(), ResponseTemplate::new(502)));
+    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
+        .await;
+    w.settle().await;
+
+    // The post is not repeated: the bot lists the comments, finds its own and goes on.
+    let calls = w.gh.take_calls();
+    let after_post: Vec<&String> = calls.iter().skip_while(|c| **c != post).collect();
+    assert_eq!(
+        after_post.iter().filter(|c| ***c == post).count(),
+        1,
+        "{calls:#?}"
+    );
+    assert!(after_post.contains(&&list), "{calls:#?}");
+    let writes = w.writes();
+    let comment_id = match &writes[1] {
+        Write::CommentCreated { pr: 9, id } => *id,
+        other => panic!("expected the guidance comment, got {other:?}"),
+    };
+    assert_eq!(
+        writes,
+        [
+            Write::CheckRunCreated {
+                head: head.clone(),
+                conclusion: "failure".into(),
+                title: w.gh.latest_check(&head).title
+            },
+            Write::CommentCreated {
+                pr: 9,
+                id: comment_id
+            },
+            label("size/XL", "ee5500"),
+            Write::LabelAdded {
+                pr: 9,
+                name: "size/XL".into()
+            },
+        ]
+    );
+    assert_eq!(w.gh.state().comments.len(), 1);
+
+    // The found comment is the one on record: a fix edits it.
+    w.update_pr(9, |pr| {
+        pr.head_sha = sha(2);
+        pr.files = small_files();
+    });
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
+        .await;
+    w.settle().await;
+    let writes = w.writes();
+    assert!(
+        writes.contains(&Write::CommentEdited { id: comment_id }),
+        "{writes:#?}"
+    );
+    assert_eq!(w.gh.state().comments.len(), 1, "never a second comment");
+    w.assert_quiet();
+}
+
+#[tokio::test]
 async fn a_pr_that_no_longer_exists_is_dropped_not_retried() {
     let w = World::start().await;
     w.open_pr(7, &sha(1), small_files());

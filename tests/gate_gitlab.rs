@@ -428,6 +428,47 @@ async fn a_bad_gateway_and_a_rate_limit_are_retried_until_correct() {
     w.assert_quiet();
 }
 
+#[tokio::test]
+async fn a_note_whose_answer_was_lost_is_found_not_posted_twice() {
+    let w = GitLabWorld::start().await;
+    // GitLab creates the note, then answers 500.
+    let post = format!("POST {API_PROJECT}/merge_requests/9/notes");
+    w.gl.state().lost_answers.push((
+        post.clone(),
+        ResponseTemplate::new(500).set_body_string("500 Internal Server Error"),
+    ));
+    let head = sha(1);
+    let writes = opened(&w, 9, &head, oversized_files()).await;
+    let note = created_note(&writes);
+    assert_eq!(
+        writes,
+        [
+            status(&head, "failed", &w.gl.latest_status(&head).description),
+            Write::NoteCreated { iid: 9, id: note },
+            label_created("size/XL", "#ee5500"),
+            labels_added(9, "size/XL"),
+        ]
+    );
+    let calls = w.gl.take_calls();
+    assert_eq!(
+        calls.iter().filter(|c| **c == post).count(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(w.gl.state().notes.len(), 1, "never a second note");
+
+    let old = w.push(9, &sha(2), small_files());
+    w.deliver(MERGE_REQUEST_HOOK, &w.push_hook(9, &old)).await;
+    w.settle().await;
+    let writes = w.writes();
+    assert!(
+        writes.contains(&Write::NoteEdited { id: note }),
+        "{writes:#?}"
+    );
+    assert_eq!(w.gl.state().notes.len(), 1, "never a second note");
+    w.assert_quiet();
+}
+
 /// The GitLab note and the GitHub comment come from the same renderer: for the same
 /// files and reviews their bodies are equal, and equal to the GitHub e2e snapshot.
 #[tokio::test]

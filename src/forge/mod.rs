@@ -183,7 +183,51 @@ pub trait Forge: Send + Sync {
         marker: &str,
     ) -> ForgeResult<Option<(CommentId, String)>>;
 
+    /// Posts a comment, retrying failures as any other call.
     async fn create_comment(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId>;
+
+    /// Posts a comment without sending it twice: after a 5xx or a lost answer it fails
+    /// `Transient`, since the comment may exist. See [`Forge::create_marked_comment`].
+    async fn create_comment_once(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId>;
+
+    /// Posts the bot's one comment carrying `marker`, never two: when the answer to the
+    /// post is lost, the forge is asked whether the comment exists before posting again
+    /// (a retried POST that GitHub or GitLab had carried out would duplicate it). Callers
+    /// look for an existing comment before the first post.
+    async fn create_marked_comment(
+        &self,
+        pr: &PrRef,
+        marker: &str,
+        body: &str,
+    ) -> ForgeResult<CommentId> {
+        match self.create_comment_once(pr, body).await {
+            Err(e) if e.is_transient() => {
+                tracing::info!(error = %e, "a comment may have been posted; looking before posting again");
+                match self.adopt_comment(pr, marker, body).await? {
+                    Some(id) => Ok(id),
+                    None => self.create_comment_once(pr, body).await,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The bot's comment carrying `marker`, edited to `body` when it says something
+    /// else; `None` when there is none.
+    async fn adopt_comment(
+        &self,
+        pr: &PrRef,
+        marker: &str,
+        body: &str,
+    ) -> ForgeResult<Option<CommentId>> {
+        let Some((id, posted)) = self.find_comment(pr, marker).await? else {
+            return Ok(None);
+        };
+        if posted != body {
+            self.edit_comment(pr, id, body).await?;
+        }
+        Ok(Some(id))
+    }
 
     async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()>;
 

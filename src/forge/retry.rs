@@ -112,6 +112,16 @@ impl<'a> Backoff<'a> {
     }
 }
 
+/// The error for a request that must not be repeated (it creates something each time)
+/// after a failure that may have taken effect: a 5xx, or an answer that never came. The
+/// caller looks for what it asked for before asking again.
+pub(crate) fn not_repeated(message: String, retry_after: Option<Duration>) -> ForgeError {
+    ForgeError::Transient {
+        message: format!("{message} (not repeated: it may have taken effect)"),
+        retry_after,
+    }
+}
+
 /// A header's value as trimmed text, when it is valid ASCII.
 pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name)?.to_str().ok().map(str::trim)

@@ -156,19 +156,36 @@ async fn reconcile_comment(
                 Ok(()) => {}
                 // Someone deleted it; the guidance still applies, so it is posted anew.
                 Err(ForgeError::NotFound(_)) => {
-                    record.comment_id = Some(forge.create_comment(pr, &body).await?.0);
+                    let id = adopt_or_post(forge, pr, GUIDANCE_MARKER, &body).await?;
+                    record.comment_id = Some(id.0);
                 }
                 Err(e) => return Err(e.into()),
             }
             record.comment_body = Some(body);
         }
         (CommentAction::Create(body) | CommentAction::Edit(body), _) => {
-            let id = forge.create_comment(pr, &body).await?;
+            let id = forge
+                .create_marked_comment(pr, GUIDANCE_MARKER, &body)
+                .await?;
             record.comment_id = Some(id.0);
             record.comment_body = Some(body);
         }
     }
     Ok(())
+}
+
+/// The bot's comment carrying `marker`, brought up to `body`, or a new one: an earlier
+/// attempt of this job may have posted it before failing.
+pub(super) async fn adopt_or_post(
+    forge: &dyn Forge,
+    pr: &PrRef,
+    marker: &str,
+    body: &str,
+) -> Result<CommentId, JobError> {
+    Ok(match forge.adopt_comment(pr, marker, body).await? {
+        Some(id) => id,
+        None => forge.create_marked_comment(pr, marker, body).await?,
+    })
 }
 
 async fn reconcile_labels(

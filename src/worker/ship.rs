@@ -480,8 +480,10 @@ async fn publish(
                 .await?;
             Ok(stored.clone())
         }
+        // An earlier attempt may have posted it before failing.
         None => {
-            let id = forge.create_comment(&record.pr, &body).await?;
+            let id = super::gate::adopt_or_post(forge, &record.pr, &text::marker(stored.id), &body)
+                .await?;
             record.comment_id = Some(id.0);
             Ok(save(ctx, stored, record)
                 .await?

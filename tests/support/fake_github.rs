@@ -144,6 +144,9 @@ pub struct State {
     pub unexpected: Vec<String>,
     /// Served, in order, instead of the next calls' real answers.
     pub faults: VecDeque<ResponseTemplate>,
+    /// (call, answer): the next such call is carried out but answered with `answer`
+    /// instead, as when GitHub fails after doing the work.
+    pub lost_answers: Vec<(String, ResponseTemplate)>,
     /// Repository roles by login; anyone else is not a collaborator (404).
     pub roles: BTreeMap<String, String>,
     /// Other checks on a commit: (name, status, conclusion).
@@ -248,7 +251,11 @@ impl Respond for Responder {
             Some(Mischief::Delay(delay)) => Some(delay),
             None | Some(Mischief::None) => None,
         };
-        let resp = match route(&mut s, req) {
+        let routed = route(&mut s, req);
+        if let Some(at) = s.lost_answers.iter().position(|(c, _)| *c == call) {
+            return s.lost_answers.remove(at).1;
+        }
+        let resp = match routed {
             // GitHub's primary budget, counting down with every call.
             Some(resp) => resp.insert_header(
                 "x-ratelimit-remaining",

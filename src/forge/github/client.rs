@@ -45,6 +45,9 @@ pub struct ApiRequest {
     pub url: Url,
     pub body: Option<serde_json::Value>,
     pub accept: &'static str,
+    /// `false` for a request that makes something new each time it is sent (a comment):
+    /// after a 5xx or a lost answer it is not sent again, since it may have taken effect.
+    pub repeatable: bool,
 }
 
 impl ApiRequest {
@@ -54,6 +57,7 @@ impl ApiRequest {
             url,
             body: None,
             accept: JSON,
+            repeatable: true,
         }
     }
 
@@ -150,6 +154,8 @@ enum Attempt {
     Retry {
         message: String,
         retry_after: Option<Duration>,
+        /// A 5xx or no answer: the request may have been carried out.
+        may_have_applied: bool,
     },
 }
 
@@ -207,6 +213,7 @@ fn classify(
             return Ok(Attempt::Retry {
                 message: format!("{}: {}", request.describe(), without_backtrace(&e)),
                 retry_after: None,
+                may_have_applied: true,
             })
         }
         Err(e) => {
@@ -226,10 +233,12 @@ fn classify(
                 Some(wait) => Attempt::Retry {
                     message: format!("{}: rate limited", request.describe()),
                     retry_after: Some(wait),
+                    may_have_applied: false,
                 },
                 None if status == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
                     message: retry_message(),
                     retry_after: None,
+                    may_have_applied: false,
                 },
                 None => Attempt::Final(response),
             }
@@ -237,6 +246,7 @@ fn classify(
         s if s.is_server_error() => Attempt::Retry {
             message: retry_message(),
             retry_after: rate_limit_wait(&response.headers, &[], OffsetDateTime::now_utc()),
+            may_have_applied: true,
         },
         _ => Attempt::Final(response),
     })
@@ -372,7 +382,13 @@ impl GitHubClient {
                 Attempt::Retry {
                     message,
                     retry_after,
-                } => backoff.wait(message, retry_after).await?,
+                    may_have_applied,
+                } => {
+                    if may_have_applied && !request.repeatable {
+                        return Err(retry::not_repeated(message, retry_after));
+                    }
+                    backoff.wait(message, retry_after).await?
+                }
             }
         }
     }
@@ -410,7 +426,11 @@ impl GitHubClient {
                 Attempt::Retry {
                     message,
                     retry_after,
+                    may_have_applied,
                 } => {
+                    if may_have_applied && !request.repeatable {
+                        return Err(retry::not_repeated(message, retry_after));
+                    }
                     if let Some(wait) = retry_after {
                         self.pause(installation, wait);
                     }

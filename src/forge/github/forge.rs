@@ -232,6 +232,26 @@ impl GitHubForge {
 }
 
 impl GitHubForge {
+    async fn post_comment(
+        &self,
+        pr: &PrRef,
+        body: &str,
+        repeatable: bool,
+    ) -> ForgeResult<CommentId> {
+        let installation = installation(&pr.repo)?;
+        let number = pr.number.to_string();
+        let url = self.repo_url(&pr.repo, &["issues", &number, "comments"])?;
+        let mut request = ApiRequest::new(Method::POST, url).json(json!({ "body": body }));
+        request.repeatable = repeatable;
+        let comment: models::Created = self
+            .client
+            .send(installation, &request)
+            .await?
+            .success()?
+            .json()?;
+        Ok(CommentId(comment.id))
+    }
+
     /// Every check run on `head` but ours, and every commit status.
     async fn head_checks(
         &self,
@@ -687,17 +707,11 @@ impl Forge for GitHubForge {
     }
 
     async fn create_comment(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId> {
-        let installation = installation(&pr.repo)?;
-        let number = pr.number.to_string();
-        let url = self.repo_url(&pr.repo, &["issues", &number, "comments"])?;
-        let request = ApiRequest::new(Method::POST, url).json(json!({ "body": body }));
-        let comment: models::Created = self
-            .client
-            .send(installation, &request)
-            .await?
-            .success()?
-            .json()?;
-        Ok(CommentId(comment.id))
+        self.post_comment(pr, body, true).await
+    }
+
+    async fn create_comment_once(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId> {
+        self.post_comment(pr, body, false).await
     }
 
     async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()> {

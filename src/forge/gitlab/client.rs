@@ -25,6 +25,9 @@ pub struct ApiRequest {
     pub method: Method,
     pub url: Url,
     pub body: Option<serde_json::Value>,
+    /// `false` for a request that makes something new each time it is sent (a comment):
+    /// after a 5xx or a lost answer it is not sent again, since it may have taken effect.
+    pub repeatable: bool,
 }
 
 impl ApiRequest {
@@ -33,6 +36,7 @@ impl ApiRequest {
             method,
             url,
             body: None,
+            repeatable: true,
         }
     }
 
@@ -149,6 +153,8 @@ enum Attempt {
     Retry {
         message: String,
         retry_after: Option<Duration>,
+        /// A 5xx or no answer: the request may have been carried out.
+        may_have_applied: bool,
     },
 }
 
@@ -172,6 +178,7 @@ fn classify(request: &ApiRequest, result: reqwest::Result<ApiResponse>) -> Forge
             return Ok(Attempt::Retry {
                 message: format!("{}: {e}", request.describe()),
                 retry_after: None,
+                may_have_applied: !e.is_connect(),
             })
         }
     };
@@ -181,6 +188,7 @@ fn classify(request: &ApiRequest, result: reqwest::Result<ApiResponse>) -> Forge
             Attempt::Retry {
                 message: format!("{}: {status}", request.describe()),
                 retry_after: rate_limit_wait(&response.headers, OffsetDateTime::now_utc()),
+                may_have_applied: status.is_server_error(),
             }
         } else {
             Attempt::Final(response)
@@ -291,7 +299,8 @@ impl GitLabClient {
         })
     }
 
-    /// Sends `request`, retrying rate limits, 5xx and transport failures.
+    /// Sends `request`, retrying rate limits, 5xx and transport failures (the latter two
+    /// only when it is repeatable).
     pub async fn send(&self, request: &ApiRequest) -> ForgeResult<ApiResponse> {
         let mut backoff = Backoff::new(&self.retry, FORGE);
         loop {
@@ -305,7 +314,13 @@ impl GitLabClient {
                 Attempt::Retry {
                     message,
                     retry_after,
-                } => backoff.wait(message, retry_after).await?,
+                    may_have_applied,
+                } => {
+                    if may_have_applied && !request.repeatable {
+                        return Err(retry::not_repeated(message, retry_after));
+                    }
+                    backoff.wait(message, retry_after).await?
+                }
             }
         }
     }

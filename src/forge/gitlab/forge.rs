@@ -47,6 +47,14 @@ pub struct GitLabForge {
 }
 
 impl GitLabForge {
+    async fn post_note(&self, pr: &PrRef, body: &str, repeatable: bool) -> ForgeResult<CommentId> {
+        let mut request = ApiRequest::new(Method::POST, self.mr_url(pr, &["notes"]))
+            .json(json!({ "body": body }));
+        request.repeatable = repeatable;
+        let note: models::Created = self.client.send(&request).await?.success()?.json()?;
+        Ok(CommentId(note.id))
+    }
+
     /// The MR's merge state now, if it can be read; only a hint, so errors are `None`.
     async fn current_merge_state(&self, pr: &PrRef) -> Option<models::MergeState> {
         let response = self
@@ -790,10 +798,11 @@ impl Forge for GitLabForge {
     }
 
     async fn create_comment(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId> {
-        let request = ApiRequest::new(Method::POST, self.mr_url(pr, &["notes"]))
-            .json(json!({ "body": body }));
-        let note: models::Created = self.client.send(&request).await?.success()?.json()?;
-        Ok(CommentId(note.id))
+        self.post_note(pr, body, true).await
+    }
+
+    async fn create_comment_once(&self, pr: &PrRef, body: &str) -> ForgeResult<CommentId> {
+        self.post_note(pr, body, false).await
     }
 
     async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()> {
