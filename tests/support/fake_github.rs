@@ -665,6 +665,20 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 json!({"id": id, "sha": sha, "ref": sha, "environment": environment}),
             ))
         }
+        ("GET", ["deployments"]) => {
+            let wanted = |key: &str| query(req, key);
+            let list: Vec<Value> = s
+                .deployments
+                .iter()
+                .filter(|d| wanted("sha").is_none_or(|sha| d.1 == sha))
+                .filter(|d| wanted("environment").is_none_or(|env| d.2 == env))
+                .map(|d| {
+                    json!({"id": d.0, "sha": d.1, "ref": d.1, "environment": d.2,
+                           "payload": {"smallbatch": true}})
+                })
+                .collect();
+            Some(ResponseTemplate::new(200).set_body_json(list))
+        }
         ("POST", ["deployments", id, "statuses"]) => {
             let id: u64 = id.parse().ok()?;
             let state = body(req)["state"].as_str()?.to_string();

@@ -34,6 +34,8 @@ const SUMMARY_MAX_CHARS: usize = 65_535;
 const PER_PAGE: &str = "100";
 /// GitHub rejects a deployment status description longer than this many characters.
 const DEPLOYMENT_DESCRIPTION_MAX_CHARS: usize = 140;
+/// Deployments of one commit to one environment read when looking for ours: one page.
+const MAX_DEPLOYMENTS_PER_SHA: usize = 100;
 /// Creates the revert PR the way the "Revert" button does; REST has no equivalent.
 const REVERT_MUTATION: &str = "mutation($pullRequestId: ID!, $title: String, $body: String) { \
 revertPullRequest(input: {pullRequestId: $pullRequestId, title: $title, body: $body}) { \
@@ -232,6 +234,28 @@ impl GitHubForge {
 }
 
 impl GitHubForge {
+    /// The deployment of `sha` to `environment` that this bot created, if any.
+    async fn our_deployment(
+        &self,
+        repo: &RepoRef,
+        sha: &CommitSha,
+        environment: &str,
+    ) -> ForgeResult<Option<u64>> {
+        let url = with_query(
+            self.repo_url(repo, &["deployments"])?,
+            &[
+                ("sha", sha.as_str()),
+                ("environment", environment),
+                ("per_page", PER_PAGE),
+            ],
+        );
+        let listed: Vec<models::Deployment> = self
+            .client
+            .get_all(installation(repo)?, url, MAX_DEPLOYMENTS_PER_SHA)
+            .await?;
+        Ok(listed.into_iter().find(|d| d.by_smallbatch()).map(|d| d.id))
+    }
+
     async fn post_comment(
         &self,
         pr: &PrRef,
@@ -821,10 +845,15 @@ impl Forge for GitHubForge {
         description: &str,
     ) -> ForgeResult<DeploymentStart> {
         let installation = installation(repo)?;
+        // A second deployment would run the team's CD twice: an earlier attempt of this
+        // job may have created it before failing, and a lost answer is never re-sent.
+        if let Some(id) = self.our_deployment(repo, sha, environment).await? {
+            return Ok(DeploymentStart::Created { id });
+        }
         let url = self.repo_url(repo, &["deployments"])?;
         // No auto-merge of the default branch into the ref, no required contexts: the
         // gate has already judged this exact commit.
-        let request = ApiRequest::new(Method::POST, url).json(json!({
+        let mut request = ApiRequest::new(Method::POST, url).json(json!({
             "ref": sha.as_str(),
             "environment": environment,
             "description": description,
@@ -832,7 +861,16 @@ impl Forge for GitHubForge {
             "required_contexts": [],
             "payload": { "smallbatch": true },
         }));
-        let response = self.client.send(installation, &request).await?.success()?;
+        request.repeatable = false;
+        let response = match self.client.send(installation, &request).await {
+            Err(e) if e.is_transient() => {
+                return match self.our_deployment(repo, sha, environment).await? {
+                    Some(id) => Ok(DeploymentStart::Created { id }),
+                    None => Err(e),
+                }
+            }
+            sent => sent?.success()?,
+        };
         // 202 means GitHub merged something first instead of deploying: with
         // `auto_merge: false` it should not happen, and there is no deployment.
         if response.status == StatusCode::ACCEPTED {

@@ -119,6 +119,21 @@ pub struct Created {
     pub id: u64,
 }
 
+/// A deployment as listed; `payload` is what its creator attached.
+#[derive(Debug, Deserialize)]
+pub struct Deployment {
+    pub id: u64,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+impl Deployment {
+    /// Created by `/ship`, which marks its deployments in the payload.
+    pub fn by_smallbatch(&self) -> bool {
+        self.payload.get("smallbatch") == Some(&serde_json::Value::Bool(true))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct GitObject {
     pub sha: String,
