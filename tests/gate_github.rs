@@ -30,6 +30,33 @@ fn label(name: &str, color: &str) -> Write {
     }
 }
 
+/// Asserts what opening oversized PR `pr` at `head` wrote: a failing check, the guidance
+/// comment (its id returned) and the size label.
+fn assert_oversized_opened(w: &World, pr: u64, head: &str) -> u64 {
+    let writes = w.writes();
+    let comment_id = match &writes[1] {
+        Write::CommentCreated { pr: on, id } if *on == pr => *id,
+        other => panic!("expected the guidance comment, got {other:?}"),
+    };
+    assert_eq!(
+        writes,
+        [
+            Write::CheckRunCreated {
+                head: head.to_owned(),
+                conclusion: "failure".into(),
+                title: w.gh.latest_check(head).title
+            },
+            Write::CommentCreated { pr, id: comment_id },
+            label("size/XL", "ee5500"),
+            Write::LabelAdded {
+                pr,
+                name: "size/XL".into()
+            },
+        ]
+    );
+    comment_id
+}
+
 #[tokio::test]
 async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
     let w = World::start().await;
@@ -160,30 +187,7 @@ async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
         .await;
     w.settle().await;
 
-    let writes = w.writes();
-    let comment_id = match &writes[1] {
-        Write::CommentCreated { pr: 9, id } => *id,
-        other => panic!("expected the guidance comment, got {other:?}"),
-    };
-    assert_eq!(
-        writes,
-        [
-            Write::CheckRunCreated {
-                head: head.clone(),
-                conclusion: "failure".into(),
-                title: w.gh.latest_check(&head).title
-            },
-            Write::CommentCreated {
-                pr: 9,
-                id: comment_id
-            },
-            label("size/XL", "ee5500"),
-            Write::LabelAdded {
-                pr: 9,
-                name: "size/XL".into()
-            },
-        ]
-    );
+    let comment_id = assert_oversized_opened(&w, 9, &head);
     insta::assert_snapshot!("oversized_comment", w.gh.comment_body(comment_id));
     insta::assert_snapshot!("oversized_check_summary", w.gh.latest_check(&head).summary);
 
@@ -594,30 +598,7 @@ async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
         "{calls:#?}"
     );
     assert!(after_post.contains(&&list), "{calls:#?}");
-    let writes = w.writes();
-    let comment_id = match &writes[1] {
-        Write::CommentCreated { pr: 9, id } => *id,
-        other => panic!("expected the guidance comment, got {other:?}"),
-    };
-    assert_eq!(
-        writes,
-        [
-            Write::CheckRunCreated {
-                head: head.clone(),
-                conclusion: "failure".into(),
-                title: w.gh.latest_check(&head).title
-            },
-            Write::CommentCreated {
-                pr: 9,
-                id: comment_id
-            },
-            label("size/XL", "ee5500"),
-            Write::LabelAdded {
-                pr: 9,
-                name: "size/XL".into()
-            },
-        ]
-    );
+    let comment_id = assert_oversized_opened(&w, 9, &head);
     assert_eq!(w.gh.state().comments.len(), 1);
 
     // The found comment is the one on record: a fix edits it.

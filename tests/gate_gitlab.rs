@@ -77,6 +77,22 @@ fn created_note(writes: &[Write]) -> u64 {
         .unwrap_or_else(|| panic!("no note created: {writes:#?}"))
 }
 
+/// Asserts what opening oversized MR 9 at `head` wrote: a failed status, the guidance
+/// note (its id returned) and the size label.
+fn assert_oversized_opened(w: &GitLabWorld, head: &str, writes: &[Write]) -> u64 {
+    let note = created_note(writes);
+    assert_eq!(
+        writes,
+        [
+            status(head, "failed", &w.gl.latest_status(head).description),
+            Write::NoteCreated { iid: 9, id: note },
+            label_created("size/XL", "#ee5500"),
+            labels_added(9, "size/XL"),
+        ]
+    );
+    note
+}
+
 /// Opens MR `iid` with `files`, delivers `open` and returns the writes it caused.
 async fn opened(w: &GitLabWorld, iid: u64, head: &str, files: Vec<FakeFile>) -> Vec<Write> {
     w.open_mr(iid, head, files);
@@ -371,16 +387,7 @@ async fn an_oversized_mr_fixed_by_a_push_gets_its_note_edited_not_a_second_one()
     let w = GitLabWorld::start().await;
     let head = sha(1);
     let writes = opened(&w, 9, &head, oversized_files()).await;
-    let note = created_note(&writes);
-    assert_eq!(
-        writes,
-        [
-            status(&head, "failed", &w.gl.latest_status(&head).description),
-            Write::NoteCreated { iid: 9, id: note },
-            label_created("size/XL", "#ee5500"),
-            labels_added(9, "size/XL"),
-        ]
-    );
+    let note = assert_oversized_opened(&w, &head, &writes);
 
     let head2 = sha(2);
     let old = w.push(9, &head2, small_files());
@@ -439,16 +446,7 @@ async fn a_note_whose_answer_was_lost_is_found_not_posted_twice() {
     ));
     let head = sha(1);
     let writes = opened(&w, 9, &head, oversized_files()).await;
-    let note = created_note(&writes);
-    assert_eq!(
-        writes,
-        [
-            status(&head, "failed", &w.gl.latest_status(&head).description),
-            Write::NoteCreated { iid: 9, id: note },
-            label_created("size/XL", "#ee5500"),
-            labels_added(9, "size/XL"),
-        ]
-    );
+    let note = assert_oversized_opened(&w, &head, &writes);
     let calls = w.gl.take_calls();
     assert_eq!(
         calls.iter().filter(|c| **c == post).count(),

@@ -1353,14 +1353,28 @@ async fn a_merge_retried_after_it_went_through_returns_the_merge_commit() {
     );
 }
 
-/// Lists the deployments of `sha('m')` to production: `listed` as GitHub answers.
-async fn deployments_listed(server: &MockServer, listed: Value) {
+const DEPLOYMENTS: &str = "/repos/acme/widgets/deployments";
+
+/// Lists the deployments of `sha('m')` to production, `times` times: `listed` as GitHub
+/// answers.
+async fn deployments_listed(server: &MockServer, listed: Value, times: u64) {
     Mock::given(method("GET"))
-        .and(path("/repos/acme/widgets/deployments"))
+        .and(path(DEPLOYMENTS))
         .and(query_param("sha", sha('m').as_str()))
         .and(query_param("environment", "production"))
         .respond_with(ResponseTemplate::new(200).set_body_json(listed))
-        .expect(1)
+        .up_to_n_times(times)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Answers `times` deployment creations with `status`.
+async fn deployment_posts(server: &MockServer, status: u16, times: u64) {
+    Mock::given(method("POST"))
+        .and(path(DEPLOYMENTS))
+        .respond_with(ResponseTemplate::new(status))
+        .expect(times)
         .mount(server)
         .await;
 }
@@ -1368,17 +1382,23 @@ async fn deployments_listed(server: &MockServer, listed: Value) {
 /// A deployment as GitHub lists it, with `payload`.
 fn listed_deployment(id: u64, payload: Value) -> Value {
     json!({
-        "url": format!("https://api.github.com/repos/acme/widgets/deployments/{id}"),
+        "url": format!("https://api.github.com{DEPLOYMENTS}/{id}"),
         "id": id, "node_id": "MDEwOkRlcGxveW1lbnQx", "sha": sha('m').as_str(),
         "ref": sha('m').as_str(), "task": "deploy", "payload": payload,
         "original_environment": "production", "environment": "production",
         "description": "Deploy request from hubot",
         "creator": {"login": "octocat", "id": 1, "type": "User"},
         "created_at": "2012-07-20T01:19:13Z", "updated_at": "2012-07-20T01:19:13Z",
-        "statuses_url": format!("https://api.github.com/repos/acme/widgets/deployments/{id}/statuses"),
+        "statuses_url": format!("https://api.github.com{DEPLOYMENTS}/{id}/statuses"),
         "repository_url": "https://api.github.com/repos/acme/widgets",
         "transient_environment": false, "production_environment": true
     })
+}
+
+async fn ship_deployment(server: &MockServer) -> Result<DeploymentStart, ForgeError> {
+    forge(server)
+        .start_deployment(&repo(), &sha('m'), "production", "/ship of #7 by maya")
+        .await
 }
 
 #[tokio::test]
@@ -1386,9 +1406,9 @@ async fn start_deployment_creates_one_for_the_exact_commit() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;
     // The team's own deployment of the commit is not ours.
-    deployments_listed(&server, json!([listed_deployment(1, json!({}))])).await;
+    deployments_listed(&server, json!([listed_deployment(1, json!({}))]), 1).await;
     Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/deployments"))
+        .and(path(DEPLOYMENTS))
         .and(body_json(json!({
             "ref": sha('m').as_str(),
             "environment": "production",
@@ -1405,10 +1425,7 @@ async fn start_deployment_creates_one_for_the_exact_commit() {
         .mount(&server)
         .await;
 
-    let started = forge(&server)
-        .start_deployment(&repo(), &sha('m'), "production", "/ship of #7 by maya")
-        .await
-        .unwrap();
+    let started = ship_deployment(&server).await.unwrap();
     assert_eq!(started, DeploymentStart::Created { id: 145988746 });
 }
 
@@ -1416,22 +1433,11 @@ async fn start_deployment_creates_one_for_the_exact_commit() {
 async fn start_deployment_adopts_the_one_an_earlier_attempt_created() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;
-    deployments_listed(
-        &server,
-        json!([listed_deployment(145988746, json!({ "smallbatch": true }))]),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/deployments"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let ours = listed_deployment(145988746, json!({ "smallbatch": true }));
+    deployments_listed(&server, json!([ours]), 1).await;
+    deployment_posts(&server, 201, 0).await;
 
-    let started = forge(&server)
-        .start_deployment(&repo(), &sha('m'), "production", "/ship of #7 by maya")
-        .await
-        .unwrap();
+    let started = ship_deployment(&server).await.unwrap();
     assert_eq!(started, DeploymentStart::Created { id: 145988746 });
 }
 
@@ -1440,29 +1446,12 @@ async fn a_deployment_whose_answer_was_lost_is_looked_for_not_created_twice() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;
     // Before the post: none. After the 502: the one GitHub made anyway.
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/widgets/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    deployments_listed(
-        &server,
-        json!([listed_deployment(145988746, json!({ "smallbatch": true }))]),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/deployments"))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(1)
-        .mount(&server)
-        .await;
+    deployments_listed(&server, json!([]), 1).await;
+    let ours = listed_deployment(145988746, json!({ "smallbatch": true }));
+    deployments_listed(&server, json!([ours]), 1).await;
+    deployment_posts(&server, 502, 1).await;
 
-    let started = forge(&server)
-        .start_deployment(&repo(), &sha('m'), "production", "/ship of #7 by maya")
-        .await
-        .unwrap();
+    let started = ship_deployment(&server).await.unwrap();
     assert_eq!(started, DeploymentStart::Created { id: 145988746 });
 }
 
@@ -1470,23 +1459,10 @@ async fn a_deployment_whose_answer_was_lost_is_looked_for_not_created_twice() {
 async fn a_deployment_post_failing_with_nothing_made_is_transient_and_sent_once() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/widgets/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/deployments"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(1)
-        .mount(&server)
-        .await;
+    deployments_listed(&server, json!([]), 2).await;
+    deployment_posts(&server, 503, 1).await;
 
-    let err = forge(&server)
-        .start_deployment(&repo(), &sha('m'), "production", "/ship of #7 by maya")
-        .await
-        .unwrap_err();
+    let err = ship_deployment(&server).await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert!(err.to_string().contains("not repeated"), "{err}");
 }
