@@ -178,6 +178,7 @@ on_both_backends!(
     released_job_is_claimable_at_once_without_counting_the_attempt,
     undecodable_job_is_parked_and_skipped,
     queued_job_survives_reopening,
+    concurrent_deliveries_are_each_stored_once,
     concurrent_claimers_take_each_job_once_and_one_per_key,
     contended_keys_are_still_claimed_one_at_a_time,
     concurrent_connects_migrate_a_fresh_database_once,
@@ -443,6 +444,47 @@ async fn queued_job_survives_reopening(db: Db) {
     let job = claim(&reopened, "w1").await.unwrap();
     assert_eq!(job.delivery_id.as_str(), "d-1");
     assert_eq!(job.event, pr_event("acme/widgets", 1));
+}
+
+/// Deliveries arriving together (on SQLite, committed in shared transactions), each sent
+/// three times: every id is stored once, every sender gets its own answer.
+async fn concurrent_deliveries_are_each_stored_once(db: Db) {
+    let store = db.store().await;
+    let mut sends = Vec::new();
+    for _copy in 0..3 {
+        for n in 0..100u64 {
+            let store = store.clone();
+            sends.push(tokio::spawn(async move {
+                let id = format!("d-{n}");
+                let outcome = store
+                    .enqueue(&delivery(&id, pr_event("acme/widgets", n)))
+                    .await
+                    .unwrap();
+                (id, outcome)
+            }));
+        }
+    }
+    let mut new_ids = HashMap::<String, u32>::new();
+    for send in sends {
+        let (id, outcome) = send.await.unwrap();
+        if outcome == Enqueued::New {
+            *new_ids.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(new_ids.len(), 100);
+    assert!(new_ids.values().all(|&n| n == 1), "{new_ids:?}");
+    assert_eq!(store.queue_depth().await.unwrap(), 100);
+    // What was answered as stored is there: each job is claimed with its own event.
+    let mut claimed = HashSet::new();
+    while let Some(job) = claim(&store, "w1").await {
+        let DomainEvent::PrChanged { pr, .. } = &job.event else {
+            panic!("{:?}", job.event)
+        };
+        assert_eq!(job.delivery_id.0, format!("d-{}", pr.number.0));
+        claimed.insert(job.delivery_id.0.clone());
+        store.complete(&job).await.unwrap();
+    }
+    assert_eq!(claimed.len(), 100);
 }
 
 async fn concurrent_claimers_take_each_job_once_and_one_per_key(db: Db) {

@@ -4,7 +4,9 @@
 //!
 //! Guarantees the webhook server and workers rely on:
 //! - `enqueue` returns only once the job is committed durably (SQLite `synchronous=FULL`,
-//!   PostgreSQL's default `synchronous_commit=on`), and a delivery id is accepted once, ever.
+//!   with concurrent deliveries committed together, see `group_commit`; PostgreSQL's
+//!   default `synchronous_commit=on`), and a delivery id is accepted once, until its
+//!   completed job is pruned (`prune_done_jobs`).
 //! - A claim is a lease. Each claim increments `attempts`, and `(job id, attempts)` is the
 //!   fencing token: `complete`/`retry`/`park`/`release` apply only while the job is still
 //!   running under that same attempt, so a worker whose lease expired and was re-claimed
@@ -33,6 +35,7 @@ macro_rules! ship_columns {
 }
 
 mod comments;
+mod group_commit;
 mod overrides;
 mod postgres;
 mod ships;
@@ -61,6 +64,12 @@ pub enum StoreError {
     /// worker claimed it, or it was already completed, retried, parked or released.
     #[error("job {job_id} attempt {attempt} no longer holds its lease")]
     LeaseLost { job_id: i64, attempt: u32 },
+    /// The batch this delivery was written in failed; nothing of it was stored.
+    #[error("storing the delivery failed: {0}")]
+    Batch(String),
+    /// The task that stores deliveries is gone (the runtime is shutting down).
+    #[error("the delivery writer has stopped")]
+    IntakeStopped,
     /// The PR already has an unfinished ship; only one may run at a time.
     #[error("ship {id} is already in progress for this pull request")]
     ShipInProgress { id: i64 },
@@ -101,6 +110,8 @@ pub struct PrRecord {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Group commit of deliveries, on SQLite only: PostgreSQL commits concurrently.
+    intake: Option<group_commit::Intake>,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
 }
@@ -153,8 +164,13 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
+        let intake = match &backend {
+            Backend::Sqlite(pool) => Some(group_commit::Intake::start(pool.clone())),
+            Backend::Postgres(_) => None,
+        };
         Ok(Self {
             backend,
+            intake,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
         })
     }
@@ -207,11 +223,21 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(format!("cannot serialize event: {e}")))?;
         let key = delivery.event.serial_key();
         let id = delivery.id.as_str();
-        let inserted = match &self.backend {
-            Backend::Sqlite(pool) => {
+        let inserted = match (&self.intake, &self.backend) {
+            (Some(intake), _) => {
+                let job = group_commit::NewJob {
+                    delivery_id: id.to_owned(),
+                    key,
+                    event,
+                    delay_ms,
+                    offset: self.offset(),
+                };
+                intake.enqueue(job).await
+            }
+            (None, Backend::Sqlite(pool)) => {
                 sqlite::enqueue(pool, id, &key, &event, delay_ms, self.offset()).await
             }
-            Backend::Postgres(pool) => {
+            (None, Backend::Postgres(pool)) => {
                 postgres::enqueue(pool, id, &key, &event, delay_ms, self.offset()).await
             }
         }?;

@@ -80,8 +80,8 @@ pub(super) async fn ping(pool: &SqlitePool) -> StoreResult<()> {
     Ok(())
 }
 
-pub(super) async fn enqueue(
-    pool: &SqlitePool,
+pub(super) async fn enqueue<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
     delivery_id: &str,
     key: &str,
     event: &str,
@@ -103,7 +103,7 @@ pub(super) async fn enqueue(
     .bind(key)
     .bind(event)
     .bind(delay_ms)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
