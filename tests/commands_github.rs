@@ -3,17 +3,10 @@
 mod support;
 
 use std::time::Duration;
-use support::fake_github::{FakeFile, Write};
+use support::fake_github::{small_files, FakeFile, Write};
 use support::{sha, World, BASE_SHA};
 
 const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
-
-fn small_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::modified("src/lib.rs", 14, 4),
-        FakeFile::added("tests/lib_test.rs", 12),
-    ]
-}
 
 /// A world with a small PR 7 by alice, approved by bob, CI green, and the ship policy.
 async fn ready_world() -> World {

@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::Duration;
-use support::fake_github::FakeFile;
+use support::fake_github::{small_files, FakeFile};
 use support::fake_gitlab::{merge_commit_sha, Write};
 use support::gitlab_world::{GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK, PROJECT};
 use support::sha;
@@ -18,13 +18,6 @@ const MAINTAINER: u32 = 40;
 
 /// The deployment id GitLab gives the pipeline's production deployment.
 const DEPLOYMENT: u64 = 321;
-
-fn small_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::modified("src/lib.rs", 14, 4),
-        FakeFile::added("tests/lib_test.rs", 12),
-    ]
-}
 
 fn awarded_eyes(note: u64) -> Write {
     Write::Awarded {

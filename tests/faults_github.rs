@@ -10,30 +10,13 @@ use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy};
 use smallbatch::forge::{Forge, ForgeError};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::fake_github::{Chaos, FakeFile, Write};
+use support::fake_github::{oversized_files, small_files, Chaos, Write};
 use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
 use wiremock::ResponseTemplate;
 
 /// The worker's concurrency in the test world (`support::settings`).
 const CONCURRENCY: usize = 4;
 const PRS: u64 = 30;
-
-fn small_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::modified("src/lib.rs", 14, 4),
-        FakeFile::added("tests/lib_test.rs", 12),
-    ]
-}
-
-fn oversized_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::added("api/handlers.rs", 260),
-        FakeFile::added("api/routes.rs", 90),
-        FakeFile::modified("billing/invoice.rs", 150, 30),
-        FakeFile::added("tests/billing_test.rs", 40),
-        FakeFile::modified("Cargo.lock", 900, 200),
-    ]
-}
 
 /// The five kinds of PR in the mix, by PR number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,26 +2,9 @@
 //! and assertions on exactly what a user would see.
 mod support;
 
-use support::fake_github::{FakeFile, Write};
+use support::fake_github::{oversized_files, small_files, FakeFile, Write};
 use support::{sha, World, BASE_SHA};
 use wiremock::ResponseTemplate;
-
-fn small_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::modified("src/lib.rs", 14, 4),
-        FakeFile::added("tests/lib_test.rs", 12),
-    ]
-}
-
-fn oversized_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::added("api/handlers.rs", 260),
-        FakeFile::added("api/routes.rs", 90),
-        FakeFile::modified("billing/invoice.rs", 150, 30),
-        FakeFile::added("tests/billing_test.rs", 40),
-        FakeFile::modified("Cargo.lock", 900, 200),
-    ]
-}
 
 fn label(name: &str, color: &str) -> Write {
     Write::LabelCreated {

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::json;
 use smallbatch::forge::gitlab::diff::{self, DiffCount};
-use support::fake_github::{self, FakeFile};
+use support::fake_github::{self, oversized_files, small_files, FakeFile};
 use support::fake_gitlab::{unified_diff, Write};
 use support::gitlab_world::{
     gitlab_fixture, GitLabWorld, BASE_SHA, MERGE_REQUEST_HOOK, NEXT_SECRET, NOTE_HOOK, PROJECT,
@@ -13,24 +13,6 @@ use support::gitlab_world::{
 };
 use support::{sha, World};
 use wiremock::ResponseTemplate;
-
-fn small_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::modified("src/lib.rs", 14, 4),
-        FakeFile::added("tests/lib_test.rs", 12),
-    ]
-}
-
-/// The same files as `gate_github.rs`'s, so that both forges' guidance can be compared.
-fn oversized_files() -> Vec<FakeFile> {
-    vec![
-        FakeFile::added("api/handlers.rs", 260),
-        FakeFile::added("api/routes.rs", 90),
-        FakeFile::modified("billing/invoice.rs", 150, 30),
-        FakeFile::added("tests/billing_test.rs", 40),
-        FakeFile::modified("Cargo.lock", 900, 200),
-    ]
-}
 
 const WAITING: &str = "30 lines: needs 1 approval";
 

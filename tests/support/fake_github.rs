@@ -168,6 +168,26 @@ pub struct FakeGitHub {
     state: Arc<Mutex<State>>,
 }
 
+/// A 30-line change with a test: small enough, needs only approval.
+pub fn small_files() -> Vec<FakeFile> {
+    vec![
+        FakeFile::modified("src/lib.rs", 14, 4),
+        FakeFile::added("tests/lib_test.rs", 12),
+    ]
+}
+
+/// 570 counted lines over two modules (the lock file excluded): oversized. The GitHub
+/// and GitLab tests share it, so both forges' guidance can be compared.
+pub fn oversized_files() -> Vec<FakeFile> {
+    vec![
+        FakeFile::added("api/handlers.rs", 260),
+        FakeFile::added("api/routes.rs", 90),
+        FakeFile::modified("billing/invoice.rs", 150, 30),
+        FakeFile::added("tests/billing_test.rs", 40),
+        FakeFile::modified("Cargo.lock", 900, 200),
+    ]
+}
+
 pub const BOT_LOGIN: &str = "smallbatch[bot]";
 
 impl FakeGitHub {
