@@ -4,7 +4,7 @@
 //!
 //! Guarantees the webhook server and workers rely on:
 //! - `enqueue` returns only once the job is committed durably (SQLite `synchronous=FULL`,
-//!   with concurrent deliveries committed together, see `group_commit`; PostgreSQL's
+//!   with every write of the process committed in batches by one task, see `writer`; PostgreSQL's
 //!   default `synchronous_commit=on`), and a delivery id is accepted once, until its
 //!   completed job is pruned (`prune_done_jobs`).
 //! - A claim is a lease. Each claim increments `attempts`, and `(job id, attempts)` is the
@@ -35,12 +35,12 @@ macro_rules! ship_columns {
 }
 
 mod comments;
-mod group_commit;
 mod overrides;
 mod postgres;
 mod ships;
 mod sqlite;
 mod sweep;
+mod writer;
 
 pub use overrides::OverrideRecord;
 pub use ships::StoredShip;
@@ -67,9 +67,9 @@ pub enum StoreError {
     /// The batch this delivery was written in failed; nothing of it was stored.
     #[error("storing the delivery failed: {0}")]
     Batch(String),
-    /// The task that stores deliveries is gone (the runtime is shutting down).
-    #[error("the delivery writer has stopped")]
-    IntakeStopped,
+    /// The task that writes to SQLite is gone (the runtime is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
     /// The PR already has an unfinished ship; only one may run at a time.
     #[error("ship {id} is already in progress for this pull request")]
     ShipInProgress { id: i64 },
@@ -110,16 +110,22 @@ pub struct PrRecord {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
-    /// Group commit of deliveries, on SQLite only: PostgreSQL commits concurrently.
-    intake: Option<group_commit::Intake>,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
 }
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(sqlx::PgPool),
+}
+
+/// SQLite: the pool serves reads; every write goes through the one writer task
+/// (PostgreSQL commits concurrently and needs no such thing).
+#[derive(Clone, Debug)]
+struct SqliteDb {
+    pool: sqlx::SqlitePool,
+    writer: writer::Writer,
 }
 
 /// A claimed row before its event is decoded.
@@ -131,14 +137,14 @@ struct RawJob {
 }
 
 /// How a lease ends.
-enum Outcome<'a> {
+enum Outcome {
     Complete,
     Retry {
-        error: &'a str,
+        error: String,
         delay_ms: i64,
     },
     Park {
-        error: &'a str,
+        error: String,
     },
     Release,
     /// Keep the job: extend its lease by `lease_ms` from now.
@@ -158,19 +164,16 @@ impl Store {
     /// `postgres://` / `postgresql://` URLs.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite(sqlite::connect(url).await?)
+            let pool = sqlite::connect(url).await?;
+            let writer = writer::Writer::start(pool.clone());
+            Backend::Sqlite(SqliteDb { pool, writer })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let intake = match &backend {
-            Backend::Sqlite(pool) => Some(group_commit::Intake::start(pool.clone())),
-            Backend::Postgres(_) => None,
-        };
         Ok(Self {
             backend,
-            intake,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
         })
     }
@@ -178,7 +181,7 @@ impl Store {
     /// Closes the pool, waiting for checked-out connections to be returned.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => pool.close().await,
             Backend::Postgres(pool) => pool.close().await,
         }
     }
@@ -195,7 +198,7 @@ impl Store {
 
     pub async fn ping(&self) -> StoreResult<()> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::ping(pool).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::ping(pool).await,
             Backend::Postgres(pool) => postgres::ping(pool).await,
         }
     }
@@ -204,7 +207,7 @@ impl Store {
     /// [`Store::advance_clock`] offset. Every stored timestamp is on this clock.
     pub async fn now_ms(&self) -> StoreResult<i64> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::now_ms(pool, self.offset()).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::now_ms(pool, self.offset()).await,
             Backend::Postgres(pool) => postgres::now_ms(pool, self.offset()).await,
         }
     }
@@ -223,22 +226,20 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(format!("cannot serialize event: {e}")))?;
         let key = delivery.event.serial_key();
         let id = delivery.id.as_str();
-        let inserted = match (&self.intake, &self.backend) {
-            (Some(intake), _) => {
-                let job = group_commit::NewJob {
-                    delivery_id: id.to_owned(),
-                    key,
-                    event,
-                    delay_ms,
-                    offset: self.offset(),
-                };
-                intake.enqueue(job).await
+        let offset = self.offset();
+        let inserted = match &self.backend {
+            Backend::Sqlite(db) => {
+                let id = id.to_owned();
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlite::enqueue(c, &id, &key, &event, delay_ms, offset).await
+                        })
+                    })
+                    .await
             }
-            (None, Backend::Sqlite(pool)) => {
-                sqlite::enqueue(pool, id, &key, &event, delay_ms, self.offset()).await
-            }
-            (None, Backend::Postgres(pool)) => {
-                postgres::enqueue(pool, id, &key, &event, delay_ms, self.offset()).await
+            Backend::Postgres(pool) => {
+                postgres::enqueue(pool, id, &key, &event, delay_ms, offset).await
             }
         }?;
         Ok(if inserted {
@@ -258,8 +259,19 @@ impl Store {
         let lease_ms = millis(lease);
         let mut conflicts = 0;
         loop {
+            let offset = self.offset();
             let claimed = match &self.backend {
-                Backend::Sqlite(pool) => sqlite::claim(pool, worker, lease_ms, self.offset()).await,
+                Backend::Sqlite(db) => {
+                    let worker = worker.to_owned();
+                    let claimed = db.writer.write(move |c| {
+                        Box::pin(async move { sqlite::claim(c, &worker, lease_ms, offset).await })
+                    });
+                    match claimed.await {
+                        Ok(job) => Ok(job),
+                        Err(StoreError::Db(e)) => Err(e),
+                        Err(e) => return Err(e),
+                    }
+                }
                 Backend::Postgres(pool) => {
                     postgres::claim(pool, worker, lease_ms, self.offset()).await
                 }
@@ -286,7 +298,7 @@ impl Store {
                         raw.id,
                         attempt,
                         Outcome::Park {
-                            error: &error.to_string(),
+                            error: error.to_string(),
                         },
                     )
                     .await?;
@@ -303,12 +315,14 @@ impl Store {
     /// Puts the job back in the queue, runnable again after `delay`.
     pub async fn retry(&self, job: &Job, error: &str, delay: Duration) -> StoreResult<()> {
         let delay_ms = millis(delay);
+        let error = error.to_owned();
         self.finish(job.id, job.attempts, Outcome::Retry { error, delay_ms })
             .await
     }
 
     /// Takes the job out of circulation for a human to look at.
     pub async fn park(&self, job: &Job, error: &str) -> StoreResult<()> {
+        let error = error.to_owned();
         self.finish(job.id, job.attempts, Outcome::Park { error })
             .await
     }
@@ -326,13 +340,20 @@ impl Store {
         self.finish(job.id, job.attempts, Outcome::Release).await
     }
 
-    async fn finish(&self, job_id: i64, attempt: u32, outcome: Outcome<'_>) -> StoreResult<()> {
+    async fn finish(&self, job_id: i64, attempt: u32, outcome: Outcome) -> StoreResult<()> {
+        let offset = self.offset();
         let applied = match &self.backend {
-            Backend::Sqlite(pool) => {
-                sqlite::finish(pool, job_id, attempt, &outcome, self.offset()).await
+            Backend::Sqlite(db) => {
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlite::finish(c, job_id, attempt, &outcome, offset).await
+                        })
+                    })
+                    .await
             }
             Backend::Postgres(pool) => {
-                postgres::finish(pool, job_id, attempt, &outcome, self.offset()).await
+                postgres::finish(pool, job_id, attempt, &outcome, offset).await
             }
         }?;
         if applied {
@@ -345,7 +366,7 @@ impl Store {
     /// Jobs still to be processed: queued (due or not) and running.
     pub async fn queue_depth(&self) -> StoreResult<u64> {
         let n = match &self.backend {
-            Backend::Sqlite(pool) => sqlite::count_live(pool).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::count_live(pool).await,
             Backend::Postgres(pool) => postgres::count_live(pool).await,
         }?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -355,7 +376,7 @@ impl Store {
     pub async fn due_depth(&self, horizon: Duration) -> StoreResult<u64> {
         let now = self.now_ms().await? + millis(horizon);
         let n = match &self.backend {
-            Backend::Sqlite(pool) => sqlite::count_due(pool, now).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::count_due(pool, now).await,
             Backend::Postgres(pool) => postgres::count_due(pool, now).await,
         }?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -364,7 +385,7 @@ impl Store {
     /// Jobs parked for a human to look at.
     pub async fn parked_count(&self) -> StoreResult<u64> {
         let n = match &self.backend {
-            Backend::Sqlite(pool) => sqlite::count_parked(pool).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::count_parked(pool).await,
             Backend::Postgres(pool) => postgres::count_parked(pool).await,
         }?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -374,7 +395,9 @@ impl Store {
     /// enqueued; `None` when the queue is empty.
     pub async fn oldest_job_age(&self) -> StoreResult<Option<Duration>> {
         let age_ms = match &self.backend {
-            Backend::Sqlite(pool) => sqlite::oldest_live_age_ms(pool, self.offset()).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlite::oldest_live_age_ms(pool, self.offset()).await
+            }
             Backend::Postgres(pool) => postgres::oldest_live_age_ms(pool, self.offset()).await,
         }?;
         Ok(age_ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
@@ -382,7 +405,7 @@ impl Store {
 
     pub async fn pr_record(&self, pr_key: &str) -> StoreResult<Option<PrRecord>> {
         let row = match &self.backend {
-            Backend::Sqlite(pool) => sqlite::pr_record(pool, pr_key).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::pr_record(pool, pr_key).await,
             Backend::Postgres(pool) => postgres::pr_record(pool, pr_key).await,
         }?;
         Ok(row.map(PrRow::into_record))
@@ -392,7 +415,14 @@ impl Store {
     pub async fn save_pr_record(&self, pr_key: &str, record: &PrRecord) -> StoreResult<()> {
         let row = PrRow::from_record(record);
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::save_pr_record(pool, pr_key, &row).await,
+            Backend::Sqlite(db) => {
+                let pr_key = pr_key.to_owned();
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move { sqlite::save_pr_record(c, &pr_key, &row).await })
+                    })
+                    .await
+            }
             Backend::Postgres(pool) => postgres::save_pr_record(pool, pr_key, &row).await,
         }
     }
@@ -405,7 +435,9 @@ impl Store {
         path: &str,
     ) -> StoreResult<Option<Option<String>>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::cached_file(pool, repo_key, commit, path).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlite::cached_file(pool, repo_key, commit, path).await
+            }
             Backend::Postgres(pool) => postgres::cached_file(pool, repo_key, commit, path).await,
         }
     }
@@ -420,8 +452,18 @@ impl Store {
         content: Option<&str>,
     ) -> StoreResult<()> {
         match &self.backend {
-            Backend::Sqlite(pool) => {
-                sqlite::cache_file(pool, repo_key, commit, path, content).await
+            Backend::Sqlite(db) => {
+                let (repo_key, commit, path) =
+                    (repo_key.to_owned(), commit.to_owned(), path.to_owned());
+                let content = content.map(str::to_owned);
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlite::cache_file(c, &repo_key, &commit, &path, content.as_deref())
+                                .await
+                        })
+                    })
+                    .await
             }
             Backend::Postgres(pool) => {
                 postgres::cache_file(pool, repo_key, commit, path, content).await
@@ -432,7 +474,9 @@ impl Store {
     /// The commit at which `branch`'s policy is read, if known.
     pub async fn policy_head(&self, repo_key: &str, branch: &str) -> StoreResult<Option<String>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::policy_head(pool, repo_key, branch).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlite::policy_head(pool, repo_key, branch).await
+            }
             Backend::Postgres(pool) => postgres::policy_head(pool, repo_key, branch).await,
         }
     }
@@ -444,7 +488,17 @@ impl Store {
         commit: &str,
     ) -> StoreResult<()> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::set_policy_head(pool, repo_key, branch, commit).await,
+            Backend::Sqlite(db) => {
+                let (repo_key, branch, commit) =
+                    (repo_key.to_owned(), branch.to_owned(), commit.to_owned());
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlite::set_policy_head(c, &repo_key, &branch, &commit).await
+                        })
+                    })
+                    .await
+            }
             Backend::Postgres(pool) => {
                 postgres::set_policy_head(pool, repo_key, branch, commit).await
             }

@@ -2,7 +2,7 @@
 //! DELETE on the table (triggers in the migrations), so the log holds even against a
 //! buggy or hostile caller of raw SQL.
 
-use super::{postgres, sqlite, Backend, Store, StoreResult};
+use super::{postgres, sqlite, Backend, SqliteDb, Store, StoreResult};
 
 /// A gate override issued by a chat command, for one head commit of one PR.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -36,16 +36,36 @@ impl Store {
         reason: &str,
         overridden: &str,
     ) -> StoreResult<OverrideRecord> {
-        let new = NewOverride {
-            pr_key,
-            head_sha,
-            actor,
-            reason,
-            overridden,
-        };
+        let offset = self.offset();
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::record_override(pool, &new, self.offset()).await,
-            Backend::Postgres(pool) => postgres::record_override(pool, &new, self.offset()).await,
+            Backend::Sqlite(db) => {
+                let owned = [pr_key, head_sha, actor, reason, overridden].map(str::to_owned);
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let [pr_key, head_sha, actor, reason, overridden] = &owned;
+                            let new = NewOverride {
+                                pr_key,
+                                head_sha,
+                                actor,
+                                reason,
+                                overridden,
+                            };
+                            sqlite::record_override(c, &new, offset).await
+                        })
+                    })
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                let new = NewOverride {
+                    pr_key,
+                    head_sha,
+                    actor,
+                    reason,
+                    overridden,
+                };
+                postgres::record_override(pool, &new, offset).await
+            }
         }
     }
 
@@ -57,7 +77,9 @@ impl Store {
         head_sha: &str,
     ) -> StoreResult<Option<OverrideRecord>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::override_for(pool, pr_key, head_sha).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlite::override_for(pool, pr_key, head_sha).await
+            }
             Backend::Postgres(pool) => postgres::override_for(pool, pr_key, head_sha).await,
         }
     }
@@ -65,7 +87,7 @@ impl Store {
     /// Every override of the PR, on any head, oldest first.
     pub async fn overrides(&self, pr_key: &str) -> StoreResult<Vec<OverrideRecord>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::overrides(pool, pr_key).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::overrides(pool, pr_key).await,
             Backend::Postgres(pool) => postgres::overrides(pool, pr_key).await,
         }
     }

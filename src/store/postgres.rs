@@ -112,7 +112,7 @@ pub(super) async fn finish(
     pool: &PgPool,
     job_id: i64,
     attempt: u32,
-    outcome: &Outcome<'_>,
+    outcome: &Outcome,
     offset: i64,
 ) -> StoreResult<bool> {
     let sql = match outcome {
@@ -155,8 +155,8 @@ pub(super) async fn finish(
         .bind(job_id)
         .bind(i32::try_from(attempt).unwrap_or(i32::MAX));
     match outcome {
-        Outcome::Retry { error, delay_ms } => query = query.bind(*error).bind(*delay_ms),
-        Outcome::Park { error } => query = query.bind(*error),
+        Outcome::Retry { error, delay_ms } => query = query.bind(error.as_str()).bind(*delay_ms),
+        Outcome::Park { error } => query = query.bind(error.as_str()),
         Outcome::Renew { lease_ms } => query = query.bind(*lease_ms),
         Outcome::Complete | Outcome::Release => {}
     }

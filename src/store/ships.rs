@@ -5,7 +5,7 @@
 //! same ship cannot overwrite each other; the loser gets `None` and re-reads. At most
 //! one unfinished ship per PR is enforced by a partial unique index.
 
-use super::{postgres, sqlite, Backend, Store, StoreError, StoreResult};
+use super::{postgres, sqlite, Backend, SqliteDb, Store, StoreError, StoreResult};
 
 /// One `/ship` run as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -67,12 +67,32 @@ impl Store {
         let mut attempt = 1;
         loop {
             let created = match &self.backend {
-                Backend::Sqlite(pool) => sqlite::create_ship(pool, &new, self.offset()).await,
-                Backend::Postgres(pool) => postgres::create_ship(pool, &new, self.offset()).await,
+                Backend::Sqlite(db) => {
+                    let owned = [pr_key, repo_key, environment, state, data].map(str::to_owned);
+                    let offset = self.offset();
+                    db.writer
+                        .write(move |c| {
+                            Box::pin(async move {
+                                let [pr_key, repo_key, environment, state, data] = &owned;
+                                let new = NewShip {
+                                    pr_key,
+                                    repo_key,
+                                    environment,
+                                    state,
+                                    data,
+                                };
+                                sqlite::create_ship(c, &new, offset).await
+                            })
+                        })
+                        .await
+                }
+                Backend::Postgres(pool) => postgres::create_ship(pool, &new, self.offset())
+                    .await
+                    .map_err(StoreError::from),
             };
             match created {
                 Ok(ship) => return Ok(ship),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                     if let Some(active) = self.active_ship(pr_key).await? {
                         return Err(StoreError::ShipInProgress { id: active.id });
                     }
@@ -82,14 +102,14 @@ impl Store {
                     }
                     attempt += 1;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }
 
     pub async fn ship(&self, id: i64) -> StoreResult<Option<StoredShip>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::ship(pool, id).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::ship(pool, id).await,
             Backend::Postgres(pool) => postgres::ship(pool, id).await,
         }
     }
@@ -97,7 +117,7 @@ impl Store {
     /// The PR's unfinished ship, if any.
     pub async fn active_ship(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::active_ship(pool, pr_key).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::active_ship(pool, pr_key).await,
             Backend::Postgres(pool) => postgres::active_ship(pool, pr_key).await,
         }
     }
@@ -111,7 +131,7 @@ impl Store {
         environment: &str,
     ) -> StoreResult<Option<StoredShip>> {
         match &self.backend {
-            Backend::Sqlite(pool) => {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
                 sqlite::ship_for_deployment(pool, repo_key, merge_sha, environment).await
             }
             Backend::Postgres(pool) => {
@@ -143,16 +163,33 @@ impl Store {
             data,
         };
         let updated = match &self.backend {
-            Backend::Sqlite(pool) => {
-                sqlite::update_ship(pool, id, expected_version, &change, self.offset()).await
+            Backend::Sqlite(db) => {
+                let (state, data) = (state.to_owned(), data.to_owned());
+                let merge_sha = merge_sha.map(str::to_owned);
+                let offset = self.offset();
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let change = ShipChange {
+                                state: &state,
+                                finished,
+                                merge_sha: merge_sha.as_deref(),
+                                data: &data,
+                            };
+                            sqlite::update_ship(c, id, expected_version, &change, offset).await
+                        })
+                    })
+                    .await
             }
             Backend::Postgres(pool) => {
-                postgres::update_ship(pool, id, expected_version, &change, self.offset()).await
+                postgres::update_ship(pool, id, expected_version, &change, self.offset())
+                    .await
+                    .map_err(StoreError::from)
             }
         };
         match updated {
             Ok(ship) => Ok(ship),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 let pr_key = self.ship(id).await?.map(|ship| ship.pr_key);
                 let active = match pr_key {
                     Some(pr_key) => self.active_ship(&pr_key).await?,
@@ -163,7 +200,7 @@ impl Store {
                     None => Err(sqlx::Error::Database(e).into()),
                 }
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -175,7 +212,7 @@ impl Store {
         since_ms: i64,
     ) -> StoreResult<Vec<StoredShip>> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlite::ships(pool, repo_key, since_ms).await,
+            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::ships(pool, repo_key, since_ms).await,
             Backend::Postgres(pool) => postgres::ships(pool, repo_key, since_ms).await,
         }
     }

@@ -1,11 +1,13 @@
-//! SQLite backend. Writers are serialized by SQLite's database lock, so each claim
-//! statement sees every committed claim before it: no two claims can race.
+//! SQLite backend. Reads use the pool; every write takes the connection of the one
+//! writer task (`writer`), so writes are serialized in this process and each claim
+//! statement sees every claim before it: no two claims can race.
 
 use super::overrides::NewOverride;
 use super::ships::{NewShip, ShipChange};
 use super::{Outcome, OverrideRecord, PrRow, PrTuple, RawJob, StoreResult, StoredShip};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use std::str::FromStr;
 use std::time::Duration;
@@ -80,14 +82,14 @@ pub(super) async fn ping(pool: &SqlitePool) -> StoreResult<()> {
     Ok(())
 }
 
-pub(super) async fn enqueue<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+pub(super) async fn enqueue(
+    conn: &mut SqliteConnection,
     delivery_id: &str,
     key: &str,
     event: &str,
     delay_ms: i64,
     offset: i64,
-) -> StoreResult<bool> {
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(concat!(
         "INSERT INTO jobs (delivery_id, serial_key, event, state, run_after, created_at, updated_at) ",
         "VALUES (?2, ?3, ?4, 'queued', ",
@@ -103,13 +105,13 @@ pub(super) async fn enqueue<'e>(
     .bind(key)
     .bind(event)
     .bind(delay_ms)
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn claim(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     worker: &str,
     lease_ms: i64,
     offset: i64,
@@ -134,7 +136,7 @@ pub(super) async fn claim(
     .bind(offset)
     .bind(worker)
     .bind(lease_ms)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id, delivery_id, event, attempts)| RawJob {
         id,
@@ -146,12 +148,12 @@ pub(super) async fn claim(
 
 /// Applies `outcome` if the job is still running under `attempt`; false otherwise.
 pub(super) async fn finish(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     job_id: i64,
     attempt: u32,
-    outcome: &Outcome<'_>,
+    outcome: &Outcome,
     offset: i64,
-) -> StoreResult<bool> {
+) -> Result<bool, sqlx::Error> {
     let sql = match outcome {
         Outcome::Complete => concat!(
             "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ",
@@ -192,12 +194,12 @@ pub(super) async fn finish(
         .bind(job_id)
         .bind(i64::from(attempt));
     match outcome {
-        Outcome::Retry { error, delay_ms } => query = query.bind(*error).bind(*delay_ms),
-        Outcome::Park { error } => query = query.bind(*error),
+        Outcome::Retry { error, delay_ms } => query = query.bind(error.as_str()).bind(*delay_ms),
+        Outcome::Park { error } => query = query.bind(error.as_str()),
         Outcome::Renew { lease_ms } => query = query.bind(*lease_ms),
         Outcome::Complete | Outcome::Release => {}
     }
-    Ok(query.execute(pool).await?.rows_affected() == 1)
+    Ok(query.execute(conn).await?.rows_affected() == 1)
 }
 
 pub(super) async fn count_live(pool: &SqlitePool) -> StoreResult<i64> {
@@ -248,10 +250,10 @@ pub(super) async fn pr_record(pool: &SqlitePool, pr_key: &str) -> StoreResult<Op
 }
 
 pub(super) async fn save_pr_record(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     pr_key: &str,
     row: &PrRow,
-) -> StoreResult<()> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO pr_records \
          (pr_key, head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body) \
@@ -268,7 +270,7 @@ pub(super) async fn save_pr_record(
     .bind(&row.check_fingerprint)
     .bind(row.comment_id)
     .bind(&row.comment_body)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -291,12 +293,12 @@ pub(super) async fn cached_file(
 }
 
 pub(super) async fn cache_file(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     repo_key: &str,
     commit: &str,
     path: &str,
     content: Option<&str>,
-) -> StoreResult<()> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO file_cache (repo_key, commit_sha, path, content) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (repo_key, commit_sha, path) DO NOTHING",
@@ -305,7 +307,7 @@ pub(super) async fn cache_file(
     .bind(commit)
     .bind(path)
     .bind(content)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -326,11 +328,11 @@ pub(super) async fn policy_head(
 }
 
 pub(super) async fn set_policy_head(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     repo_key: &str,
     branch: &str,
     commit: &str,
-) -> StoreResult<()> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO policy_heads (repo_key, branch, commit_sha) VALUES (?1, ?2, ?3) \
          ON CONFLICT (repo_key, branch) DO UPDATE SET commit_sha = excluded.commit_sha",
@@ -338,7 +340,7 @@ pub(super) async fn set_policy_head(
     .bind(repo_key)
     .bind(branch)
     .bind(commit)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -352,10 +354,10 @@ pub(super) async fn now_ms(pool: &SqlitePool, offset: i64) -> StoreResult<i64> {
 }
 
 pub(super) async fn record_override(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     new: &NewOverride<'_>,
     offset: i64,
-) -> StoreResult<OverrideRecord> {
+) -> Result<OverrideRecord, sqlx::Error> {
     let record = sqlx::query_as(concat!(
         "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
         "VALUES (?2, ?3, ?4, ?5, ?6, ",
@@ -369,7 +371,7 @@ pub(super) async fn record_override(
     .bind(new.actor)
     .bind(new.reason)
     .bind(new.overridden)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok(record)
 }
@@ -415,11 +417,11 @@ pub(super) async fn comment_body(
 }
 
 pub(super) async fn remember_comment(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     comment_key: &str,
     body: &str,
     offset: i64,
-) -> StoreResult<()> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(concat!(
         "INSERT INTO seen_comments (comment_key, body, updated_at) VALUES (?2, ?3, ",
         now_ms!(),
@@ -429,14 +431,14 @@ pub(super) async fn remember_comment(
     .bind(offset)
     .bind(comment_key)
     .bind(body)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Fails with a unique violation while the PR has an unfinished ship.
 pub(super) async fn create_ship(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     new: &NewShip<'_>,
     offset: i64,
 ) -> Result<StoredShip, sqlx::Error> {
@@ -457,7 +459,7 @@ pub(super) async fn create_ship(
     .bind(new.state)
     .bind(false)
     .bind(new.data)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await
 }
 
@@ -511,7 +513,7 @@ pub(super) async fn ship_for_deployment(
 /// `None` when the ship is not at `expected_version`; a unique violation when this
 /// would reopen a ship beside another unfinished one of its PR.
 pub(super) async fn update_ship(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: i64,
     expected_version: i64,
     change: &ShipChange<'_>,
@@ -531,7 +533,7 @@ pub(super) async fn update_ship(
     .bind(change.finished)
     .bind(change.merge_sha)
     .bind(change.data)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await
 }
 

@@ -1,7 +1,7 @@
 //! What the periodic sweep and `/metrics` ask of the store: known deliveries, recently
 //! active repositories, a lease so one replica sweeps at a time, and job latencies.
 
-use super::{millis, Backend, Store, StoreError, StoreResult};
+use super::{millis, Backend, SqliteDb, Store, StoreError, StoreResult};
 use crate::domain::{DomainEvent, RepoRef};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -14,7 +14,7 @@ impl Store {
         let sql_sqlite = "SELECT COUNT(*) FROM jobs WHERE delivery_id = ?1 OR delivery_id = ?2";
         let sql_pg = "SELECT COUNT(*) FROM jobs WHERE delivery_id = $1 OR delivery_id = $2";
         let n: i64 = match &self.backend {
-            Backend::Sqlite(pool) => {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
                 sqlx::query_scalar(sql_sqlite)
                     .bind(delivery_id)
                     .bind(&first_of_many)
@@ -44,7 +44,7 @@ impl Store {
              (SELECT MAX(id) FROM jobs WHERE created_at >= $1 GROUP BY serial_key) \
              ORDER BY id DESC";
         let events: Vec<String> = match &self.backend {
-            Backend::Sqlite(pool) => {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
                 sqlx::query_scalar(sql_sqlite)
                     .bind(since)
                     .fetch_all(pool)
@@ -88,14 +88,23 @@ impl Store {
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
              WHERE leases.until_ms <= $4 OR leases.holder = excluded.holder";
         let done = match &self.backend {
-            Backend::Sqlite(pool) => sqlx::query(sql_sqlite)
-                .bind(name)
-                .bind(holder)
-                .bind(until)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected(),
+            Backend::Sqlite(db) => {
+                let (name, holder) = (name.to_owned(), holder.to_owned());
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let done = sqlx::query(sql_sqlite)
+                                .bind(name)
+                                .bind(holder)
+                                .bind(until)
+                                .bind(now)
+                                .execute(c)
+                                .await?;
+                            Ok(done.rows_affected())
+                        })
+                    })
+                    .await?
+            }
             Backend::Postgres(pool) => sqlx::query(sql_pg)
                 .bind(name)
                 .bind(holder)
@@ -106,6 +115,87 @@ impl Store {
                 .rows_affected(),
         };
         Ok(done == 1)
+    }
+
+    /// Gives the lease `name` up at once, if `holder` still has it.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        // One text for both backends: SQLite binds `$N` too.
+        const SQL: &str = "UPDATE leases SET until_ms = 0 WHERE name = $1 AND holder = $2";
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let (name, holder) = (name.to_owned(), holder.to_owned());
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlx::query(SQL).bind(name).bind(holder).execute(c).await?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query(SQL)
+                    .bind(name)
+                    .bind(holder)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The time recorded under `name` by [`Store::set_mark`], in store milliseconds.
+    /// Marks share the leases table: a mark is a row whose `until_ms` is a moment.
+    pub async fn mark(&self, name: &str) -> StoreResult<Option<i64>> {
+        const SQL: &str = "SELECT until_ms FROM leases WHERE name = $1";
+        let at = match &self.backend {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlx::query_scalar(SQL)
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(SQL)
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(at)
+    }
+
+    /// Records `at_ms` under `name`, by `holder`, replacing any earlier mark.
+    pub async fn set_mark(&self, name: &str, holder: &str, at_ms: i64) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms";
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let (name, holder) = (name.to_owned(), holder.to_owned());
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlx::query(SQL)
+                                .bind(name)
+                                .bind(holder)
+                                .bind(at_ms)
+                                .execute(c)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query(SQL)
+                    .bind(name)
+                    .bind(holder)
+                    .bind(at_ms)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+        }
     }
 
     /// Deletes up to `batch` completed jobs enqueued more than `kept` ago, oldest first,
@@ -120,12 +210,20 @@ impl Store {
              WHERE state = 'done' AND created_at < $1 ORDER BY id LIMIT $2)";
         let batch = i64::from(batch);
         let deleted = match &self.backend {
-            Backend::Sqlite(pool) => sqlx::query(sql_sqlite)
-                .bind(before)
-                .bind(batch)
-                .execute(pool)
-                .await?
-                .rows_affected(),
+            Backend::Sqlite(db) => {
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let done = sqlx::query(sql_sqlite)
+                                .bind(before)
+                                .bind(batch)
+                                .execute(c)
+                                .await?;
+                            Ok(done.rows_affected())
+                        })
+                    })
+                    .await?
+            }
             Backend::Postgres(pool) => sqlx::query(sql_pg)
                 .bind(before)
                 .bind(batch)
@@ -145,7 +243,7 @@ impl Store {
         let sql_pg = "SELECT updated_at - created_at FROM jobs \
              WHERE created_at >= $1 AND state = 'done' ORDER BY 1";
         let rows: Vec<i64> = match &self.backend {
-            Backend::Sqlite(pool) => {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
                 sqlx::query_scalar(sql_sqlite)
                     .bind(since)
                     .fetch_all(pool)
