@@ -85,7 +85,9 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 4,
-            lease: Duration::from_secs(300),
+            // Short, and renewed every third of it while the job runs: a dead
+            // replica's jobs are taken over within seconds, a live one keeps them.
+            lease: Duration::from_secs(9),
             max_attempts: 20,
             drain_timeout: Duration::from_secs(25),
         }

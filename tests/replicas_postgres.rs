@@ -13,12 +13,11 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use smallbatch::server::signature::sign_sha256;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
+use support::process::{cpu_secs, Database, Replica};
 use support::{BASE_SHA, INSTALLATION, REPO, SECRET};
 
 const REPLICAS: usize = 3;
@@ -29,149 +28,6 @@ const KILL_AFTER: usize = 1_000;
 const IN_FLIGHT: usize = 16;
 const LEASE_SECS: u64 = 3;
 const SEED: u64 = 0x5eed_2026;
-
-/// A fresh PostgreSQL database, dropped (forcibly) at the end.
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create() -> Self {
-        let admin = std::env::var("SMALLBATCH_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let name = format!("smallbatch_t_{:016x}", rand::random::<u64>());
-        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        Self {
-            admin,
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_it(&self) {
-        let pool = sqlx::PgPool::connect(&self.admin).await.unwrap();
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ))
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-    }
-}
-
-/// One `smallbatch serve` child process; killed if still running when dropped.
-struct Replica {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Replica {
-    fn spawn(dir: &Path, index: usize, db_url: &str, gh: &FakeGitHub) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join(format!("replica-{index}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_smallbatch"))
-            .arg("serve")
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap())
-            .env("RUST_LOG", "warn")
-            .env("SMALLBATCH_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SMALLBATCH_DATABASE_URL", db_url)
-            .env("SMALLBATCH_WORKER__LEASE_SECS", LEASE_SECS.to_string())
-            .env("SMALLBATCH_WORKER__CONCURRENCY", "4")
-            .env("SMALLBATCH_GITHUB__APP_ID", "1")
-            .env(
-                "SMALLBATCH_GITHUB__PRIVATE_KEY",
-                support::test_private_key(),
-            )
-            .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", SECRET)
-            .env("SMALLBATCH_GITHUB__API_URL", gh.uri())
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Worker ids are `<host>-<pid>-<random>`; this matches the ones of this process.
-    fn owns(&self, worker: &str) -> bool {
-        worker.contains(&format!("-{}-", self.pid()))
-    }
-
-    async fn wait_healthy(&self, http: &reqwest::Client) {
-        for _ in 0..400 {
-            if http
-                .get(format!("{}/healthz", self.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("replica did not come up:\n{}", self.logs());
-    }
-
-    fn signal(&self, signal: &str) {
-        let sent = Command::new("kill")
-            .args([signal, &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {signal} {}", self.pid());
-    }
-
-    fn cpu_secs(&self) -> Option<f64> {
-        cpu_secs(self.pid())
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// User plus system CPU time of a live process, from `/proc` (Linux only).
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
 
 /// Jobs `replica` holds a lease on right now.
 async fn leases(pool: &sqlx::PgPool, replica: &Replica) -> i64 {
@@ -420,8 +276,18 @@ async fn scenario(db_url: String) {
     open_prs(&gh, &plan);
 
     let dir = tempfile::tempdir().unwrap();
+    let lease = LEASE_SECS.to_string();
+    let lease = lease.as_str();
     let mut replicas: Vec<Replica> = (0..REPLICAS)
-        .map(|i| Replica::spawn(dir.path(), i, &db_url, &gh))
+        .map(|i| {
+            Replica::spawn(
+                dir.path(),
+                i,
+                &db_url,
+                &gh,
+                &[("SMALLBATCH_WORKER__LEASE_SECS", lease)],
+            )
+        })
         .collect();
     let http = reqwest::Client::new();
     for r in &replicas {

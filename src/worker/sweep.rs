@@ -17,11 +17,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-/// The lease row that elects the sweeping replica.
+/// The lease row that elects the sweeping replica; held only while a sweep runs.
 pub const LEASE_NAME: &str = "sweep";
+/// When the last sweep of any replica started: replicas sweep once per interval
+/// between them.
+pub const STARTED_MARK: &str = "sweep.started";
+/// How long the sweep lease outlives a holder that stops renewing it: a replica that
+/// dies mid-sweep frees it this soon. Renewed every third of it while a sweep runs.
+const SWEEP_LEASE: Duration = Duration::from_secs(9);
+/// How often a replica looks whether a sweep is due.
+const DUE_CHECK: Duration = Duration::from_secs(3);
 /// How far back the first sweep of a process reads the delivery log.
 const FIRST_LOOKBACK: Duration = Duration::from_secs(3600);
 /// Overlap with the previous sweep, for deliveries logged while it ran.
@@ -56,43 +63,109 @@ pub struct SweepReport {
     pub pruned: u64,
 }
 
-/// Sweeps every `interval` until `shutdown`, starting at once (to catch up after
-/// downtime), whenever this replica holds the sweep lease.
+/// Sweeps every `interval` (between all replicas) until `shutdown`. The first sweep
+/// after this process starts runs at once, whenever the previous one ran: events may
+/// have been lost while it was down.
 pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken) {
     let mut sweeper = Sweeper::default();
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    // Renewed every sweep; a replica that dies frees it after two intervals.
-    let lease = interval.saturating_mul(2);
+    let mut process_start = None;
     loop {
+        if process_start.is_none() {
+            process_start = ctx.store.now_ms().await.ok();
+        }
+        if let Some(start) = process_start {
+            match sweep_due(&ctx, start, interval).await {
+                Ok(true) => {
+                    if !sweep_under_lease(&ctx, &mut sweeper, &shutdown).await {
+                        break;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot tell whether a sweep is due"),
+            }
+        }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = ticks.tick() => {}
+            _ = tokio::time::sleep(DUE_CHECK) => {}
         }
-        match ctx.store.try_lease(LEASE_NAME, &ctx.worker_id, lease).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!("another replica holds the sweep lease");
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot take the sweep lease; sweep skipped");
-                continue;
-            }
+    }
+    tracing::info!("sweep stopped");
+}
+
+/// Due when no sweep started since this process did, or none within `interval`.
+async fn sweep_due(ctx: &Ctx, process_start: i64, interval: Duration) -> Result<bool, JobError> {
+    let Some(last) = ctx.store.mark(STARTED_MARK).await? else {
+        return Ok(true);
+    };
+    let now = ctx.store.now_ms().await?;
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    Ok(last < process_start || last <= now.saturating_sub(interval_ms))
+}
+
+/// One sweep, if this replica gets the lease; the lease is renewed while it runs and
+/// given up after. `false` when shutdown stopped it.
+async fn sweep_under_lease(ctx: &Ctx, sweeper: &mut Sweeper, shutdown: &CancellationToken) -> bool {
+    match ctx
+        .store
+        .try_lease(LEASE_NAME, &ctx.worker_id, SWEEP_LEASE)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!("another replica is sweeping");
+            return true;
         }
-        // Everything a sweep does is idempotent, so stopping it midway loses nothing.
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            result = sweeper.sweep(&ctx) => match result {
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take the sweep lease; sweep skipped");
+            return true;
+        }
+    }
+    let marked = async {
+        let now = ctx.store.now_ms().await?;
+        ctx.store.set_mark(STARTED_MARK, &ctx.worker_id, now).await
+    };
+    if let Err(e) = marked.await {
+        tracing::warn!(error = %e, "cannot record the sweep; sweep skipped");
+        return true;
+    }
+    // Everything a sweep does is idempotent, so stopping it midway loses nothing.
+    let finished = tokio::select! {
+        _ = shutdown.cancelled() => false,
+        () = keep_sweep_lease(ctx) => {
+            tracing::warn!("sweep lease lost; another replica sweeps");
+            true
+        }
+        result = sweeper.sweep(ctx) => {
+            match result {
                 Ok(report) => tracing::info!(
                     redelivered = report.redelivered, repos = report.repos,
                     requeued = report.requeued, pruned = report.pruned, "sweep done"
                 ),
                 Err(e) => tracing::warn!(error = %e, "sweep stopped; next one retries"),
-            },
+            }
+            true
+        }
+    };
+    if let Err(e) = ctx.store.release_lease(LEASE_NAME, &ctx.worker_id).await {
+        tracing::warn!(error = %e, "cannot give up the sweep lease; it expires");
+    }
+    finished
+}
+
+/// Renews the sweep lease every third of it; returns when it was lost.
+async fn keep_sweep_lease(ctx: &Ctx) {
+    loop {
+        tokio::time::sleep(SWEEP_LEASE / 3).await;
+        match ctx
+            .store
+            .try_lease(LEASE_NAME, &ctx.worker_id, SWEEP_LEASE)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::warn!(error = %e, "cannot renew the sweep lease"),
         }
     }
-    tracing::info!("sweep stopped");
 }
 
 /// One process's sweeps; remembers where the last one read the delivery log up to.

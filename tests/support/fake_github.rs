@@ -158,6 +158,9 @@ pub struct State {
     pub hook_deliveries: Vec<Value>,
     /// Seeded misbehaviour on every call not answered from `faults`.
     pub chaos: Option<Chaos>,
+    /// Answers to calls starting with this (`GET /repos/o/r/pulls/`) are held back this
+    /// long: calls in flight stay in flight, so a process can be killed mid-job.
+    pub hold: Option<(String, Duration)>,
     next_id: u64,
     template_pr: Value,
 }
@@ -282,11 +285,15 @@ impl Respond for Responder {
                 5000usize.saturating_sub(s.calls.len()).to_string().as_str(),
             ),
             None => {
-                s.unexpected.push(call);
+                s.unexpected.push(call.clone());
                 ResponseTemplate::new(501)
             }
         };
-        match delay {
+        let held = s
+            .hold
+            .as_ref()
+            .filter(|(prefix, _)| call.starts_with(prefix.as_str()));
+        match delay.or(held.map(|(_, d)| *d)) {
             Some(delay) => resp.set_delay(delay),
             None => resp,
         }

@@ -6,6 +6,7 @@ pub mod fake_github;
 pub mod fake_gitlab;
 pub mod fake_prometheus;
 pub mod gitlab_world;
+pub mod process;
 
 use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
 use serde_json::Value;
