@@ -6,6 +6,7 @@ mod commands;
 mod gate;
 mod job;
 mod repo_policy;
+mod score;
 mod ship;
 pub mod sweep;
 
