@@ -5,6 +5,7 @@ mod backoff;
 mod commands;
 mod gate;
 mod job;
+mod merge_group;
 mod repo_policy;
 mod score;
 mod ship;
