@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use smallbatch::domain::{
-    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId,
+    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId, MergeGroup,
     PostedComment, PrNumber, PrRef, RepoRef, User,
 };
 use smallbatch::forge::github::webhook::{parse, Parsed, WebhookError};
@@ -76,7 +76,7 @@ fn every_fixture_parses() {
         }
         seen += 1;
     }
-    assert!(seen >= 27, "only {seen} fixtures found");
+    assert!(seen >= 29, "only {seen} fixtures found");
 }
 
 #[test]
@@ -528,8 +528,62 @@ fn unknown_deployment_states_are_ignored_and_a_deployment_needs_its_sha() {
 }
 
 #[test]
+fn a_merge_group_asking_for_checks_is_queued_for_its_head_pr() {
+    assert_eq!(
+        parse_fixture("merge_group", "merge_group.checks_requested"),
+        events(vec![DomainEvent::MergeGroupQueued {
+            repo: RepoRef::github("octo-org/octo-repo", InstallationId(1)),
+            group: MergeGroup {
+                head_sha: CommitSha::new("2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d"),
+                head_ref: "refs/heads/gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64".into(),
+                base_sha: CommitSha::new("380387fbc80638b734a49e1be1c4dfec1c01b33c"),
+                base_branch: "main".into(),
+                head_pr: PrNumber(104),
+            },
+        }]),
+    );
+}
+
+#[test]
+fn a_destroyed_merge_group_is_ignored_with_its_reason() {
+    assert_eq!(
+        parse_fixture("merge_group", "merge_group.destroyed"),
+        ignored("merge_group.destroyed (merged): no checks are requested"),
+    );
+}
+
+#[test]
+fn a_merge_group_on_a_branch_that_is_not_the_queues_is_ignored() {
+    let mut payload = fixture("merge_group.checks_requested");
+    payload["merge_group"]["head_ref"] = json!("refs/heads/feature");
+    assert_eq!(
+        parse_value("merge_group", &payload).unwrap(),
+        ignored("merge_group.checks_requested: `refs/heads/feature` is not a merge queue branch of `refs/heads/main`"),
+    );
+    // The queue branch must be the base's own.
+    payload["merge_group"]["head_ref"] = json!(
+        "refs/heads/gh-readonly-queue/develop/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64"
+    );
+    assert!(matches!(
+        parse_value("merge_group", &payload).unwrap(),
+        Parsed::Ignored { .. }
+    ));
+}
+
+#[test]
+fn a_merge_group_without_its_base_commit_names_the_field() {
+    let mut payload = fixture("merge_group.checks_requested");
+    payload["merge_group"]
+        .as_object_mut()
+        .expect("merge_group is an object")
+        .remove("base_sha");
+    let err = parse_value("merge_group", &payload).unwrap_err();
+    assert_eq!(err.to_string(), "payload is missing `merge_group.base_sha`");
+}
+
+#[test]
 fn malformed_json_is_rejected_for_every_event() {
-    for event in ["pull_request", "push", "ping", "star"] {
+    for event in ["pull_request", "push", "merge_group", "ping", "star"] {
         let err = parse(event, b"<html>Bad Gateway</html>").unwrap_err();
         assert!(
             matches!(err, WebhookError::MalformedJson(_)),

@@ -1,4 +1,4 @@
-use super::{CommentId, CommitSha, DeliveryId, PrRef, RepoRef, User};
+use super::{CommentId, CommitSha, DeliveryId, MergeGroup, PrRef, RepoRef, User};
 use serde::{Deserialize, Serialize};
 
 /// A webhook, normalized. The adapters produce these; the worker consumes them.
@@ -28,6 +28,9 @@ pub enum DomainEvent {
     },
     /// Internal: the next step of a ship is due (a telemetry check, a retry).
     ShipStep { pr: PrRef, ship_id: i64 },
+    /// A merge queue wants the gate's check on a merge group's commit (GitHub
+    /// `merge_group.checks_requested`): every PR in the group is checked again.
+    MergeGroupQueued { repo: RepoRef, group: MergeGroup },
 }
 
 /// A comment as the webhook described it.
@@ -86,6 +89,11 @@ impl DomainEvent {
                 repo, deployment, ..
             } => {
                 format!("{}@deploy:{}", repo.key(), deployment.sha)
+            }
+            // One group at a time per head: a redelivery waits for the first, while other
+            // groups (and the PRs' own gates, which it never writes to) run alongside.
+            DomainEvent::MergeGroupQueued { repo, group } => {
+                format!("{}@merge_group:{}", repo.key(), group.head_sha)
             }
         }
     }

@@ -3,11 +3,13 @@
 
 mod event;
 mod ids;
+pub mod merge_group;
 pub mod millis;
 mod permission;
 mod snapshot;
 
 pub use event::*;
 pub use ids::*;
+pub use merge_group::MergeGroup;
 pub use permission::*;
 pub use snapshot::*;

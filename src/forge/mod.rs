@@ -6,8 +6,8 @@ pub mod retry;
 pub mod webhook;
 
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, Permission, PrNumber, PrRef,
-    PrSnapshot, RepoRef,
+    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, MergeGroup, Permission, PrNumber,
+    PrRef, PrSnapshot, RepoRef,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -175,6 +175,30 @@ pub trait Forge: Send + Sync {
         status: &GateStatus,
         existing: Option<CheckRunId>,
     ) -> ForgeResult<Option<CheckRunId>>;
+
+    /// The PRs whose changes a merge queue's group holds, in queue order, the group's
+    /// own PR last.
+    async fn merge_group_prs(
+        &self,
+        repo: &RepoRef,
+        group: &MergeGroup,
+    ) -> ForgeResult<Vec<PrNumber>> {
+        let _ = (repo, group);
+        Err(unsupported(self.kind(), "merge queues"))
+    }
+
+    /// Publishes the gate on a commit that is no PR's head (a merge group's). Never
+    /// twice: the bot's run already there is updated, or left alone when it says the
+    /// same, so a retried job changes nothing.
+    async fn publish_commit_check(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        status: &GateStatus,
+    ) -> ForgeResult<()> {
+        let _ = (repo, commit, status);
+        Err(unsupported(self.kind(), "checks on a commit"))
+    }
 
     /// The bot's comment on the PR carrying `marker`, with its current body.
     async fn find_comment(

@@ -8,6 +8,7 @@ pub mod config;
 pub mod gitattributes;
 pub mod globs;
 pub mod labels;
+pub mod merge_group;
 pub mod render;
 pub mod reviews;
 pub mod size;

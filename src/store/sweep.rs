@@ -271,8 +271,8 @@ fn event_repo(event: DomainEvent) -> RepoRef {
         DomainEvent::PrChanged { pr, .. }
         | DomainEvent::CommentPosted { pr, .. }
         | DomainEvent::ShipStep { pr, .. } => pr.repo,
-        DomainEvent::PolicyChanged { repo, .. } | DomainEvent::DeploymentChanged { repo, .. } => {
-            repo
-        }
+        DomainEvent::PolicyChanged { repo, .. }
+        | DomainEvent::DeploymentChanged { repo, .. }
+        | DomainEvent::MergeGroupQueued { repo, .. } => repo,
     }
 }

@@ -1,17 +1,17 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
-use super::{repo_policy, Ctx, JobError};
+use super::score::{score, Outcome, Scored};
+use super::{Ctx, JobError};
 use crate::domain::{CheckRunId, CommentId, PrRef, PrSnapshot, PrState};
 use crate::forge::{Forge, ForgeError, GateStatus};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
-use crate::policy::config::StaleReviews;
 use crate::policy::render::{self, CheckText};
-use crate::policy::{self, labels, Conclusion, Evaluation};
+use crate::policy::{labels, Conclusion, Evaluation};
 use crate::store::PrRecord;
 use sha2::{Digest, Sha256};
 
 pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
-    let mut snap = forge.snapshot(pr, false).await?;
+    let snap = forge.snapshot(pr, false).await?;
     if snap.state != PrState::Open {
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
         return Ok(());
@@ -25,12 +25,11 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             return Ok(());
         }
     }
-    let policy_commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
-    let policy = repo_policy::load(ctx, forge, &pr.repo, &policy_commit).await?;
+    let Scored { snap, outcome } = score(ctx, forge, pr, snap).await?;
     let mut record = record.unwrap_or_default();
-    let config = match policy.config {
-        Ok(config) => config,
-        Err(err) => {
+    let (eval, overridden) = match outcome {
+        Outcome::Evaluated { eval, overridden } => (eval, overridden),
+        Outcome::InvalidPolicy(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
             ctx.verdicts.count("config_error");
             let status = gate_status(
@@ -42,16 +41,12 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             return save(ctx, &key, &snap, record).await;
         }
     };
-    if config.reviews.stale == StaleReviews::Changed && has_earlier_reviews(&snap) {
-        snap = forge.snapshot(pr, true).await?;
-    }
-    let eval = policy::evaluate(&snap, &config, policy.gitattributes.as_deref());
     tracing::info!(
         repo = %pr.repo.full_name, pr = %pr.number, head = %snap.head_sha,
         verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
         "evaluated"
     );
-    let status = match ctx.store.override_for(&key, snap.head_sha.as_str()).await? {
+    let status = match overridden {
         // An override holds for exactly this head; the next push ends it.
         Some(record) => {
             let note = OverrideNote {
@@ -81,12 +76,6 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     reconcile_comment(forge, pr, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
     save(ctx, &key, &snap, record).await
-}
-
-fn has_earlier_reviews(snap: &PrSnapshot) -> bool {
-    snap.reviews
-        .iter()
-        .any(|r| r.commit.as_ref().is_some_and(|c| *c != snap.head_sha))
 }
 
 fn gate_status(conclusion: Conclusion, text: CheckText, snap: &PrSnapshot) -> GateStatus {

@@ -117,6 +117,12 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
                 .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
             super::ship::deployment_changed(ctx, forge, repo, deployment, *state).await
         }
+        DomainEvent::MergeGroupQueued { repo, group } => {
+            let forge = ctx
+                .forge(repo.forge)
+                .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
+            super::merge_group::checks_requested(ctx, forge, repo, group).await
+        }
         DomainEvent::ShipStep { pr, ship_id } => {
             let forge = ctx
                 .forge(pr.repo.forge)

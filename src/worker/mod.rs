@@ -5,7 +5,9 @@ mod backoff;
 mod commands;
 mod gate;
 mod job;
+mod merge_group;
 mod repo_policy;
+mod score;
 mod ship;
 pub mod sweep;
 

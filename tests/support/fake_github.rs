@@ -129,6 +129,9 @@ pub struct CheckRun {
 #[derive(Default)]
 pub struct State {
     pub repo: String,
+    /// The fake's own address: wiremock shows requests as `http://localhost/...`, and a
+    /// pagination link elsewhere than the API root is refused by the client.
+    pub base_url: String,
     pub prs: BTreeMap<u64, FakePr>,
     /// Files by (commit, path).
     pub contents: BTreeMap<(String, String), String>,
@@ -156,6 +159,11 @@ pub struct State {
     pub deployments: Vec<(u64, String, String)>,
     /// The App's delivery log, newest first, as `GET /app/hook/deliveries` lists it.
     pub hook_deliveries: Vec<Value>,
+    /// Every ref beside the branch heads, by full name (`refs/heads/gh-readonly-queue/...`).
+    pub refs: BTreeMap<String, String>,
+    /// The commit graph `compare` walks: each commit's parents. A commit not here is
+    /// unknown to the repository (404).
+    pub parents: BTreeMap<String, Vec<String>>,
     /// Seeded misbehaviour on every call not answered from `faults`.
     pub chaos: Option<Chaos>,
     /// Answers to calls starting with this (`GET /repos/o/r/pulls/`) are held back this
@@ -202,6 +210,7 @@ impl FakeGitHub {
         .unwrap();
         let state = Arc::new(Mutex::new(State {
             repo: repo.into(),
+            base_url: server.uri(),
             default_head: default_head.into(),
             next_id: 1000,
             template_pr: template["pull_request"].clone(),
@@ -501,6 +510,18 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 "object": {"type": "commit", "sha": sha, "url": format!("https://api.github.com/repos/{}/git/commits/{sha}", s.repo)}
             })))
         }
+        ("GET", ["git", "matching-refs", prefix @ ..]) => {
+            // A prefix, not a ref: every ref starting with it; none is an empty list.
+            let prefix = format!("refs/{}", prefix.join("/"));
+            let list: Vec<Value> = s
+                .refs
+                .iter()
+                .filter(|(name, _)| name.starts_with(&prefix))
+                .map(|(name, sha)| ref_json(&s.repo, name, sha))
+                .collect();
+            Some(ResponseTemplate::new(200).set_body_json(list))
+        }
+        ("GET", ["compare", basehead]) => compare(s, req, basehead),
         ("GET", ["pulls", n]) => {
             let Some(pr) = s.prs.get(&n.parse().ok()?).cloned() else {
                 return Some(not_found());
@@ -534,12 +555,7 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 .collect();
             let mut resp = ResponseTemplate::new(200).set_body_json(files);
             if page * per < pr.files.len().min(3000) {
-                let next = format!(
-                    "<{}?per_page={per}&page={}>; rel=\"next\"",
-                    req.url.as_str().split('?').next().unwrap(),
-                    page + 1
-                );
-                resp = resp.insert_header("link", next.as_str());
+                resp = resp.insert_header("link", next_link(s, req, per, page).as_str());
             }
             Some(resp)
         }
@@ -634,7 +650,8 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 .check_runs
                 .iter()
                 .filter(|r| r.head_sha == *sha)
-                .map(|r| json!({"id": r.id, "name": "smallbatch", "head_sha": r.head_sha, "status": "completed", "conclusion": r.conclusion, "app": {"slug": "smallbatch"}}))
+                .map(|r| json!({"id": r.id, "name": "smallbatch", "head_sha": r.head_sha, "status": "completed", "conclusion": r.conclusion, "app": {"slug": "smallbatch"},
+                                "output": {"title": r.title, "summary": r.summary, "text": null, "annotations_count": 0}}))
                 .collect();
             for (i, (name, status, conclusion)) in s
                 .commit_checks
@@ -645,6 +662,9 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 .enumerate()
             {
                 runs.push(json!({"id": 9000 + i, "name": name, "head_sha": sha, "status": status, "conclusion": conclusion, "app": {"slug": "ci"}}));
+            }
+            if let Some(name) = query(req, "check_name") {
+                runs.retain(|r| r["name"] == name.as_str());
             }
             Some(
                 ResponseTemplate::new(200)
@@ -803,6 +823,71 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
         _ => None,
     }
+}
+
+/// `compare/{base}...{head}`: the commits reachable from head but not from base, oldest
+/// first. Paginated as GitHub documents it: without `page`/`per_page` up to 250 commits;
+/// with them, `per_page` (at most 100) a page and a `Link` to the next.
+fn compare(s: &State, req: &Request, basehead: &str) -> Option<ResponseTemplate> {
+    let (base, head) = basehead.split_once("...")?;
+    if !s.parents.contains_key(base) || !s.parents.contains_key(head) {
+        return Some(not_found());
+    }
+    let mut behind = BTreeSet::new();
+    ancestors(s, base, &mut behind, &mut Vec::new());
+    let mut ahead = Vec::new();
+    ancestors(s, head, &mut behind.clone(), &mut ahead);
+    let paged = query(req, "page").is_some() || query(req, "per_page").is_some();
+    let per: usize = query(req, "per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(if paged { 30 } else { 250 })
+        .min(if paged { 100 } else { 250 });
+    let page: usize = query(req, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let commits: Vec<Value> = ahead
+        .iter()
+        .skip((page - 1) * per)
+        .take(per)
+        .map(|sha| json!({"sha": sha, "commit": {"message": "queued"}, "parents": s.parents[sha].iter().map(|p| json!({"sha": p})).collect::<Vec<_>>()}))
+        .collect();
+    let mut resp = ResponseTemplate::new(200).set_body_json(json!({
+        "status": "ahead", "ahead_by": ahead.len(), "behind_by": 0, "total_commits": ahead.len(),
+        "base_commit": {"sha": base}, "merge_base_commit": {"sha": base},
+        "commits": commits, "files": []
+    }));
+    if paged && page * per < ahead.len() {
+        resp = resp.insert_header("link", next_link(s, req, per, page).as_str());
+    }
+    Some(resp)
+}
+
+/// The `Link` header to the page after `page` of this listing, on the fake's address.
+fn next_link(s: &State, req: &Request, per: usize, page: usize) -> String {
+    format!(
+        "<{}{}?per_page={per}&page={}>; rel=\"next\"",
+        s.base_url,
+        req.url.path(),
+        page + 1
+    )
+}
+
+/// `commit` and its ancestors not yet `seen`, parents before children.
+fn ancestors(s: &State, commit: &str, seen: &mut BTreeSet<String>, out: &mut Vec<String>) {
+    if !seen.insert(commit.to_owned()) {
+        return;
+    }
+    for parent in s.parents.get(commit).into_iter().flatten() {
+        ancestors(s, parent, seen, out);
+    }
+    out.push(commit.to_owned());
+}
+
+fn ref_json(repo: &str, name: &str, sha: &str) -> Value {
+    json!({
+        "ref": name,
+        "node_id": "MDM6UmVmcmVmcy9oZWFkcy9mZWF0dXJlQQ==",
+        "url": format!("https://api.github.com/repos/{repo}/git/{name}"),
+        "object": {"type": "commit", "sha": sha, "url": format!("https://api.github.com/repos/{repo}/git/commits/{sha}")}
+    })
 }
 
 /// The first commit of every fake PR: a lead time of a few hours.

@@ -288,6 +288,54 @@ impl World {
         v
     }
 
+    /// Queues open PRs `prs` on `main` in this order, as GitHub's merge queue does: each
+    /// entry's branch `gh-readonly-queue/main/pr-<n>-<sha>` points at its group commit, a
+    /// merge of the entry ahead (or main) with the PR's head. Returns the group commits.
+    pub fn queue(&self, prs: &[u64]) -> Vec<String> {
+        let mut s = self.gh.state();
+        s.parents.entry(BASE_SHA.into()).or_default();
+        let mut ahead = BASE_SHA.to_owned();
+        let mut groups = Vec::new();
+        for n in prs {
+            let head = s.prs[n].head_sha.clone();
+            s.parents.insert(head.clone(), vec![BASE_SHA.into()]);
+            let group = format!("c0ffee{:034x}", groups.len() + 1);
+            s.parents.insert(group.clone(), vec![ahead.clone(), head]);
+            s.refs.insert(
+                format!("refs/heads/gh-readonly-queue/main/pr-{n}-{ahead}"),
+                group.clone(),
+            );
+            ahead = group.clone();
+            groups.push(group);
+        }
+        groups
+    }
+
+    /// A real `merge_group` delivery (`checks_requested` or `destroyed`) for the queue
+    /// entry whose group commit is `head`, built on `main`.
+    pub fn merge_group_payload(&self, action: &str, head: &str) -> Value {
+        let mut v = fixture(&format!("merge_group.{action}"));
+        v["repository"]["full_name"] = REPO.into();
+        v["repository"]["name"] = "widgets".into();
+        v["repository"]["owner"]["login"] = "octo-org".into();
+        v["installation"]["id"] = INSTALLATION.into();
+        let head_ref = self
+            .gh
+            .state()
+            .refs
+            .iter()
+            .find(|(_, sha)| *sha == head)
+            .map(|(name, _)| name.clone())
+            .expect("a queued group commit");
+        let group = &mut v["merge_group"];
+        group["head_sha"] = head.into();
+        group["head_ref"] = head_ref.into();
+        group["base_sha"] = BASE_SHA.into();
+        group["base_ref"] = "refs/heads/main".into();
+        group["head_commit"]["id"] = head.into();
+        v
+    }
+
     /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
     pub async fn advance(&self, by: Duration) {
         self.store.advance_clock(by);

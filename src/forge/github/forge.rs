@@ -1,12 +1,14 @@
 //! [`Forge`] over the GitHub REST API, acting as a GitHub App installation.
 
+mod merge_queue;
+
 use super::client::{ApiRequest, GitHubClient, RAW};
 use super::models::{self, CheckRunBody, CheckRunOutput, DiffEntry, PullRequest};
 use super::{GitHubApp, RetryPolicy, SetupError};
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind,
-    InstallationId, Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState,
-    User,
+    InstallationId, MergeGroup, Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review,
+    ReviewState, User,
 };
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
@@ -326,7 +328,7 @@ impl GitHubForge {
         installation: InstallationId,
         repo: &RepoRef,
         head: &CommitSha,
-    ) -> ForgeResult<Option<CheckRunId>> {
+    ) -> ForgeResult<Option<models::CheckRun>> {
         let url = with_query(
             self.repo_url(repo, &["commits", head.as_str(), "check-runs"])?,
             &[("check_name", CHECK_NAME), ("filter", "latest")],
@@ -335,10 +337,49 @@ impl GitHubForge {
         Ok(list
             .check_runs
             .into_iter()
-            .filter(|run| run.name == CHECK_NAME)
-            .filter_map(|run| run.id)
-            .max()
-            .map(CheckRunId))
+            .filter(|run| run.name == CHECK_NAME && run.id.is_some())
+            .max_by_key(|run| run.id))
+    }
+
+    /// Creates our check run on `head`, or updates `existing` in place.
+    async fn send_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &RepoRef,
+        head: &CommitSha,
+        status: &GateStatus,
+        existing: Option<CheckRunId>,
+        repeatable: bool,
+    ) -> ForgeResult<CheckRunId> {
+        let body = CheckRunBody {
+            name: CHECK_NAME,
+            head_sha: existing.is_none().then_some(head.as_str()),
+            status: "completed",
+            conclusion: conclusion(status.conclusion),
+            details_url: &status.details_url,
+            output: CheckRunOutput {
+                title: &status.title,
+                summary: truncate_chars(&status.summary, SUMMARY_MAX_CHARS),
+            },
+        };
+        let body = serde_json::to_value(&body)
+            .map_err(|e| ForgeError::Permanent(format!("check run body: {e}")))?;
+        let mut request = match existing {
+            Some(id) => {
+                let id = id.to_string();
+                let url = self.repo_url(repo, &["check-runs", &id])?;
+                ApiRequest::new(Method::PATCH, url)
+            }
+            None => ApiRequest::new(Method::POST, self.repo_url(repo, &["check-runs"])?),
+        };
+        request.repeatable = repeatable;
+        let run: models::Created = self
+            .client
+            .send(installation, &request.json(body))
+            .await?
+            .success()?
+            .json()?;
+        Ok(CheckRunId(run.id))
     }
 
     /// Runs one GraphQL query; errors in the answer (HTTP 200 all the same) are
@@ -673,36 +714,32 @@ impl Forge for GitHubForge {
         // update that one rather than show the check twice on the commit.
         let existing = match existing {
             Some(id) => Some(id),
-            None => self.our_check_run(installation, &pr.repo, head).await?,
+            None => self
+                .our_check_run(installation, &pr.repo, head)
+                .await?
+                .and_then(|run| run.id.map(CheckRunId)),
         };
-        let body = CheckRunBody {
-            name: CHECK_NAME,
-            head_sha: existing.is_none().then_some(head.as_str()),
-            status: "completed",
-            conclusion: conclusion(status.conclusion),
-            details_url: &status.details_url,
-            output: CheckRunOutput {
-                title: &status.title,
-                summary: truncate_chars(&status.summary, SUMMARY_MAX_CHARS),
-            },
-        };
-        let body = serde_json::to_value(&body)
-            .map_err(|e| ForgeError::Permanent(format!("check run body: {e}")))?;
-        let request = match existing {
-            Some(id) => {
-                let id = id.to_string();
-                let url = self.repo_url(&pr.repo, &["check-runs", &id])?;
-                ApiRequest::new(Method::PATCH, url)
-            }
-            None => ApiRequest::new(Method::POST, self.repo_url(&pr.repo, &["check-runs"])?),
-        };
-        let run: models::Created = self
-            .client
-            .send(installation, &request.json(body))
-            .await?
-            .success()?
-            .json()?;
-        Ok(Some(CheckRunId(run.id)))
+        let id = self
+            .send_check_run(installation, &pr.repo, head, status, existing, true)
+            .await?;
+        Ok(Some(id))
+    }
+
+    async fn merge_group_prs(
+        &self,
+        repo: &RepoRef,
+        group: &MergeGroup,
+    ) -> ForgeResult<Vec<PrNumber>> {
+        self.queue_members(repo, group).await
+    }
+
+    async fn publish_commit_check(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        status: &GateStatus,
+    ) -> ForgeResult<()> {
+        self.publish_on_commit(repo, commit, status).await
     }
 
     async fn find_comment(

@@ -76,6 +76,13 @@ pub struct Comparison {
     pub files: Vec<DiffEntry>,
 }
 
+/// A page of `compare/{base}...{head}`: its commits, oldest first.
+#[derive(Debug, Deserialize)]
+pub struct ComparedCommits {
+    #[serde(default)]
+    pub commits: Vec<GitObject>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Review {
     pub user: Option<Account>,
@@ -141,6 +148,9 @@ pub struct GitObject {
 
 #[derive(Debug, Deserialize)]
 pub struct GitRef {
+    /// The full name, `refs/heads/...`.
+    #[serde(rename = "ref", default)]
+    pub name: String,
     pub object: GitObject,
 }
 
@@ -237,6 +247,15 @@ pub struct CheckRun {
     pub name: String,
     pub status: String,
     pub conclusion: Option<String>,
+    #[serde(default)]
+    pub output: Option<CheckRunText>,
+}
+
+/// A listed run's output, as far as comparing it with ours needs.
+#[derive(Debug, Deserialize)]
+pub struct CheckRunText {
+    pub title: Option<String>,
+    pub summary: Option<String>,
 }
 
 /// `commits/{ref}/status`: the latest status of each context.

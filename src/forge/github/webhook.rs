@@ -5,8 +5,9 @@
 //! them optional, so a missing field is reported by its dotted path rather than by
 //! serde's bare field name.
 
+use crate::domain::merge_group::QueueRef;
 use crate::domain::{
-    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId,
+    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId, MergeGroup,
     PostedComment, PrNumber, PrRef, RepoRef, User,
 };
 use crate::forge::webhook::{decode, ignored, required, PushCommit};
@@ -30,6 +31,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, WebhookError> {
         "check_suite" => check_suite(decode(body)?),
         "issue_comment" => issue_comment(decode(body)?),
         "deployment_status" => deployment_status(decode(body)?),
+        "merge_group" => merge_group(decode(body)?),
         _ => {
             // Still reject garbage, so a broken sender shows up as 400s in its delivery log.
             decode::<IgnoredAny>(body)?;
@@ -245,6 +247,44 @@ fn deployment_status(payload: payload::DeploymentStatusEvent) -> Result<Parsed, 
     }]))
 }
 
+/// A merge queue asking for the required checks on a group's commit. `destroyed` (the
+/// group merged, was dequeued or invalidated) needs nothing: the check stays on a commit
+/// no one will merge.
+fn merge_group(payload: payload::MergeGroupEvent) -> Result<Parsed, WebhookError> {
+    let action = required(payload.action, "action")?;
+    if action != "checks_requested" {
+        let why = payload
+            .reason
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        return Ok(ignored(format!(
+            "merge_group.{action}{why}: no checks are requested"
+        )));
+    }
+    let group = required(payload.merge_group, "merge_group")?;
+    let head_sha = required(group.head_sha, "merge_group.head_sha")?;
+    let head_ref = required(group.head_ref, "merge_group.head_ref")?;
+    let base_sha = required(group.base_sha, "merge_group.base_sha")?;
+    let base_ref = required(group.base_ref, "merge_group.base_ref")?;
+    let base_branch = base_ref.strip_prefix("refs/heads/").unwrap_or(&base_ref);
+    let Some(queued) = QueueRef::parse(&head_ref).filter(|q| q.base_branch == base_branch) else {
+        return Ok(ignored(format!(
+            "merge_group.checks_requested: `{head_ref}` is not a merge queue branch of `{base_ref}`"
+        )));
+    };
+    let repo = repo_ref(payload.repository, payload.installation)?;
+    Ok(Parsed::Events(vec![DomainEvent::MergeGroupQueued {
+        repo,
+        group: MergeGroup {
+            head_sha: CommitSha(head_sha),
+            head_ref,
+            base_sha: CommitSha(base_sha),
+            base_branch: queued.base_branch,
+            head_pr: queued.pr,
+        },
+    }]))
+}
+
 /// GitHub's deployment states, which are exactly ours.
 fn deployment_state(state: &str) -> Option<DeploymentState> {
     Some(match state {
@@ -446,6 +486,24 @@ mod payload {
         pub id: Option<u64>,
         pub sha: Option<String>,
         pub environment: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct MergeGroupEvent {
+        pub action: Option<String>,
+        pub merge_group: Option<MergeGroup>,
+        /// Why a group was destroyed: `merged`, `dequeued` or `invalidated`.
+        pub reason: Option<String>,
+        pub repository: Option<Repository>,
+        pub installation: Option<Installation>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct MergeGroup {
+        pub head_sha: Option<String>,
+        pub head_ref: Option<String>,
+        pub base_sha: Option<String>,
+        pub base_ref: Option<String>,
     }
 
     /// A PR as a check run or suite lists it: its head is the commit that was checked.

@@ -1,0 +1,70 @@
+//! The gate's decision on one PR, before anything is published: shared by the PR's own
+//! gate and the merge queue's group check, so both judge a PR the same way.
+use super::{repo_policy, Ctx, JobError};
+use crate::domain::{PrRef, PrSnapshot};
+use crate::forge::Forge;
+use crate::policy::config::StaleReviews;
+use crate::policy::{self, ConfigError, Evaluation};
+use crate::store::OverrideRecord;
+
+pub(super) struct Scored {
+    /// The snapshot scored: taken again with unchanged-since commits when the policy's
+    /// `reviews.stale: changed` needs them.
+    pub snap: PrSnapshot,
+    pub outcome: Outcome,
+}
+
+pub(super) enum Outcome {
+    /// The base branch's policy file cannot be used.
+    InvalidPolicy(ConfigError),
+    Evaluated {
+        /// Boxed: an evaluation is large beside a policy error.
+        eval: Box<Evaluation>,
+        /// An `/override` of exactly this head; the next push ends it.
+        overridden: Option<OverrideRecord>,
+    },
+}
+
+/// Scores `snap` against the policy of its base branch, and looks up any override of
+/// its head.
+pub(super) async fn score(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    pr: &PrRef,
+    snap: PrSnapshot,
+) -> Result<Scored, JobError> {
+    let policy_commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
+    let policy = repo_policy::load(ctx, forge, &pr.repo, &policy_commit).await?;
+    let config = match policy.config {
+        Ok(config) => config,
+        Err(err) => {
+            return Ok(Scored {
+                snap,
+                outcome: Outcome::InvalidPolicy(err),
+            })
+        }
+    };
+    let snap = if config.reviews.stale == StaleReviews::Changed && has_earlier_reviews(&snap) {
+        forge.snapshot(pr, true).await?
+    } else {
+        snap
+    };
+    let eval = policy::evaluate(&snap, &config, policy.gitattributes.as_deref());
+    let overridden = ctx
+        .store
+        .override_for(&pr.key(), snap.head_sha.as_str())
+        .await?;
+    Ok(Scored {
+        snap,
+        outcome: Outcome::Evaluated {
+            eval: Box::new(eval),
+            overridden,
+        },
+    })
+}
+
+fn has_earlier_reviews(snap: &PrSnapshot) -> bool {
+    snap.reviews
+        .iter()
+        .any(|r| r.commit.as_ref().is_some_and(|c| *c != snap.head_sha))
+}
