@@ -1,7 +1,7 @@
--- wrk script shared by both servers: POSTs one signed pull_request.opened payload with a
--- unique X-GitHub-Delivery per request (thread id + counter), so smallbatch's dedupe never
--- short-circuits and both sides store every request.
--- Reads BENCH_BODY_FILE, BENCH_SIGNATURE and BENCH_RUN (a per-run tag) from the environment.
+-- wrk script shared by both servers: POSTs signed pull_request.opened payloads, one per PR,
+-- in turn, with a unique X-GitHub-Delivery per request (run tag, thread id, counter), so
+-- smallbatch's dedupe never short-circuits and its worker evaluates many PRs at once.
+-- Reads BENCH_MANIFEST (lines of "<body file> <signature>") and BENCH_RUN (a per-run tag).
 
 local threads = {}
 local next_id = 0
@@ -13,21 +13,27 @@ function setup(thread)
 end
 
 function init(args)
-  local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
-  wrk.method = "POST"
-  wrk.body = f:read("*a")
-  f:close()
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["X-GitHub-Event"] = "pull_request"
-  wrk.headers["X-Hub-Signature-256"] = os.getenv("BENCH_SIGNATURE")
+  bodies, signatures = {}, {}
+  for line in io.lines(os.getenv("BENCH_MANIFEST")) do
+    local path, signature = line:match("^(%S+) (%S+)$")
+    local f = assert(io.open(path, "rb"))
+    table.insert(bodies, f:read("*a"))
+    f:close()
+    table.insert(signatures, signature)
+  end
   prefix = os.getenv("BENCH_RUN") .. "-" .. tid .. "-"
-  counter = 0
+  counter = tid
 end
 
 function request()
   counter = counter + 1
-  wrk.headers["X-GitHub-Delivery"] = prefix .. counter
-  return wrk.format()
+  local i = counter % #bodies + 1
+  return wrk.format("POST", nil, {
+    ["Content-Type"] = "application/json",
+    ["X-GitHub-Event"] = "pull_request",
+    ["X-Hub-Signature-256"] = signatures[i],
+    ["X-GitHub-Delivery"] = prefix .. counter,
+  }, bodies[i])
 end
 
 -- One machine-readable line for the bench script.
