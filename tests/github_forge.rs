@@ -413,6 +413,110 @@ async fn a_plain_403_is_permanent_with_githubs_message() {
     );
 }
 
+/// `template` with the `X-RateLimit-*` headers GitHub sends on every answer, the window
+/// resetting `reset_in` seconds from now.
+fn with_rate_limit_headers(
+    template: ResponseTemplate,
+    remaining: u32,
+    reset_in: i64,
+) -> ResponseTemplate {
+    let reset = OffsetDateTime::now_utc().unix_timestamp() + reset_in;
+    template
+        .insert_header("x-ratelimit-limit", "5000")
+        .insert_header("x-ratelimit-remaining", remaining.to_string().as_str())
+        .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+}
+
+#[tokio::test]
+async fn a_403_with_an_exhausted_budget_waits_for_the_reset() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(403).set_body_json(
+                json!({"message": "API rate limit exceeded for installation ID 42."}),
+            ),
+            0,
+            1,
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_403_with_budget_left_is_a_permission_error_not_a_wait() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+            4999,
+            60,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Permanent(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_502_carrying_rate_limit_headers_is_retried_with_the_ordinary_backoff() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(with_rate_limit_headers(ResponseTemplate::new(502), 0, 60))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_github_is_transient() {
     let port = {

@@ -556,6 +556,110 @@ async fn a_rate_limit_reset_beyond_the_call_budget_is_handed_to_the_worker() {
     );
 }
 
+/// `template` with the `RateLimit-*` headers gitlab.com sends on every answer, the
+/// window resetting `reset_in` seconds from now.
+fn with_rate_limit_headers(
+    template: ResponseTemplate,
+    remaining: u32,
+    reset_in: i64,
+) -> ResponseTemplate {
+    let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in;
+    template
+        .insert_header("ratelimit-limit", "2000")
+        .insert_header("ratelimit-remaining", remaining.to_string().as_str())
+        .insert_header("ratelimit-reset", reset.to_string().as_str())
+}
+
+#[tokio::test]
+async fn a_502_carrying_rate_limit_headers_is_retried_with_the_ordinary_backoff() {
+    let server = MockServer::start().await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(502),
+            1999,
+            60,
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(200).set_body_string("x"),
+            1998,
+            60,
+        ))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Still failing after every attempt: handed back with no wait of its own, so the
+    // worker's short backoff applies, not the window's reset.
+    let server = MockServer::start().await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(502),
+            1999,
+            60,
+        ))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::Transient {
+                retry_after: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_for_the_rate_limit_reset() {
+    let server = MockServer::start().await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(ResponseTemplate::new(429), 0, 1))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(POLICY_FILE)
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn a_persistent_5xx_becomes_transient_after_the_allowed_attempts() {
     let server = MockServer::start().await;
