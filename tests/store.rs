@@ -198,6 +198,7 @@ on_both_backends!(
     concurrent_ship_updates_have_one_winner_per_version,
     sweep_lease_has_one_holder_until_it_expires,
     stored_deliveries_are_known_alone_or_split,
+    live_jobs_are_the_queued_and_running_ones_of_a_key,
     recent_repos_are_those_with_recent_jobs,
     old_done_jobs_are_pruned_in_batches_and_nothing_else,
 );
@@ -1231,6 +1232,45 @@ async fn stored_deliveries_are_known_alone_or_split(db: Db) {
     assert!(store.has_delivery("github:many").await.unwrap());
     assert!(!store.has_delivery("github:on").await.unwrap());
     assert!(!store.has_delivery("github:other").await.unwrap());
+}
+
+async fn live_jobs_are_the_queued_and_running_ones_of_a_key(db: Db) {
+    let store = db.store().await;
+    let key = |number: u64| pr_event("acme/widgets", number).serial_key();
+    // Done, parked, or never seen: nothing still to run.
+    enqueue_pr(&store, "done", 1).await;
+    let job = claim(&store, "w1").await.unwrap();
+    store.complete(&job).await.unwrap();
+    enqueue_pr(&store, "parked", 2).await;
+    let job = claim(&store, "w1").await.unwrap();
+    store.park(&job, "broken").await.unwrap();
+    for number in [1, 2, 9] {
+        assert!(
+            !store.has_live_job(&key(number)).await.unwrap(),
+            "#{number}"
+        );
+    }
+
+    // Queued (even for later), then running, then retried: still to run.
+    store
+        .enqueue_at(
+            &delivery("later", pr_event("acme/widgets", 3)),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    assert!(store.has_live_job(&key(3)).await.unwrap());
+    enqueue_pr(&store, "now", 4).await;
+    assert!(store.has_live_job(&key(4)).await.unwrap());
+    let running = claim(&store, "w1").await.unwrap();
+    assert_eq!(running.delivery_id.as_str(), "now");
+    assert!(store.has_live_job(&key(4)).await.unwrap());
+    store
+        .retry(&running, "502", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(store.has_live_job(&key(4)).await.unwrap());
+    assert!(!store.has_live_job("github:acme/widgets#40").await.unwrap());
 }
 
 async fn recent_repos_are_those_with_recent_jobs(db: Db) {
