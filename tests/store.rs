@@ -6,7 +6,9 @@
 use smallbatch::domain::{
     Delivery, DeliveryId, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef,
 };
-use smallbatch::store::{Enqueued, Job, OverrideRecord, PrRecord, Store, StoreError, StoredShip};
+use smallbatch::store::{
+    Enqueued, Job, OverrideRecord, PrRecord, RecordedRun, Store, StoreError, StoredShip,
+};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -184,6 +186,7 @@ on_both_backends!(
     concurrent_connects_migrate_a_fresh_database_once,
     file_cache_remembers_contents_and_absence,
     pr_record_is_upserted,
+    check_runs_are_recorded_before_and_after_creation,
     oldest_job_age_counts_from_enqueue,
     policy_head_is_per_branch_and_overwritten,
     override_applies_to_its_head_only,
@@ -647,6 +650,7 @@ async fn pr_record_is_upserted(db: Db) {
         check_fingerprint: None,
         comment_id: Some(42),
         comment_body: Some("Size: XS".to_owned()),
+        comment_unconfirmed: false,
     };
     store.save_pr_record(key, &first).await.unwrap();
     assert_eq!(store.pr_record(key).await.unwrap(), Some(first));
@@ -659,12 +663,51 @@ async fn pr_record_is_upserted(db: Db) {
         check_fingerprint: Some("pass:size/XS".to_owned()),
         comment_id: Some(1 << 63),
         comment_body: None,
+        comment_unconfirmed: true,
     };
     store.save_pr_record(key, &second).await.unwrap();
     assert_eq!(store.pr_record(key).await.unwrap(), Some(second));
     assert_eq!(
         store.pr_record("github:acme/widgets#8").await.unwrap(),
         None
+    );
+}
+
+async fn check_runs_are_recorded_before_and_after_creation(db: Db) {
+    let store = db.store().await;
+    let (repo, head) = (
+        "github:acme/widgets",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    );
+    assert_eq!(
+        store.recorded_run(repo, head).await.unwrap(),
+        RecordedRun::None
+    );
+
+    // The first to start a creation on the head is told so; any other must look.
+    assert!(store.start_run(repo, head).await.unwrap());
+    assert!(!store.start_run(repo, head).await.unwrap());
+    assert_eq!(
+        store.recorded_run(repo, head).await.unwrap(),
+        RecordedRun::Unconfirmed
+    );
+
+    // Ids use the full u64 range in storage; a later creation does not forget the run.
+    store.record_run(repo, head, u64::MAX).await.unwrap();
+    assert!(!store.start_run(repo, head).await.unwrap());
+    assert_eq!(
+        store.recorded_run(repo, head).await.unwrap(),
+        RecordedRun::Created(u64::MAX)
+    );
+    // Recorded without a start first (a run found on the forge), and per repository.
+    store.record_run(repo, "b", 7).await.unwrap();
+    assert_eq!(
+        store.recorded_run(repo, "b").await.unwrap(),
+        RecordedRun::Created(7)
+    );
+    assert_eq!(
+        store.recorded_run("github:acme/other", head).await.unwrap(),
+        RecordedRun::None
     );
 }
 

@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
-    HookDelivery, MergeMethod, MergeReadiness, OpenPr,
+    HookDelivery, MergeMethod, MergeReadiness, OpenPr, OurRun,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -341,6 +341,52 @@ impl GitHubForge {
             .map(CheckRunId))
     }
 
+    /// Updates run `existing` to `status`, or creates the run on `head`. A creation is
+    /// sent once: after a 5xx or a lost answer it fails `Transient`, since the run may
+    /// exist.
+    async fn write_run(
+        &self,
+        installation: InstallationId,
+        pr: &PrRef,
+        head: &CommitSha,
+        status: &GateStatus,
+        existing: Option<CheckRunId>,
+    ) -> ForgeResult<CheckRunId> {
+        let body = CheckRunBody {
+            name: CHECK_NAME,
+            head_sha: existing.is_none().then_some(head.as_str()),
+            status: "completed",
+            conclusion: conclusion(status.conclusion),
+            details_url: &status.details_url,
+            output: CheckRunOutput {
+                title: &status.title,
+                summary: truncate_chars(&status.summary, SUMMARY_MAX_CHARS),
+            },
+        };
+        let body = serde_json::to_value(&body)
+            .map_err(|e| ForgeError::Permanent(format!("check run body: {e}")))?;
+        let request = match existing {
+            Some(id) => {
+                let id = id.to_string();
+                let url = self.repo_url(&pr.repo, &["check-runs", &id])?;
+                ApiRequest::new(Method::PATCH, url)
+            }
+            None => {
+                let url = self.repo_url(&pr.repo, &["check-runs"])?;
+                let mut request = ApiRequest::new(Method::POST, url);
+                request.repeatable = false;
+                request
+            }
+        };
+        let run: models::Created = self
+            .client
+            .send(installation, &request.json(body))
+            .await?
+            .success()?
+            .json()?;
+        Ok(CheckRunId(run.id))
+    }
+
     /// Runs one GraphQL query; errors in the answer (HTTP 200 all the same) are
     /// permanent, with GitHub's messages.
     async fn graphql<T: serde::de::DeserializeOwned>(
@@ -541,6 +587,10 @@ impl Forge for GitHubForge {
         self.client.usage.snapshot()
     }
 
+    fn gate_creates_runs(&self) -> bool {
+        true
+    }
+
     async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
         let installation = installation(&pr.repo)?;
         let number = pr.number.to_string();
@@ -608,6 +658,7 @@ impl Forge for GitHubForge {
             reviews,
             unchanged_since,
             estimated: vec![],
+            status_target: None,
         })
     }
 
@@ -665,44 +716,33 @@ impl Forge for GitHubForge {
         pr: &PrRef,
         head: &CommitSha,
         status: &GateStatus,
-        existing: Option<CheckRunId>,
+        run: OurRun,
     ) -> ForgeResult<Option<CheckRunId>> {
         let installation = installation(&pr.repo)?;
-        // The caller knows no run on this head, yet an attempt that died after creating
-        // one (a killed replica, a failure later in the job) may have left it there:
-        // update that one rather than show the check twice on the commit.
-        let existing = match existing {
-            Some(id) => Some(id),
-            None => self.our_check_run(installation, &pr.repo, head).await?,
+        // A creation whose answer was lost (or whose process was killed) may have left a
+        // run on the head: update that one rather than show the check twice.
+        let existing = match run {
+            OurRun::Known(id) => Some(id),
+            OurRun::Absent => None,
+            OurRun::MayExist => self.our_check_run(installation, &pr.repo, head).await?,
         };
-        let body = CheckRunBody {
-            name: CHECK_NAME,
-            head_sha: existing.is_none().then_some(head.as_str()),
-            status: "completed",
-            conclusion: conclusion(status.conclusion),
-            details_url: &status.details_url,
-            output: CheckRunOutput {
-                title: &status.title,
-                summary: truncate_chars(&status.summary, SUMMARY_MAX_CHARS),
+        let id = match existing {
+            Some(id) => {
+                self.write_run(installation, pr, head, status, Some(id))
+                    .await?
+            }
+            None => match self.write_run(installation, pr, head, status, None).await {
+                // Not repeated blindly: GitHub may have created it before failing.
+                Err(e) if e.is_transient() => {
+                    tracing::info!(error = %e, "a check run may have been created; looking before creating again");
+                    let found = self.our_check_run(installation, &pr.repo, head).await?;
+                    self.write_run(installation, pr, head, status, found)
+                        .await?
+                }
+                other => other?,
             },
         };
-        let body = serde_json::to_value(&body)
-            .map_err(|e| ForgeError::Permanent(format!("check run body: {e}")))?;
-        let request = match existing {
-            Some(id) => {
-                let id = id.to_string();
-                let url = self.repo_url(&pr.repo, &["check-runs", &id])?;
-                ApiRequest::new(Method::PATCH, url)
-            }
-            None => ApiRequest::new(Method::POST, self.repo_url(&pr.repo, &["check-runs"])?),
-        };
-        let run: models::Created = self
-            .client
-            .send(installation, &request.json(body))
-            .await?
-            .success()?
-            .json()?;
-        Ok(Some(CheckRunId(run.id)))
+        Ok(Some(id))
     }
 
     async fn find_comment(
