@@ -42,6 +42,7 @@ fn snapshot(files: usize) -> PrSnapshot {
         }],
         unchanged_since: vec![],
         estimated: vec![],
+        status_target: None,
     }
 }
 

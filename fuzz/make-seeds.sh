@@ -33,11 +33,11 @@ gitlab_event() {
     esac
 }
 
-external=${EXTERNAL_FIXTURES:-../shared/external-fixtures/gitlab/webhooks}
+external=${EXTERNAL_FIXTURES:-fixtures/gitlab/webhooks}
 for f in fixtures/gitlab/*.json "$external"/*.json; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .json)
-    case "$f" in fixtures/*) seed="$name" ;; *) seed="upstream.$name" ;; esac
+    case "$f" in "$external"/*) seed="upstream.$name" ;; *) seed="$name" ;; esac
     { gitlab_event "$f"; cat "$f"; } > "$out/gitlab_webhook/$seed"
     # A system hook carries the same payloads under one header.
     case "$name" in merge_request | push)

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod dora;
 pub mod forge;
 pub mod local;
+pub mod logging;
 pub mod policy;
 pub mod report;
 pub mod server;

@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
 use smallbatch::local::{self, CheckArgs};
-use smallbatch::settings::{LogFormat, Settings};
+use smallbatch::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,20 +58,26 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("smallbatch: {e}");
+            say(&format!("smallbatch: {e}"));
             return ExitCode::from(2);
         }
     };
-    init_tracing(settings.log_format);
+    let _logs = smallbatch::logging::init(settings.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(smallbatch::app::serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "smallbatch stopped");
-            eprintln!("smallbatch: {e}");
+            say(&format!("smallbatch: {e}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// One line on stderr, lost rather than a panic when stderr is closed.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn report(repo: Option<String>, since: &str, database_url: &str) -> ExitCode {
@@ -96,15 +102,5 @@ fn report(repo: Option<String>, since: &str, database_url: &str) -> ExitCode {
             eprintln!("smallbatch report: {e}");
             ExitCode::from(2)
         }
-    }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }

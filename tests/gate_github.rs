@@ -602,6 +602,131 @@ async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
 }
 
 #[tokio::test]
+async fn a_check_run_whose_answer_was_lost_is_found_not_created_twice() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    // GitHub creates the run, then answers 502.
+    let post = format!("POST /repos/{}/check-runs", support::REPO);
+    w.gh.state()
+        .lost_answers
+        .push((post.clone(), ResponseTemplate::new(502)));
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+
+    // Not sent again: the bot looks for its run on the head and updates it.
+    let calls = w.gh.take_calls();
+    let after_post: Vec<&str> = calls
+        .iter()
+        .skip_while(|c| **c != post)
+        .map(String::as_str)
+        .collect();
+    let id = w.gh.latest_check(&head).id;
+    assert_eq!(
+        after_post[..3],
+        [
+            post.as_str(),
+            &format!("GET /repos/{}/commits/{head}/check-runs", support::REPO),
+            &format!("PATCH /repos/{}/check-runs/{id}", support::REPO),
+        ],
+        "{calls:#?}"
+    );
+    assert_eq!(w.gh.state().check_runs.len(), 1, "never a second run");
+    assert_eq!(w.gh.latest_check(&head).conclusion, "action_required");
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_check_run_creation_left_unconfirmed_is_looked_for_by_the_next_attempt() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(7, &head, small_files());
+    // The run is created and its answer lost, and GitHub fails every lookup of this
+    // attempt: the job ends not knowing whether its run exists.
+    let post = format!("POST /repos/{}/check-runs", support::REPO);
+    let lookup = format!("GET /repos/{}/commits/{head}/check-runs", support::REPO);
+    {
+        let mut s = w.gh.state();
+        s.lost_answers
+            .push((post.clone(), ResponseTemplate::new(502)));
+        for _ in 0..4 {
+            s.lost_answers
+                .push((lookup.clone(), ResponseTemplate::new(502)));
+        }
+    }
+    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    w.settle().await;
+
+    // The retried job finds the run on the head from the store's record and updates it.
+    let calls = w.gh.take_calls();
+    assert_eq!(
+        calls.iter().filter(|c| **c == post).count(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|c| **c == lookup).count(),
+        5,
+        "{calls:#?}"
+    );
+    assert_eq!(w.gh.state().check_runs.len(), 1, "never a second run");
+    assert_eq!(w.gh.latest_check(&head).conclusion, "action_required");
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_guidance_comment_left_unconfirmed_is_looked_for_by_the_next_attempt() {
+    let w = World::start().await;
+    let head = sha(1);
+    w.open_pr(9, &head, oversized_files());
+    // The comment is posted and its answer lost, and every lookup of this attempt fails.
+    let post = format!("POST /repos/{}/issues/9/comments", support::REPO);
+    let list = format!("GET /repos/{}/issues/9/comments", support::REPO);
+    {
+        let mut s = w.gh.state();
+        s.lost_answers
+            .push((post.clone(), ResponseTemplate::new(502)));
+        for _ in 0..4 {
+            s.lost_answers
+                .push((list.clone(), ResponseTemplate::new(502)));
+        }
+    }
+    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
+        .await;
+    w.settle().await;
+
+    let calls = w.gh.take_calls();
+    assert_eq!(
+        calls.iter().filter(|c| **c == post).count(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(w.gh.state().comments.len(), 1, "never a second comment");
+
+    // The comment the retry found is the one on record: a fix edits it.
+    let comment_id = w.gh.state().comments[0].0;
+    w.writes();
+    w.update_pr(9, |pr| {
+        pr.head_sha = sha(2);
+        pr.files = small_files();
+    });
+    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
+        .await;
+    w.settle().await;
+    let writes = w.writes();
+    assert!(
+        writes.contains(&Write::CommentEdited { id: comment_id }),
+        "{writes:#?}"
+    );
+    assert_eq!(w.gh.state().comments.len(), 1, "never a second comment");
+    w.assert_quiet();
+}
+
+#[tokio::test]
 async fn a_pr_that_no_longer_exists_is_dropped_not_retried() {
     let w = World::start().await;
     w.open_pr(7, &sha(1), small_files());
@@ -658,5 +783,70 @@ async fn metrics_count_verdicts_and_api_calls_per_installation() {
         ),
         "{scraped}"
     );
+    w.assert_quiet();
+}
+
+/// The calls of one evaluation: the snapshot's concurrent reads sorted (their order is
+/// not fixed), then every later call in the order it was made.
+fn in_order(mut calls: Vec<String>) -> Vec<String> {
+    let reads = calls.iter().take_while(|c| c.starts_with("GET ")).count();
+    calls[..reads].sort();
+    calls
+}
+
+/// Opens PR `number` at `head` and returns the calls its evaluation made, after a PR of
+/// the same size class was evaluated: the token, the base commit's policy and the size
+/// label are known, as in a running process.
+async fn calls_of_opening(w: &World, number: u64, head: &str, files: Vec<FakeFile>) -> Vec<String> {
+    w.open_pr(1, &sha(100), files.clone());
+    w.deliver("pull_request", &w.payload("pull_request.opened", 1))
+        .await;
+    w.settle().await;
+    w.writes();
+    w.gh.take_calls();
+
+    w.open_pr(number, head, files);
+    w.deliver("pull_request", &w.payload("pull_request.opened", number))
+        .await;
+    w.settle().await;
+    in_order(w.gh.take_calls())
+}
+
+#[tokio::test]
+async fn opening_a_clean_pr_costs_five_calls_in_steady_state() {
+    let w = World::start().await;
+    let head = sha(1);
+    let calls = calls_of_opening(&w, 7, &head, small_files()).await;
+    assert_eq!(
+        calls,
+        [
+            "GET /repos/octo-org/widgets/pulls/7",
+            "GET /repos/octo-org/widgets/pulls/7/files",
+            "GET /repos/octo-org/widgets/pulls/7/reviews",
+            "POST /repos/octo-org/widgets/check-runs",
+            "POST /repos/octo-org/widgets/issues/7/labels",
+        ]
+    );
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn opening_an_oversized_pr_costs_six_calls_in_steady_state() {
+    let w = World::start().await;
+    let head = sha(1);
+    let calls = calls_of_opening(&w, 9, &head, oversized_files()).await;
+    assert_eq!(
+        calls,
+        [
+            "GET /repos/octo-org/widgets/pulls/9",
+            "GET /repos/octo-org/widgets/pulls/9/files",
+            "GET /repos/octo-org/widgets/pulls/9/reviews",
+            "POST /repos/octo-org/widgets/check-runs",
+            "POST /repos/octo-org/widgets/issues/9/comments",
+            "POST /repos/octo-org/widgets/issues/9/labels",
+        ]
+    );
+    w.writes();
     w.assert_quiet();
 }

@@ -568,3 +568,69 @@ async fn a_long_file_list_is_read_across_pages() {
     assert_eq!(pages, [diffs.clone(), format!("{diffs}&page=2")]);
     w.assert_quiet();
 }
+
+/// The calls of one evaluation: the snapshot's concurrent reads sorted (their order is
+/// not fixed), then every later call in the order it was made.
+fn in_order(mut calls: Vec<String>) -> Vec<String> {
+    let reads = calls.iter().take_while(|c| c.starts_with("GET ")).count();
+    calls[..reads].sort();
+    calls
+}
+
+/// Opens MR `iid` at `head` and returns the calls its evaluation made, after an MR of
+/// the same size class was evaluated: the base commit's policy and the size label are
+/// known, as in a running process.
+async fn calls_of_opening(
+    w: &GitLabWorld,
+    iid: u64,
+    head: &str,
+    files: Vec<FakeFile>,
+) -> Vec<String> {
+    opened(w, 1, &sha(100), files.clone()).await;
+    w.gl.take_calls();
+    opened(w, iid, head, files).await;
+    in_order(w.gl.take_calls())
+}
+
+#[tokio::test]
+async fn opening_a_clean_mr_costs_five_calls_in_steady_state() {
+    let w = GitLabWorld::start().await;
+    let calls = calls_of_opening(&w, 7, &sha(1), small_files()).await;
+    let mr = "/api/v4/projects/acme%2Ftools%2Fwidgets/merge_requests/7";
+    assert_eq!(
+        calls,
+        [
+            format!("GET {mr}"),
+            format!("GET {mr}/approvals"),
+            format!("GET {mr}/diffs?per_page=100"),
+            format!(
+                "POST /api/v4/projects/acme%2Ftools%2Fwidgets/statuses/{}",
+                sha(1)
+            ),
+            format!("PUT {mr}"),
+        ]
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn opening_an_oversized_mr_costs_six_calls_in_steady_state() {
+    let w = GitLabWorld::start().await;
+    let calls = calls_of_opening(&w, 9, &sha(1), oversized_files()).await;
+    let mr = "/api/v4/projects/acme%2Ftools%2Fwidgets/merge_requests/9";
+    assert_eq!(
+        calls,
+        [
+            format!("GET {mr}"),
+            format!("GET {mr}/approvals"),
+            format!("GET {mr}/diffs?per_page=100"),
+            format!(
+                "POST /api/v4/projects/acme%2Ftools%2Fwidgets/statuses/{}",
+                sha(1)
+            ),
+            format!("POST {mr}/notes"),
+            format!("PUT {mr}"),
+        ]
+    );
+    w.assert_quiet();
+}

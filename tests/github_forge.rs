@@ -12,7 +12,7 @@ use smallbatch::forge::github::auth::{AppClaims, AppSigner};
 use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy, SetupError};
 use smallbatch::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, GateStatus, HeadCheck, MergeMethod,
-    MergeReadiness,
+    MergeReadiness, OurRun,
 };
 use smallbatch::policy::{Conclusion, SizeLabel};
 use std::time::Duration;
@@ -413,6 +413,110 @@ async fn a_plain_403_is_permanent_with_githubs_message() {
     );
 }
 
+/// `template` with the `X-RateLimit-*` headers GitHub sends on every answer, the window
+/// resetting `reset_in` seconds from now.
+fn with_rate_limit_headers(
+    template: ResponseTemplate,
+    remaining: u32,
+    reset_in: i64,
+) -> ResponseTemplate {
+    let reset = OffsetDateTime::now_utc().unix_timestamp() + reset_in;
+    template
+        .insert_header("x-ratelimit-limit", "5000")
+        .insert_header("x-ratelimit-remaining", remaining.to_string().as_str())
+        .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+}
+
+#[tokio::test]
+async fn a_403_with_an_exhausted_budget_waits_for_the_reset() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(403).set_body_json(
+                json!({"message": "API rate limit exceeded for installation ID 42."}),
+            ),
+            0,
+            1,
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_403_with_budget_left_is_a_permission_error_not_a_wait() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+            4999,
+            60,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Permanent(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_502_carrying_rate_limit_headers_is_retried_with_the_ordinary_backoff() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(with_rate_limit_headers(ResponseTemplate::new(502), 0, 60))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(contents_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_github_is_transient() {
     let port = {
@@ -606,6 +710,7 @@ async fn snapshot_maps_the_pr_its_paginated_files_reviews_and_unchanged_commits(
             ],
             unchanged_since: vec![sha('o')],
             estimated: vec![],
+            status_target: None,
         }
     );
 }
@@ -674,10 +779,11 @@ fn gate(conclusion: Conclusion) -> GateStatus {
         title: "Waiting for 1 more approval".into(),
         summary: "**12 lines** changed".into(),
         details_url: "https://smallbatch.example/acme/widgets/7".into(),
+        target: None,
     }
 }
 
-/// The lookup `publish_gate` makes when the caller knows no run on the head.
+/// The lookup `publish_gate` makes when a run of ours may be on the head.
 async fn mount_our_runs(server: &MockServer, runs: Value) {
     Mock::given(method("GET"))
         .and(path(format!(
@@ -695,11 +801,8 @@ async fn mount_our_runs(server: &MockServer, runs: Value) {
         .await;
 }
 
-#[tokio::test]
-async fn publish_gate_creates_a_check_run_with_the_exact_payload() {
-    let server = MockServer::start().await;
-    token_mock("tok").expect(1).mount(&server).await;
-    mount_our_runs(&server, json!([])).await;
+/// Creating the run on `sha('h')`, as GitHub answers it.
+async fn mount_run_creation(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/repos/acme/widgets/check-runs"))
         .and(body_json(json!({
@@ -712,11 +815,32 @@ async fn publish_gate_creates_a_check_run_with_the_exact_payload() {
         })))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": 555 })))
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn publish_gate_creates_a_check_run_with_the_exact_payload_without_looking_first() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    mount_run_creation(&server).await;
 
     let id = forge(&server)
-        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), None)
+        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), OurRun::Absent)
+        .await
+        .unwrap();
+    assert_eq!(id, Some(CheckRunId(555)));
+}
+
+#[tokio::test]
+async fn publish_gate_looks_for_a_run_that_may_exist_and_creates_one_when_there_is_none() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    mount_our_runs(&server, json!([])).await;
+    mount_run_creation(&server).await;
+
+    let id = forge(&server)
+        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), OurRun::MayExist)
         .await
         .unwrap();
     assert_eq!(id, Some(CheckRunId(555)));
@@ -746,7 +870,7 @@ async fn publish_gate_updates_a_run_left_on_the_head_by_an_attempt_that_died() {
         .await;
 
     let id = forge(&server)
-        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), None)
+        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Wait), OurRun::MayExist)
         .await
         .unwrap();
     assert_eq!(id, Some(CheckRunId(556)));
@@ -775,7 +899,7 @@ async fn publish_gate_updates_the_existing_check_run() {
             &pr(),
             &sha('h'),
             &gate(Conclusion::Pass),
-            Some(CheckRunId(555)),
+            OurRun::Known(CheckRunId(555)),
         )
         .await
         .unwrap();

@@ -5,12 +5,12 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use smallbatch::domain::{
     CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind, Permission, PrNumber,
-    PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+    PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, StatusTarget, User,
 };
 use smallbatch::forge::gitlab::{GitLabApp, GitLabForge, RetryPolicy, SetupError};
 use smallbatch::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, GateStatus, HeadCheck, MergeMethod,
-    MergeReadiness,
+    MergeReadiness, OurRun,
 };
 use smallbatch::policy::{Conclusion, SizeLabel};
 use std::time::Duration;
@@ -90,13 +90,17 @@ async fn mount_raw(server: &MockServer, project: &str, file: &str, commit: &str,
         .await;
 }
 
-async fn mount_no_reviews(server: &MockServer, mr: &str) {
+/// No approvals. The reviewers' states are read only when the MR lists reviewers.
+async fn mount_no_approvals(server: &MockServer, mr: &str) {
     get(&format!("{mr}/approvals"))
         .respond_with(ok_json(json!({ "approved_by": [] })))
         .expect(1)
         .mount(server)
         .await;
-    // An instance older than GitLab 17 has no reviewer states.
+}
+
+/// An instance older than GitLab 17 has no reviewer states.
+async fn mount_no_reviewer_states(server: &MockServer, mr: &str) {
     get(&format!("{mr}/reviewers"))
         .respond_with(
             ResponseTemplate::new(404).set_body_json(json!({ "message": "404 Not found" })),
@@ -131,7 +135,9 @@ async fn snapshot_of_a_real_merge_request_counts_unreadable_diffs_from_the_files
         .expect(1)
         .mount(&server)
         .await;
-    mount_no_reviews(&server, &mr).await;
+    mount_no_approvals(&server, &mr).await;
+    // The fixture's MR lists a reviewer.
+    mount_no_reviewer_states(&server, &mr).await;
     // The fixture's diffs lost their newlines ("@@ -1 +1 @@ -Title +README"), so their
     // lines are counted from the files at the head and at the merge base.
     let head = "8e0b45049b6253b8984cde9241830d2851168142";
@@ -189,6 +195,8 @@ async fn snapshot_of_a_real_merge_request_counts_unreadable_diffs_from_the_files
             reviews: vec![],
             unchanged_since: vec![],
             estimated: vec!["README".into(), "VERSION".into()],
+            // The head pipeline runs on the head: the gate's status joins it.
+            status_target: Some(StatusTarget::Pipeline(77056819)),
         }
     );
     assert!(snapshot.files_truncated());
@@ -239,9 +247,15 @@ fn change(path: &str, status: FileStatus, additions: u64, deletions: u64) -> Fil
 #[tokio::test]
 async fn snapshot_reads_paginated_diffs_estimates_hidden_ones_and_maps_reviews() {
     let server = MockServer::start().await;
+    let mut mr = mr_json("9");
+    mr["reviewers"] = json!([
+        { "id": 3, "username": "carol" },
+        { "id": 4, "username": "dave" },
+        { "id": 5, "username": "erin" }
+    ]);
     get(MR)
         .and(header("private-token", TOKEN))
-        .respond_with(ok_json(mr_json("9")))
+        .respond_with(ok_json(mr))
         .expect(1)
         .mount(&server)
         .await;
@@ -422,7 +436,7 @@ async fn a_changes_count_past_gitlabs_limit_marks_the_listing_truncated() {
         .expect(1)
         .mount(&server)
         .await;
-    mount_no_reviews(&server, MR).await;
+    mount_no_approvals(&server, MR).await;
 
     let snapshot = forge(&server).snapshot(&pr(), false).await.unwrap();
 
@@ -445,7 +459,7 @@ async fn a_merge_request_whose_diff_is_not_ready_is_transient() {
         .expect(1)
         .mount(&server)
         .await;
-    mount_no_reviews(&server, MR).await;
+    mount_no_approvals(&server, MR).await;
 
     let err = forge(&server).snapshot(&pr(), false).await.unwrap_err();
     assert_eq!(
@@ -553,6 +567,110 @@ async fn a_rate_limit_reset_beyond_the_call_budget_is_handed_to_the_worker() {
             ForgeError::Transient { retry_after: Some(d), .. } if d >= Duration::from_secs(3590)
         ),
         "{err:?}"
+    );
+}
+
+/// `template` with the `RateLimit-*` headers gitlab.com sends on every answer, the
+/// window resetting `reset_in` seconds from now.
+fn with_rate_limit_headers(
+    template: ResponseTemplate,
+    remaining: u32,
+    reset_in: i64,
+) -> ResponseTemplate {
+    let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in;
+    template
+        .insert_header("ratelimit-limit", "2000")
+        .insert_header("ratelimit-remaining", remaining.to_string().as_str())
+        .insert_header("ratelimit-reset", reset.to_string().as_str())
+}
+
+#[tokio::test]
+async fn a_502_carrying_rate_limit_headers_is_retried_with_the_ordinary_backoff() {
+    let server = MockServer::start().await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(502),
+            1999,
+            60,
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(200).set_body_string("x"),
+            1998,
+            60,
+        ))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Still failing after every attempt: handed back with no wait of its own, so the
+    // worker's short backoff applies, not the window's reset.
+    let server = MockServer::start().await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(
+            ResponseTemplate::new(502),
+            1999,
+            60,
+        ))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = read_policy_file(&forge(&server)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::Transient {
+                retry_after: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_for_the_rate_limit_reset() {
+    let server = MockServer::start().await;
+    get(POLICY_FILE)
+        .respond_with(with_rate_limit_headers(ResponseTemplate::new(429), 0, 1))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(POLICY_FILE)
+        .respond_with(ResponseTemplate::new(200).set_body_string("x"))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let start = std::time::Instant::now();
+    assert_eq!(
+        read_policy_file(&forge(&server)).await.unwrap().as_deref(),
+        Some("x")
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
     );
 }
 
@@ -676,6 +794,7 @@ fn gate(conclusion: Conclusion) -> GateStatus {
         title: "Waiting for 1 more approval".into(),
         summary: "**12 lines** changed".into(),
         details_url: "https://gitlab.example.com/acme/tools/widgets/-/merge_requests/7".into(),
+        target: None,
     }
 }
 
@@ -725,11 +844,54 @@ async fn publish_gate_posts_a_commit_status_for_each_conclusion() {
 
     for conclusion in [Conclusion::Pass, Conclusion::Fail, Conclusion::Wait] {
         let id = forge
-            .publish_gate(&pr(), &sha('h'), &gate(conclusion), None)
+            .publish_gate(&pr(), &sha('h'), &gate(conclusion), OurRun::Absent)
             .await
             .unwrap();
         assert_eq!(id, None);
     }
+}
+
+#[tokio::test]
+async fn publish_gate_files_the_status_where_the_snapshot_found_without_reading_the_mr() {
+    let server = MockServer::start().await;
+    let statuses = format!("{PROJECT}/statuses/{}", sha('h'));
+    let targets = [
+        (StatusTarget::Pipeline(902), json!({ "pipeline_id": 902 })),
+        (
+            StatusTarget::Branch("frob".into()),
+            json!({ "ref": "frob" }),
+        ),
+        (StatusTarget::Commit, json!({})),
+    ];
+    for (_, extra) in &targets {
+        let mut body = json!({
+            "state": "pending",
+            "name": "smallbatch",
+            "description": "Waiting for 1 more approval",
+            "target_url": "https://gitlab.example.com/acme/tools/widgets/-/merge_requests/7"
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        Mock::given(method("POST"))
+            .and(path(statuses.clone()))
+            .and(body_json(body))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": 1 })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let forge = forge(&server);
+
+    for (target, _) in targets {
+        let mut status = gate(Conclusion::Wait);
+        status.target = Some(target);
+        forge
+            .publish_gate(&pr(), &sha('h'), &status, OurRun::Absent)
+            .await
+            .unwrap();
+    }
+    // Any other call (the MR read) would have had no mock and failed the publish.
 }
 
 #[tokio::test]
@@ -779,13 +941,13 @@ async fn publish_gate_accepts_gitlabs_refusal_to_repeat_a_state_and_cuts_the_des
     status.title = long_title;
     assert_eq!(
         forge
-            .publish_gate(&pr(), &sha('h'), &status, None)
+            .publish_gate(&pr(), &sha('h'), &status, OurRun::Absent)
             .await
             .unwrap(),
         None
     );
     let err = forge
-        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Fail), None)
+        .publish_gate(&pr(), &sha('h'), &gate(Conclusion::Fail), OurRun::Absent)
         .await
         .unwrap_err();
     assert_eq!(

@@ -1,5 +1,5 @@
 //! GitLab webhook parsing against real payloads: the project's `fixtures/gitlab` (see its
-//! README) and every payload in `../shared/external-fixtures/gitlab/webhooks`.
+//! README) and every upstream payload in `fixtures/gitlab/webhooks`.
 
 use serde_json::{json, Value};
 use smallbatch::domain::{
@@ -19,12 +19,9 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitlab")
 }
 
-/// Beside the repository, locally and in CI alike.
-fn shared_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/external-fixtures/gitlab/webhooks"
-    ))
+/// go-gitlab's webhook test data, every file as upstream names it.
+fn upstream_dir() -> PathBuf {
+    fixtures_dir().join("webhooks")
 }
 
 fn fixture(name: &str) -> Value {
@@ -153,12 +150,12 @@ fn parse_every_payload_in(dir: &Path) -> usize {
 }
 
 #[test]
-fn every_shared_payload_parses() {
-    let seen = parse_every_payload_in(&shared_dir());
+fn every_upstream_payload_parses() {
+    let seen = parse_every_payload_in(&upstream_dir());
     assert!(
         seen >= 21,
         "only {seen} payloads found in {:?}",
-        shared_dir()
+        upstream_dir()
     );
 }
 
@@ -508,7 +505,7 @@ fn comments_on_issues_commits_and_snippets_are_ignored() {
         ignored("Note Hook: not a merge request comment (Issue)"),
     );
     for (name, noteable) in [("note_commit", "Commit"), ("note_snippet", "Snippet")] {
-        let body = std::fs::read(shared_dir().join(format!("{name}.json"))).expect("exists");
+        let body = std::fs::read(upstream_dir().join(format!("{name}.json"))).expect("exists");
         assert_eq!(
             parse("Note Hook", &body).unwrap(),
             ignored(&format!(
@@ -658,7 +655,7 @@ fn system_hook_deliveries_are_read_by_their_object_kind() {
         ignored("System Hook: `tag_push` is not an event the gate reacts to"),
     );
 
-    let member = std::fs::read(shared_dir().join("member.json")).expect("member.json exists");
+    let member = std::fs::read(upstream_dir().join("member.json")).expect("member.json exists");
     assert_eq!(
         parse("System Hook", &member).unwrap(),
         ignored("System Hook: `user_add_to_group` is not an event the gate reacts to"),

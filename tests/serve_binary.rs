@@ -2,7 +2,7 @@
 mod support;
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 use support::fake_github::{FakeFile, FakeGitHub};
 use support::{sha, BASE_SHA, REPO};
@@ -55,117 +55,160 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serves_logs_each_evaluation_and_drains_on_sigterm() {
-    let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-    let head = sha(1);
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = smallbatch(dir.path())
-        .arg("serve")
-        .env("SMALLBATCH_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "SMALLBATCH_DATABASE_URL",
-            format!("sqlite://{}/sb.db", dir.path().display()),
-        )
-        .env("SMALLBATCH_LOG_FORMAT", "json")
-        .env("SMALLBATCH_GITHUB__APP_ID", "1")
-        .env(
-            "SMALLBATCH_GITHUB__PRIVATE_KEY",
-            support::test_private_key(),
-        )
-        .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", support::SECRET)
-        .env("SMALLBATCH_GITHUB__API_URL", gh.uri())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/healthz"))
+/// `smallbatch serve` as an operator starts it, against a fake GitHub, on a free port
+/// with its own database.
+struct Served {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts the binary with `log_format` and waits until it answers `/healthz`.
+    /// stdout and stderr are pipes; a test may close their read ends.
+    async fn start(gh: &FakeGitHub, log_format: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = smallbatch(dir.path())
+            .arg("serve")
+            .env("SMALLBATCH_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "SMALLBATCH_DATABASE_URL",
+                format!("sqlite://{}/sb.db", dir.path().display()),
+            )
+            .env("SMALLBATCH_LOG_FORMAT", log_format)
+            .env("SMALLBATCH_GITHUB__APP_ID", "1")
+            .env(
+                "SMALLBATCH_GITHUB__PRIVATE_KEY",
+                support::test_private_key(),
+            )
+            .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", support::SECRET)
+            .env("SMALLBATCH_GITHUB__API_URL", gh.uri())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let served = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            _dir: dir,
+        };
+        served.wait_until_up().await;
+        served
+    }
+
+    /// Closes the read ends of stdout and stderr, as `2>&1 | head -1` or a dead log
+    /// shipper does: every later write to them fails.
+    fn close_output(mut self) -> Self {
+        drop(self.child.stdout.take());
+        drop(self.child.stderr.take());
+        self
+    }
+
+    async fn wait_until_up(&self) {
+        for _ in 0..200 {
+            if self
+                .http
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not come up");
+    }
+
+    /// Opens PR 3 at `head` in the fake and delivers its signed `opened` webhook;
+    /// returns the webhook's HTTP status.
+    async fn deliver_opened_pr(&self, gh: &FakeGitHub, head: &str) -> u16 {
+        gh.state().prs.insert(
+            3,
+            support::fake_github::FakePr {
+                number: 3,
+                author: "alice".into(),
+                draft: false,
+                state: "open",
+                head_sha: head.into(),
+                base_sha: BASE_SHA.into(),
+                labels: vec![],
+                files: vec![FakeFile::modified("src/lib.rs", 5, 1)],
+                reviews: vec![],
+                version: 1,
+            },
+        );
+        let mut payload = support::fixture("pull_request.opened");
+        payload["repository"]["full_name"] = REPO.into();
+        payload["installation"]["id"] = support::INSTALLATION.into();
+        payload["pull_request"]["number"] = 3.into();
+        payload["pull_request"]["head"]["sha"] = head.into();
+        let body = serde_json::to_vec(&payload).unwrap();
+        self.http
+            .post(format!("{}/webhooks/github", self.base))
+            .header("x-github-event", "pull_request")
+            .header("x-github-delivery", "bin-1")
+            .header(
+                "x-hub-signature-256",
+                smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body),
+            )
+            .body(body)
             .send()
             .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+            .unwrap()
+            .status()
+            .as_u16()
     }
-    assert!(up, "server did not come up");
 
-    // Reuse the DSL's payload shaping through a throwaway state: one PR in the fake.
-    gh.state().prs.insert(
-        3,
-        support::fake_github::FakePr {
-            number: 3,
-            author: "alice".into(),
-            draft: false,
-            state: "open",
-            head_sha: head.clone(),
-            base_sha: BASE_SHA.into(),
-            labels: vec![],
-            files: vec![FakeFile::modified("src/lib.rs", 5, 1)],
-            reviews: vec![],
-            version: 1,
-        },
-    );
-    let mut payload = support::fixture("pull_request.opened");
-    payload["repository"]["full_name"] = REPO.into();
-    payload["installation"]["id"] = support::INSTALLATION.into();
-    payload["pull_request"]["number"] = 3.into();
-    payload["pull_request"]["head"]["sha"] = head.clone().into();
-    let body = serde_json::to_vec(&payload).unwrap();
-    let resp = http
-        .post(format!("{base}/webhooks/github"))
-        .header("x-github-event", "pull_request")
-        .header("x-github-delivery", "bin-1")
-        .header(
-            "x-hub-signature-256",
-            smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
+    /// SIGTERM, then the exit status and whatever the process wrote to the pipes still
+    /// open, within `limit`.
+    async fn terminate(mut self, limit: Duration) -> (ExitStatus, String) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let waited = tokio::task::spawn_blocking(move || {
+            let status = self.child.wait().unwrap();
+            let mut logs = String::new();
+            if let Some(mut out) = self.child.stdout.take() {
+                out.read_to_string(&mut logs).unwrap();
+            }
+            if let Some(mut err) = self.child.stderr.take() {
+                err.read_to_string(&mut logs).unwrap();
+            }
+            (status, logs)
+        });
+        tokio::time::timeout(limit, waited)
+            .await
+            .expect("the process did not exit after SIGTERM")
+            .unwrap()
+    }
+}
+
+/// Waits for the first check run on `head`.
+async fn check_landed(gh: &FakeGitHub, head: &str) -> String {
     for _ in 0..200 {
         if !gh.state().check_runs.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(gh.latest_check(&head).conclusion, "action_required");
+    gh.latest_check(head).conclusion
+}
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || {
-        let status = child.wait().unwrap();
-        let mut logs = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut logs)
-            .unwrap();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut logs)
-            .unwrap();
-        (status, logs)
-    });
-    let (status, logs) = tokio::time::timeout(Duration::from_secs(30), status)
-        .await
-        .unwrap()
-        .unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_logs_each_evaluation_and_drains_on_sigterm() {
+    let gh = FakeGitHub::start(REPO, BASE_SHA).await;
+    let head = sha(1);
+    let served = Served::start(&gh, "json").await;
+    assert_eq!(served.deliver_opened_pr(&gh, &head).await, 202);
+    assert_eq!(check_landed(&gh, &head).await, "action_required");
+
+    let (status, logs) = served.terminate(Duration::from_secs(30)).await;
     assert!(status.success(), "exit {status:?}; logs:\n{logs}");
     let evaluated = logs
         .lines()
@@ -185,6 +228,33 @@ async fn serves_logs_each_evaluation_and_drains_on_sigterm() {
         !logs.contains("PRIVATE KEY"),
         "the private key leaked into the logs"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_stdout_and_stderr_neither_stop_the_work_nor_the_shutdown() {
+    let gh = FakeGitHub::start(REPO, BASE_SHA).await;
+    let head = sha(1);
+    // Closed once it is up: every line from here on fails to be written.
+    let served = Served::start(&gh, "text").await.close_output();
+    assert_eq!(served.deliver_opened_pr(&gh, &head).await, 202);
+    assert_eq!(check_landed(&gh, &head).await, "action_required");
+
+    let (status, _) = served.terminate(Duration::from_secs(5)).await;
+    assert!(status.success(), "exit {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_logs_carry_no_colour_codes_when_stdout_is_not_a_terminal() {
+    let gh = FakeGitHub::start(REPO, BASE_SHA).await;
+    let head = sha(1);
+    let served = Served::start(&gh, "text").await;
+    assert_eq!(served.deliver_opened_pr(&gh, &head).await, 202);
+    assert_eq!(check_landed(&gh, &head).await, "action_required");
+
+    let (status, logs) = served.terminate(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit {status:?}; logs:\n{logs}");
+    assert!(logs.contains("evaluated"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "ANSI escapes in:\n{logs}");
 }
 
 #[test]

@@ -6,7 +6,9 @@
 use smallbatch::domain::{
     Delivery, DeliveryId, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef,
 };
-use smallbatch::store::{Enqueued, Job, OverrideRecord, PrRecord, Store, StoreError, StoredShip};
+use smallbatch::store::{
+    Enqueued, Job, OverrideRecord, PrRecord, RecordedRun, Store, StoreError, StoredShip,
+};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -184,6 +186,7 @@ on_both_backends!(
     concurrent_connects_migrate_a_fresh_database_once,
     file_cache_remembers_contents_and_absence,
     pr_record_is_upserted,
+    check_runs_are_recorded_before_and_after_creation,
     oldest_job_age_counts_from_enqueue,
     policy_head_is_per_branch_and_overwritten,
     override_applies_to_its_head_only,
@@ -198,6 +201,7 @@ on_both_backends!(
     concurrent_ship_updates_have_one_winner_per_version,
     sweep_lease_has_one_holder_until_it_expires,
     stored_deliveries_are_known_alone_or_split,
+    live_jobs_are_the_queued_and_running_ones_of_a_key,
     recent_repos_are_those_with_recent_jobs,
     old_done_jobs_are_pruned_in_batches_and_nothing_else,
 );
@@ -646,6 +650,7 @@ async fn pr_record_is_upserted(db: Db) {
         check_fingerprint: None,
         comment_id: Some(42),
         comment_body: Some("Size: XS".to_owned()),
+        comment_unconfirmed: false,
     };
     store.save_pr_record(key, &first).await.unwrap();
     assert_eq!(store.pr_record(key).await.unwrap(), Some(first));
@@ -658,12 +663,51 @@ async fn pr_record_is_upserted(db: Db) {
         check_fingerprint: Some("pass:size/XS".to_owned()),
         comment_id: Some(1 << 63),
         comment_body: None,
+        comment_unconfirmed: true,
     };
     store.save_pr_record(key, &second).await.unwrap();
     assert_eq!(store.pr_record(key).await.unwrap(), Some(second));
     assert_eq!(
         store.pr_record("github:acme/widgets#8").await.unwrap(),
         None
+    );
+}
+
+async fn check_runs_are_recorded_before_and_after_creation(db: Db) {
+    let store = db.store().await;
+    let (repo, head) = (
+        "github:acme/widgets",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    );
+    assert_eq!(
+        store.recorded_run(repo, head).await.unwrap(),
+        RecordedRun::None
+    );
+
+    // The first to start a creation on the head is told so; any other must look.
+    assert!(store.start_run(repo, head).await.unwrap());
+    assert!(!store.start_run(repo, head).await.unwrap());
+    assert_eq!(
+        store.recorded_run(repo, head).await.unwrap(),
+        RecordedRun::Unconfirmed
+    );
+
+    // Ids use the full u64 range in storage; a later creation does not forget the run.
+    store.record_run(repo, head, u64::MAX).await.unwrap();
+    assert!(!store.start_run(repo, head).await.unwrap());
+    assert_eq!(
+        store.recorded_run(repo, head).await.unwrap(),
+        RecordedRun::Created(u64::MAX)
+    );
+    // Recorded without a start first (a run found on the forge), and per repository.
+    store.record_run(repo, "b", 7).await.unwrap();
+    assert_eq!(
+        store.recorded_run(repo, "b").await.unwrap(),
+        RecordedRun::Created(7)
+    );
+    assert_eq!(
+        store.recorded_run("github:acme/other", head).await.unwrap(),
+        RecordedRun::None
     );
 }
 
@@ -1231,6 +1275,45 @@ async fn stored_deliveries_are_known_alone_or_split(db: Db) {
     assert!(store.has_delivery("github:many").await.unwrap());
     assert!(!store.has_delivery("github:on").await.unwrap());
     assert!(!store.has_delivery("github:other").await.unwrap());
+}
+
+async fn live_jobs_are_the_queued_and_running_ones_of_a_key(db: Db) {
+    let store = db.store().await;
+    let key = |number: u64| pr_event("acme/widgets", number).serial_key();
+    // Done, parked, or never seen: nothing still to run.
+    enqueue_pr(&store, "done", 1).await;
+    let job = claim(&store, "w1").await.unwrap();
+    store.complete(&job).await.unwrap();
+    enqueue_pr(&store, "parked", 2).await;
+    let job = claim(&store, "w1").await.unwrap();
+    store.park(&job, "broken").await.unwrap();
+    for number in [1, 2, 9] {
+        assert!(
+            !store.has_live_job(&key(number)).await.unwrap(),
+            "#{number}"
+        );
+    }
+
+    // Queued (even for later), then running, then retried: still to run.
+    store
+        .enqueue_at(
+            &delivery("later", pr_event("acme/widgets", 3)),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    assert!(store.has_live_job(&key(3)).await.unwrap());
+    enqueue_pr(&store, "now", 4).await;
+    assert!(store.has_live_job(&key(4)).await.unwrap());
+    let running = claim(&store, "w1").await.unwrap();
+    assert_eq!(running.delivery_id.as_str(), "now");
+    assert!(store.has_live_job(&key(4)).await.unwrap());
+    store
+        .retry(&running, "502", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(store.has_live_job(&key(4)).await.unwrap());
+    assert!(!store.has_live_job("github:acme/widgets#40").await.unwrap());
 }
 
 async fn recent_repos_are_those_with_recent_jobs(db: Db) {

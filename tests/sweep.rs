@@ -189,6 +189,50 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
 }
 
 #[tokio::test]
+async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
+    // Webhooks acknowledged while the worker is down: PR 7's job waits in the queue,
+    // PR 8's delivery never came.
+    let w = World::start_intake_only().await;
+    w.open_pr(7, &sha(1), files());
+    w.open_pr(8, &sha(2), files());
+    let (status, _) = w
+        .deliver("pull_request", &w.payload("pull_request.opened", 7))
+        .await;
+    assert_eq!(status, 202);
+
+    let sweeper = github_sweeper(&w);
+    let report = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            redelivered: 0,
+            repos: 1,
+            requeued: 1,
+            pruned: 0
+        }
+    );
+    w.gh.take_calls();
+
+    // The worker starts: each PR is read once, by its one job.
+    let w = w.restart().await;
+    w.settle().await;
+    let calls = w.gh.take_calls();
+    for number in [7, 8] {
+        let pr = format!("GET /repos/{}/pulls/{number}", support::REPO);
+        assert_eq!(
+            calls.iter().filter(|c| **c == pr).count(),
+            1,
+            "{pr}: {calls:#?}"
+        );
+    }
+    for head in [sha(1), sha(2)] {
+        assert_eq!(w.gh.latest_check(&head).conclusion, "action_required");
+    }
+    w.writes();
+    w.assert_quiet();
+}
+
+#[tokio::test]
 async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer_swept() {
     let w = World::start().await;
     w.open_pr(7, &sha(1), files());

@@ -108,6 +108,22 @@ pub struct PrSnapshot {
     /// length at the head (added) and at the base (deleted).
     #[serde(default)]
     pub estimated: Vec<String>,
+    /// Where the forge files the gate's status on this head, when it must be told
+    /// (GitLab); read with the PR so publishing need not read it again.
+    #[serde(default)]
+    pub status_target: Option<StatusTarget>,
+}
+
+/// Where GitLab attaches a commit status (see the GitLab adapter's `publish_gate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusTarget {
+    /// The MR's head pipeline, which runs on the head.
+    Pipeline(u64),
+    /// No pipeline on the head yet: the MR's source branch.
+    Branch(String),
+    /// Neither is known: the commit alone.
+    Commit,
 }
 
 impl PrSnapshot {

@@ -7,7 +7,7 @@ pub mod webhook;
 
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, MergeGroup, Permission, PrNumber,
-    PrRef, PrSnapshot, RepoRef,
+    PrRef, PrSnapshot, RepoRef, StatusTarget,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -22,6 +22,21 @@ pub struct GateStatus {
     /// Markdown; GitLab has no place for it and links to the PR instead.
     pub summary: String,
     pub details_url: String,
+    /// Where GitLab files the status, as the snapshot found it; `None` to look it up.
+    pub target: Option<StatusTarget>,
+}
+
+/// What the caller knows of the bot's check run on a head, so that publishing neither
+/// looks for it needlessly nor creates a second one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OurRun {
+    /// This run is ours on the head: it is updated.
+    Known(CheckRunId),
+    /// No run of ours is on the head: one is created.
+    Absent,
+    /// One may be (a creation whose answer was lost): it is looked for, then updated or
+    /// created.
+    MayExist,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,15 +180,15 @@ pub trait Forge: Send + Sync {
         limit: usize,
     ) -> ForgeResult<Vec<OpenPr>>;
 
-    /// Publishes the gate on `head`. `existing` is the check run this bot already
-    /// created on that head, if any; it is updated in place. Returns the run's id
-    /// (GitLab statuses have none).
+    /// Publishes the gate on `head`. `run` is what the caller knows of this bot's check
+    /// run there; a known one is updated in place. Returns the run's id (GitLab statuses
+    /// have none).
     async fn publish_gate(
         &self,
         pr: &PrRef,
         head: &CommitSha,
         status: &GateStatus,
-        existing: Option<CheckRunId>,
+        run: OurRun,
     ) -> ForgeResult<Option<CheckRunId>>;
 
     /// The PRs whose changes a merge queue's group holds, in queue order, the group's
@@ -198,6 +213,13 @@ pub trait Forge: Send + Sync {
     ) -> ForgeResult<()> {
         let _ = (repo, commit, status);
         Err(unsupported(self.kind(), "checks on a commit"))
+    }
+
+    /// Whether publishing the gate on a new head creates something that a second
+    /// creation would duplicate (GitHub's check run), so the caller must track it. A
+    /// GitLab commit status is set by name instead.
+    fn gate_creates_runs(&self) -> bool {
+        false
     }
 
     /// The bot's comment on the PR carrying `marker`, with its current body.

@@ -35,6 +35,7 @@ pub fn pr() -> PrBuilder {
             reviews: Vec::new(),
             unchanged_since: Vec::new(),
             estimated: Vec::new(),
+            status_target: None,
         },
         totals: None,
     }

@@ -34,6 +34,7 @@ macro_rules! ship_columns {
     };
 }
 
+mod check_runs;
 mod comments;
 mod overrides;
 mod postgres;
@@ -42,6 +43,7 @@ mod sqlite;
 mod sweep;
 mod writer;
 
+pub use check_runs::RecordedRun;
 pub use overrides::OverrideRecord;
 pub use ships::StoredShip;
 
@@ -105,6 +107,9 @@ pub struct PrRecord {
     pub check_fingerprint: Option<String>,
     pub comment_id: Option<u64>,
     pub comment_body: Option<String>,
+    /// A post of the guidance comment was started and its id not recorded (the answer
+    /// was lost, the process stopped): the comment may exist, so it is looked for first.
+    pub comment_unconfirmed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -533,6 +538,7 @@ struct PrRow {
     check_fingerprint: Option<String>,
     comment_id: Option<i64>,
     comment_body: Option<String>,
+    comment_unconfirmed: bool,
 }
 
 type PrTuple = (
@@ -542,6 +548,7 @@ type PrTuple = (
     Option<String>,
     Option<i64>,
     Option<String>,
+    bool,
 );
 
 impl PrRow {
@@ -553,11 +560,20 @@ impl PrRow {
             check_fingerprint: r.check_fingerprint.clone(),
             comment_id: r.comment_id.map(|id| id as i64),
             comment_body: r.comment_body.clone(),
+            comment_unconfirmed: r.comment_unconfirmed,
         }
     }
 
     fn from_tuple(t: PrTuple) -> Self {
-        let (head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body) = t;
+        let (
+            head_sha,
+            updated_at,
+            check_run_id,
+            check_fingerprint,
+            comment_id,
+            comment_body,
+            comment_unconfirmed,
+        ) = t;
         Self {
             head_sha,
             updated_at,
@@ -565,6 +581,7 @@ impl PrRow {
             check_fingerprint,
             comment_id,
             comment_body,
+            comment_unconfirmed,
         }
     }
 
@@ -576,6 +593,7 @@ impl PrRow {
             check_fingerprint: self.check_fingerprint,
             comment_id: self.comment_id.map(|id| id as u64),
             comment_body: self.comment_body,
+            comment_unconfirmed: self.comment_unconfirmed,
         }
     }
 }

@@ -201,8 +201,8 @@ pub(super) async fn oldest_live_age_ms(pool: &PgPool, offset: i64) -> StoreResul
 
 pub(super) async fn pr_record(pool: &PgPool, pr_key: &str) -> StoreResult<Option<PrRow>> {
     let row: Option<PrTuple> = sqlx::query_as(
-        "SELECT head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body \
-         FROM pr_records WHERE pr_key = $1",
+        "SELECT head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
+         comment_unconfirmed FROM pr_records WHERE pr_key = $1",
     )
     .bind(pr_key)
     .fetch_optional(pool)
@@ -213,12 +213,13 @@ pub(super) async fn pr_record(pool: &PgPool, pr_key: &str) -> StoreResult<Option
 pub(super) async fn save_pr_record(pool: &PgPool, pr_key: &str, row: &PrRow) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO pr_records \
-         (pr_key, head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         (pr_key, head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
+         comment_unconfirmed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (pr_key) DO UPDATE SET head_sha = excluded.head_sha, \
          updated_at = excluded.updated_at, check_run_id = excluded.check_run_id, \
          check_fingerprint = excluded.check_fingerprint, comment_id = excluded.comment_id, \
-         comment_body = excluded.comment_body",
+         comment_body = excluded.comment_body, comment_unconfirmed = excluded.comment_unconfirmed",
     )
     .bind(pr_key)
     .bind(&row.head_sha)
@@ -227,6 +228,7 @@ pub(super) async fn save_pr_record(pool: &PgPool, pr_key: &str, row: &PrRow) -> 
     .bind(&row.check_fingerprint)
     .bind(row.comment_id)
     .bind(&row.comment_body)
+    .bind(row.comment_unconfirmed)
     .execute(pool)
     .await?;
     Ok(())

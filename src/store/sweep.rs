@@ -1,5 +1,5 @@
-//! What the periodic sweep and `/metrics` ask of the store: known deliveries, recently
-//! active repositories, a lease so one replica sweeps at a time, and job latencies.
+//! What the periodic sweep and `/metrics` ask of the store: known deliveries, live jobs per
+//! key, recently active repositories, a lease so one replica sweeps at a time, and job latencies.
 
 use super::{millis, Backend, SqliteDb, Store, StoreError, StoreResult};
 use crate::domain::{DomainEvent, RepoRef};
@@ -25,6 +25,30 @@ impl Store {
                 sqlx::query_scalar(sql_pg)
                     .bind(delivery_id)
                     .bind(&first_of_many)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(n > 0)
+    }
+
+    /// Whether a job with this serial key is queued (due or not) or running: its work
+    /// is still to come, so the sweep need not queue more for the key.
+    pub async fn has_live_job(&self, serial_key: &str) -> StoreResult<bool> {
+        let sql_sqlite = "SELECT COUNT(*) FROM jobs \
+             WHERE serial_key = ?1 AND state IN ('queued', 'running')";
+        let sql_pg = "SELECT COUNT(*) FROM jobs \
+             WHERE serial_key = $1 AND state IN ('queued', 'running')";
+        let n: i64 = match &self.backend {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlx::query_scalar(sql_sqlite)
+                    .bind(serial_key)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(sql_pg)
+                    .bind(serial_key)
                     .fetch_one(pool)
                     .await?
             }

@@ -1,13 +1,13 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::score::{score, Outcome, Scored};
 use super::{Ctx, JobError};
-use crate::domain::{CheckRunId, CommentId, PrRef, PrSnapshot, PrState};
-use crate::forge::{Forge, ForgeError, GateStatus};
+use crate::domain::{CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
+use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
 use crate::policy::render::{self, CheckText};
 use crate::policy::{labels, Conclusion, Evaluation};
-use crate::store::PrRecord;
+use crate::store::{PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
 
 pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
@@ -37,7 +37,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
                 render::config_error_check(&err, pr.repo.forge),
                 &snap,
             );
-            publish(forge, pr, &snap, &status, &mut record).await?;
+            publish(ctx, forge, pr, &snap, &status, &mut record).await?;
             return save(ctx, &key, &snap, record).await;
         }
     };
@@ -68,12 +68,12 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             (_, Conclusion::Wait) => "wait",
             _ => "fail",
         });
-    if publish(forge, pr, &snap, &status, &mut record).await? {
+    if publish(ctx, forge, pr, &snap, &status, &mut record).await? {
         // Recorded at once: should a later step fail, the retry updates this check run
         // instead of creating a second one on the head.
         save(ctx, &key, &snap, record.clone()).await?;
     }
-    reconcile_comment(forge, pr, &eval, &mut record).await?;
+    reconcile_comment(ctx, forge, pr, &snap, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
     save(ctx, &key, &snap, record).await
 }
@@ -84,6 +84,7 @@ fn gate_status(conclusion: Conclusion, text: CheckText, snap: &PrSnapshot) -> Ga
         title: text.title,
         summary: text.summary,
         details_url: snap.html_url.clone(),
+        target: snap.status_target.clone(),
     }
 }
 
@@ -99,6 +100,7 @@ fn fingerprint(status: &GateStatus) -> String {
 /// Publishes the gate unless this exact status is already on this head; `true` when it
 /// wrote.
 async fn publish(
+    ctx: &Ctx,
     forge: &dyn Forge,
     pr: &PrRef,
     snap: &PrSnapshot,
@@ -110,31 +112,71 @@ async fn publish(
     if same_head && record.check_fingerprint.as_deref() == Some(fp.as_str()) {
         return Ok(false);
     }
-    let existing = if same_head {
-        record.check_run_id.map(CheckRunId)
-    } else {
-        None
-    };
-    let id = forge
-        .publish_gate(pr, &snap.head_sha, status, existing)
-        .await?;
+    let known = if same_head { record.check_run_id } else { None };
+    let run = our_run(ctx, forge, pr, &snap.head_sha, known).await?;
+    let id = forge.publish_gate(pr, &snap.head_sha, status, run).await?;
+    if let Some(id) = id {
+        ctx.store
+            .record_run(&pr.repo.key(), snap.head_sha.as_str(), id.0)
+            .await?;
+    }
     record.check_run_id = id.map(|i| i.0);
     record.check_fingerprint = Some(fp);
     Ok(true)
 }
 
-async fn reconcile_comment(
+/// What is known of our check run on `head`, from the store alone. Before a first
+/// creation on a head, the store records that it starts: should its answer be lost or
+/// the process stop, whichever job comes next looks for the run instead of creating a
+/// second one.
+async fn our_run(
+    ctx: &Ctx,
     forge: &dyn Forge,
     pr: &PrRef,
+    head: &CommitSha,
+    known: Option<u64>,
+) -> Result<OurRun, JobError> {
+    if !forge.gate_creates_runs() {
+        return Ok(OurRun::Absent);
+    }
+    if let Some(id) = known {
+        return Ok(OurRun::Known(CheckRunId(id)));
+    }
+    let repo = pr.repo.key();
+    Ok(match ctx.store.recorded_run(&repo, head.as_str()).await? {
+        // Ours from an earlier evaluation of this head: a force-push back to it, or
+        // another PR on the same commit.
+        RecordedRun::Created(id) => OurRun::Known(CheckRunId(id)),
+        RecordedRun::Unconfirmed => OurRun::MayExist,
+        RecordedRun::None => {
+            if ctx.store.start_run(&repo, head.as_str()).await? {
+                OurRun::Absent
+            } else {
+                // Another job started one on this head in the meantime.
+                OurRun::MayExist
+            }
+        }
+    })
+}
+
+async fn reconcile_comment(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    pr: &PrRef,
+    snap: &PrSnapshot,
     eval: &Evaluation,
     record: &mut PrRecord,
 ) -> Result<(), JobError> {
-    // The stored record is the source of truth. Without one, the forge is asked once so
-    // a lost database never leads to a second comment.
-    if record.comment_id.is_none() && comment::guidance_comment(eval).is_some() {
+    // The stored record is the source of truth: the forge is asked only when a post was
+    // started and not confirmed (its answer lost, the process stopped).
+    if record.comment_id.is_none()
+        && record.comment_unconfirmed
+        && comment::guidance_comment(eval).is_some()
+    {
         if let Some((id, body)) = forge.find_comment(pr, GUIDANCE_MARKER).await? {
             record.comment_id = Some(id.0);
             record.comment_body = Some(body);
+            record.comment_unconfirmed = false;
         }
     }
     let posted = record.comment_id.and(record.comment_body.as_deref());
@@ -153,11 +195,18 @@ async fn reconcile_comment(
             record.comment_body = Some(body);
         }
         (CommentAction::Create(body) | CommentAction::Edit(body), _) => {
+            let key = pr.key();
+            record.comment_unconfirmed = true;
+            save(ctx, &key, snap, record.clone()).await?;
             let id = forge
                 .create_marked_comment(pr, GUIDANCE_MARKER, &body)
                 .await?;
             record.comment_id = Some(id.0);
             record.comment_body = Some(body);
+            record.comment_unconfirmed = false;
+            // Recorded at once, so that a failure later in the job is not taken for a
+            // post whose answer was lost.
+            save(ctx, &key, snap, record.clone()).await?;
         }
     }
     Ok(())

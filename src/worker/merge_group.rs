@@ -37,6 +37,8 @@ pub async fn checks_requested(
         title: text.title,
         summary: text.summary,
         details_url: details_url.unwrap_or_default(),
+        // GitHub only: a check run on the group's commit.
+        target: None,
     };
     forge
         .publish_commit_check(repo, &group.head_sha, &status)

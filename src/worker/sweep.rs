@@ -6,7 +6,8 @@
 //!   pages) and asks for one redelivery of each delivery that never succeeded and that
 //!   we did not store;
 //! - both forges: lists the open PRs of recently active repositories (one call per
-//!   repository) and queues an evaluation of each whose head the bot has not evaluated;
+//!   repository) and queues an evaluation of each whose head the bot has not evaluated
+//!   and that has no job waiting or running;
 //! - deletes a bounded batch of jobs completed long ago, so the queue table stays small.
 
 use super::{Ctx, JobError};
@@ -278,7 +279,8 @@ pub fn to_redeliver(log: &[HookDelivery]) -> Vec<&HookDelivery> {
 }
 
 /// Queues an evaluation of each open PR whose head differs from the one last evaluated
-/// (or that was never evaluated). Returns how many were queued.
+/// (or that was never evaluated) and that has no job queued or running. Returns how many
+/// were queued.
 async fn requeue_unevaluated(
     ctx: &Ctx,
     forge: &dyn Forge,
@@ -293,6 +295,14 @@ async fn requeue_unevaluated(
         let key = pr.key();
         let evaluated = ctx.store.pr_record(&key).await?.map(|r| r.head_sha);
         if evaluated.as_deref() == Some(open.head_sha.as_str()) {
+            continue;
+        }
+        // A job of the PR is still to run (at start-up, typically the webhooks of the
+        // downtime) and an evaluation reads the head as of when it runs, so one more would
+        // fetch the PR twice. Should that job not evaluate (a command), the next sweep
+        // finds the head still unevaluated and no job, and queues one.
+        if ctx.store.has_live_job(&key).await? {
+            tracing::debug!(pr = %key, "head not evaluated but a job is queued; left to it");
             continue;
         }
         let delivery = sweep_delivery(pr, open.head_sha);

@@ -243,9 +243,11 @@ fn classify(
                 None => Attempt::Final(response),
             }
         }
+        // Only a 403/429 is a rate limit; the `X-RateLimit-*` headers every answer carries
+        // are no request to wait on a 5xx.
         s if s.is_server_error() => Attempt::Retry {
             message: retry_message(),
-            retry_after: rate_limit_wait(&response.headers, &[], OffsetDateTime::now_utc()),
+            retry_after: None,
             may_have_applied: true,
         },
         _ => Attempt::Final(response),

@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
-    HookDelivery, MergeMethod, MergeReadiness, OpenPr,
+    HookDelivery, MergeMethod, MergeReadiness, OpenPr, OurRun,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -582,6 +582,10 @@ impl Forge for GitHubForge {
         self.client.usage.snapshot()
     }
 
+    fn gate_creates_runs(&self) -> bool {
+        true
+    }
+
     async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
         let installation = installation(&pr.repo)?;
         let number = pr.number.to_string();
@@ -649,6 +653,7 @@ impl Forge for GitHubForge {
             reviews,
             unchanged_since,
             estimated: vec![],
+            status_target: None,
         })
     }
 
@@ -706,22 +711,42 @@ impl Forge for GitHubForge {
         pr: &PrRef,
         head: &CommitSha,
         status: &GateStatus,
-        existing: Option<CheckRunId>,
+        run: OurRun,
     ) -> ForgeResult<Option<CheckRunId>> {
         let installation = installation(&pr.repo)?;
-        // The caller knows no run on this head, yet an attempt that died after creating
-        // one (a killed replica, a failure later in the job) may have left it there:
-        // update that one rather than show the check twice on the commit.
-        let existing = match existing {
-            Some(id) => Some(id),
-            None => self
+        // A creation whose answer was lost (or whose process was killed) may have left a
+        // run on the head: update that one rather than show the check twice.
+        let existing = match run {
+            OurRun::Known(id) => Some(id),
+            OurRun::Absent => None,
+            OurRun::MayExist => self
                 .our_check_run(installation, &pr.repo, head)
                 .await?
                 .and_then(|run| run.id.map(CheckRunId)),
         };
-        let id = self
-            .send_check_run(installation, &pr.repo, head, status, existing, true)
-            .await?;
+        let id = match existing {
+            Some(id) => {
+                self.send_check_run(installation, &pr.repo, head, status, Some(id), true)
+                    .await?
+            }
+            None => match self
+                .send_check_run(installation, &pr.repo, head, status, None, false)
+                .await
+            {
+                // Not repeated blindly: GitHub may have created it before failing.
+                Err(e) if e.is_transient() => {
+                    tracing::info!(error = %e, "a check run may have been created; looking before creating again");
+                    let found = self
+                        .our_check_run(installation, &pr.repo, head)
+                        .await?
+                        .and_then(|run| run.id.map(CheckRunId));
+                    let repeatable = found.is_some();
+                    self.send_check_run(installation, &pr.repo, head, status, found, repeatable)
+                        .await?
+                }
+                other => other?,
+            },
+        };
         Ok(Some(id))
     }
 

@@ -158,7 +158,7 @@ enum Attempt {
     },
 }
 
-/// How long GitLab asks us to wait: `Retry-After`, else `RateLimit-Reset` (Unix seconds).
+/// How long a 429 asks us to wait: `Retry-After`, else `RateLimit-Reset` (Unix seconds).
 fn rate_limit_wait(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
     retry::retry_after(headers).or_else(|| retry::until_reset(headers, "ratelimit-reset", now))
 }
@@ -183,17 +183,24 @@ fn classify(request: &ApiRequest, result: reqwest::Result<ApiResponse>) -> Forge
         }
     };
     let status = response.status;
-    Ok(
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Attempt::Retry {
-                message: format!("{}: {status}", request.describe()),
-                retry_after: rate_limit_wait(&response.headers, OffsetDateTime::now_utc()),
-                may_have_applied: status.is_server_error(),
-            }
-        } else {
-            Attempt::Final(response)
-        },
-    )
+    let message = || format!("{}: {status}", request.describe());
+    Ok(if status == StatusCode::TOO_MANY_REQUESTS {
+        Attempt::Retry {
+            message: message(),
+            retry_after: rate_limit_wait(&response.headers, OffsetDateTime::now_utc()),
+            may_have_applied: false,
+        }
+    } else if status.is_server_error() {
+        // GitLab.com sends `RateLimit-*` with every answer: on a 5xx they are no request
+        // to wait, and the window's reset (up to a minute ahead) would stall the job.
+        Attempt::Retry {
+            message: message(),
+            retry_after: None,
+            may_have_applied: true,
+        }
+    } else {
+        Attempt::Final(response)
+    })
 }
 
 /// The REST client of one GitLab instance and token.

@@ -6,11 +6,12 @@ use super::models::{self, DiffEntry, MergeRequest};
 use super::{GitLabApp, RetryPolicy, SetupError};
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind,
-    Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, User,
+    Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, StatusTarget,
+    User,
 };
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
-    MergeMethod, MergeReadiness, OpenPr,
+    MergeMethod, MergeReadiness, OpenPr, OurRun,
 };
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
@@ -249,46 +250,16 @@ impl GitLabForge {
         }
     }
 
-    /// Approvals, then each reviewer's current state, so that under the policy's
-    /// "latest per reviewer" rule a reviewer's present state (GitLab 17+) wins over an
-    /// approval it has since replaced.
-    async fn reviews(&self, pr: &PrRef) -> ForgeResult<Vec<Review>> {
-        let approvals_url = self.mr_url(pr, &["approvals"]);
-        let reviewers_url = self.mr_url(pr, &["reviewers"]);
-        let (approvals, reviewers) = tokio::try_join!(
-            self.client.get_json::<models::Approvals>(approvals_url),
-            async {
-                match self
-                    .client
-                    .get_json::<Vec<models::Reviewer>>(reviewers_url)
-                    .await
-                {
-                    // Before GitLab 17 there is no reviewer state to read.
-                    Err(ForgeError::NotFound(_)) => Ok(Vec::new()),
-                    other => other,
-                }
-            }
-        )?;
-        let approved = approvals.approved_by.into_iter().map(|a| Review {
-            reviewer: user(Some(a.user)),
-            state: ReviewState::Approved,
-            commit: None,
-        });
-        let current = reviewers.into_iter().filter_map(|r| {
-            let state = match r.state.as_str() {
-                "requested_changes" => ReviewState::ChangesRequested,
-                "approved" => ReviewState::Approved,
-                "reviewed" => ReviewState::Commented,
-                // unreviewed, review_started, unapproved: no verdict of their own.
-                _ => return None,
-            };
-            Some(Review {
-                reviewer: user(Some(r.user)),
-                state,
-                commit: None,
-            })
-        });
-        Ok(approved.chain(current).collect())
+    /// Each reviewer's current state (GitLab 17+; before it, there is none to read).
+    async fn reviewer_states(&self, pr: &PrRef) -> ForgeResult<Vec<models::Reviewer>> {
+        match self
+            .client
+            .get_json::<Vec<models::Reviewer>>(self.mr_url(pr, &["reviewers"]))
+            .await
+        {
+            Err(ForgeError::NotFound(_)) => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     /// The id of the user called `username`; `None` when there is none.
@@ -561,6 +532,46 @@ fn total_files(changes_count: Option<&str>, listed: usize, listing_truncated: bo
     }
 }
 
+/// Approvals, then each reviewer's current state, so that under the policy's "latest per
+/// reviewer" rule a reviewer's present state (GitLab 17+) wins over an approval it has
+/// since replaced.
+fn reviews(approvals: models::Approvals, reviewers: Vec<models::Reviewer>) -> Vec<Review> {
+    let approved = approvals.approved_by.into_iter().map(|a| Review {
+        reviewer: user(Some(a.user)),
+        state: ReviewState::Approved,
+        commit: None,
+    });
+    let current = reviewers.into_iter().filter_map(|r| {
+        let state = match r.state.as_str() {
+            "requested_changes" => ReviewState::ChangesRequested,
+            "approved" => ReviewState::Approved,
+            "reviewed" => ReviewState::Commented,
+            // unreviewed, review_started, unapproved: no verdict of their own.
+            _ => return None,
+        };
+        Some(Review {
+            reviewer: user(Some(r.user)),
+            state,
+            commit: None,
+        })
+    });
+    approved.chain(current).collect()
+}
+
+/// Where the gate's status on `head` goes: the MR's head pipeline when it runs on `head`
+/// (see `publish_gate`), else the MR's source branch.
+fn status_target(mr: &MergeRequest, head: &str) -> StatusTarget {
+    match mr
+        .head_pipeline
+        .as_ref()
+        .filter(|p| p.sha.as_deref() == Some(head))
+    {
+        Some(pipeline) => StatusTarget::Pipeline(pipeline.id),
+        None if !mr.source_branch.is_empty() => StatusTarget::Branch(mr.source_branch.clone()),
+        None => StatusTarget::Commit,
+    }
+}
+
 fn status_state(conclusion: Conclusion) -> &'static str {
     match conclusion {
         Conclusion::Pass => "success",
@@ -603,12 +614,24 @@ impl Forge for GitLabForge {
     /// whether approvals survive a push, and the approvals read here are the current ones.
     async fn snapshot(&self, pr: &PrRef, _want_unchanged_since: bool) -> ForgeResult<PrSnapshot> {
         let diffs_url = with_query(self.mr_url(pr, &["diffs"]), &[("per_page", PER_PAGE)]);
-        let (mr, diffs, reviews) = tokio::try_join!(
-            self.client.get_json::<MergeRequest>(self.mr_url(pr, &[])),
+        let ((mr, reviewers), diffs, approvals) = tokio::try_join!(
+            async {
+                let mr: MergeRequest = self.client.get_json(self.mr_url(pr, &[])).await?;
+                // Review states belong to the MR's reviewers: with none, there are none.
+                let reviewers = if mr.reviewers.is_empty() {
+                    Vec::new()
+                } else {
+                    self.reviewer_states(pr).await?
+                };
+                Ok::<_, ForgeError>((mr, reviewers))
+            },
             self.client.get_all::<DiffEntry>(diffs_url, FILE_LIST_CAP),
-            self.reviews(pr),
+            self.client
+                .get_json::<models::Approvals>(self.mr_url(pr, &["approvals"])),
         )?;
+        let reviews = reviews(approvals, reviewers);
         let head = mr.sha.clone().ok_or_else(|| not_ready(pr))?;
+        let status_target = status_target(&mr, &head);
         let base = mr
             .diff_refs
             .as_ref()
@@ -654,6 +677,7 @@ impl Forge for GitLabForge {
             reviews,
             unchanged_since: Vec::new(),
             estimated,
+            status_target: Some(status_target),
         })
     }
 
@@ -745,22 +769,25 @@ impl Forge for GitLabForge {
         pr: &PrRef,
         head: &CommitSha,
         status: &GateStatus,
-        _existing: Option<CheckRunId>,
+        _run: OurRun,
     ) -> ForgeResult<Option<CheckRunId>> {
-        let mr: MergeRequest = self.client.get_json(self.mr_url(pr, &[])).await?;
+        let target = match &status.target {
+            Some(target) => target.clone(),
+            None => {
+                let mr: MergeRequest = self.client.get_json(self.mr_url(pr, &[])).await?;
+                status_target(&mr, head.as_str())
+            }
+        };
         let mut body = json!({
             "state": status_state(status.conclusion),
             "name": STATUS_NAME,
             "description": truncate_chars(&status.title, DESCRIPTION_MAX_CHARS),
             "target_url": status.details_url,
         });
-        match mr
-            .head_pipeline
-            .filter(|p| p.sha.as_deref() == Some(head.as_str()))
-        {
-            Some(pipeline) => body["pipeline_id"] = json!(pipeline.id),
-            None if !mr.source_branch.is_empty() => body["ref"] = json!(mr.source_branch),
-            None => {}
+        match target {
+            StatusTarget::Pipeline(id) => body["pipeline_id"] = json!(id),
+            StatusTarget::Branch(branch) => body["ref"] = json!(branch),
+            StatusTarget::Commit => {}
         }
         let url = project_url(&self.client, &pr.repo, &["statuses", head.as_str()]);
         let response = self

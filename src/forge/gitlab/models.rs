@@ -61,6 +61,9 @@ pub struct MergeRequest {
     /// A count, or `"N+"` past GitLab's limit.
     pub changes_count: Option<String>,
     pub head_pipeline: Option<Pipeline>,
+    /// The users asked to review (GitLab 13.8+); their review states are read apart.
+    #[serde(default)]
+    pub reviewers: Vec<Account>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,117 @@
+//! The bot's check run on each head commit, recorded before it is created (write-ahead),
+//! so that the gate knows without asking GitHub whether a run of its own may be on a head.
+
+use super::{Backend, SqliteDb, Store, StoreResult};
+
+/// What the store knows of the bot's check run on one head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordedRun {
+    /// No creation was ever started on this head.
+    None,
+    /// A creation was started and not confirmed: the run may exist.
+    Unconfirmed,
+    /// This run is on the head.
+    Created(u64),
+}
+
+impl Store {
+    pub async fn recorded_run(&self, repo_key: &str, head: &str) -> StoreResult<RecordedRun> {
+        let sql_sqlite =
+            "SELECT check_run_id FROM check_runs WHERE repo_key = ?1 AND head_sha = ?2";
+        let sql_pg = "SELECT check_run_id FROM check_runs WHERE repo_key = $1 AND head_sha = $2";
+        let row: Option<Option<i64>> = match &self.backend {
+            Backend::Sqlite(SqliteDb { pool, .. }) => {
+                sqlx::query_scalar(sql_sqlite)
+                    .bind(repo_key)
+                    .bind(head)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(sql_pg)
+                    .bind(repo_key)
+                    .bind(head)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        // Ids are stored bit-for-bit in a signed column, as in `pr_records`.
+        Ok(match row {
+            None => RecordedRun::None,
+            Some(None) => RecordedRun::Unconfirmed,
+            Some(Some(id)) => RecordedRun::Created(id as u64),
+        })
+    }
+
+    /// Records that a run is about to be created on `head`, before asking GitHub to.
+    /// `false` when a creation was recorded already (by another job on the same head):
+    /// its run may exist, and the caller looks for it.
+    pub async fn start_run(&self, repo_key: &str, head: &str) -> StoreResult<bool> {
+        let sql_sqlite = "INSERT INTO check_runs (repo_key, head_sha) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING";
+        let sql_pg = "INSERT INTO check_runs (repo_key, head_sha) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING";
+        let inserted = match &self.backend {
+            Backend::Sqlite(db) => {
+                let (repo_key, head) = (repo_key.to_owned(), head.to_owned());
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let done = sqlx::query(sql_sqlite)
+                                .bind(repo_key)
+                                .bind(head)
+                                .execute(c)
+                                .await?;
+                            Ok(done.rows_affected())
+                        })
+                    })
+                    .await?
+            }
+            Backend::Postgres(pool) => sqlx::query(sql_pg)
+                .bind(repo_key)
+                .bind(head)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        };
+        Ok(inserted == 1)
+    }
+
+    /// Records the run GitHub created or updated on `head`.
+    pub async fn record_run(&self, repo_key: &str, head: &str, id: u64) -> StoreResult<()> {
+        let sql_sqlite = "INSERT INTO check_runs (repo_key, head_sha, check_run_id) \
+             VALUES (?1, ?2, ?3) \
+             ON CONFLICT (repo_key, head_sha) DO UPDATE SET check_run_id = excluded.check_run_id";
+        let sql_pg = "INSERT INTO check_runs (repo_key, head_sha, check_run_id) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (repo_key, head_sha) DO UPDATE SET check_run_id = excluded.check_run_id";
+        let id = id as i64;
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let (repo_key, head) = (repo_key.to_owned(), head.to_owned());
+                db.writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            sqlx::query(sql_sqlite)
+                                .bind(repo_key)
+                                .bind(head)
+                                .bind(id)
+                                .execute(c)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query(sql_pg)
+                    .bind(repo_key)
+                    .bind(head)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
