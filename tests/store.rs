@@ -204,6 +204,7 @@ on_both_backends!(
     live_jobs_are_the_queued_and_running_ones_of_a_key,
     recent_repos_are_those_with_recent_jobs,
     old_done_jobs_are_pruned_in_batches_and_nothing_else,
+    a_write_refused_by_a_constraint_fails_alone,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1390,4 +1391,50 @@ async fn old_done_jobs_are_pruned_in_batches_and_nothing_else(db: Db) {
         claim(&store, "w1").await.unwrap().delivery_id.as_str(),
         "queued"
     );
+}
+
+/// On SQLite, writes sent together share one transaction: one that breaks a constraint
+/// is refused alone, and the others are committed.
+async fn a_write_refused_by_a_constraint_fails_alone(db: Db) {
+    let store = db.store().await;
+    let first = store
+        .create_ship(
+            "acme/widgets#1",
+            "acme/widgets",
+            "production",
+            "merging",
+            "{}",
+        )
+        .await
+        .unwrap();
+    let job = delivery("d-alone", pr_event("acme/widgets", 3));
+    let (again, other, queued) = tokio::join!(
+        store.create_ship(
+            "acme/widgets#1",
+            "acme/widgets",
+            "production",
+            "merging",
+            "{}"
+        ),
+        store.create_ship(
+            "acme/widgets#2",
+            "acme/widgets",
+            "production",
+            "merging",
+            "{}"
+        ),
+        store.enqueue(&job),
+    );
+    assert_ship_in_progress(again, first.id);
+    let other = other.unwrap();
+    assert_eq!(queued.unwrap(), Enqueued::New);
+    assert_eq!(
+        store
+            .active_ship("acme/widgets#2")
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(other.id)
+    );
+    assert!(store.has_delivery("d-alone").await.unwrap());
 }
