@@ -33,9 +33,27 @@ fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
         "smallbatch: missing setting SMALLBATCH_GITHUB__WEBHOOK_SECRET\n"
     );
 
+    // Every missing setting at once, on one line.
+    let out = smallbatch(dir.path())
+        .arg("serve")
+        .env("SMALLBATCH_GITHUB__APP_ID", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "smallbatch: missing settings SMALLBATCH_GITHUB__PRIVATE_KEY_PATH and \
+         SMALLBATCH_GITHUB__WEBHOOK_SECRET\n"
+    );
+
     let out = smallbatch(dir.path())
         .arg("serve")
         .env("SMALLBATCH_GITHUB__APP_ID", "one")
+        .env(
+            "SMALLBATCH_GITHUB__PRIVATE_KEY",
+            support::test_private_key(),
+        )
+        .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", "s")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -4,9 +4,11 @@
 //! Deserialization is lenient (everything optional) and validation is ours, so that a
 //! bad setting stops start-up with one line naming the variable an operator would set.
 
+mod file_keys;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
@@ -17,14 +19,26 @@ pub const DEFAULT_GITLAB_URL: &str = "https://gitlab.com";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
-    #[error("missing setting {0}")]
-    Missing(&'static str),
+    /// Every setting that is missing, named at once.
+    #[error("missing {}", missing_list(.0))]
+    Missing(Vec<&'static str>),
+    /// Keys of the settings file that no setting has (typos, mostly).
+    #[error("unknown setting{} in {file}: {}", if .keys.len() == 1 { "" } else { "s" }, .keys.join(", "))]
+    UnknownKeys { file: String, keys: Vec<String> },
     #[error("invalid setting {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
     #[error("no forge configured: set SMALLBATCH_GITHUB__APP_ID (GitHub) or SMALLBATCH_GITLAB__TOKEN (GitLab), or both")]
     NoForge,
     #[error("cannot read settings: {0}")]
     Source(String),
+}
+
+fn missing_list(names: &[&str]) -> String {
+    match names {
+        [one] => format!("setting {one}"),
+        [init @ .., last] => format!("settings {} and {last}", init.join(", ")),
+        [] => "settings".to_owned(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +164,25 @@ impl RawGitLab {
     fn is_empty(&self) -> bool {
         self.url.is_none() && self.token.is_none() && self.webhook_secret.is_none()
     }
+
+    fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self
+            .token
+            .as_ref()
+            .is_none_or(|t| t.expose_secret().trim().is_empty())
+        {
+            missing.push("SMALLBATCH_GITLAB__TOKEN");
+        }
+        let no_secret = self
+            .webhook_secret
+            .as_ref()
+            .is_none_or(|s| s.expose_secret().split(',').all(|s| s.trim().is_empty()));
+        if no_secret {
+            missing.push("SMALLBATCH_GITLAB__WEBHOOK_SECRET");
+        }
+        missing
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +212,24 @@ impl RawGitHub {
             && self.webhook_secret.is_none()
             && self.api_url.is_none()
     }
+
+    fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.app_id.is_none() {
+            missing.push("SMALLBATCH_GITHUB__APP_ID");
+        }
+        if self.private_key.is_none() && self.private_key_path.is_none() {
+            missing.push("SMALLBATCH_GITHUB__PRIVATE_KEY_PATH");
+        }
+        if self
+            .webhook_secret
+            .as_ref()
+            .is_none_or(|s| s.expose_secret().is_empty())
+        {
+            missing.push("SMALLBATCH_GITHUB__WEBHOOK_SECRET");
+        }
+        missing
+    }
 }
 
 impl Settings {
@@ -189,6 +240,13 @@ impl Settings {
             Some(path) => config::File::from(path).required(true),
             None => config::File::with_name("smallbatch").required(false),
         };
+        let in_file = config::Source::collect(&file_source)
+            .map_err(|e| SettingsError::Source(e.to_string()))?;
+        let keys = file_keys::unknown(&in_file);
+        if !keys.is_empty() {
+            let file = file.map_or("smallbatch.toml".to_owned(), |p| p.display().to_string());
+            return Err(SettingsError::UnknownKeys { file, keys });
+        }
         let raw: Raw = config::Config::builder()
             .add_source(file_source)
             .add_source(env_source())
@@ -200,7 +258,7 @@ impl Settings {
 
     fn validate(raw: Raw) -> Result<Self, SettingsError> {
         let listen = match raw.listen {
-            Some(s) => s.parse().map_err(|e| invalid("SMALLBATCH_LISTEN", e))?,
+            Some(s) => listen_address(&s)?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
         let database_url = raw
@@ -223,6 +281,20 @@ impl Settings {
             }
         };
         let worker = validate_worker(raw.worker)?;
+        if raw.github.is_empty() && raw.gitlab.is_empty() {
+            return Err(SettingsError::NoForge);
+        }
+        // Every missing setting of both sections is named at once.
+        let mut missing = Vec::new();
+        if !raw.github.is_empty() {
+            missing.extend(raw.github.missing());
+        }
+        if !raw.gitlab.is_empty() {
+            missing.extend(raw.gitlab.missing());
+        }
+        if !missing.is_empty() {
+            return Err(SettingsError::Missing(missing));
+        }
         let github = if raw.github.is_empty() {
             None
         } else {
@@ -233,9 +305,6 @@ impl Settings {
         } else {
             Some(validate_gitlab(raw.gitlab)?)
         };
-        if github.is_none() && gitlab.is_none() {
-            return Err(SettingsError::NoForge);
-        }
         let prometheus_url = raw
             .telemetry
             .prometheus_url
@@ -255,6 +324,20 @@ impl Settings {
             sweep,
         })
     }
+}
+
+/// `host:port`: an IP address, or a name such as `localhost` (its first address).
+fn listen_address(text: &str) -> Result<SocketAddr, SettingsError> {
+    if let Ok(addr) = text.trim().parse() {
+        return Ok(addr);
+    }
+    let mut addrs = text
+        .trim()
+        .to_socket_addrs()
+        .map_err(|e| invalid("SMALLBATCH_LISTEN", format!("{text:?}: {e}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| invalid("SMALLBATCH_LISTEN", format!("{text:?} names no address")))
 }
 
 fn env_source() -> config::Environment {
@@ -339,36 +422,43 @@ fn validate_sweep(raw: RawSweep) -> Result<SweepSettings, SettingsError> {
 fn validate_github(raw: RawGitHub) -> Result<GitHubSettings, SettingsError> {
     let app_id = raw
         .app_id
-        .ok_or(SettingsError::Missing("SMALLBATCH_GITHUB__APP_ID"))?
+        .ok_or(SettingsError::Missing(vec!["SMALLBATCH_GITHUB__APP_ID"]))?
         .trim()
         .parse()
         .map_err(|e| invalid("SMALLBATCH_GITHUB__APP_ID", e))?;
-    let private_key = match (raw.private_key, raw.private_key_path) {
-        (Some(pem), _) => pem,
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map(SecretString::from)
-            .map_err(|e| {
-                invalid(
-                    "SMALLBATCH_GITHUB__PRIVATE_KEY_PATH",
-                    format!("{}: {e}", path.display()),
-                )
-            })?,
+    // A bad key is reported under the variable that was really set.
+    let (private_key, key_setting, key_source) = match (raw.private_key, raw.private_key_path) {
+        (Some(pem), _) => (pem, "SMALLBATCH_GITHUB__PRIVATE_KEY", String::new()),
+        (None, Some(path)) => {
+            let pem = std::fs::read_to_string(&path)
+                .map(SecretString::from)
+                .map_err(|e| {
+                    invalid(
+                        "SMALLBATCH_GITHUB__PRIVATE_KEY_PATH",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+            let source = format!("{}: ", path.display());
+            (pem, "SMALLBATCH_GITHUB__PRIVATE_KEY_PATH", source)
+        }
         (None, None) => {
-            return Err(SettingsError::Missing(
+            return Err(SettingsError::Missing(vec![
                 "SMALLBATCH_GITHUB__PRIVATE_KEY_PATH",
-            ))
+            ]))
         }
     };
     if !private_key.expose_secret().contains("PRIVATE KEY-----") {
         return Err(invalid(
-            "SMALLBATCH_GITHUB__PRIVATE_KEY",
-            "not a PEM private key",
+            key_setting,
+            format!("{key_source}not a PEM private key"),
         ));
     }
     let webhook_secret = raw
         .webhook_secret
         .filter(|s| !s.expose_secret().is_empty())
-        .ok_or(SettingsError::Missing("SMALLBATCH_GITHUB__WEBHOOK_SECRET"))?;
+        .ok_or(SettingsError::Missing(vec![
+            "SMALLBATCH_GITHUB__WEBHOOK_SECRET",
+        ]))?;
     let api_url = raw.api_url.as_deref().unwrap_or(DEFAULT_GITHUB_API_URL);
     let api_url = Url::parse(api_url).map_err(|e| invalid("SMALLBATCH_GITHUB__API_URL", e))?;
     Ok(GitHubSettings {
@@ -388,7 +478,7 @@ fn validate_gitlab(raw: RawGitLab) -> Result<GitLabSettings, SettingsError> {
     let token = raw
         .token
         .filter(|t| !t.expose_secret().trim().is_empty())
-        .ok_or(SettingsError::Missing("SMALLBATCH_GITLAB__TOKEN"))?;
+        .ok_or(SettingsError::Missing(vec!["SMALLBATCH_GITLAB__TOKEN"]))?;
     let webhook_secrets: Vec<SecretString> = raw
         .webhook_secret
         .map(|s| {
@@ -401,7 +491,9 @@ fn validate_gitlab(raw: RawGitLab) -> Result<GitLabSettings, SettingsError> {
         })
         .unwrap_or_default();
     if webhook_secrets.is_empty() {
-        return Err(SettingsError::Missing("SMALLBATCH_GITLAB__WEBHOOK_SECRET"));
+        return Err(SettingsError::Missing(vec![
+            "SMALLBATCH_GITLAB__WEBHOOK_SECRET",
+        ]));
     }
     Ok(GitLabSettings {
         url,
@@ -545,7 +637,7 @@ mod tests {
         };
         assert_eq!(
             Settings::validate(raw).unwrap_err().to_string(),
-            "missing setting SMALLBATCH_GITLAB__TOKEN"
+            "missing settings SMALLBATCH_GITLAB__TOKEN and SMALLBATCH_GITLAB__WEBHOOK_SECRET"
         );
         let raw = Raw {
             gitlab: RawGitLab {
@@ -558,6 +650,71 @@ mod tests {
         assert_eq!(
             Settings::validate(raw).unwrap_err().to_string(),
             "missing setting SMALLBATCH_GITLAB__WEBHOOK_SECRET"
+        );
+    }
+
+    #[test]
+    fn every_missing_setting_of_both_sections_is_named_at_once() {
+        let raw = Raw {
+            github: RawGitHub {
+                app_id: Some("1".into()),
+                ..Default::default()
+            },
+            gitlab: RawGitLab {
+                url: Some("https://gitlab.example.com".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::validate(raw).unwrap_err().to_string(),
+            "missing settings SMALLBATCH_GITHUB__PRIVATE_KEY_PATH, \
+             SMALLBATCH_GITHUB__WEBHOOK_SECRET, SMALLBATCH_GITLAB__TOKEN and \
+             SMALLBATCH_GITLAB__WEBHOOK_SECRET"
+        );
+    }
+
+    #[test]
+    fn a_bad_key_read_from_a_file_names_the_path_setting_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.pem");
+        std::fs::write(&path, "not a key").unwrap();
+        let mut r = raw();
+        r.github.private_key = None;
+        r.github.private_key_path = Some(path.clone());
+        assert_eq!(
+            Settings::validate(r).unwrap_err().to_string(),
+            format!(
+                "invalid setting SMALLBATCH_GITHUB__PRIVATE_KEY_PATH: {}: not a PEM private key",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_host_name_is_a_listen_address() {
+        let mut r = raw();
+        r.listen = Some("localhost:3000".into());
+        let s = Settings::validate(r).unwrap();
+        assert!(s.listen.ip().is_loopback(), "{}", s.listen);
+        assert_eq!(s.listen.port(), 3000);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_settings_file_stop_start_up_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smallbatch.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:3000\"\n[github]\napp_id = 1\nwebhook_secrets = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Settings::load(Some(&path)).unwrap_err().to_string(),
+            format!(
+                "unknown setting in {}: github.webhook_secrets",
+                path.display()
+            )
         );
     }
 
