@@ -298,3 +298,33 @@ fn report_prints_the_four_keys_and_refuses_a_bad_period() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("smallbatch report: --since: "));
 }
+
+#[test]
+fn an_unreachable_database_is_named_with_the_reason_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let started = std::time::Instant::now();
+    let out = smallbatch(dir.path())
+        .arg("serve")
+        .env(
+            "SMALLBATCH_DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{port}/smallbatch"),
+        )
+        .env("SMALLBATCH_GITHUB__APP_ID", "1")
+        .env(
+            "SMALLBATCH_GITHUB__PRIVATE_KEY",
+            support::test_private_key(),
+        )
+        .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", "s")
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "smallbatch: cannot open database: cannot reach the database at 127.0.0.1:{port}: "
+        )) && err.contains("refused"),
+        "{err}"
+    );
+}

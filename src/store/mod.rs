@@ -38,6 +38,7 @@ mod check_runs;
 mod comments;
 mod overrides;
 mod postgres;
+mod reach;
 mod ships;
 mod sqlite;
 mod sweep;
@@ -62,6 +63,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database url (expected sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
+    /// The database server could not be reached at start-up.
+    #[error("cannot reach the database at {host}: {reason}")]
+    Unreachable { host: String, reason: String },
     /// The job is no longer running under this attempt: its lease expired and another
     /// worker claimed it, or it was already completed, retried, parked or released.
     #[error("job {job_id} attempt {attempt} no longer holds its lease")]
@@ -173,6 +177,7 @@ impl Store {
             let writer = writer::Writer::start(pool.clone());
             Backend::Sqlite(SqliteDb { pool, writer })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            reach::probe(url).await?;
             Backend::Postgres(postgres::connect(url).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
