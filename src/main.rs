@@ -1,6 +1,7 @@
 use clap::{Parser, Subcommand};
 use smallbatch::local::{self, CheckArgs};
 use smallbatch::settings::Settings;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ enum Command {
     },
     /// Score the committed work of the current branch with the gate's rules.
     Check(CheckArgs),
+    /// Print the JSON Schema of the repository policy file, for editors.
+    Schema,
     /// Delivery metrics (the four DORA keys) from the bot's own ship records.
     Report {
         /// Only this repository (`owner/name`, or the GitLab project path).
@@ -39,6 +42,13 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config } => serve(config),
+        Command::Schema => {
+            let schema = smallbatch::policy::schema::policy_schema();
+            let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+            // A closed stdout (`smallbatch schema | head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{text}");
+            ExitCode::SUCCESS
+        }
         Command::Report {
             repo,
             since,

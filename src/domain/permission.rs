@@ -3,7 +3,19 @@ use serde::{Deserialize, Serialize};
 /// What a user may do in a repository, ordered from least to most. GitHub's roles map
 /// one to one; GitLab's access levels map Guest→Read, Reporter→Triage, Developer→Write,
 /// Maintainer→Maintain, Owner→Admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     None,

@@ -19,7 +19,7 @@ pub fn config_paths(forge: crate::domain::ForgeKind) -> [&'static str; 2] {
 }
 
 // Not `Eq`: metric bounds are `f64`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RepoConfig {
     pub size: SizeConfig,
@@ -29,7 +29,7 @@ pub struct RepoConfig {
     pub ship: ShipConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SizeConfig {
     pub max_lines: u64,
@@ -38,14 +38,16 @@ pub struct SizeConfig {
     pub ignore: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReviewsConfig {
     pub required_approvals: u32,
     pub stale: StaleReviews,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StaleReviews {
     #[default]
@@ -54,7 +56,7 @@ pub enum StaleReviews {
     Changed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TestsConfig {
     pub min_lines: u64,
@@ -64,7 +66,7 @@ pub struct TestsConfig {
 }
 
 /// Who may use the chat commands that act on a pull request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommandsConfig {
     /// Needed to let a PR through the gate despite the policy.
@@ -77,23 +79,27 @@ pub struct CommandsConfig {
 ///
 /// The telemetry server itself is server configuration, never repository configuration,
 /// so a repository cannot make the bot query a host of its choosing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ShipConfig {
     pub merge_method: MergeMethod,
     pub environment: String,
     /// How long production is watched after the deploy.
     #[serde(with = "duration_text")]
+    #[schemars(with = "DurationText")]
     pub watch: Duration,
     /// How often the metrics are read while watching.
     #[serde(with = "duration_text")]
+    #[schemars(with = "DurationText")]
     pub interval: Duration,
     pub on_regression: OnRegression,
     pub metrics: Vec<MetricSpec>,
 }
 
 /// What to do when a watched metric crosses its bound.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OnRegression {
     /// Open (and merge) a revert of the shipped PR.
@@ -122,8 +128,29 @@ pub enum Bound {
     MaxIncrease(f64),
 }
 
+/// A duration as the policy file writes it, for the schema.
+#[derive(schemars::JsonSchema)]
+#[schemars(
+    description = "Whole hours, minutes and seconds, largest unit first: `90s`, `15m`, `1h30m`."
+)]
+#[allow(dead_code)]
+struct DurationText(
+    #[schemars(regex(pattern = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"), length(min = 2))] String,
+);
+
+/// The schema of a metric is the one of its YAML form.
+impl schemars::JsonSchema for MetricSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Metric".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        RawMetric::json_schema(generator)
+    }
+}
+
 /// A metric as written in YAML: the bound is one of three optional keys.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawMetric {
     name: String,

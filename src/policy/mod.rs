@@ -11,6 +11,7 @@ pub mod labels;
 pub mod merge_group;
 pub mod render;
 pub mod reviews;
+pub mod schema;
 pub mod size;
 #[cfg(test)]
 mod snapshot_tests;
