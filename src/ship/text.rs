@@ -1,7 +1,7 @@
 //! The texts `/ship` posts: the checklist when it cannot ship, and the one shipping
 //! comment, rendered from the record at every stage and edited in place.
 use super::record::{MetricLine, MetricStatus, ShipRecord, Stage};
-use crate::domain::ForgeKind;
+use crate::domain::{DeploymentState, ForgeKind};
 use std::fmt::Write;
 
 /// Identifies the shipping comment of ship `id`.
@@ -25,6 +25,17 @@ pub fn already_shipping(id: i64, stage: Stage) -> String {
         "This pull request is already being shipped (ship {id}, now {}).",
         stage.as_str().replace('_', " ")
     )
+}
+
+/// What `failure` says when a deployment reported a final state other than success.
+pub fn deployment_failed(environment: &str, state: DeploymentState) -> String {
+    format!("The deployment to {environment} reported `{state:?}`.")
+}
+
+/// What `failure` says when the forge refused to create the deployment.
+pub fn deployment_not_started(forge: ForgeKind, environment: &str, reason: &str) -> String {
+    let _ = forge;
+    format!("The deployment to {environment} could not be started: {reason}")
 }
 
 /// How the forge links a pull or merge request in Markdown: `#7` on GitHub, `!7` on
@@ -105,6 +116,7 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
     out.push('\n');
     match ship.stage {
         Stage::Merging => out.push_str("Merging…\n"),
+        Stage::Merged => out.push_str("Merged. Starting the deployment…\n"),
         Stage::Deploying => out.push_str("Waiting for the deployment to report.\n"),
         Stage::Watching => {
             let _ = writeln!(
