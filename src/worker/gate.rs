@@ -131,14 +131,14 @@ async fn reconcile_comment(
 ) -> Result<(), JobError> {
     // The stored record is the source of truth. Without one, the forge is asked once so
     // a lost database never leads to a second comment.
-    if record.comment_id.is_none() && comment::guidance_comment(eval).is_some() {
+    if record.comment_id.is_none() && comment::guidance_comment(eval, pr.repo.forge).is_some() {
         if let Some((id, body)) = forge.find_comment(pr, GUIDANCE_MARKER).await? {
             record.comment_id = Some(id.0);
             record.comment_body = Some(body);
         }
     }
     let posted = record.comment_id.and(record.comment_body.as_deref());
-    match (comment::reconcile(posted, eval), record.comment_id) {
+    match (comment::reconcile(posted, eval, pr.repo.forge), record.comment_id) {
         (CommentAction::Keep, _) => {}
         (CommentAction::Edit(body), Some(id)) => {
             match forge.edit_comment(pr, CommentId(id), &body).await {
