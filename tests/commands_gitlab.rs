@@ -398,3 +398,43 @@ async fn ship_refuses_a_reporter_without_merging() {
     assert_eq!(w.gl.state().mrs[&7].state, "opened");
     w.assert_quiet();
 }
+
+#[tokio::test]
+async fn a_second_ship_links_to_the_shipping_note_in_gitlab_words() {
+    let w = ready_world().await;
+    let note = ship_and_deploy(&w).await;
+    w.say(7, 502, "alice", "/ship").await;
+    let writes = w.writes();
+    let reply = created_note(&writes, 7);
+    assert_eq!(writes, [awarded_eyes(502), Write::NoteCreated { iid: 7, id: reply }]);
+    assert_eq!(
+        w.gl.note_body(reply),
+        format!(
+            "This merge request is already being shipped (now watching production): see \
+             [the shipping comment](https://gitlab.example.com/{PROJECT}/-/merge_requests/7#note_{note})."
+        )
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author() {
+    let w = ready_world().await;
+    w.say(7, 501, "bob", "/ship").await;
+    let note = created_note(&w.writes(), 7);
+    let failed = w.deployment_hook(&merge_commit_sha(7), "production", "failed", DEPLOYMENT);
+    assert_eq!(w.deliver(DEPLOYMENT_HOOK, &failed).await.0, 202);
+    w.settle().await;
+    assert_eq!(w.writes(), [Write::NoteEdited { id: note }]);
+    let body = w.gl.note_body(note);
+    assert!(
+        body.ends_with(
+            "### ❌ The deployment failed\n\n\
+             The deployment to **production** failed.\n\n\
+             The change is merged into `main` but is not running in **production**.\n\n\
+             cc @alice @bob\n"
+        ),
+        "{body}"
+    );
+    w.assert_quiet();
+}

@@ -22,6 +22,10 @@ pub async fn request(
     environment: Option<&str>,
 ) -> Result<(), JobError> {
     let (config, gitattributes) = policy;
+    if let Some(reply) = earlier_ship(ctx, pr, snap).await? {
+        forge.create_comment(pr, &reply).await?;
+        return Ok(());
+    }
     let environment = environment.unwrap_or(&config.ship.environment).to_owned();
     let eval = policy::evaluate(snap, config, gitattributes);
     let overridden = ctx
@@ -39,7 +43,7 @@ pub async fn request(
         mergeable: readiness.mergeable,
         checks: readiness.checks,
     };
-    let missing = preconditions::missing(&facts);
+    let missing = preconditions::missing(&facts, pr.repo.forge);
     if !missing.is_empty() {
         forge
             .create_comment(pr, &text::not_ready(&environment, &missing))
@@ -95,19 +99,61 @@ pub async fn request(
         .await
     {
         Ok(stored) => stored,
+        // Started in between, by a `/ship` running beside this one.
         Err(StoreError::ShipInProgress { id }) => {
-            let stage = load(ctx, id)
-                .await?
-                .map_or(Stage::Merging, |(_, r)| r.stage);
-            forge
-                .create_comment(pr, &text::already_shipping(id, stage))
-                .await?;
+            let reply = match load(ctx, id).await? {
+                Some((_, running)) => already_shipping(snap, &running),
+                None => text::already_shipping(pr.repo.forge, None, Stage::Merging),
+            };
+            forge.create_comment(pr, &reply).await?;
             return Ok(());
         }
         Err(e) => return Err(e.into()),
     };
     tracing::info!(%pr, ship = stored.id, head = %snap.head_sha, %environment, "ship started");
     schedule_start(ctx, pr, stored.id).await
+}
+
+/// The reply when an earlier ship of this change is running or has merged it: the
+/// checklist could never be met then.
+async fn earlier_ship(
+    ctx: &Ctx,
+    pr: &PrRef,
+    snap: &PrSnapshot,
+) -> Result<Option<String>, JobError> {
+    if let Some(running) = ctx.store.active_ship(&pr.key()).await? {
+        return Ok(Some(already_shipping(snap, &decode(&running.data)?)));
+    }
+    if snap.state != PrState::Merged {
+        return Ok(None);
+    }
+    let since = ctx.store.now_ms().await? - 90 * 24 * 3_600_000;
+    let ships = ctx.store.ships(Some(&pr.repo.key()), since).await?;
+    let merged_by_ship = ships
+        .iter()
+        .rev()
+        .filter(|s| s.pr_key == pr.key())
+        .filter_map(|s| decode(&s.data).ok())
+        .find(|r| r.merge_sha.is_some());
+    Ok(Some(match merged_by_ship {
+        Some(shipped) => text::already_shipped(
+            pr.repo.forge,
+            shipping_link(snap, &shipped).as_deref(),
+            shipped.stage,
+        ),
+        None => text::already_merged(pr.repo.forge),
+    }))
+}
+
+fn already_shipping(snap: &PrSnapshot, running: &ShipRecord) -> String {
+    let link = shipping_link(snap, running);
+    text::already_shipping(running.pr.repo.forge, link.as_deref(), running.stage)
+}
+
+/// The shipping comment's web address, once it is posted.
+fn shipping_link(snap: &PrSnapshot, ship: &ShipRecord) -> Option<String> {
+    let id = ship.comment_id?;
+    Some(ship.pr.repo.forge.comment_url(&snap.html_url, id))
 }
 
 /// The PR being shipped reverts an earlier, regressed ship: its healthy deploy restores service.
