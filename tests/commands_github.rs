@@ -496,7 +496,10 @@ async fn a_second_ship_links_to_the_shipping_comment_while_shipping_and_once_shi
     assert!(
         matches!(
             writes.as_slice(),
-            [Write::Reacted { comment: 503, .. }, Write::CommentCreated { pr: 7, .. }]
+            [
+                Write::Reacted { comment: 503, .. },
+                Write::CommentCreated { pr: 7, .. }
+            ]
         ),
         "only the reply: {writes:#?}"
     );

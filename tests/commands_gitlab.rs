@@ -406,7 +406,10 @@ async fn a_second_ship_links_to_the_shipping_note_in_gitlab_words() {
     w.say(7, 502, "alice", "/ship").await;
     let writes = w.writes();
     let reply = created_note(&writes, 7);
-    assert_eq!(writes, [awarded_eyes(502), Write::NoteCreated { iid: 7, id: reply }]);
+    assert_eq!(
+        writes,
+        [awarded_eyes(502), Write::NoteCreated { iid: 7, id: reply }]
+    );
     assert_eq!(
         w.gl.note_body(reply),
         format!(

@@ -487,7 +487,9 @@ async fn the_gitlab_note_reads_like_the_github_comment_with_merge_requests() {
         .expect("an insta header ends with ---");
     assert_eq!(
         note_body.trim_end(),
-        snapshot_body.trim_end().replace("pull request", "merge request")
+        snapshot_body
+            .trim_end()
+            .replace("pull request", "merge request")
     );
     assert!(!note_body.contains("pull request"), "{note_body}");
     gl.gl.take_writes();

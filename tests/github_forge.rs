@@ -1516,7 +1516,13 @@ async fn a_state_the_deployment_already_has_is_not_posted_again() {
     let server = MockServer::start().await;
     token_mock("tok").expect(1).mount(&server).await;
     let statuses = "/repos/acme/widgets/deployments/145988746/statuses";
-    statuses_listed(&server, statuses, json!([{ "id": 2, "state": "failure" }]), 1).await;
+    statuses_listed(
+        &server,
+        statuses,
+        json!([{ "id": 2, "state": "failure" }]),
+        1,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(statuses))
         .respond_with(ResponseTemplate::new(201))

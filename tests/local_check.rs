@@ -732,7 +732,8 @@ mod end_to_end {
             &files,
             &BasePolicy::at(&opened, range.merge_base).expect("policy"),
         );
-        let guidance = guidance_comment(&eval, ForgeKind::GitHub).expect("an oversized change gets guidance");
+        let guidance =
+            guidance_comment(&eval, ForgeKind::GitHub).expect("an oversized change gets guidance");
         let expected = format!(
             "{}\nCommitted work from the merge-base {} with main to HEAD {}.\n\n{}\n",
             check_text(&eval).title,

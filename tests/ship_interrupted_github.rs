@@ -245,7 +245,11 @@ async fn a_502_on_creating_the_deployment_still_deploys_once() {
         ]
     );
     let calls = w.gh.take_calls();
-    assert_eq!(calls.iter().filter(|c| **c == create).count(), 2, "{calls:#?}");
+    assert_eq!(
+        calls.iter().filter(|c| **c == create).count(),
+        2,
+        "{calls:#?}"
+    );
     insta::assert_snapshot!("deploying_after_a_502", w.gh.comment_body(1002));
 
     act(&w, Act::Deployed).await;
@@ -253,7 +257,10 @@ async fn a_502_on_creating_the_deployment_still_deploys_once() {
     w.advance(Duration::from_secs(61)).await;
     w.advance(Duration::from_secs(61)).await;
     assert_eq!(w.writes(), vec![Write::CommentEdited { id: 1002 }; 3]);
-    assert!(w.gh.comment_body(1002).contains("### ✅ Operating as designed"));
+    assert!(w
+        .gh
+        .comment_body(1002)
+        .contains("### ✅ Operating as designed"));
     assert_eq!(w.gh.state().deployments.len(), 1);
     w.assert_quiet();
 }

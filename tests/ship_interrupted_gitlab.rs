@@ -62,7 +62,10 @@ async fn act(w: &GitLabWorld, act: Act) {
         Act::Ship => {
             w.gl.put_note(7, 501, "alice", "/ship");
             let hook = w.note_hook(7, 501, "alice", "/ship");
-            assert_eq!(w.deliver(support::gitlab_world::NOTE_HOOK, &hook).await.0, 202);
+            assert_eq!(
+                w.deliver(support::gitlab_world::NOTE_HOOK, &hook).await.0,
+                202
+            );
         }
         Act::Deployed => {
             let merged = merge_commit_sha(7);

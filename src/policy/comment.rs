@@ -264,7 +264,10 @@ mod tests {
         assert!(body.contains("as the merge request changes"), "{body}");
         assert!(!body.contains("pull request"), "{body}");
         let resolved = super::resolved_comment(&small(), ForgeKind::GitLab);
-        assert!(resolved.contains("this merge request now counts"), "{resolved}");
+        assert!(
+            resolved.contains("this merge request now counts"),
+            "{resolved}"
+        );
         assert!(!resolved.contains("pull request"), "{resolved}");
     }
 

@@ -150,7 +150,10 @@ async fn allowed(
     }
     tracing::info!(%pr, %user, %command, has = has.as_str(), needed = needed.as_str(), "command refused");
     forge
-        .create_comment(pr, &command_text::refusal(command, user, needed, pr.repo.forge))
+        .create_comment(
+            pr,
+            &command_text::refusal(command, user, needed, pr.repo.forge),
+        )
         .await?;
     Ok(false)
 }

@@ -138,7 +138,10 @@ async fn reconcile_comment(
         }
     }
     let posted = record.comment_id.and(record.comment_body.as_deref());
-    match (comment::reconcile(posted, eval, pr.repo.forge), record.comment_id) {
+    match (
+        comment::reconcile(posted, eval, pr.repo.forge),
+        record.comment_id,
+    ) {
         (CommentAction::Keep, _) => {}
         (CommentAction::Edit(body), Some(id)) => {
             match forge.edit_comment(pr, CommentId(id), &body).await {

@@ -1,11 +1,11 @@
 //! A stateful fake of the GitHub REST API behind wiremock. It answers the calls the
 //! adapter makes from in-memory state, logs every write in order, and records any call
 //! it does not know so that a test fails on it.
+use super::kill::{self, Kill, When};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use super::kill::{self, Kill, When};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// A write the bot made to GitHub, as a user would see it.
@@ -727,9 +727,10 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             let b = body(req);
             let pr = s.prs.get(&n)?.clone();
             if pr.state != "open" {
-                return Some(ResponseTemplate::new(405).set_body_json(
-                    json!({"message": "Pull Request is not mergeable"}),
-                ));
+                return Some(
+                    ResponseTemplate::new(405)
+                        .set_body_json(json!({"message": "Pull Request is not mergeable"})),
+                );
             }
             if b["sha"].as_str() != Some(pr.head_sha.as_str()) {
                 return Some(ResponseTemplate::new(409).set_body_json(

@@ -247,8 +247,7 @@ impl GitHubForge {
         statuses: &Url,
     ) -> ForgeResult<Option<String>> {
         let url = with_query(statuses.clone(), &[("per_page", "1")]);
-        let listed: Vec<models::DeploymentStatus> =
-            self.get_json(installation(repo)?, url).await?;
+        let listed: Vec<models::DeploymentStatus> = self.get_json(installation(repo)?, url).await?;
         Ok(listed.into_iter().next().map(|s| s.state))
     }
 
