@@ -9,6 +9,8 @@
 
 #[path = "../tests/support/fake_github.rs"]
 mod fake_github;
+#[path = "../tests/support/kill.rs"]
+mod kill;
 
 use fake_github::{small_files, FakeGitHub, FakePr};
 use std::io::Read;

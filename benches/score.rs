@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             (
                 policy::render::check_text(std::hint::black_box(&eval)),
-                policy::comment::guidance_comment(&eval),
+                policy::comment::guidance_comment(&eval, ForgeKind::GitHub),
             )
         })
     });

@@ -321,8 +321,8 @@ async fn unreachable_telemetry_is_never_healthy() {
     w.advance(Duration::from_secs(61)).await;
     w.writes();
     let body = w.gh.comment_body(comment);
-    assert!(body.contains("### ⚠️ Not verified"), "{body}");
     assert!(!body.contains("Operating as designed"));
+    insta::assert_snapshot!("ship_not_verified", body);
     w.assert_quiet();
 }
 
@@ -460,5 +460,82 @@ async fn a_command_that_fails_transiently_runs_on_the_retry() {
         .last()
         .unwrap()
         .starts_with("### smallbatch commands"));
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_second_ship_links_to_the_shipping_comment_while_shipping_and_once_shipped() {
+    let w = ready_world().await;
+    let comment = ship_and_deploy(&w).await;
+    let link = format!("https://github.com/octo-org/widgets/pull/7#issuecomment-{comment}");
+
+    w.say(7, 502, "alice", "/ship").await;
+    assert_eq!(
+        w.bot_comments(7).last().unwrap(),
+        &format!(
+            "This pull request is already being shipped (now watching production): see [the shipping comment]({link})."
+        )
+    );
+    let writes = w.writes();
+    assert!(
+        !writes.iter().any(|x| matches!(x, Write::Merged { .. })),
+        "{writes:#?}"
+    );
+
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    w.writes();
+    w.say(7, 503, "alice", "/ship").await;
+    assert_eq!(
+        w.bot_comments(7).last().unwrap(),
+        &format!(
+            "This pull request is already merged and shipped (operating as designed): see [the shipping comment]({link}). There is nothing left to ship."
+        )
+    );
+    let writes = w.writes();
+    assert!(
+        matches!(
+            writes.as_slice(),
+            [
+                Write::Reacted { comment: 503, .. },
+                Write::CommentCreated { pr: 7, .. }
+            ]
+        ),
+        "only the reply: {writes:#?}"
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn ship_on_a_pr_merged_without_it_says_there_is_nothing_to_ship() {
+    let w = ready_world().await;
+    w.update_pr(7, |pr| pr.state = "merged");
+    w.say(7, 501, "alice", "/ship").await;
+    assert_eq!(
+        w.bot_comments(7).last().unwrap(),
+        "This pull request is already merged, so there is nothing to ship."
+    );
+    assert_eq!(w.writes().len(), 2, "an acknowledgement and the reply");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author() {
+    let w = ready_world().await;
+    // bob ships alice's PR: both are told.
+    w.say(7, 501, "bob", "/ship").await;
+    w.writes();
+    let deployment = w.gh.state().deployments[0].0;
+    w.deliver(
+        "deployment_status",
+        &w.deployment_payload(deployment, &merge_sha(), "production", "failure"),
+    )
+    .await;
+    w.settle().await;
+    let comment = 1002;
+    assert_eq!(w.writes(), [Write::CommentEdited { id: comment }]);
+    insta::assert_snapshot!("ship_deploy_failed", w.gh.comment_body(comment));
+    w.advance(Duration::from_secs(600)).await;
+    assert_eq!(w.writes(), [], "nothing is watched");
     w.assert_quiet();
 }

@@ -84,7 +84,7 @@ fn created_note(writes: &[Write], iid: u64) -> u64 {
 }
 
 #[tokio::test]
-async fn help_is_acknowledged_and_answered_with_the_same_text_as_on_github() {
+async fn help_is_acknowledged_and_answered_as_on_github_in_gitlab_roles() {
     let w = ready_world().await;
     w.say(7, 501, "sam", "Thanks!\n\n/help").await;
     let writes = w.writes();
@@ -95,7 +95,10 @@ async fn help_is_acknowledged_and_answered_with_the_same_text_as_on_github() {
     );
     let body = w.gl.note_body(reply);
     insta::assert_snapshot!("help_reply", body);
-    assert_eq!(body.trim_end(), github_snapshot("help_reply"));
+    let in_roles = github_snapshot("help_reply")
+        .replace("`maintain` permission", "Maintainer role")
+        .replace("`write` permission", "Developer role");
+    assert_eq!(body.trim_end(), in_roles);
     w.assert_quiet();
 }
 
@@ -108,7 +111,7 @@ async fn override_needs_a_maintainer_and_is_audited() {
     assert_eq!(w.gl.latest_status(&sha(1)).state, "failed");
     w.writes();
 
-    // alice is a Developer (30): `write`, not `maintain`.
+    // alice is a Developer (30), not a Maintainer.
     w.say(9, 601, "alice", "/override shipping the fix").await;
     let writes = w.writes();
     let refusal = created_note(&writes, 9);
@@ -124,7 +127,7 @@ async fn override_needs_a_maintainer_and_is_audited() {
     );
     assert_eq!(
         w.gl.note_body(refusal),
-        "Sorry @alice, `/override` needs `maintain` permission on this repository, which you don't have. Ask someone with that permission to run it."
+        "Sorry @alice, `/override` needs the Maintainer role in this project, which you don't have. Ask someone with that role to run it."
     );
     assert_eq!(
         w.gl.latest_status(&sha(1)).state,
@@ -390,8 +393,51 @@ async fn ship_refuses_a_reporter_without_merging() {
     );
     assert_eq!(
         w.gl.note_body(refusal),
-        "Sorry @sam, `/ship` needs `write` permission on this repository, which you don't have. Ask someone with that permission to run it."
+        "Sorry @sam, `/ship` needs the Developer role in this project, which you don't have. Ask someone with that role to run it."
     );
     assert_eq!(w.gl.state().mrs[&7].state, "opened");
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_second_ship_links_to_the_shipping_note_in_gitlab_words() {
+    let w = ready_world().await;
+    let note = ship_and_deploy(&w).await;
+    w.say(7, 502, "alice", "/ship").await;
+    let writes = w.writes();
+    let reply = created_note(&writes, 7);
+    assert_eq!(
+        writes,
+        [awarded_eyes(502), Write::NoteCreated { iid: 7, id: reply }]
+    );
+    assert_eq!(
+        w.gl.note_body(reply),
+        format!(
+            "This merge request is already being shipped (now watching production): see \
+             [the shipping comment](https://gitlab.example.com/{PROJECT}/-/merge_requests/7#note_{note})."
+        )
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
+async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author() {
+    let w = ready_world().await;
+    w.say(7, 501, "bob", "/ship").await;
+    let note = created_note(&w.writes(), 7);
+    let failed = w.deployment_hook(&merge_commit_sha(7), "production", "failed", DEPLOYMENT);
+    assert_eq!(w.deliver(DEPLOYMENT_HOOK, &failed).await.0, 202);
+    w.settle().await;
+    assert_eq!(w.writes(), [Write::NoteEdited { id: note }]);
+    let body = w.gl.note_body(note);
+    assert!(
+        body.ends_with(
+            "### ❌ The deployment failed\n\n\
+             The deployment to **production** failed.\n\n\
+             The change is merged into `main` but is not running in **production**.\n\n\
+             cc @alice @bob\n"
+        ),
+        "{body}"
+    );
     w.assert_quiet();
 }

@@ -1598,6 +1598,7 @@ async fn deployment_state_is_set_with_githubs_names_and_a_description_cut_to_140
     let long = format!("Regression: {}", "é".repeat(200));
     let cut: String = long.chars().take(140).collect();
     let statuses = "/repos/acme/widgets/deployments/145988746/statuses";
+    statuses_listed(&server, statuses, json!([]), 2).await;
     for (state, description) in [("failure", cut.as_str()), ("in_progress", "watching")] {
         Mock::given(method("POST"))
             .and(path(statuses))
@@ -1623,6 +1624,42 @@ async fn deployment_state_is_set_with_githubs_names_and_a_description_cut_to_140
         .unwrap();
 }
 
+/// The newest status of a deployment, looked at before another is posted.
+async fn statuses_listed(server: &MockServer, statuses: &str, listed: Value, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(statuses))
+        .and(query_param("per_page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(listed))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_state_the_deployment_already_has_is_not_posted_again() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    let statuses = "/repos/acme/widgets/deployments/145988746/statuses";
+    statuses_listed(
+        &server,
+        statuses,
+        json!([{ "id": 2, "state": "failure" }]),
+        1,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(statuses))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    forge(&server)
+        .set_deployment_state(&repo(), 145988746, DeploymentState::Failure, "regressed")
+        .await
+        .unwrap();
+}
+
 const REVERT_QUERY: &str = "mutation($pullRequestId: ID!, $title: String, $body: String) { revertPullRequest(input: {pullRequestId: $pullRequestId, title: $title, body: $body}) { revertPullRequest { number } } }";
 
 async fn mount_merged_pull(server: &MockServer, prefix: &str) {
@@ -1635,6 +1672,25 @@ async fn mount_merged_pull(server: &MockServer, prefix: &str) {
         .expect(1)
         .mount(server)
         .await;
+    open_pulls_listed(server, prefix, json!([]), 1).await;
+}
+
+/// The newest open PRs, looked through for a revert opened earlier.
+async fn open_pulls_listed(server: &MockServer, prefix: &str, pulls: Value, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(format!("{prefix}/repos/acme/widgets/pulls")))
+        .and(query_param("state", "open"))
+        .and(query_param("sort", "created"))
+        .and(query_param("direction", "desc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pulls))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The marker the adapter adds to the revert's description, to find it again.
+fn revert_marker() -> String {
+    format!("<!-- smallbatch:revert:{} -->", sha('m').as_str())
 }
 
 fn revert_request() -> Value {
@@ -1643,7 +1699,7 @@ fn revert_request() -> Value {
         "variables": {
             "pullRequestId": "PR_kwDOAAABc84AAAAB",
             "title": "Revert \"Frobnicate\"",
-            "body": "Reverts #7: error rate 4.1% after the deploy (baseline 0.3%)."
+            "body": format!("Reverts #7: error rate 4.1% after the deploy (baseline 0.3%).\n{}\n", revert_marker())
         }
     })
 }
@@ -1676,6 +1732,47 @@ async fn open_revert_uses_the_graphql_mutation_on_the_prs_node_id() {
         .await;
 
     assert_eq!(open_revert(&forge(&server)).await.unwrap(), PrNumber(12));
+}
+
+#[tokio::test]
+async fn a_revert_whose_answer_is_lost_is_found_and_not_opened_twice() {
+    let server = MockServer::start().await;
+    token_mock("tok").expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "node_id": "PR_kwDOAAABc84AAAAB", "state": "closed",
+            "merged": true, "mergeable": null, "merge_commit_sha": sha('m').as_str(),
+            "base": { "ref": "main", "sha": sha('b').as_str() }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Nothing before the mutation; after it, the revert GitHub opened.
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/pulls"))
+        .and(query_param("base", "main"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = format!("Reverts #7\n{}\n", revert_marker());
+    open_pulls_listed(
+        &server,
+        "",
+        json!([{ "number": 30, "body": "unrelated" }, { "number": 31, "body": body }]),
+        1,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    assert_eq!(open_revert(&forge(&server)).await.unwrap(), PrNumber(31));
 }
 
 #[tokio::test]

@@ -1632,6 +1632,7 @@ async fn set_deployment_state_sends_the_status_gitlab_accepts() {
     ];
     for (state, status) in cases {
         let server = MockServer::start().await;
+        deployment_is(&server, "created").await;
         Mock::given(method("PUT"))
             .and(path(format!("{PROJECT}/deployments/15")))
             .and(body_json(json!({ "status": status })))
@@ -1647,9 +1648,36 @@ async fn set_deployment_state_sends_the_status_gitlab_accepts() {
     }
 }
 
+/// Deployment 15 as `GET deployments/15` shows it.
+async fn deployment_is(server: &MockServer, status: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("{PROJECT}/deployments/15")))
+        .respond_with(ok_json(json!({ "id": 15, "status": status })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_status_the_deployment_already_has_is_not_sent_again() {
+    let server = MockServer::start().await;
+    deployment_is(&server, "failed").await;
+    Mock::given(method("PUT"))
+        .respond_with(ok_json(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    forge(&server)
+        .set_deployment_state(&repo(), 15, DeploymentState::Failure, "regression")
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn set_deployment_state_refusals_are_permanent() {
     let server = MockServer::start().await;
+    deployment_is(&server, "success").await;
     Mock::given(method("PUT"))
         .and(path(format!("{PROJECT}/deployments/15")))
         .and(body_json(json!({ "status": "failed" })))

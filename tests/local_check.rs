@@ -4,7 +4,7 @@
 //! the per-file counts with `git diff --numstat` itself. `end_to_end` tests run the whole
 //! command and so need the policy core.
 
-use smallbatch::domain::{FileChange, FileStatus};
+use smallbatch::domain::{FileChange, FileStatus, ForgeKind};
 use smallbatch::local::diff::changed_files;
 use smallbatch::local::git::{self, Range};
 use smallbatch::local::LocalError;
@@ -732,7 +732,8 @@ mod end_to_end {
             &files,
             &BasePolicy::at(&opened, range.merge_base).expect("policy"),
         );
-        let guidance = guidance_comment(&eval).expect("an oversized change gets guidance");
+        let guidance =
+            guidance_comment(&eval, ForgeKind::GitHub).expect("an oversized change gets guidance");
         let expected = format!(
             "{}\nCommitted work from the merge-base {} with main to HEAD {}.\n\n{}\n",
             check_text(&eval).title,

@@ -27,7 +27,14 @@ pub enum DomainEvent {
         state: DeploymentState,
     },
     /// Internal: the next step of a ship is due (a telemetry check, a retry).
-    ShipStep { pr: PrRef, ship_id: i64 },
+    ShipStep {
+        pr: PrRef,
+        ship_id: i64,
+        /// For a telemetry check: the checks recorded when it was scheduled. A retry
+        /// that finds more recorded does not check again. `None`: not a check.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_checks: Option<u32>,
+    },
     /// A merge queue wants the gate's check on a merge group's commit (GitHub
     /// `merge_group.checks_requested`): every PR in the group is checked again.
     MergeGroupQueued { repo: RepoRef, group: MergeGroup },

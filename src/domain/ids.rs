@@ -85,6 +85,30 @@ impl ForgeKind {
             ForgeKind::GitLab => "gitlab",
         }
     }
+
+    /// The forge's name, as people know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => "GitHub",
+            ForgeKind::GitLab => "GitLab",
+        }
+    }
+
+    /// What the forge calls a change under review.
+    pub fn change_noun(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => "pull request",
+            ForgeKind::GitLab => "merge request",
+        }
+    }
+
+    /// A link to the comment `id` on the change at `change_url` (its web page).
+    pub fn comment_url(self, change_url: &str, id: u64) -> String {
+        match self {
+            ForgeKind::GitHub => format!("{change_url}#issuecomment-{id}"),
+            ForgeKind::GitLab => format!("{change_url}#note_{id}"),
+        }
+    }
 }
 
 /// A repository on a forge: `owner/name` on GitHub, the project path on GitLab.

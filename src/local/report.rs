@@ -1,5 +1,6 @@
 //! What `smallbatch check` prints: a verdict line and the PR's guidance text, or JSON.
 use super::git::Range;
+use crate::domain::ForgeKind;
 use crate::policy::comment::{guidance_comment, GUIDANCE_MARKER};
 use crate::policy::render::check_text;
 use crate::policy::{Evaluation, SizeScore, TestsOutcome};
@@ -60,7 +61,8 @@ pub fn write_text(out: &mut dyn Write, range: &Range, eval: &Evaluation) -> io::
         range.base.name,
         short(&range.head),
     )?;
-    if let Some(comment) = guidance_comment(eval) {
+    // The forge is not known here; the comment is shown as GitHub would word it.
+    if let Some(comment) = guidance_comment(eval, ForgeKind::GitHub) {
         let guidance = strip_marker(&comment);
         if !guidance.is_empty() {
             writeln!(out)?;

@@ -1,7 +1,7 @@
 //! Every reply a chat command produces, built by named constructors.
 use super::render::CheckText;
 use super::RepoConfig;
-use crate::domain::Permission;
+use crate::domain::{ForgeKind, Permission};
 
 /// A recorded `/override`, as the check summary shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +22,28 @@ pub struct CommandPermissions {
     pub ship_needs: Permission,
 }
 
-fn role(p: Permission) -> String {
-    format!("`{}`", p.as_str())
+/// A permission as `forge` names it: GitHub's `write` permission, GitLab's Developer role.
+fn role(p: Permission, forge: ForgeKind) -> String {
+    match forge {
+        ForgeKind::GitHub => format!("`{}` permission", p.as_str()),
+        ForgeKind::GitLab => format!("{} role", gitlab_role(p)),
+    }
+}
+
+/// GitLab's role for a permission (the inverse of how the adapter maps access levels).
+fn gitlab_role(p: Permission) -> &'static str {
+    match p {
+        Permission::None => "no",
+        Permission::Read => "Guest",
+        Permission::Triage => "Reporter",
+        Permission::Write => "Developer",
+        Permission::Maintain => "Maintainer",
+        Permission::Admin => "Owner",
+    }
 }
 
 /// `/help`: the commands, what each needs, and the policy in force on this repository.
-pub fn help_reply(config: &RepoConfig, perms: CommandPermissions) -> String {
+pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKind) -> String {
     let size = &config.size;
     let max_files = size
         .max_files
@@ -49,15 +65,15 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions) -> String {
          |---|---|---|\n\
          | `/help` | shows this | anyone |\n\
          | `/recheck` | evaluates the gate again | anyone |\n\
-         | `/override <reason>` | passes the gate for the current head commit; recorded in an audit log; a new push ends it | {ovr} permission or higher |\n\
-         | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} permission or higher |\n\n\
+         | `/override <reason>` | passes the gate for the current head commit; recorded in an audit log; a new push ends it | {ovr} or higher |\n\
+         | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} or higher |\n\n\
          Commands go on a line of their own; quoted or code-formatted commands are ignored.\n\n\
          ### Policy in force\n\n\
          - Size: fails above {max} lines, advice above {warn} lines; files: {max_files}.\n\
          - Reviews: {approvals} approval(s) from someone other than the author; stale approvals: `{stale}`.\n\
          - Tests: {tests}.\n",
-        ovr = role(perms.override_needs),
-        ship = role(perms.ship_needs),
+        ovr = role(perms.override_needs, forge),
+        ship = role(perms.ship_needs, forge),
         max = size.max_lines,
         warn = size.warn_lines,
         approvals = config.reviews.required_approvals,
@@ -75,11 +91,15 @@ pub fn unknown_command(name: &str) -> String {
 }
 
 /// A command the author may not run. Nothing else happens.
-pub fn refusal(command: &str, user: &str, needed: Permission) -> String {
+pub fn refusal(command: &str, user: &str, needed: Permission, forge: ForgeKind) -> String {
+    let (the, place, what) = match forge {
+        ForgeKind::GitHub => ("", "on this repository", "permission"),
+        ForgeKind::GitLab => ("the ", "in this project", "role"),
+    };
     format!(
-        "Sorry @{user}, `/{command}` needs {} permission on this repository, which you don't have. \
-         Ask someone with that permission to run it.",
-        role(needed)
+        "Sorry @{user}, `/{command}` needs {the}{} {place}, which you don't have. \
+         Ask someone with that {what} to run it.",
+        role(needed, forge)
     )
 }
 
@@ -140,14 +160,21 @@ mod tests {
             override_needs: Permission::Maintain,
             ship_needs: Permission::Write,
         };
-        insta::assert_snapshot!(help_reply(&RepoConfig::default(), perms));
+        insta::assert_snapshot!(help_reply(&RepoConfig::default(), perms, ForgeKind::GitHub));
+        let gitlab = help_reply(&RepoConfig::default(), perms, ForgeKind::GitLab);
+        assert!(gitlab.contains("| Maintainer role or higher |"), "{gitlab}");
+        assert!(gitlab.contains("| Developer role or higher |"), "{gitlab}");
     }
 
     #[test]
     fn refusal_names_what_is_needed() {
         assert_eq!(
-            refusal("override", "sam", Permission::Maintain),
+            refusal("override", "sam", Permission::Maintain, ForgeKind::GitHub),
             "Sorry @sam, `/override` needs `maintain` permission on this repository, which you don't have. Ask someone with that permission to run it."
+        );
+        assert_eq!(
+            refusal("ship", "sam", Permission::Write, ForgeKind::GitLab),
+            "Sorry @sam, `/ship` needs the Developer role in this project, which you don't have. Ask someone with that role to run it."
         );
     }
 

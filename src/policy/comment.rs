@@ -1,6 +1,7 @@
 //! The one guidance comment: built by named constructors, reconciled against what was posted.
 use super::text::{code, count, files, lines, review_time};
 use super::Evaluation;
+use crate::domain::ForgeKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -10,11 +11,17 @@ pub const GUIDANCE_MARKER: &str = "<!-- smallbatch:guidance -->";
 /// Directories shown in the "where to split" table.
 const MAX_GROUPS: usize = 15;
 
-const FOOTER: &str = "<sub>Lock files, vendored and generated files don't count toward the size. \
-                      This comment is kept up to date as the pull request changes.</sub>\n";
+fn footer(forge: ForgeKind) -> String {
+    format!(
+        "<sub>Lock files, vendored and generated files don't count toward the size. \
+         This comment is kept up to date as the {} changes.</sub>\n",
+        forge.change_noun()
+    )
+}
 
-/// The guidance comment for this evaluation, or `None` when there is no guidance to give.
-pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
+/// The guidance comment for this evaluation, in `forge`'s words, or `None` when there
+/// is no guidance to give.
+pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
     let size = &eval.size;
     let needs_guidance = size.oversized()
         || size.over_warn()
@@ -73,7 +80,7 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
         );
     }
     if size.oversized() || size.over_warn() || size.too_many_files() {
-        split_table(&mut out, eval);
+        split_table(&mut out, eval, forge);
     }
     if eval.tests.missing {
         tests_guidance(&mut out, eval, fails);
@@ -82,7 +89,7 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
         let _ = writeln!(
             out,
             "#### File listing truncated\n\n\
-             The forge listed only {} of {} changed files. The {} not listed add {}, counted in \
+             Only {} of {} changed files were listed. The {} not listed add {}, counted in \
              full because they cannot be checked for lock files or generated code.\n",
             count(t.listed),
             count(t.total),
@@ -93,12 +100,12 @@ pub fn guidance_comment(eval: &Evaluation) -> Option<String> {
     if let Some(note) = size.estimated_note() {
         let _ = writeln!(out, "#### Sizes estimated\n\n{note}\n");
     }
-    out.push_str(FOOTER);
+    out.push_str(&footer(forge));
     Some(out)
 }
 
 /// Counted lines by directory, largest first, so the author sees where a split could go.
-fn split_table(out: &mut String, eval: &Evaluation) {
+fn split_table(out: &mut String, eval: &Evaluation, forge: ForgeKind) {
     let counted: Vec<&str> = eval.size.counted().map(|f| f.path.as_str()).collect();
     let top = |path: &str| path.split_once('/').map(|(dir, _)| dir.to_owned());
     let tops: Vec<Option<String>> = counted.iter().map(|p| top(p)).collect();
@@ -134,9 +141,11 @@ fn split_table(out: &mut String, eval: &Evaluation) {
             groups.len() - MAX_GROUPS
         );
     }
-    out.push_str(
-        "\nEach group could become its own pull request, ideally one that builds and passes its \
+    let _ = write!(
+        out,
+        "\nEach group could become its own {}, ideally one that builds and passes its \
          tests on its own.\n\n",
+        forge.change_noun()
     );
 }
 
@@ -183,17 +192,19 @@ fn tests_guidance(out: &mut String, eval: &Evaluation, fails: &str) {
 }
 
 /// What an earlier guidance comment becomes once its problems are fixed.
-pub fn resolved_comment(eval: &Evaluation) -> String {
+pub fn resolved_comment(eval: &Evaluation, forge: ForgeKind) -> String {
     let size = &eval.size;
     format!(
         "{GUIDANCE_MARKER}\n## smallbatch\n\n#### All clear\n\n\
-         The earlier advice no longer applies: this pull request now counts **{}** in {}, within \
+         The earlier advice no longer applies: this {} now counts **{}** in {}, within \
          this repository's limits (guidance from {}, limit {}). Thanks for keeping it small.\n\n\
-         {FOOTER}",
+         {}",
+        forge.change_noun(),
         lines(size.lines),
         files(size.counted_files),
         lines(size.warn_lines),
-        lines(size.max_lines)
+        lines(size.max_lines),
+        footer(forge)
     )
 }
 
@@ -206,12 +217,12 @@ pub enum CommentAction {
 
 /// Decides what to do given the body last posted (if any). Bodies compare ignoring line-ending
 /// and trailing-whitespace differences a forge may introduce.
-pub fn reconcile(posted: Option<&str>, eval: &Evaluation) -> CommentAction {
-    match (posted, guidance_comment(eval)) {
+pub fn reconcile(posted: Option<&str>, eval: &Evaluation, forge: ForgeKind) -> CommentAction {
+    match (posted, guidance_comment(eval, forge)) {
         (None, None) => CommentAction::Keep,
         (None, Some(body)) => CommentAction::Create(body),
         (Some(old), Some(body)) => edit_unless_same(old, body),
-        (Some(old), None) => edit_unless_same(old, resolved_comment(eval)),
+        (Some(old), None) => edit_unless_same(old, resolved_comment(eval, forge)),
     }
 }
 
@@ -232,6 +243,33 @@ mod tests {
     use super::*;
     use crate::policy::testing::{pr, PrBuilder};
     use crate::policy::{evaluate, RepoConfig};
+
+    // GitHub's words; GitLab's are checked where they differ.
+    fn guidance_comment(eval: &Evaluation) -> Option<String> {
+        super::guidance_comment(eval, ForgeKind::GitHub)
+    }
+
+    fn resolved_comment(eval: &Evaluation) -> String {
+        super::resolved_comment(eval, ForgeKind::GitHub)
+    }
+
+    fn reconcile(posted: Option<&str>, eval: &Evaluation) -> CommentAction {
+        super::reconcile(posted, eval, ForgeKind::GitHub)
+    }
+
+    #[test]
+    fn on_gitlab_the_change_is_a_merge_request() {
+        let body = super::guidance_comment(&large(), ForgeKind::GitLab).unwrap();
+        assert!(body.contains("its own merge request"), "{body}");
+        assert!(body.contains("as the merge request changes"), "{body}");
+        assert!(!body.contains("pull request"), "{body}");
+        let resolved = super::resolved_comment(&small(), ForgeKind::GitLab);
+        assert!(
+            resolved.contains("this merge request now counts"),
+            "{resolved}"
+        );
+        assert!(!resolved.contains("pull request"), "{resolved}");
+    }
 
     fn eval(b: PrBuilder) -> Evaluation {
         evaluate(&b.build(), &RepoConfig::default(), None)

@@ -174,7 +174,7 @@ fn size_section(out: &mut String, eval: &Evaluation) {
     if let Some(t) = size.truncated {
         let _ = writeln!(
             out,
-            "> **Listing truncated:** the forge listed {} of {}. The {} not listed add {}, \
+            "> **Listing truncated:** only {} of {} were listed. The {} not listed add {}, \
              counted in full because they cannot be checked for exclusions.\n",
             count(t.listed),
             files(t.total),
@@ -305,12 +305,13 @@ pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) ->
         None => format!("Invalid policy file {}", err.file),
     };
     let defaults = super::RepoConfig::default();
+    let change = forge.change_noun();
     let mut summary = format!(
-        "The policy file `{}` could not be used, so this pull request was not scored.\n\n\
+        "The policy file `{}` could not be used, so this {change} was not scored.\n\n\
          **{place}:** {}\n\n\
          ### How to fix\n\n\
-         Correct the file on the base branch: the policy is always read from there, so a pull \
-         request cannot loosen its own gate. Once the fix is merged, open pull requests are checked \
+         Correct the file on the base branch: the policy is always read from there, so a \
+         {change} cannot loosen its own gate. Once the fix is merged, open {change}s are checked \
          again. Delete the file to use the defaults. The policy is read from the first of these that \
          exists: {}.\n\n\
          Every key, with its default:\n\n```yaml\n",

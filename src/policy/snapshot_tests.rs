@@ -4,7 +4,7 @@ use super::config::StaleReviews;
 use super::render::{check_text, config_error_check};
 use super::testing::{pr, PrBuilder, OLD};
 use super::{evaluate, Evaluation, RepoConfig};
-use crate::domain::{ReviewState, User};
+use crate::domain::{ForgeKind, ReviewState, User};
 
 const GITATTRIBUTES: &str = "/gen/** linguist-generated\n";
 
@@ -18,7 +18,7 @@ fn check(eval: &Evaluation) -> String {
 }
 
 fn guidance(eval: &Evaluation) -> String {
-    guidance_comment(eval).unwrap_or_else(|| "(no guidance comment)".to_owned())
+    guidance_comment(eval, ForgeKind::GitHub).unwrap_or_else(|| "(no guidance comment)".to_owned())
 }
 
 fn clean() -> Evaluation {
@@ -142,7 +142,7 @@ fn truncated_draft_pr() {
 fn resolved_comment() {
     insta::assert_snapshot!(
         "resolved_comment",
-        super::comment::resolved_comment(&clean())
+        super::comment::resolved_comment(&clean(), ForgeKind::GitHub)
     );
 }
 

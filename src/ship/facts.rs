@@ -18,7 +18,7 @@ pub fn facts(ships: &[(i64, ShipRecord)]) -> Vec<ShipFact> {
                 Stage::Healthy => Some(Verdict::Healthy),
                 Stage::Regressed => Some(Verdict::Regressed),
                 Stage::Unverified => Some(Verdict::Unknown),
-                Stage::Merging | Stage::Deploying | Stage::Watching => None,
+                Stage::Merging | Stage::Merged | Stage::Deploying | Stage::Watching => None,
                 // Never reached production: not a deployment at all.
                 Stage::DeployFailed | Stage::MergeFailed => None,
             };

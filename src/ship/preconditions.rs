@@ -1,5 +1,6 @@
 //! What must hold before `/ship` merges: checked on the current head, all at once, so
 //! the reply is one complete checklist.
+use crate::domain::ForgeKind;
 use crate::forge::{CheckOutcome, HeadCheck};
 use crate::policy::Conclusion;
 
@@ -15,14 +16,18 @@ pub struct ShipFacts {
     pub checks: Vec<HeadCheck>,
 }
 
-/// The checklist items that are not met; empty means ship.
-pub fn missing(facts: &ShipFacts) -> Vec<String> {
+/// The checklist items that are not met, in `forge`'s words; empty means ship.
+pub fn missing(facts: &ShipFacts, forge: ForgeKind) -> Vec<String> {
+    let change = forge.change_noun();
     let mut out = Vec::new();
     if !facts.open {
-        out.push("The pull request is open.".to_owned());
+        out.push(format!("The {change} is open (it is closed)."));
     }
     if facts.draft {
-        out.push("The pull request is ready for review (it is a draft).".to_owned());
+        out.push(match forge {
+            ForgeKind::GitHub => format!("The {change} is ready for review (it is a draft)."),
+            ForgeKind::GitLab => format!("The {change} is marked as ready (it is a draft)."),
+        });
     }
     if facts.gate != Conclusion::Pass && !facts.overridden {
         out.push(format!(
@@ -40,10 +45,17 @@ pub fn missing(facts: &ShipFacts) -> Vec<String> {
             CheckOutcome::Failed => out.push(format!("`{}` passes (it failed).", check.name)),
         }
     }
+    // A closed change is never mergeable; reopening it is what is needed.
     match facts.mergeable {
+        _ if !facts.open => {}
         Some(true) => {}
-        Some(false) => out.push("The pull request can be merged (it has conflicts or is blocked).".to_owned()),
-        None => out.push("The forge has worked out whether it can be merged (still checking; try again in a moment).".to_owned()),
+        Some(false) => out.push(format!(
+            "The {change} can be merged (it has conflicts or is blocked)."
+        )),
+        None => out.push(format!(
+            "{} has worked out whether it can be merged (still checking; try again in a moment).",
+            forge.name()
+        )),
     }
     out
 }
@@ -69,7 +81,7 @@ mod tests {
 
     #[test]
     fn a_ready_pr_misses_nothing() {
-        assert!(missing(&ready()).is_empty());
+        assert!(missing(&ready(), ForgeKind::GitHub).is_empty());
     }
 
     #[test]
@@ -79,7 +91,7 @@ mod tests {
             overridden: true,
             ..ready()
         };
-        assert!(missing(&facts).is_empty());
+        assert!(missing(&facts, ForgeKind::GitHub).is_empty());
     }
 
     #[test]
@@ -103,14 +115,35 @@ mod tests {
             ],
         };
         assert_eq!(
-            missing(&facts),
+            missing(&facts, ForgeKind::GitHub),
             [
                 "The pull request is ready for review (it is a draft).",
                 "The smallbatch gate passes (now: 30 lines: needs 1 approval).",
                 "`ci/test` passes (it failed).",
                 "`ci/lint` has finished (it is still running).",
-                "The forge has worked out whether it can be merged (still checking; try again in a moment).",
+                "GitHub has worked out whether it can be merged (still checking; try again in a moment).",
             ]
+        );
+        assert_eq!(
+            missing(&facts, ForgeKind::GitLab)[0],
+            "The merge request is marked as ready (it is a draft)."
+        );
+        assert_eq!(
+            missing(&facts, ForgeKind::GitLab)[4],
+            "GitLab has worked out whether it can be merged (still checking; try again in a moment)."
+        );
+    }
+
+    #[test]
+    fn a_closed_change_needs_reopening_not_a_mergeability_it_cannot_have() {
+        let facts = ShipFacts {
+            open: false,
+            mergeable: None,
+            ..ready()
+        };
+        assert_eq!(
+            missing(&facts, ForgeKind::GitLab),
+            ["The merge request is open (it is closed)."]
         );
     }
 }

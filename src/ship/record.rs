@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 pub enum Stage {
     /// Preconditions passed; merging.
     Merging,
-    /// Merged; waiting for the deployment to report.
+    /// Merged; the deployment is started (or an earlier attempt's adopted) next.
+    Merged,
+    /// The deployment started; waiting for it to report.
     Deploying,
     /// Deployed; watching telemetry until `watch_until`.
     Watching,
@@ -26,12 +28,16 @@ pub enum Stage {
 
 impl Stage {
     pub fn finished(self) -> bool {
-        !matches!(self, Stage::Merging | Stage::Deploying | Stage::Watching)
+        !matches!(
+            self,
+            Stage::Merging | Stage::Merged | Stage::Deploying | Stage::Watching
+        )
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Merging => "merging",
+            Stage::Merged => "merged",
             Stage::Deploying => "deploying",
             Stage::Watching => "watching",
             Stage::Healthy => "healthy",

@@ -1,7 +1,7 @@
 //! The texts `/ship` posts: the checklist when it cannot ship, and the one shipping
 //! comment, rendered from the record at every stage and edited in place.
 use super::record::{MetricLine, MetricStatus, ShipRecord, Stage};
-use crate::domain::ForgeKind;
+use crate::domain::{DeploymentState, ForgeKind};
 use std::fmt::Write;
 
 /// Identifies the shipping comment of ship `id`.
@@ -19,12 +19,94 @@ pub fn not_ready(environment: &str, missing: &[String]) -> String {
     out
 }
 
-/// `/ship` while an earlier ship of this PR is still running.
-pub fn already_shipping(id: i64, stage: Stage) -> String {
+/// `/ship` while an earlier ship of this change is still running. `link`: its shipping
+/// comment, once posted.
+pub fn already_shipping(forge: ForgeKind, link: Option<&str>, stage: Stage) -> String {
+    let change = forge.change_noun();
+    let now = stage_words(stage);
+    match link {
+        Some(url) => format!(
+            "This {change} is already being shipped (now {now}): see [the shipping comment]({url})."
+        ),
+        None => format!(
+            "This {change} is already being shipped (now {now}); its shipping comment is on its way."
+        ),
+    }
+}
+
+/// `/ship` on a change that an earlier ship merged.
+pub fn already_shipped(forge: ForgeKind, link: Option<&str>, stage: Stage) -> String {
+    let change = forge.change_noun();
+    let how = stage_words(stage);
+    match link {
+        Some(url) => format!(
+            "This {change} is already merged and shipped ({how}): see [the shipping comment]({url}). \
+             There is nothing left to ship."
+        ),
+        None => format!(
+            "This {change} is already merged and shipped ({how}). There is nothing left to ship."
+        ),
+    }
+}
+
+/// `/ship` on a change merged without it.
+pub fn already_merged(forge: ForgeKind) -> String {
     format!(
-        "This pull request is already being shipped (ship {id}, now {}).",
-        stage.as_str().replace('_', " ")
+        "This {} is already merged, so there is nothing to ship.",
+        forge.change_noun()
     )
+}
+
+/// Where a ship is, in a few words.
+fn stage_words(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Merging => "merging",
+        Stage::Merged => "merged, starting the deployment",
+        Stage::Deploying => "deploying",
+        Stage::Watching => "watching production",
+        Stage::Healthy => "operating as designed",
+        Stage::Regressed => "regressed",
+        Stage::Unverified => "not verified",
+        Stage::DeployFailed => "the deployment failed",
+        Stage::MergeFailed => "not merged",
+    }
+}
+
+/// What `failure` says when a deployment reported a final state other than success.
+pub fn deployment_failed(environment: &str, state: DeploymentState) -> String {
+    let how = match state {
+        DeploymentState::Failure => "failed",
+        DeploymentState::Error => "ended in an error",
+        DeploymentState::Inactive => "was made inactive before it succeeded",
+        // Never reported as a failure; said plainly all the same.
+        DeploymentState::Pending
+        | DeploymentState::Queued
+        | DeploymentState::InProgress
+        | DeploymentState::Success => "did not succeed",
+    };
+    format!("The deployment to **{environment}** {how}.")
+}
+
+/// What `failure` says when the forge refused to create the deployment.
+pub fn deployment_not_started(forge: ForgeKind, environment: &str, reason: &str) -> String {
+    format!(
+        "{} refused to start the deployment to **{environment}**: {reason}",
+        forge.name()
+    )
+}
+
+/// `@`-mentions of these people, each once, sorted.
+fn cc<'a>(people: impl Iterator<Item = &'a str>) -> String {
+    let mut people: Vec<&str> = people.collect();
+    people.sort_unstable();
+    people.dedup();
+    let tags: Vec<String> = people.iter().map(|p| format!("@{p}")).collect();
+    format!("cc {}", tags.join(" "))
+}
+
+/// The requester and the author: who must act when a ship did not end healthy.
+fn owners(ship: &ShipRecord) -> impl Iterator<Item = &str> {
+    [ship.requested_by.as_str(), ship.author.as_str()].into_iter()
 }
 
 /// How the forge links a pull or merge request in Markdown: `#7` on GitHub, `!7` on
@@ -105,6 +187,7 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
     out.push('\n');
     match ship.stage {
         Stage::Merging => out.push_str("Merging…\n"),
+        Stage::Merged => out.push_str("Merged. Starting the deployment…\n"),
         Stage::Deploying => out.push_str("Waiting for the deployment to report.\n"),
         Stage::Watching => {
             let _ = writeln!(
@@ -135,11 +218,20 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
             }
             out.push('\n');
             out.push_str(&metric_table(&ship.last_check));
+            let forge = ship.pr.repo.forge;
             match (&ship.deployment_mark_refused, ship.deployment_id) {
-                (Some(_), _) => out.push_str(
-                    "\nThe forge refused to mark the deployment as failed (GitLab does not let \
-                     bots change deployments its CI created). ",
-                ),
+                (Some(_), _) => {
+                    let _ = write!(
+                        out,
+                        "\n{} refused to mark the deployment as failed{}. ",
+                        forge.name(),
+                        match forge {
+                            ForgeKind::GitLab =>
+                                " (it does not let bots change deployments its CI created)",
+                            ForgeKind::GitHub => "",
+                        }
+                    );
+                }
                 (None, Some(_)) => out.push_str("\nThe deployment was marked as failed. "),
                 (None, None) => out.push('\n'),
             }
@@ -153,34 +245,25 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
                 }
                 None => out.push_str("No revert was opened (`ship.on_regression: notify`)."),
             }
-            let mut people: Vec<&str> = std::iter::once(ship.requested_by.as_str())
-                .chain(std::iter::once(ship.author.as_str()))
-                .chain(ship.reviewers.iter().map(String::as_str))
-                .collect();
-            people.sort_unstable();
-            people.dedup();
-            let _ = write!(
-                out,
-                "\n\ncc {}",
-                people
-                    .iter()
-                    .map(|p| format!("@{p}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-            out.push('\n');
+            let people = owners(ship).chain(ship.reviewers.iter().map(String::as_str));
+            let _ = writeln!(out, "\n\n{}", cc(people));
         }
         Stage::Unverified => {
             out.push_str("### ⚠️ Not verified\n\nProduction telemetry could not be read during the watch, so this change is **not** known to be healthy.\n\n");
             out.push_str(&metric_table(&ship.last_check));
+            let _ = writeln!(out, "\n{}", cc(owners(ship)));
         }
         Stage::DeployFailed => {
             let _ = writeln!(
                 out,
-                "### ❌ The deployment failed\n\n{}",
+                "### ❌ The deployment failed\n\n{}\n\nThe change is merged into `{}` but is not \
+                 running in **{}**.\n\n{}",
                 ship.failure
                     .as_deref()
-                    .unwrap_or("The deployment reported a failure.")
+                    .unwrap_or("The deployment did not succeed."),
+                ship.base_ref,
+                ship.environment,
+                cc(owners(ship))
             );
         }
         Stage::MergeFailed => {
@@ -288,6 +371,51 @@ mod tests {
         s.last_check[0].status = MetricStatus::Healthy;
         s.last_check[0].detail = None;
         insta::assert_snapshot!(shipping_comment(3, &s, 900_000));
+    }
+
+    #[test]
+    fn earlier_ships_are_named_in_the_forges_words_with_a_link_when_there_is_one() {
+        let url = "https://github.com/o/r/pull/7#issuecomment-5";
+        assert_eq!(
+            already_shipping(ForgeKind::GitHub, Some(url), Stage::Merged),
+            format!("This pull request is already being shipped (now merged, starting the deployment): see [the shipping comment]({url}).")
+        );
+        assert_eq!(
+            already_shipping(ForgeKind::GitLab, None, Stage::Merging),
+            "This merge request is already being shipped (now merging); its shipping comment is on its way."
+        );
+        assert_eq!(
+            already_shipped(ForgeKind::GitLab, None, Stage::Regressed),
+            "This merge request is already merged and shipped (regressed). There is nothing left to ship."
+        );
+    }
+
+    #[test]
+    fn deployment_failures_are_said_in_words() {
+        assert_eq!(
+            deployment_failed("production", DeploymentState::Error),
+            "The deployment to **production** ended in an error."
+        );
+        assert_eq!(
+            deployment_failed("staging", DeploymentState::Inactive),
+            "The deployment to **staging** was made inactive before it succeeded."
+        );
+        assert_eq!(
+            deployment_not_started(ForgeKind::GitHub, "production", "environment is protected"),
+            "GitHub refused to start the deployment to **production**: environment is protected"
+        );
+    }
+
+    #[test]
+    fn a_refused_failure_mark_names_the_forge() {
+        let mut s = ship(Stage::Regressed);
+        s.deployment_mark_refused = Some("403".into());
+        let body = shipping_comment(3, &s, 900_000);
+        assert!(
+            body.contains("\nGitHub refused to mark the deployment as failed. Revert opened: #8."),
+            "{body}"
+        );
+        assert!(!body.contains("forge"), "{body}");
     }
 
     #[test]

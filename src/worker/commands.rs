@@ -91,7 +91,7 @@ async fn run(
     match command {
         Command::Help => {
             forge
-                .create_comment(pr, &command_text::help_reply(config, perms))
+                .create_comment(pr, &command_text::help_reply(config, perms, pr.repo.forge))
                 .await?;
         }
         Command::Recheck => gate::evaluate(ctx, forge, pr).await?,
@@ -150,7 +150,10 @@ async fn allowed(
     }
     tracing::info!(%pr, %user, %command, has = has.as_str(), needed = needed.as_str(), "command refused");
     forge
-        .create_comment(pr, &command_text::refusal(command, user, needed))
+        .create_comment(
+            pr,
+            &command_text::refusal(command, user, needed, pr.repo.forge),
+        )
         .await?;
     Ok(false)
 }

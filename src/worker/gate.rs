@@ -171,7 +171,7 @@ async fn reconcile_comment(
     // started and not confirmed (its answer lost, the process stopped).
     if record.comment_id.is_none()
         && record.comment_unconfirmed
-        && comment::guidance_comment(eval).is_some()
+        && comment::guidance_comment(eval, pr.repo.forge).is_some()
     {
         if let Some((id, body)) = forge.find_comment(pr, GUIDANCE_MARKER).await? {
             record.comment_id = Some(id.0);
@@ -180,7 +180,10 @@ async fn reconcile_comment(
         }
     }
     let posted = record.comment_id.and(record.comment_body.as_deref());
-    match (comment::reconcile(posted, eval), record.comment_id) {
+    match (
+        comment::reconcile(posted, eval, pr.repo.forge),
+        record.comment_id,
+    ) {
         (CommentAction::Keep, _) => {}
         (CommentAction::Edit(body), Some(id)) => {
             match forge.edit_comment(pr, CommentId(id), &body).await {

@@ -123,11 +123,15 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
                 .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
             super::merge_group::checks_requested(ctx, forge, repo, group).await
         }
-        DomainEvent::ShipStep { pr, ship_id } => {
+        DomainEvent::ShipStep {
+            pr,
+            ship_id,
+            after_checks,
+        } => {
             let forge = ctx
                 .forge(pr.repo.forge)
                 .ok_or(JobError::ForgeNotConfigured(pr.repo.forge.as_str()))?;
-            super::ship::step(ctx, forge, pr, *ship_id).await
+            super::ship::step(ctx, forge, *ship_id, *after_checks).await
         }
         DomainEvent::PolicyChanged { repo, branch } => {
             let forge = ctx

@@ -1,6 +1,7 @@
 //! A stateful fake of the GitHub REST API behind wiremock. It answers the calls the
 //! adapter makes from in-memory state, logs every write in order, and records any call
 //! it does not know so that a test fails on it.
+use super::kill::{self, Kill, When};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -150,6 +151,18 @@ pub struct State {
     /// (call, answer): the next such call is carried out but answered with `answer`
     /// instead, as when GitHub fails after doing the work.
     pub lost_answers: Vec<(String, ResponseTemplate)>,
+    /// (call, answer): the next such call is answered with `answer` and not carried out.
+    pub refusals: Vec<(String, ResponseTemplate)>,
+    /// The process dies at this call (see [`super::kill`]); `dead` from then on.
+    pub kill: Option<Kill>,
+    pub dead: bool,
+    /// Every body each comment had, in order: (comment id, body) at creation and at
+    /// each edit.
+    pub comment_history: Vec<(u64, String)>,
+    /// Statuses posted on deployments, oldest first: (deployment id, state).
+    pub deployment_statuses: Vec<(u64, String)>,
+    /// PR descriptions, where a test or the fake set one (reverts).
+    pub pr_bodies: BTreeMap<u64, String>,
     /// Repository roles by login; anyone else is not a collaborator (404).
     pub roles: BTreeMap<String, String>,
     /// Other checks on a commit: (name, status, conclusion).
@@ -275,8 +288,19 @@ impl Respond for Responder {
         let mut s = self.0.lock().unwrap();
         let call = format!("{} {}", req.method, req.url.path());
         s.calls.push(call.clone());
+        if s.dead {
+            return kill::gone();
+        }
+        let dies = s.kill.as_mut().and_then(|k| k.strikes(&call));
+        if dies == Some(When::Before) {
+            s.dead = true;
+            return kill::gone();
+        }
         if let Some(fault) = s.faults.pop_front() {
             return fault;
+        }
+        if let Some(at) = s.refusals.iter().position(|(c, _)| *c == call) {
+            return s.refusals.remove(at).1;
         }
         let delay = match s.chaos.as_mut().map(|c| c.draw(&call)) {
             Some(Mischief::Fail(resp)) => return resp,
@@ -284,6 +308,10 @@ impl Respond for Responder {
             None | Some(Mischief::None) => None,
         };
         let routed = route(&mut s, req);
+        if dies == Some(When::After) {
+            s.dead = true;
+            return kill::gone();
+        }
         if let Some(at) = s.lost_answers.iter().position(|(c, _)| *c == call) {
             return s.lost_answers.remove(at).1;
         }
@@ -479,7 +507,25 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             .or_else(|| b["variables"]["title"].as_str())
             .unwrap_or("")
             .to_string();
+        let body = b["variables"]["body"].as_str().unwrap_or("").to_string();
         let number = s.prs.keys().max().copied().unwrap_or(0) + 100;
+        // The revert is an open PR by the App, found again by its description.
+        let reverted = s.prs.get(&of)?.clone();
+        s.prs.insert(
+            number,
+            FakePr {
+                number,
+                author: BOT_LOGIN.into(),
+                state: "open",
+                head_sha: format!("{number:040x}"),
+                labels: vec![],
+                files: vec![],
+                reviews: vec![],
+                version: 1,
+                ..reverted
+            },
+        );
+        s.pr_bodies.insert(number, body);
         s.writes.push(Write::RevertOpened { of, number, title });
         return Some(ResponseTemplate::new(200).set_body_json(json!({"data": {"revertPullRequest": {
             "pullRequest": {"number": of}, "revertPullRequest": {"number": number, "url": format!("https://github.com/{}/pull/{number}", s.repo)}
@@ -680,6 +726,12 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             let n: u64 = n.parse().ok()?;
             let b = body(req);
             let pr = s.prs.get(&n)?.clone();
+            if pr.state != "open" {
+                return Some(
+                    ResponseTemplate::new(405)
+                        .set_body_json(json!({"message": "Pull Request is not mergeable"})),
+                );
+            }
             if b["sha"].as_str() != Some(pr.head_sha.as_str()) {
                 return Some(ResponseTemplate::new(409).set_body_json(
                     json!({"message": "Head branch was modified. Review and try the merge again."}),
@@ -726,9 +778,23 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 .collect();
             Some(ResponseTemplate::new(200).set_body_json(list))
         }
+        ("GET", ["deployments", id, "statuses"]) => {
+            let id: u64 = id.parse().ok()?;
+            // Newest first, as GitHub lists them.
+            let list: Vec<Value> = s
+                .deployment_statuses
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, (d, _))| *d == id)
+                .map(|(i, (_, state))| json!({"id": i + 1, "state": state}))
+                .collect();
+            Some(ResponseTemplate::new(200).set_body_json(list))
+        }
         ("POST", ["deployments", id, "statuses"]) => {
             let id: u64 = id.parse().ok()?;
             let state = body(req)["state"].as_str()?.to_string();
+            s.deployment_statuses.push((id, state.clone()));
             s.writes.push(Write::DeploymentStatus {
                 id,
                 state: state.clone(),
@@ -751,6 +817,7 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             let id = s.next_id;
             let text = body(req)["body"].as_str()?.to_string();
             s.comments.push((id, n, BOT_LOGIN.into(), text.clone()));
+            s.comment_history.push((id, text.clone()));
             s.writes.push(Write::CommentCreated { pr: n, id });
             Some(ResponseTemplate::new(201).set_body_json(comment_json(id, BOT_LOGIN, &text)))
         }
@@ -761,6 +828,7 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 return Some(not_found());
             };
             c.3 = text.clone();
+            s.comment_history.push((id, text.clone()));
             s.writes.push(Write::CommentEdited { id });
             Some(ResponseTemplate::new(200).set_body_json(comment_json(id, BOT_LOGIN, &text)))
         }
@@ -918,6 +986,9 @@ fn pr_json(s: &State, pr: &FakePr) -> Value {
         .iter()
         .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
     v["number"] = json!(pr.number);
+    if let Some(body) = s.pr_bodies.get(&pr.number) {
+        v["body"] = json!(body);
+    }
     v["node_id"] = json!(format!("PR_{}", pr.number));
     v["mergeable"] = json!(pr.state == "open");
     v["merge_commit_sha"] = json!(s.merge_shas.get(&pr.number));

@@ -7,6 +7,7 @@
 //! `acme/widgets` arrives as `acme%2Fwidgets`, so each segment is decoded after
 //! splitting on `/`.
 use super::fake_github::FakeFile;
+use super::kill::{self, Kill, When};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -177,6 +178,11 @@ pub struct State {
     /// (call, answer): the next such call is carried out but answered with `answer`
     /// instead, as when GitLab fails after doing the work.
     pub lost_answers: Vec<(String, ResponseTemplate)>,
+    /// The process dies at this call (see [`super::kill`]); `dead` from then on.
+    pub kill: Option<Kill>,
+    pub dead: bool,
+    /// Every body each note had, in order: (note id, body) at creation and each edit.
+    pub note_history: Vec<(u64, String)>,
     next_id: u64,
     template_mr: Value,
 }
@@ -342,6 +348,14 @@ impl Respond for Responder {
             None => format!("{} {}", req.method, req.url.path()),
         };
         s.calls.push(call.clone());
+        if s.dead {
+            return kill::gone();
+        }
+        let dies = s.kill.as_mut().and_then(|k| k.strikes(&call));
+        if dies == Some(When::Before) {
+            s.dead = true;
+            return kill::gone();
+        }
         if let Some(fault) = s.faults.pop_front() {
             return fault;
         }
@@ -350,6 +364,10 @@ impl Respond for Responder {
             return message(401, "401 Unauthorized");
         }
         let routed = route(&mut s, req);
+        if dies == Some(When::After) {
+            s.dead = true;
+            return kill::gone();
+        }
         if let Some(at) = s.lost_answers.iter().position(|(c, _)| *c == call) {
             return s.lost_answers.remove(at).1;
         }
@@ -562,6 +580,7 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
                 system: false,
             };
             s.writes.push(Write::NoteCreated { iid, id: note.id });
+            s.note_history.push((note.id, note.body.clone()));
             let answer = note_json(s, &note);
             s.notes.push(note);
             Some(ResponseTemplate::new(201).set_body_json(answer))
@@ -575,6 +594,7 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             };
             note.body = text;
             let note = note.clone();
+            s.note_history.push((id, note.body.clone()));
             s.writes.push(Write::NoteEdited { id });
             Some(ResponseTemplate::new(200).set_body_json(note_json(s, &note)))
         }
@@ -765,6 +785,20 @@ fn ship_route(
             });
             let mr = s.mrs.get(&iid)?;
             Some(ResponseTemplate::new(200).set_body_json(mr_json(s, mr)))
+        }
+        ("GET", ["deployments", id]) => {
+            let id: u64 = id.parse().ok()?;
+            let Some(deployment) = s.deployments.get(&id) else {
+                return Some(message(404, "404 Deployment Not Found"));
+            };
+            Some(ResponseTemplate::new(200).set_body_json(json!({
+                "id": id,
+                "iid": id,
+                "ref": "main",
+                "sha": deployment.sha,
+                "status": deployment.status,
+                "environment": {"id": 1, "name": deployment.environment},
+            })))
         }
         ("PUT", ["deployments", id]) => {
             let id: u64 = id.parse().ok()?;

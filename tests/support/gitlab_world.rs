@@ -37,12 +37,15 @@ pub struct GitLabWorld {
     pub gl: FakeGitLab,
     pub prom: FakePrometheus,
     pub store: Store,
-    _dir: tempfile::TempDir,
+    db_url: String,
+    _dir: Arc<tempfile::TempDir>,
     addr: std::net::SocketAddr,
     shutdown: CancellationToken,
     running: Option<JoinHandle<()>>,
     http: reqwest::Client,
     next_delivery: AtomicU64,
+    /// How far [`GitLabWorld::advance_clock`] moved the store's clock, kept across restarts.
+    advanced: std::sync::Mutex<Duration>,
 }
 
 fn settings(db_url: &str, gl: &FakeGitLab) -> Settings {
@@ -81,10 +84,36 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 
 impl GitLabWorld {
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Arc::new(tempfile::tempdir().unwrap());
         let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
         let prom = FakePrometheus::start().await;
+        Self::boot(gl, prom, db_url, dir).await
+    }
+
+    /// Stops this process (gracefully) and starts a new one on the same database, fake
+    /// GitLab and clock; webhook ids go on where they were.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let w = Self::boot(
+            self.gl.clone(),
+            self.prom.clone(),
+            self.db_url.clone(),
+            self._dir.clone(),
+        )
+        .await;
+        let next = self.next_delivery.load(Ordering::SeqCst);
+        w.next_delivery.store(next, Ordering::SeqCst);
+        w.advance_clock(*self.advanced.lock().unwrap());
+        w
+    }
+
+    async fn boot(
+        gl: FakeGitLab,
+        prom: FakePrometheus,
+        db_url: String,
+        dir: Arc<tempfile::TempDir>,
+    ) -> Self {
         let settings = settings(&db_url, &gl);
         let store = Store::connect(&db_url).await.unwrap();
         let forges = Forges {
@@ -106,12 +135,14 @@ impl GitLabWorld {
             gl,
             prom,
             store,
+            db_url,
             _dir: dir,
             addr,
             shutdown,
             running,
             http: reqwest::Client::new(),
             next_delivery: 1.into(),
+            advanced: Duration::ZERO.into(),
         }
     }
 
@@ -304,8 +335,14 @@ impl GitLabWorld {
 
     /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
     pub async fn advance(&self, by: Duration) {
-        self.store.advance_clock(by);
+        self.advance_clock(by);
         self.settle().await;
+    }
+
+    /// Moves the store's clock on without waiting for what falls due.
+    pub fn advance_clock(&self, by: Duration) {
+        self.store.advance_clock(by);
+        *self.advanced.lock().unwrap() += by;
     }
 
     /// The bot's notes on MR `iid`, oldest first.

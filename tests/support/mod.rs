@@ -6,6 +6,7 @@ pub mod fake_github;
 pub mod fake_gitlab;
 pub mod fake_prometheus;
 pub mod gitlab_world;
+pub mod kill;
 pub mod process;
 
 use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
@@ -54,6 +55,8 @@ pub struct World {
     running: Option<JoinHandle<()>>,
     http: reqwest::Client,
     next_delivery: std::sync::atomic::AtomicU64,
+    /// How far [`World::advance_clock`] moved the store's clock, kept across restarts.
+    advanced: std::sync::Mutex<Duration>,
 }
 
 fn settings(db_url: &str, gh: &FakeGitHub) -> Settings {
@@ -142,6 +145,7 @@ impl World {
             running,
             http: reqwest::Client::new(),
             next_delivery: 1.into(),
+            advanced: Duration::ZERO.into(),
         }
     }
 
@@ -164,14 +168,21 @@ impl World {
     pub async fn restart(mut self) -> Self {
         self.stop().await;
         let gh = self.gh.clone();
-        Self::boot(
+        let w = Self::boot(
             gh,
             self.prom.clone(),
             self.db_url.clone(),
             self._dir.clone(),
             true,
         )
-        .await
+        .await;
+        // GitHub's delivery ids are unique: a new process must not reuse one.
+        let next = self.next_delivery.load(std::sync::atomic::Ordering::SeqCst);
+        w.next_delivery
+            .store(next, std::sync::atomic::Ordering::SeqCst);
+        // The database's clock went on; the new process sees the same time.
+        w.advance_clock(*self.advanced.lock().unwrap());
+        w
     }
 
     pub async fn stop(&mut self) {
@@ -338,8 +349,14 @@ impl World {
 
     /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
     pub async fn advance(&self, by: Duration) {
-        self.store.advance_clock(by);
+        self.advance_clock(by);
         self.settle().await;
+    }
+
+    /// Moves the store's clock on without waiting for what falls due.
+    pub fn advance_clock(&self, by: Duration) {
+        self.store.advance_clock(by);
+        *self.advanced.lock().unwrap() += by;
     }
 
     /// The bot's comments on a PR, oldest first.

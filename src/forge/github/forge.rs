@@ -38,6 +38,9 @@ const PER_PAGE: &str = "100";
 const DEPLOYMENT_DESCRIPTION_MAX_CHARS: usize = 140;
 /// Deployments of one commit to one environment read when looking for ours: one page.
 const MAX_DEPLOYMENTS_PER_SHA: usize = 100;
+/// Open PRs looked through for a revert opened by an earlier attempt: it is among the
+/// newest, since it was opened moments before.
+const REVERT_LOOKUP_LIMIT: usize = 100;
 /// Creates the revert PR the way the "Revert" button does; REST has no equivalent.
 const REVERT_MUTATION: &str = "mutation($pullRequestId: ID!, $title: String, $body: String) { \
 revertPullRequest(input: {pullRequestId: $pullRequestId, title: $title, body: $body}) { \
@@ -237,6 +240,43 @@ impl GitHubForge {
 
 impl GitHubForge {
     /// The deployment of `sha` to `environment` that this bot created, if any.
+    /// The newest status of the deployment whose statuses are at `statuses`.
+    async fn latest_deployment_state(
+        &self,
+        repo: &RepoRef,
+        statuses: &Url,
+    ) -> ForgeResult<Option<String>> {
+        let url = with_query(statuses.clone(), &[("per_page", "1")]);
+        let listed: Vec<models::DeploymentStatus> = self.get_json(installation(repo)?, url).await?;
+        Ok(listed.into_iter().next().map(|s| s.state))
+    }
+
+    /// An open revert this App opened, found by the marker in its description among
+    /// the newest open PRs on `base`.
+    async fn our_revert(
+        &self,
+        repo: &RepoRef,
+        base: Option<&str>,
+        marker: &str,
+    ) -> ForgeResult<Option<u64>> {
+        let mut query = vec![
+            ("state", "open"),
+            ("sort", "created"),
+            ("direction", "desc"),
+            ("per_page", PER_PAGE),
+        ];
+        query.extend(base.map(|b| ("base", b)));
+        let url = with_query(self.repo_url(repo, &["pulls"])?, &query);
+        let listed: Vec<models::PullBody> = self
+            .client
+            .get_all(installation(repo)?, url, REVERT_LOOKUP_LIMIT)
+            .await?;
+        Ok(listed
+            .into_iter()
+            .find(|p| p.body.as_deref().is_some_and(|b| b.contains(marker)))
+            .map(|p| p.number))
+    }
+
     async fn our_deployment(
         &self,
         repo: &RepoRef,
@@ -390,8 +430,10 @@ impl GitHubForge {
         query: &str,
         variables: serde_json::Value,
     ) -> ForgeResult<T> {
-        let request = ApiRequest::new(Method::POST, self.client.graphql_url())
+        let mut request = ApiRequest::new(Method::POST, self.client.graphql_url())
             .json(json!({ "query": query, "variables": variables }));
+        // Its one use is a mutation: one whose answer is lost may have happened.
+        request.repeatable = false;
         let answer: models::GraphQlResponse<T> = self
             .client
             .send(installation, &request)
@@ -409,6 +451,11 @@ impl GitHubForge {
             .data
             .ok_or_else(|| ForgeError::Permanent("GitHub GraphQL: an answer without data".into()))
     }
+}
+
+/// Identifies, in its description, the revert of `merge_sha` this App opened.
+fn revert_marker(merge_sha: &CommitSha) -> String {
+    format!("<!-- smallbatch:revert:{merge_sha} -->")
 }
 
 fn check_run_outcome(run: &models::CheckRun) -> CheckOutcome {
@@ -955,12 +1002,28 @@ impl Forge for GitHubForge {
         let installation = installation(repo)?;
         let id = deployment.to_string();
         let url = self.repo_url(repo, &["deployments", &id, "statuses"])?;
-        let request = ApiRequest::new(Method::POST, url).json(json!({
-            "state": github_deployment_state(state),
+        let wanted = github_deployment_state(state);
+        // Every POST adds a status: one already saying `state` (an earlier attempt whose
+        // answer was lost) is not added again.
+        if self.latest_deployment_state(repo, &url).await?.as_deref() == Some(wanted) {
+            return Ok(());
+        }
+        let mut request = ApiRequest::new(Method::POST, url.clone()).json(json!({
+            "state": wanted,
             "description": truncate_chars(description, DEPLOYMENT_DESCRIPTION_MAX_CHARS),
         }));
-        self.client.send(installation, &request).await?.success()?;
-        Ok(())
+        request.repeatable = false;
+        match self.client.send(installation, &request).await {
+            Err(e) if e.is_transient() => {
+                let latest = self.latest_deployment_state(repo, &url).await?;
+                if latest.as_deref() == Some(wanted) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+            sent => sent?.success().map(|_| ()),
+        }
     }
 
     /// GitHub reverts the PR's own merge (its `merge_commit_sha`), so `merge_sha` is
@@ -1045,13 +1108,29 @@ impl Forge for GitHubForge {
         if pull.merge_commit_sha.as_deref() != Some(merge_sha.as_str()) {
             tracing::warn!(%pr, expected = %merge_sha, found = ?pull.merge_commit_sha, "reverting a PR whose merge commit is not the one shipped");
         }
-        let data: models::RevertData = self
+        // A revert opened by an earlier attempt whose answer was lost is not opened again.
+        let marker = revert_marker(merge_sha);
+        let base = pull.base.as_ref().map(|b| b.name.as_str());
+        if let Some(number) = self.our_revert(&pr.repo, base, &marker).await? {
+            return Ok(PrNumber(number));
+        }
+        let body = format!("{body}\n{marker}\n");
+        let sent = self
             .graphql(
                 installation,
                 REVERT_MUTATION,
                 json!({ "pullRequestId": pull.node_id, "title": title, "body": body }),
             )
-            .await?;
+            .await;
+        let data: models::RevertData = match sent {
+            Err(e) if e.is_transient() => {
+                return match self.our_revert(&pr.repo, base, &marker).await? {
+                    Some(number) => Ok(PrNumber(number)),
+                    None => Err(e),
+                }
+            }
+            sent => sent?,
+        };
         let revert = data
             .revert_pull_request
             .and_then(|payload| payload.revert_pull_request)

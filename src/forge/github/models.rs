@@ -102,6 +102,19 @@ pub struct PullHead {
     pub head: Branch,
 }
 
+/// A PR in a listing, with its description.
+#[derive(Debug, Deserialize)]
+pub struct PullBody {
+    pub number: u64,
+    pub body: Option<String>,
+}
+
+/// An entry of `deployments/{id}/statuses`.
+#[derive(Debug, Deserialize)]
+pub struct DeploymentStatus {
+    pub state: String,
+}
+
 /// An entry of `GET /app/hook/deliveries`.
 #[derive(Debug, Deserialize)]
 pub struct HookDelivery {
@@ -228,6 +241,8 @@ pub struct CheckRunBody<'a> {
 pub struct PullMergeState {
     /// `null` while GitHub computes it in the background.
     pub mergeable: Option<bool>,
+    #[serde(default)]
+    pub base: Option<Branch>,
     /// The GraphQL id, for mutations the REST API lacks.
     pub node_id: String,
     pub merge_commit_sha: Option<String>,

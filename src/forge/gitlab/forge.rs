@@ -978,11 +978,14 @@ impl Forge for GitLabForge {
             ))
         })?;
         let id = deployment.to_string();
-        let request = ApiRequest::new(
-            Method::PUT,
-            project_url(&self.client, repo, &["deployments", &id]),
-        )
-        .json(json!({ "status": status }));
+        let url = project_url(&self.client, repo, &["deployments", &id]);
+        // Already there (an earlier attempt whose answer was lost): GitLab may refuse a
+        // transition to the state a deployment is in, so it is not sent again.
+        let current: models::DeploymentStatus = self.client.get_json(url.clone()).await?;
+        if current.status == status {
+            return Ok(());
+        }
+        let request = ApiRequest::new(Method::PUT, url).json(json!({ "status": status }));
         self.client.send(&request).await?.success()?;
         Ok(())
     }

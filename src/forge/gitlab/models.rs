@@ -241,3 +241,9 @@ mod tests {
         );
     }
 }
+
+/// `GET deployments/:id`: the deployment's status (`created`, `running`, `success`...).
+#[derive(Debug, Deserialize)]
+pub struct DeploymentStatus {
+    pub status: String,
+}

@@ -1,0 +1,186 @@
+//! Drives `/ship` through its stages. Each step does one thing on the forge, then
+//! records that it happened (compare-and-set), then tells the people; a retry or a
+//! restart at any point reads the record and finishes the step it finds, exactly once.
+mod regression;
+mod request;
+mod steps;
+
+pub use request::{record_override, request};
+pub use steps::{deployment_changed, step};
+
+use super::{repo_policy, Ctx, JobError};
+use crate::domain::{Delivery, DeliveryId, DomainEvent, PrRef};
+use crate::forge::Forge;
+use crate::policy::config::RepoConfig;
+use crate::ship::record::ShipRecord;
+use crate::ship::text;
+use crate::store::{StoreError, StoredShip};
+use std::time::Duration;
+
+/// The policy of the ship's base branch, as it is now (cached by commit).
+async fn ship_config(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    ship: &ShipRecord,
+) -> Result<RepoConfig, JobError> {
+    let repo = &ship.pr.repo;
+    let commit = repo_policy::policy_commit(ctx, forge, repo, &ship.base_ref).await?;
+    let policy = repo_policy::load(ctx, forge, repo, &commit).await?;
+    // A policy broken after the ship started keeps the defaults rather than stranding it.
+    Ok(policy.config.unwrap_or_default())
+}
+
+fn encode(record: &ShipRecord) -> String {
+    serde_json::to_string(record).expect("a ship record always serializes")
+}
+
+fn decode(data: &str) -> Result<ShipRecord, JobError> {
+    serde_json::from_str(data).map_err(|e| JobError::Store(StoreError::Corrupt(e.to_string())))
+}
+
+async fn load(ctx: &Ctx, id: i64) -> Result<Option<(StoredShip, ShipRecord)>, JobError> {
+    match ctx.store.ship(id).await? {
+        Some(stored) => {
+            let record = decode(&stored.data)?;
+            Ok(Some((stored, record)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Compare-and-set; `None` when another step got there first (it carries on from there).
+async fn save(
+    ctx: &Ctx,
+    stored: &StoredShip,
+    record: &ShipRecord,
+) -> Result<Option<StoredShip>, JobError> {
+    let merge_sha = record.merge_sha.as_ref().map(|s| s.as_str());
+    let saved = ctx
+        .store
+        .update_ship(
+            stored.id,
+            stored.version,
+            record.stage.as_str(),
+            record.stage.finished(),
+            merge_sha,
+            &encode(record),
+        )
+        .await?;
+    if saved.is_none() {
+        tracing::info!(
+            ship = stored.id,
+            "ship moved on concurrently; this step stops"
+        );
+    }
+    Ok(saved)
+}
+
+/// Edits the one shipping comment to match the record, posting it the first time.
+async fn publish(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<StoredShip, JobError> {
+    let body = text::shipping_comment(stored.id, record, config.ship.watch.as_millis() as i64);
+    match record.comment_id {
+        Some(id) => {
+            forge
+                .edit_comment(&record.pr, crate::domain::CommentId(id), &body)
+                .await?;
+            Ok(stored.clone())
+        }
+        None => adopt_comment(ctx, forge, stored, record, &body).await,
+    }
+}
+
+/// [`publish`] for a step that resumes a stage recorded earlier: that attempt may have
+/// published it already, so the comment is looked at and edited only if it differs.
+async fn republish(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<StoredShip, JobError> {
+    let body = text::shipping_comment(stored.id, record, config.ship.watch.as_millis() as i64);
+    adopt_comment(ctx, forge, stored, record, &body).await
+}
+
+/// The shipping comment brought up to `body`, or posted; its id recorded.
+async fn adopt_comment(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    body: &str,
+) -> Result<StoredShip, JobError> {
+    let id = super::gate::adopt_or_post(forge, &record.pr, &text::marker(stored.id), body).await?;
+    if record.comment_id == Some(id.0) {
+        return Ok(stored.clone());
+    }
+    record.comment_id = Some(id.0);
+    Ok(save(ctx, stored, record)
+        .await?
+        .unwrap_or_else(|| stored.clone()))
+}
+
+async fn save_and_publish(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<(), JobError> {
+    if record.stage.finished() && record.verdict_at_ms.is_none() {
+        record.verdict_at_ms = Some(ctx.store.now_ms().await?);
+    }
+    let Some(stored) = save(ctx, stored, record).await? else {
+        return Ok(());
+    };
+    publish(ctx, forge, &stored, record, config)
+        .await
+        .map(|_| ())
+}
+
+/// The ship's first step, due now.
+async fn schedule_start(ctx: &Ctx, pr: &PrRef, ship_id: i64) -> Result<(), JobError> {
+    schedule(ctx, pr, ship_id, None, Duration::ZERO).await
+}
+
+/// The telemetry check that follows `after_checks` recorded checks, due in `delay`.
+async fn schedule_check(
+    ctx: &Ctx,
+    pr: &PrRef,
+    ship_id: i64,
+    after_checks: u32,
+    delay: Duration,
+) -> Result<(), JobError> {
+    schedule(ctx, pr, ship_id, Some(after_checks), delay).await
+}
+
+async fn schedule(
+    ctx: &Ctx,
+    pr: &PrRef,
+    ship_id: i64,
+    after_checks: Option<u32>,
+    delay: Duration,
+) -> Result<(), JobError> {
+    // One job per step of one ship: scheduling it again (a retry that resumes) is a no-op.
+    let step = match after_checks {
+        None => "start".to_owned(),
+        Some(n) => format!("check-{n}"),
+    };
+    let delivery = Delivery {
+        id: DeliveryId::new(format!("ship:{ship_id}:{step}")),
+        event: DomainEvent::ShipStep {
+            pr: pr.clone(),
+            ship_id,
+            after_checks,
+        },
+    };
+    ctx.store.enqueue_at(&delivery, delay).await?;
+    ctx.job_stored.notify_one();
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! The stages of a ship after `/ship`: merge, deploy, watch. A step finds the stage in
+//! the record and does what that stage still needs, so the first attempt and a retry
+//! after a crash at any point take the same path.
+use super::regression::{finish_regression, restore_reverted};
+use super::{
+    decode, load, publish, republish, save, save_and_publish, schedule_check, ship_config, Ctx,
+    JobError,
+};
+use crate::domain::millis;
+use crate::domain::{DeploymentRef, DeploymentState, RepoRef};
+use crate::forge::{DeploymentStart, Forge, ForgeError};
+use crate::policy::config::RepoConfig;
+use crate::ship::judge::{self, Reading};
+use crate::ship::progress;
+use crate::ship::record::{MetricStatus, ShipRecord, Stage};
+use crate::ship::text;
+use crate::store::StoredShip;
+
+/// A scheduled step: the start (`after_checks: None`) or a telemetry check.
+pub async fn step(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    ship_id: i64,
+    after_checks: Option<u32>,
+) -> Result<(), JobError> {
+    let Some((stored, mut record)) = load(ctx, ship_id).await? else {
+        tracing::warn!(ship = ship_id, "ship not found; step dropped");
+        return Ok(());
+    };
+    let config = ship_config(ctx, forge, &record).await?;
+    let (stored, record, config) = (&stored, &mut record, &config);
+    match record.stage {
+        Stage::Merging => merge(ctx, forge, stored, record, config).await,
+        Stage::Merged => deploy(ctx, forge, stored, record, config).await,
+        Stage::Watching if after_checks == Some(record.checks_done) => {
+            watch(ctx, forge, stored, record, config).await
+        }
+        // This step's check is recorded (or it is the start, retried): what followed it
+        // may not have happened.
+        Stage::Watching => resume_watch(ctx, forge, stored, record, config).await,
+        // Waiting for the deployment to report; the comment may not say so yet.
+        Stage::Deploying => republish(ctx, forge, stored, record, config)
+            .await
+            .map(|_| ()),
+        Stage::Regressed => finish_regression(ctx, forge, stored, record, config, false).await,
+        Stage::Healthy => {
+            republish(ctx, forge, stored, record, config).await?;
+            let restored_at = record.verdict_at_ms.unwrap_or_default();
+            restore_reverted(ctx, record, restored_at).await
+        }
+        Stage::Unverified | Stage::DeployFailed | Stage::MergeFailed => {
+            republish(ctx, forge, stored, record, config)
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+/// Posts the shipping comment, merges, records the merge, and goes on to deploy.
+async fn merge(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<(), JobError> {
+    let pr = record.pr.clone();
+    // Once posted it says "Merging…" until the merge is recorded: nothing to redo.
+    let stored = match record.comment_id {
+        None => publish(ctx, forge, stored, record, config).await?,
+        Some(_) => stored.clone(),
+    };
+    // The forge answers a retry after a merge that went through with that merge.
+    let merge_sha = match forge
+        .merge(&pr, &record.head_sha, config.ship.merge_method)
+        .await
+    {
+        Ok(sha) => sha,
+        // A racing push, a conflict, branch protection: told to the user, nothing deployed.
+        Err(ForgeError::Permanent(reason)) => {
+            record.stage = Stage::MergeFailed;
+            record.failure = Some(reason);
+            return save_and_publish(ctx, forge, &stored, record, config).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    record.merge_sha = Some(merge_sha);
+    record.merged_at_ms = Some(ctx.store.now_ms().await?);
+    record.stage = Stage::Merged;
+    let Some(stored) = save(ctx, &stored, record).await? else {
+        return Ok(());
+    };
+    deploy(ctx, forge, &stored, record, config).await
+}
+
+/// Starts the deployment of the merge, or adopts the one an earlier attempt started.
+async fn deploy(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<(), JobError> {
+    let pr = &record.pr;
+    let merge_sha = record.merge_sha.clone().ok_or_else(|| {
+        JobError::Forge(ForgeError::Permanent(format!(
+            "ship {} of {pr} is merged without a merge commit",
+            stored.id
+        )))
+    })?;
+    let description = format!("smallbatch: #{} {}", pr.number, record.title);
+    match forge
+        .start_deployment(&pr.repo, &merge_sha, &record.environment, &description)
+        .await
+    {
+        Ok(DeploymentStart::Created { id }) => record.deployment_id = Some(id),
+        Ok(DeploymentStart::Following) => {}
+        // Refused (a protected environment, say): nothing will deploy, so people are told.
+        Err(ForgeError::Permanent(reason)) => {
+            record.stage = Stage::DeployFailed;
+            record.failure = Some(text::deployment_not_started(
+                pr.repo.forge,
+                &record.environment,
+                &reason,
+            ));
+            return save_and_publish(ctx, forge, stored, record, config).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    record.stage = Stage::Deploying;
+    save_and_publish(ctx, forge, stored, record, config).await
+}
+
+/// A deployment reported; the ship it belongs to moves on.
+pub async fn deployment_changed(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+    deployment: &DeploymentRef,
+    state: DeploymentState,
+) -> Result<(), JobError> {
+    let found = ctx
+        .store
+        .ship_for_deployment(
+            &repo.key(),
+            deployment.sha.as_str(),
+            &deployment.environment,
+        )
+        .await?;
+    let Some(stored) = found else {
+        tracing::debug!(repo = %repo.full_name, sha = %deployment.sha, "deployment of no ship");
+        return Ok(());
+    };
+    let mut record = decode(&stored.data)?;
+    match record.stage {
+        // The deployment may report before the step that started it has recorded so.
+        Stage::Merged | Stage::Deploying if state.is_final() => {}
+        // Recorded by an earlier attempt at this event, which may have stopped before
+        // publishing it and scheduling the first check.
+        Stage::Watching if record.checks_done == 0 => {
+            let config = ship_config(ctx, forge, &record).await?;
+            return resume_watch(ctx, forge, &stored, &mut record, &config).await;
+        }
+        _ => return Ok(()),
+    }
+    record.deployment_id = Some(deployment.id);
+    let config = ship_config(ctx, forge, &record).await?;
+    if state != DeploymentState::Success {
+        record.stage = Stage::DeployFailed;
+        record.failure = Some(text::deployment_failed(&deployment.environment, state));
+        return save_and_publish(ctx, forge, &stored, &mut record, &config).await;
+    }
+    let now = ctx.store.now_ms().await?;
+    let watch = config.ship.watch;
+    record.stage = Stage::Watching;
+    record.deployed_at_ms = Some(now);
+    record.watch_until_ms = Some(now + watch.as_millis() as i64);
+    record.baselines = baselines(ctx, &config, now).await;
+    let Some(stored) = save(ctx, &stored, &record).await? else {
+        return Ok(());
+    };
+    publish(ctx, forge, &stored, &mut record, &config).await?;
+    schedule_check(ctx, &record.pr, stored.id, 0, config.ship.interval).await
+}
+
+async fn baselines(ctx: &Ctx, config: &RepoConfig, deployed_at_ms: i64) -> Vec<Option<f64>> {
+    let Some(prometheus) = &ctx.prometheus else {
+        return vec![None; config.ship.metrics.len()];
+    };
+    let before = millis::datetime(deployed_at_ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let mut out = Vec::new();
+    for metric in &config.ship.metrics {
+        out.push(
+            match prometheus
+                .baseline(&metric.query, before, config.ship.watch)
+                .await
+            {
+                Reading::Value(v) => Some(v),
+                _ => None,
+            },
+        );
+    }
+    out
+}
+
+/// One telemetry check, recorded; then the verdict, or the next check.
+async fn watch(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<(), JobError> {
+    let mut verdicts = Vec::new();
+    for (i, metric) in config.ship.metrics.iter().enumerate() {
+        let reading = match &ctx.prometheus {
+            Some(p) => p.instant(&metric.query, None).await,
+            None => Reading::Unreachable(
+                "no Prometheus is configured on this server (SMALLBATCH_TELEMETRY__PROMETHEUS_URL)"
+                    .into(),
+            ),
+        };
+        let baseline = record.baselines.get(i).copied().flatten();
+        verdicts.push((metric.name.clone(), judge::judge(metric, baseline, reading)));
+    }
+    record.checks_done += 1;
+    record.last_check = verdicts
+        .iter()
+        .map(|(name, v)| progress::metric_line(name, v))
+        .collect();
+    if record
+        .last_check
+        .iter()
+        .any(|l| l.status == MetricStatus::Unknown)
+    {
+        record.unknown_checks += 1;
+    }
+    let now = ctx.store.now_ms().await?;
+    let watch_over = record.watch_until_ms.is_none_or(|until| now >= until);
+    record.stage = progress::after_check(&record.last_check, record.unknown_checks, watch_over);
+    if record.stage.finished() {
+        record.verdict_at_ms = Some(now);
+        tracing::info!(pr = %record.pr, verdict = record.stage.as_str(), "ship verdict");
+    }
+    let Some(stored) = save(ctx, stored, record).await? else {
+        return Ok(());
+    };
+    match record.stage {
+        Stage::Regressed => finish_regression(ctx, forge, &stored, record, config, true).await,
+        Stage::Healthy => {
+            publish(ctx, forge, &stored, record, config).await?;
+            restore_reverted(ctx, record, now).await
+        }
+        Stage::Watching => {
+            publish(ctx, forge, &stored, record, config).await?;
+            schedule_check(
+                ctx,
+                &record.pr,
+                stored.id,
+                record.checks_done,
+                config.ship.interval,
+            )
+            .await
+        }
+        _ => publish(ctx, forge, &stored, record, config)
+            .await
+            .map(|_| ()),
+    }
+}
+
+/// Watching, with the last check (or the deployment) recorded: the comment brought up
+/// to it and the next check scheduled, both at most once.
+async fn resume_watch(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    stored: &StoredShip,
+    record: &mut ShipRecord,
+    config: &RepoConfig,
+) -> Result<(), JobError> {
+    let stored = republish(ctx, forge, stored, record, config).await?;
+    schedule_check(
+        ctx,
+        &record.pr,
+        stored.id,
+        record.checks_done,
+        config.ship.interval,
+    )
+    .await
+}
