@@ -34,6 +34,9 @@ macro_rules! ship_columns {
     };
 }
 
+#[macro_use]
+mod dispatch;
+
 mod check_runs;
 mod comments;
 mod overrides;
@@ -48,6 +51,7 @@ pub use overrides::OverrideRecord;
 pub use ships::StoredShip;
 
 use crate::domain::{Delivery, DeliveryId, DomainEvent};
+use dispatch::{Backend, SqliteDb};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,20 +121,6 @@ pub struct Store {
     backend: Backend,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
-}
-
-#[derive(Clone, Debug)]
-enum Backend {
-    Sqlite(SqliteDb),
-    Postgres(sqlx::PgPool),
-}
-
-/// SQLite: the pool serves reads; every write goes through the one writer task
-/// (PostgreSQL commits concurrently and needs no such thing).
-#[derive(Clone, Debug)]
-struct SqliteDb {
-    pool: sqlx::SqlitePool,
-    writer: writer::Writer,
 }
 
 /// A claimed row before its event is decoded.

@@ -364,34 +364,6 @@ pub(super) async fn overrides(pool: &PgPool, pr_key: &str) -> StoreResult<Vec<Ov
     Ok(records)
 }
 
-pub(super) async fn comment_body(pool: &PgPool, comment_key: &str) -> StoreResult<Option<String>> {
-    let body = sqlx::query_scalar("SELECT body FROM seen_comments WHERE comment_key = $1")
-        .bind(comment_key)
-        .fetch_optional(pool)
-        .await?;
-    Ok(body)
-}
-
-pub(super) async fn remember_comment(
-    pool: &PgPool,
-    comment_key: &str,
-    body: &str,
-    offset: i64,
-) -> StoreResult<()> {
-    sqlx::query(concat!(
-        "INSERT INTO seen_comments (comment_key, body, updated_at) VALUES ($2, $3, ",
-        now_ms!(),
-        ") ON CONFLICT (comment_key) DO UPDATE SET body = excluded.body, ",
-        "updated_at = excluded.updated_at"
-    ))
-    .bind(offset)
-    .bind(comment_key)
-    .bind(body)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 /// Fails with a unique violation while the PR has an unfinished ship.
 pub(super) async fn create_ship(
     pool: &PgPool,

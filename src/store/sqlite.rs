@@ -407,37 +407,6 @@ pub(super) async fn overrides(pool: &SqlitePool, pr_key: &str) -> StoreResult<Ve
     Ok(records)
 }
 
-pub(super) async fn comment_body(
-    pool: &SqlitePool,
-    comment_key: &str,
-) -> StoreResult<Option<String>> {
-    let body = sqlx::query_scalar("SELECT body FROM seen_comments WHERE comment_key = ?1")
-        .bind(comment_key)
-        .fetch_optional(pool)
-        .await?;
-    Ok(body)
-}
-
-pub(super) async fn remember_comment(
-    conn: &mut SqliteConnection,
-    comment_key: &str,
-    body: &str,
-    offset: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(concat!(
-        "INSERT INTO seen_comments (comment_key, body, updated_at) VALUES (?2, ?3, ",
-        now_ms!(),
-        ") ON CONFLICT (comment_key) DO UPDATE SET body = excluded.body, ",
-        "updated_at = excluded.updated_at"
-    ))
-    .bind(offset)
-    .bind(comment_key)
-    .bind(body)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Fails with a unique violation while the PR has an unfinished ship.
 pub(super) async fn create_ship(
     conn: &mut SqliteConnection,
