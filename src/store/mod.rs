@@ -19,13 +19,6 @@
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
 //! which lets tests exercise leases and delays without sleeping.
 
-/// The columns of an [`OverrideRecord`], named as its fields.
-macro_rules! override_columns {
-    () => {
-        "id, pr_key, head_sha, actor, reason, overridden, created_at AS created_at_ms"
-    };
-}
-
 /// The columns of a [`StoredShip`], named as its fields.
 macro_rules! ship_columns {
     () => {

@@ -7,9 +7,8 @@
 //! second `UPDATE ... SET state = 'running'` blocks on the first's index entry and fails
 //! with a unique violation once it commits; `Store::claim` then picks again.
 
-use super::overrides::NewOverride;
 use super::ships::{NewShip, ShipChange};
-use super::{Outcome, OverrideRecord, PrRow, PrTuple, RawJob, StoreResult, StoredShip};
+use super::{Outcome, PrRow, PrTuple, RawJob, StoreResult, StoredShip};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// "Now" in epoch milliseconds from the server's clock, shared by every replica, plus
@@ -310,58 +309,6 @@ pub(super) async fn now_ms(pool: &PgPool, offset: i64) -> StoreResult<i64> {
         .fetch_one(pool)
         .await?;
     Ok(now)
-}
-
-pub(super) async fn record_override(
-    pool: &PgPool,
-    new: &NewOverride<'_>,
-    offset: i64,
-) -> StoreResult<OverrideRecord> {
-    let record = sqlx::query_as(concat!(
-        "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
-        "VALUES ($2, $3, $4, $5, $6, ",
-        now_ms!(),
-        ") RETURNING ",
-        override_columns!()
-    ))
-    .bind(offset)
-    .bind(new.pr_key)
-    .bind(new.head_sha)
-    .bind(new.actor)
-    .bind(new.reason)
-    .bind(new.overridden)
-    .fetch_one(pool)
-    .await?;
-    Ok(record)
-}
-
-pub(super) async fn override_for(
-    pool: &PgPool,
-    pr_key: &str,
-    head_sha: &str,
-) -> StoreResult<Option<OverrideRecord>> {
-    let record = sqlx::query_as(concat!(
-        "SELECT ",
-        override_columns!(),
-        " FROM overrides WHERE pr_key = $1 AND head_sha = $2 ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(pr_key)
-    .bind(head_sha)
-    .fetch_optional(pool)
-    .await?;
-    Ok(record)
-}
-
-pub(super) async fn overrides(pool: &PgPool, pr_key: &str) -> StoreResult<Vec<OverrideRecord>> {
-    let records = sqlx::query_as(concat!(
-        "SELECT ",
-        override_columns!(),
-        " FROM overrides WHERE pr_key = $1 ORDER BY id"
-    ))
-    .bind(pr_key)
-    .fetch_all(pool)
-    .await?;
-    Ok(records)
 }
 
 /// Fails with a unique violation while the PR has an unfinished ship.

@@ -2,9 +2,8 @@
 //! writer task (`writer`), so writes are serialized in this process and each claim
 //! statement sees every claim before it: no two claims can race.
 
-use super::overrides::NewOverride;
 use super::ships::{NewShip, ShipChange};
-use super::{Outcome, OverrideRecord, PrRow, PrTuple, RawJob, StoreResult, StoredShip};
+use super::{Outcome, PrRow, PrTuple, RawJob, StoreResult, StoredShip};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -353,58 +352,6 @@ pub(super) async fn now_ms(pool: &SqlitePool, offset: i64) -> StoreResult<i64> {
         .fetch_one(pool)
         .await?;
     Ok(now)
-}
-
-pub(super) async fn record_override(
-    conn: &mut SqliteConnection,
-    new: &NewOverride<'_>,
-    offset: i64,
-) -> Result<OverrideRecord, sqlx::Error> {
-    let record = sqlx::query_as(concat!(
-        "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
-        "VALUES (?2, ?3, ?4, ?5, ?6, ",
-        now_ms!(),
-        ") RETURNING ",
-        override_columns!()
-    ))
-    .bind(offset)
-    .bind(new.pr_key)
-    .bind(new.head_sha)
-    .bind(new.actor)
-    .bind(new.reason)
-    .bind(new.overridden)
-    .fetch_one(conn)
-    .await?;
-    Ok(record)
-}
-
-pub(super) async fn override_for(
-    pool: &SqlitePool,
-    pr_key: &str,
-    head_sha: &str,
-) -> StoreResult<Option<OverrideRecord>> {
-    let record = sqlx::query_as(concat!(
-        "SELECT ",
-        override_columns!(),
-        " FROM overrides WHERE pr_key = ?1 AND head_sha = ?2 ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(pr_key)
-    .bind(head_sha)
-    .fetch_optional(pool)
-    .await?;
-    Ok(record)
-}
-
-pub(super) async fn overrides(pool: &SqlitePool, pr_key: &str) -> StoreResult<Vec<OverrideRecord>> {
-    let records = sqlx::query_as(concat!(
-        "SELECT ",
-        override_columns!(),
-        " FROM overrides WHERE pr_key = ?1 ORDER BY id"
-    ))
-    .bind(pr_key)
-    .fetch_all(pool)
-    .await?;
-    Ok(records)
 }
 
 /// Fails with a unique violation while the PR has an unfinished ship.
