@@ -19,14 +19,6 @@
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
 //! which lets tests exercise leases and delays without sleeping.
 
-/// The columns of a [`StoredShip`], named as its fields.
-macro_rules! ship_columns {
-    () => {
-        "id, version, pr_key, repo_key, state, finished, merge_sha, environment, data, \
-         created_at AS created_at_ms, updated_at AS updated_at_ms"
-    };
-}
-
 #[macro_use]
 mod dispatch;
 
