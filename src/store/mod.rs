@@ -24,6 +24,7 @@ mod dispatch;
 
 mod check_runs;
 mod comments;
+mod files;
 mod overrides;
 mod postgres;
 mod ships;
@@ -404,84 +405,6 @@ impl Store {
                     .await
             }
             Backend::Postgres(pool) => postgres::save_pr_record(pool, pr_key, &row).await,
-        }
-    }
-
-    /// `Some(None)` caches that the file does not exist at that commit.
-    pub async fn cached_file(
-        &self,
-        repo_key: &str,
-        commit: &str,
-        path: &str,
-    ) -> StoreResult<Option<Option<String>>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::cached_file(pool, repo_key, commit, path).await
-            }
-            Backend::Postgres(pool) => postgres::cached_file(pool, repo_key, commit, path).await,
-        }
-    }
-
-    /// Records a file's content (`None`: absent) at a commit. Content at a commit never
-    /// changes, so the first write wins and later ones are no-ops.
-    pub async fn cache_file(
-        &self,
-        repo_key: &str,
-        commit: &str,
-        path: &str,
-        content: Option<&str>,
-    ) -> StoreResult<()> {
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (repo_key, commit, path) =
-                    (repo_key.to_owned(), commit.to_owned(), path.to_owned());
-                let content = content.map(str::to_owned);
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlite::cache_file(c, &repo_key, &commit, &path, content.as_deref())
-                                .await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::cache_file(pool, repo_key, commit, path, content).await
-            }
-        }
-    }
-
-    /// The commit at which `branch`'s policy is read, if known.
-    pub async fn policy_head(&self, repo_key: &str, branch: &str) -> StoreResult<Option<String>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::policy_head(pool, repo_key, branch).await
-            }
-            Backend::Postgres(pool) => postgres::policy_head(pool, repo_key, branch).await,
-        }
-    }
-
-    pub async fn set_policy_head(
-        &self,
-        repo_key: &str,
-        branch: &str,
-        commit: &str,
-    ) -> StoreResult<()> {
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (repo_key, branch, commit) =
-                    (repo_key.to_owned(), branch.to_owned(), commit.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlite::set_policy_head(c, &repo_key, &branch, &commit).await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::set_policy_head(pool, repo_key, branch, commit).await
-            }
         }
     }
 }
