@@ -27,6 +27,7 @@ mod comments;
 mod files;
 mod overrides;
 mod postgres;
+mod prs;
 mod ships;
 mod sqlite;
 mod sweep;
@@ -34,6 +35,7 @@ mod writer;
 
 pub use check_runs::RecordedRun;
 pub use overrides::OverrideRecord;
+pub use prs::PrRecord;
 pub use ships::StoredShip;
 
 use crate::domain::{Delivery, DeliveryId, DomainEvent};
@@ -84,22 +86,6 @@ pub struct Job {
     pub event: DomainEvent,
     /// Attempts so far, including this one.
     pub attempts: u32,
-}
-
-/// What the bot last published on a PR, so it writes only when something changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrRecord {
-    pub head_sha: String,
-    /// The PR's `updated_at` at the last applied evaluation; older snapshots are not applied.
-    pub updated_at: String,
-    pub check_run_id: Option<u64>,
-    /// Fingerprint of the last published gate status on `head_sha`.
-    pub check_fingerprint: Option<String>,
-    pub comment_id: Option<u64>,
-    pub comment_body: Option<String>,
-    /// A post of the guidance comment was started and its id not recorded (the answer
-    /// was lost, the process stopped): the comment may exist, so it is looked for first.
-    pub comment_unconfirmed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -383,30 +369,6 @@ impl Store {
         }?;
         Ok(age_ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
     }
-
-    pub async fn pr_record(&self, pr_key: &str) -> StoreResult<Option<PrRecord>> {
-        let row = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::pr_record(pool, pr_key).await,
-            Backend::Postgres(pool) => postgres::pr_record(pool, pr_key).await,
-        }?;
-        Ok(row.map(PrRow::into_record))
-    }
-
-    /// Inserts or replaces the record of `pr_key`.
-    pub async fn save_pr_record(&self, pr_key: &str, record: &PrRecord) -> StoreResult<()> {
-        let row = PrRow::from_record(record);
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let pr_key = pr_key.to_owned();
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move { sqlite::save_pr_record(c, &pr_key, &row).await })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => postgres::save_pr_record(pool, pr_key, &row).await,
-        }
-    }
 }
 
 fn decode(raw: &RawJob) -> StoreResult<Job> {
@@ -425,73 +387,4 @@ fn decode(raw: &RawJob) -> StoreResult<Job> {
 fn millis(d: Duration) -> i64 {
     const CAP_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
     i64::try_from(d.as_millis()).unwrap_or(CAP_MS).min(CAP_MS)
-}
-
-/// A `PrRecord` in column types. Forge ids are `u64` but columns are signed 64-bit:
-/// they are stored bit-for-bit (`as` casts both ways), which round-trips every value.
-struct PrRow {
-    head_sha: String,
-    updated_at: String,
-    check_run_id: Option<i64>,
-    check_fingerprint: Option<String>,
-    comment_id: Option<i64>,
-    comment_body: Option<String>,
-    comment_unconfirmed: bool,
-}
-
-type PrTuple = (
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    bool,
-);
-
-impl PrRow {
-    fn from_record(r: &PrRecord) -> Self {
-        Self {
-            head_sha: r.head_sha.clone(),
-            updated_at: r.updated_at.clone(),
-            check_run_id: r.check_run_id.map(|id| id as i64),
-            check_fingerprint: r.check_fingerprint.clone(),
-            comment_id: r.comment_id.map(|id| id as i64),
-            comment_body: r.comment_body.clone(),
-            comment_unconfirmed: r.comment_unconfirmed,
-        }
-    }
-
-    fn from_tuple(t: PrTuple) -> Self {
-        let (
-            head_sha,
-            updated_at,
-            check_run_id,
-            check_fingerprint,
-            comment_id,
-            comment_body,
-            comment_unconfirmed,
-        ) = t;
-        Self {
-            head_sha,
-            updated_at,
-            check_run_id,
-            check_fingerprint,
-            comment_id,
-            comment_body,
-            comment_unconfirmed,
-        }
-    }
-
-    fn into_record(self) -> PrRecord {
-        PrRecord {
-            head_sha: self.head_sha,
-            updated_at: self.updated_at,
-            check_run_id: self.check_run_id.map(|id| id as u64),
-            check_fingerprint: self.check_fingerprint,
-            comment_id: self.comment_id.map(|id| id as u64),
-            comment_body: self.comment_body,
-            comment_unconfirmed: self.comment_unconfirmed,
-        }
-    }
 }

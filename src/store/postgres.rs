@@ -7,7 +7,7 @@
 //! second `UPDATE ... SET state = 'running'` blocks on the first's index entry and fails
 //! with a unique violation once it commits; `Store::claim` then picks again.
 
-use super::{Outcome, PrRow, PrTuple, RawJob, StoreResult};
+use super::{Outcome, RawJob, StoreResult};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// "Now" in epoch milliseconds from the server's clock, shared by every replica, plus
@@ -195,41 +195,6 @@ pub(super) async fn oldest_live_age_ms(pool: &PgPool, offset: i64) -> StoreResul
     .fetch_optional(pool)
     .await?;
     Ok(age)
-}
-
-pub(super) async fn pr_record(pool: &PgPool, pr_key: &str) -> StoreResult<Option<PrRow>> {
-    let row: Option<PrTuple> = sqlx::query_as(
-        "SELECT head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
-         comment_unconfirmed FROM pr_records WHERE pr_key = $1",
-    )
-    .bind(pr_key)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(PrRow::from_tuple))
-}
-
-pub(super) async fn save_pr_record(pool: &PgPool, pr_key: &str, row: &PrRow) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO pr_records \
-         (pr_key, head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
-         comment_unconfirmed) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (pr_key) DO UPDATE SET head_sha = excluded.head_sha, \
-         updated_at = excluded.updated_at, check_run_id = excluded.check_run_id, \
-         check_fingerprint = excluded.check_fingerprint, comment_id = excluded.comment_id, \
-         comment_body = excluded.comment_body, comment_unconfirmed = excluded.comment_unconfirmed",
-    )
-    .bind(pr_key)
-    .bind(&row.head_sha)
-    .bind(&row.updated_at)
-    .bind(row.check_run_id)
-    .bind(&row.check_fingerprint)
-    .bind(row.comment_id)
-    .bind(&row.comment_body)
-    .bind(row.comment_unconfirmed)
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn now_ms(pool: &PgPool, offset: i64) -> StoreResult<i64> {

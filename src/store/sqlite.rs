@@ -2,7 +2,7 @@
 //! writer task (`writer`), so writes are serialized in this process and each claim
 //! statement sees every claim before it: no two claims can race.
 
-use super::{Outcome, PrRow, PrTuple, RawJob, StoreResult};
+use super::{Outcome, RawJob, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -234,45 +234,6 @@ pub(super) async fn oldest_live_age_ms(pool: &SqlitePool, offset: i64) -> StoreR
     .fetch_optional(pool)
     .await?;
     Ok(age)
-}
-
-pub(super) async fn pr_record(pool: &SqlitePool, pr_key: &str) -> StoreResult<Option<PrRow>> {
-    let row: Option<PrTuple> = sqlx::query_as(
-        "SELECT head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
-         comment_unconfirmed FROM pr_records WHERE pr_key = ?1",
-    )
-    .bind(pr_key)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(PrRow::from_tuple))
-}
-
-pub(super) async fn save_pr_record(
-    conn: &mut SqliteConnection,
-    pr_key: &str,
-    row: &PrRow,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO pr_records \
-         (pr_key, head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
-         comment_unconfirmed) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-         ON CONFLICT (pr_key) DO UPDATE SET head_sha = excluded.head_sha, \
-         updated_at = excluded.updated_at, check_run_id = excluded.check_run_id, \
-         check_fingerprint = excluded.check_fingerprint, comment_id = excluded.comment_id, \
-         comment_body = excluded.comment_body, comment_unconfirmed = excluded.comment_unconfirmed",
-    )
-    .bind(pr_key)
-    .bind(&row.head_sha)
-    .bind(&row.updated_at)
-    .bind(row.check_run_id)
-    .bind(&row.check_fingerprint)
-    .bind(row.comment_id)
-    .bind(&row.comment_body)
-    .bind(row.comment_unconfirmed)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn now_ms(pool: &SqlitePool, offset: i64) -> StoreResult<i64> {
