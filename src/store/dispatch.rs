@@ -2,7 +2,7 @@
 //!
 //! sqlx's SQLite driver binds `$N` placeholders as PostgreSQL does, so a query is
 //! written once, by the module of its table. Where the dialects differ, `sql!` writes
-//! the text once per backend (`sql!`), filling in these fragments:
+//! the text once per backend, filling in these fragments:
 //! - `now!()`: the store's "now" in epoch milliseconds, from the database clock, plus
 //!   the store's offset, which every query using it binds as `$1`. SQLite computes it
 //!   from `julianday('now')`, PostgreSQL from `statement_timestamp()`; both are fixed for
@@ -13,6 +13,9 @@
 //! - `unfinished!()`: a ship that is not finished, written as the partial index
 //!   `ships_one_active_per_pr` is on each backend (`finished = 0`, `NOT finished`) so
 //!   that the planner can use it.
+//!
+//! Column types may differ too (`jobs.attempts` is 32-bit on PostgreSQL): one query
+//! reads one Rust type on both, casting in its text where needed.
 //!
 //! `read!` runs a query on the pool. `write_one!` runs a write: on SQLite in the
 //! writer task (see `writer`), on PostgreSQL directly. Both expand their body once per

@@ -18,6 +18,12 @@
 //! several replicas on one PostgreSQL share a single "now" (on SQLite the database clock
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
 //! which lets tests exercise leases and delays without sleeping.
+//!
+//! Layout: each table's queries live in its module (`jobs`, `prs`, `files`, `comments`,
+//! `overrides`, `ships`, `check_runs`, and `sweep` for the sweep's and metrics' reads and
+//! the leases), each written once for both backends; `dispatch` fills in where the
+//! dialects differ and runs a query on the backend at hand (SQLite writes through
+//! `writer`). `sqlite` and `postgres` only connect and migrate.
 
 #[macro_use]
 mod dispatch;
