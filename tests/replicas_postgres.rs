@@ -285,7 +285,12 @@ async fn scenario(db_url: String) {
                 i,
                 &db_url,
                 &gh,
-                &[("SMALLBATCH_WORKER__LEASE_SECS", lease)],
+                &[
+                    ("SMALLBATCH_WORKER__LEASE_SECS", lease),
+                    // Only deliveries make jobs here: a sweep would add its own (for heads
+                    // pushed just before their delivery) and blur the exact job count.
+                    ("SMALLBATCH_SWEEP__INTERVAL_SECS", "0"),
+                ],
             )
         })
         .collect();

@@ -1,7 +1,7 @@
 //! The bot's check run on each head commit, recorded before it is created (write-ahead),
 //! so that the gate knows without asking GitHub whether a run of its own may be on a head.
 
-use super::{Backend, SqliteDb, Store, StoreResult};
+use super::{Store, StoreResult};
 
 /// What the store knows of the bot's check run on one head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,25 +16,15 @@ pub enum RecordedRun {
 
 impl Store {
     pub async fn recorded_run(&self, repo_key: &str, head: &str) -> StoreResult<RecordedRun> {
-        let sql_sqlite =
-            "SELECT check_run_id FROM check_runs WHERE repo_key = ?1 AND head_sha = ?2";
-        let sql_pg = "SELECT check_run_id FROM check_runs WHERE repo_key = $1 AND head_sha = $2";
-        let row: Option<Option<i64>> = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlx::query_scalar(sql_sqlite)
-                    .bind(repo_key)
-                    .bind(head)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar(sql_pg)
-                    .bind(repo_key)
-                    .bind(head)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<Option<i64>> = read!(self, |db| {
+            sqlx::query_scalar(
+                "SELECT check_run_id FROM check_runs WHERE repo_key = $1 AND head_sha = $2",
+            )
+            .bind(repo_key)
+            .bind(head)
+            .fetch_optional(db)
+            .await
+        })?;
         // Ids are stored bit-for-bit in a signed column, as in `pr_records`.
         Ok(match row {
             None => RecordedRun::None,
@@ -47,71 +37,34 @@ impl Store {
     /// `false` when a creation was recorded already (by another job on the same head):
     /// its run may exist, and the caller looks for it.
     pub async fn start_run(&self, repo_key: &str, head: &str) -> StoreResult<bool> {
-        let sql_sqlite = "INSERT INTO check_runs (repo_key, head_sha) VALUES (?1, ?2) \
-             ON CONFLICT DO NOTHING";
-        let sql_pg = "INSERT INTO check_runs (repo_key, head_sha) VALUES ($1, $2) \
-             ON CONFLICT DO NOTHING";
-        let inserted = match &self.backend {
-            Backend::Sqlite(db) => {
-                let (repo_key, head) = (repo_key.to_owned(), head.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            let done = sqlx::query(sql_sqlite)
-                                .bind(repo_key)
-                                .bind(head)
-                                .execute(c)
-                                .await?;
-                            Ok(done.rows_affected())
-                        })
-                    })
-                    .await?
-            }
-            Backend::Postgres(pool) => sqlx::query(sql_pg)
-                .bind(repo_key)
-                .bind(head)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
-        Ok(inserted == 1)
+        let (repo_key, head) = (repo_key.to_owned(), head.to_owned());
+        write_one!(self, |db| {
+            let done = sqlx::query(
+                "INSERT INTO check_runs (repo_key, head_sha) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(repo_key)
+            .bind(head)
+            .execute(db)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Records the run GitHub created or updated on `head`.
     pub async fn record_run(&self, repo_key: &str, head: &str, id: u64) -> StoreResult<()> {
-        let sql_sqlite = "INSERT INTO check_runs (repo_key, head_sha, check_run_id) \
-             VALUES (?1, ?2, ?3) \
-             ON CONFLICT (repo_key, head_sha) DO UPDATE SET check_run_id = excluded.check_run_id";
-        let sql_pg = "INSERT INTO check_runs (repo_key, head_sha, check_run_id) \
-             VALUES ($1, $2, $3) \
-             ON CONFLICT (repo_key, head_sha) DO UPDATE SET check_run_id = excluded.check_run_id";
-        let id = id as i64;
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (repo_key, head) = (repo_key.to_owned(), head.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlx::query(sql_sqlite)
-                                .bind(repo_key)
-                                .bind(head)
-                                .bind(id)
-                                .execute(c)
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .await?;
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query(sql_pg)
-                    .bind(repo_key)
-                    .bind(head)
-                    .bind(id)
-                    .execute(pool)
-                    .await?;
-            }
-        }
-        Ok(())
+        let (repo_key, head, id) = (repo_key.to_owned(), head.to_owned(), id as i64);
+        write_one!(self, |db| {
+            sqlx::query(
+                "INSERT INTO check_runs (repo_key, head_sha, check_run_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (repo_key, head_sha) DO UPDATE SET check_run_id = excluded.check_run_id",
+            )
+            .bind(repo_key)
+            .bind(head)
+            .bind(id)
+            .execute(db)
+            .await?;
+            Ok(())
+        })
     }
 }

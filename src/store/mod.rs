@@ -18,26 +18,23 @@
 //! several replicas on one PostgreSQL share a single "now" (on SQLite the database clock
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
 //! which lets tests exercise leases and delays without sleeping.
+//!
+//! Layout: each table's queries live in its module (`jobs`, `prs`, `files`, `comments`,
+//! `overrides`, `ships`, `check_runs`, and `sweep` for the sweep's and metrics' reads and
+//! the leases), each written once for both backends; `dispatch` fills in where the
+//! dialects differ and runs a query on the backend at hand (SQLite writes through
+//! `writer`). `sqlite` and `postgres` only connect and migrate.
 
-/// The columns of an [`OverrideRecord`], named as its fields.
-macro_rules! override_columns {
-    () => {
-        "id, pr_key, head_sha, actor, reason, overridden, created_at AS created_at_ms"
-    };
-}
-
-/// The columns of a [`StoredShip`], named as its fields.
-macro_rules! ship_columns {
-    () => {
-        "id, version, pr_key, repo_key, state, finished, merge_sha, environment, data, \
-         created_at AS created_at_ms, updated_at AS updated_at_ms"
-    };
-}
+#[macro_use]
+mod dispatch;
 
 mod check_runs;
 mod comments;
+mod files;
+mod jobs;
 mod overrides;
 mod postgres;
+mod prs;
 mod reach;
 mod ships;
 mod sqlite;
@@ -45,10 +42,12 @@ mod sweep;
 mod writer;
 
 pub use check_runs::RecordedRun;
+pub use jobs::{Enqueued, Job};
 pub use overrides::OverrideRecord;
+pub use prs::PrRecord;
 pub use ships::StoredShip;
 
-use crate::domain::{Delivery, DeliveryId, DomainEvent};
+use dispatch::{Backend, SqliteDb};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,88 +82,12 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enqueued {
-    New,
-    /// The delivery id was seen before; nothing was stored.
-    Duplicate,
-}
-
-/// A claimed unit of work. Its lease must be completed, retried, parked or released.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub id: i64,
-    pub delivery_id: DeliveryId,
-    pub event: DomainEvent,
-    /// Attempts so far, including this one.
-    pub attempts: u32,
-}
-
-/// What the bot last published on a PR, so it writes only when something changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrRecord {
-    pub head_sha: String,
-    /// The PR's `updated_at` at the last applied evaluation; older snapshots are not applied.
-    pub updated_at: String,
-    pub check_run_id: Option<u64>,
-    /// Fingerprint of the last published gate status on `head_sha`.
-    pub check_fingerprint: Option<String>,
-    pub comment_id: Option<u64>,
-    pub comment_body: Option<String>,
-    /// A post of the guidance comment was started and its id not recorded (the answer
-    /// was lost, the process stopped): the comment may exist, so it is looked for first.
-    pub comment_unconfirmed: bool,
-}
-
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
 }
-
-#[derive(Clone, Debug)]
-enum Backend {
-    Sqlite(SqliteDb),
-    Postgres(sqlx::PgPool),
-}
-
-/// SQLite: the pool serves reads; every write goes through the one writer task
-/// (PostgreSQL commits concurrently and needs no such thing).
-#[derive(Clone, Debug)]
-struct SqliteDb {
-    pool: sqlx::SqlitePool,
-    writer: writer::Writer,
-}
-
-/// A claimed row before its event is decoded.
-struct RawJob {
-    id: i64,
-    delivery_id: String,
-    event: String,
-    attempts: i64,
-}
-
-/// How a lease ends.
-enum Outcome {
-    Complete,
-    Retry {
-        error: String,
-        delay_ms: i64,
-    },
-    Park {
-        error: String,
-    },
-    Release,
-    /// Keep the job: extend its lease by `lease_ms` from now.
-    Renew {
-        lease_ms: i64,
-    },
-}
-
-/// Claim attempts lost to a concurrent claimer of the same key before giving up for
-/// this poll. Each loss means another job was claimed, so the queue is progressing.
-const CLAIM_CONFLICT_RETRIES: usize = 16;
 
 impl Store {
     /// Opens (creating an SQLite file if needed) and migrates.
@@ -207,398 +130,27 @@ impl Store {
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::ping(pool).await,
-            Backend::Postgres(pool) => postgres::ping(pool).await,
-        }
+        read!(self, |db| {
+            sqlx::query("SELECT 1").execute(db).await?;
+            Ok(())
+        })
     }
 
     /// The store's "now" in epoch milliseconds: the database clock plus any
     /// [`Store::advance_clock`] offset. Every stored timestamp is on this clock.
     pub async fn now_ms(&self) -> StoreResult<i64> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::now_ms(pool, self.offset()).await,
-            Backend::Postgres(pool) => postgres::now_ms(pool, self.offset()).await,
-        }
-    }
-
-    /// Stores the delivery as a queued job, durably, unless its id was seen before.
-    pub async fn enqueue(&self, delivery: &Delivery) -> StoreResult<Enqueued> {
-        self.enqueue_at(delivery, Duration::ZERO).await
-    }
-
-    /// Like [`Store::enqueue`] (and deduplicated with it by delivery id), but the job is
-    /// not claimable until `delay` from now. A duplicate changes nothing, not even when
-    /// the stored job runs.
-    pub async fn enqueue_at(&self, delivery: &Delivery, delay: Duration) -> StoreResult<Enqueued> {
-        let delay_ms = millis(delay);
-        let event = serde_json::to_string(&delivery.event)
-            .map_err(|e| StoreError::Corrupt(format!("cannot serialize event: {e}")))?;
-        let key = delivery.event.serial_key();
-        let id = delivery.id.as_str();
         let offset = self.offset();
-        let inserted = match &self.backend {
-            Backend::Sqlite(db) => {
-                let id = id.to_owned();
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlite::enqueue(c, &id, &key, &event, delay_ms, offset).await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::enqueue(pool, id, &key, &event, delay_ms, offset).await
-            }
-        }?;
-        Ok(if inserted {
-            Enqueued::New
-        } else {
-            Enqueued::Duplicate
+        read!(self, |db, dialect| {
+            sqlx::query_scalar(sql!("SELECT ", now!()).on(dialect))
+                .bind(offset)
+                .fetch_one(db)
+                .await
         })
     }
-
-    /// Claims the oldest runnable job (queued and due, or running under an expired
-    /// lease) whose key has no other running job. `None` when nothing is runnable now.
-    ///
-    /// A job whose stored event no longer decodes is parked with the error and skipped.
-    /// Under heavy contention on PostgreSQL `None` can also mean "lost every race this
-    /// time"; workers poll, so the job is taken on a later call.
-    pub async fn claim(&self, worker: &str, lease: Duration) -> StoreResult<Option<Job>> {
-        let lease_ms = millis(lease);
-        let mut conflicts = 0;
-        loop {
-            let offset = self.offset();
-            let claimed = match &self.backend {
-                Backend::Sqlite(db) => {
-                    let worker = worker.to_owned();
-                    let claimed = db.writer.write(move |c| {
-                        Box::pin(async move { sqlite::claim(c, &worker, lease_ms, offset).await })
-                    });
-                    match claimed.await {
-                        Ok(job) => Ok(job),
-                        Err(StoreError::Db(e)) => Err(e),
-                        Err(e) => return Err(e),
-                    }
-                }
-                Backend::Postgres(pool) => {
-                    postgres::claim(pool, worker, lease_ms, self.offset()).await
-                }
-            };
-            let raw = match claimed {
-                Ok(Some(raw)) => raw,
-                Ok(None) => return Ok(None),
-                // Another claimer just took a job with the same key: pick again.
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    conflicts += 1;
-                    if conflicts > CLAIM_CONFLICT_RETRIES {
-                        return Ok(None);
-                    }
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            match decode(&raw) {
-                Ok(job) => return Ok(Some(job)),
-                Err(error) => {
-                    tracing::error!(job_id = raw.id, delivery_id = %raw.delivery_id, %error, "parking undecodable job");
-                    let attempt = u32::try_from(raw.attempts).unwrap_or(u32::MAX);
-                    self.finish(
-                        raw.id,
-                        attempt,
-                        Outcome::Park {
-                            error: error.to_string(),
-                        },
-                    )
-                    .await?;
-                }
-            }
-        }
-    }
-
-    /// Marks the job done. The row stays so its delivery id remains a known duplicate.
-    pub async fn complete(&self, job: &Job) -> StoreResult<()> {
-        self.finish(job.id, job.attempts, Outcome::Complete).await
-    }
-
-    /// Puts the job back in the queue, runnable again after `delay`.
-    pub async fn retry(&self, job: &Job, error: &str, delay: Duration) -> StoreResult<()> {
-        let delay_ms = millis(delay);
-        let error = error.to_owned();
-        self.finish(job.id, job.attempts, Outcome::Retry { error, delay_ms })
-            .await
-    }
-
-    /// Takes the job out of circulation for a human to look at.
-    pub async fn park(&self, job: &Job, error: &str) -> StoreResult<()> {
-        let error = error.to_owned();
-        self.finish(job.id, job.attempts, Outcome::Park { error })
-            .await
-    }
-
-    /// Extends the lease of a job still running under this attempt, so a long job is not
-    /// taken over; `LeaseLost` when another worker already took it.
-    pub async fn renew(&self, job: &Job, lease: Duration) -> StoreResult<()> {
-        let lease_ms = millis(lease);
-        self.finish(job.id, job.attempts, Outcome::Renew { lease_ms })
-            .await
-    }
-
-    /// Hands the job back, runnable at once, without counting this attempt (shutdown).
-    pub async fn release(&self, job: &Job) -> StoreResult<()> {
-        self.finish(job.id, job.attempts, Outcome::Release).await
-    }
-
-    async fn finish(&self, job_id: i64, attempt: u32, outcome: Outcome) -> StoreResult<()> {
-        let offset = self.offset();
-        let applied = match &self.backend {
-            Backend::Sqlite(db) => {
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlite::finish(c, job_id, attempt, &outcome, offset).await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::finish(pool, job_id, attempt, &outcome, offset).await
-            }
-        }?;
-        if applied {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseLost { job_id, attempt })
-        }
-    }
-
-    /// Jobs still to be processed: queued (due or not) and running.
-    pub async fn queue_depth(&self) -> StoreResult<u64> {
-        let n = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::count_live(pool).await,
-            Backend::Postgres(pool) => postgres::count_live(pool).await,
-        }?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    /// Jobs running or due within `horizon`; jobs scheduled further ahead are not counted.
-    pub async fn due_depth(&self, horizon: Duration) -> StoreResult<u64> {
-        let now = self.now_ms().await? + millis(horizon);
-        let n = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::count_due(pool, now).await,
-            Backend::Postgres(pool) => postgres::count_due(pool, now).await,
-        }?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    /// Jobs parked for a human to look at.
-    pub async fn parked_count(&self) -> StoreResult<u64> {
-        let n = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::count_parked(pool).await,
-            Backend::Postgres(pool) => postgres::count_parked(pool).await,
-        }?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    /// How long the oldest queued or running job has been waiting since it was
-    /// enqueued; `None` when the queue is empty.
-    pub async fn oldest_job_age(&self) -> StoreResult<Option<Duration>> {
-        let age_ms = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::oldest_live_age_ms(pool, self.offset()).await
-            }
-            Backend::Postgres(pool) => postgres::oldest_live_age_ms(pool, self.offset()).await,
-        }?;
-        Ok(age_ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
-    }
-
-    pub async fn pr_record(&self, pr_key: &str) -> StoreResult<Option<PrRecord>> {
-        let row = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::pr_record(pool, pr_key).await,
-            Backend::Postgres(pool) => postgres::pr_record(pool, pr_key).await,
-        }?;
-        Ok(row.map(PrRow::into_record))
-    }
-
-    /// Inserts or replaces the record of `pr_key`.
-    pub async fn save_pr_record(&self, pr_key: &str, record: &PrRecord) -> StoreResult<()> {
-        let row = PrRow::from_record(record);
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let pr_key = pr_key.to_owned();
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move { sqlite::save_pr_record(c, &pr_key, &row).await })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => postgres::save_pr_record(pool, pr_key, &row).await,
-        }
-    }
-
-    /// `Some(None)` caches that the file does not exist at that commit.
-    pub async fn cached_file(
-        &self,
-        repo_key: &str,
-        commit: &str,
-        path: &str,
-    ) -> StoreResult<Option<Option<String>>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::cached_file(pool, repo_key, commit, path).await
-            }
-            Backend::Postgres(pool) => postgres::cached_file(pool, repo_key, commit, path).await,
-        }
-    }
-
-    /// Records a file's content (`None`: absent) at a commit. Content at a commit never
-    /// changes, so the first write wins and later ones are no-ops.
-    pub async fn cache_file(
-        &self,
-        repo_key: &str,
-        commit: &str,
-        path: &str,
-        content: Option<&str>,
-    ) -> StoreResult<()> {
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (repo_key, commit, path) =
-                    (repo_key.to_owned(), commit.to_owned(), path.to_owned());
-                let content = content.map(str::to_owned);
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlite::cache_file(c, &repo_key, &commit, &path, content.as_deref())
-                                .await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::cache_file(pool, repo_key, commit, path, content).await
-            }
-        }
-    }
-
-    /// The commit at which `branch`'s policy is read, if known.
-    pub async fn policy_head(&self, repo_key: &str, branch: &str) -> StoreResult<Option<String>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::policy_head(pool, repo_key, branch).await
-            }
-            Backend::Postgres(pool) => postgres::policy_head(pool, repo_key, branch).await,
-        }
-    }
-
-    pub async fn set_policy_head(
-        &self,
-        repo_key: &str,
-        branch: &str,
-        commit: &str,
-    ) -> StoreResult<()> {
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (repo_key, branch, commit) =
-                    (repo_key.to_owned(), branch.to_owned(), commit.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlite::set_policy_head(c, &repo_key, &branch, &commit).await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::set_policy_head(pool, repo_key, branch, commit).await
-            }
-        }
-    }
-}
-
-fn decode(raw: &RawJob) -> StoreResult<Job> {
-    let event = serde_json::from_str(&raw.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let attempts = u32::try_from(raw.attempts)
-        .map_err(|_| StoreError::Corrupt(format!("attempts out of range: {}", raw.attempts)))?;
-    Ok(Job {
-        id: raw.id,
-        delivery_id: DeliveryId::new(raw.delivery_id.clone()),
-        event,
-        attempts,
-    })
 }
 
 /// Durations as database milliseconds, capped far below overflow of `now + duration`.
 fn millis(d: Duration) -> i64 {
     const CAP_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
     i64::try_from(d.as_millis()).unwrap_or(CAP_MS).min(CAP_MS)
-}
-
-/// A `PrRecord` in column types. Forge ids are `u64` but columns are signed 64-bit:
-/// they are stored bit-for-bit (`as` casts both ways), which round-trips every value.
-struct PrRow {
-    head_sha: String,
-    updated_at: String,
-    check_run_id: Option<i64>,
-    check_fingerprint: Option<String>,
-    comment_id: Option<i64>,
-    comment_body: Option<String>,
-    comment_unconfirmed: bool,
-}
-
-type PrTuple = (
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    bool,
-);
-
-impl PrRow {
-    fn from_record(r: &PrRecord) -> Self {
-        Self {
-            head_sha: r.head_sha.clone(),
-            updated_at: r.updated_at.clone(),
-            check_run_id: r.check_run_id.map(|id| id as i64),
-            check_fingerprint: r.check_fingerprint.clone(),
-            comment_id: r.comment_id.map(|id| id as i64),
-            comment_body: r.comment_body.clone(),
-            comment_unconfirmed: r.comment_unconfirmed,
-        }
-    }
-
-    fn from_tuple(t: PrTuple) -> Self {
-        let (
-            head_sha,
-            updated_at,
-            check_run_id,
-            check_fingerprint,
-            comment_id,
-            comment_body,
-            comment_unconfirmed,
-        ) = t;
-        Self {
-            head_sha,
-            updated_at,
-            check_run_id,
-            check_fingerprint,
-            comment_id,
-            comment_body,
-            comment_unconfirmed,
-        }
-    }
-
-    fn into_record(self) -> PrRecord {
-        PrRecord {
-            head_sha: self.head_sha,
-            updated_at: self.updated_at,
-            check_run_id: self.check_run_id.map(|id| id as u64),
-            check_fingerprint: self.check_fingerprint,
-            comment_id: self.comment_id.map(|id| id as u64),
-            comment_body: self.comment_body,
-            comment_unconfirmed: self.comment_unconfirmed,
-        }
-    }
 }

@@ -2,7 +2,14 @@
 //! DELETE on the table (triggers in the migrations), so the log holds even against a
 //! buggy or hostile caller of raw SQL.
 
-use super::{postgres, sqlite, Backend, SqliteDb, Store, StoreResult};
+use super::{Store, StoreResult};
+
+/// The columns of an [`OverrideRecord`], named as its fields.
+macro_rules! override_columns {
+    () => {
+        "id, pr_key, head_sha, actor, reason, overridden, created_at AS created_at_ms"
+    };
+}
 
 /// A gate override issued by a chat command, for one head commit of one PR.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -17,15 +24,6 @@ pub struct OverrideRecord {
     pub created_at_ms: i64,
 }
 
-/// An override before the database gives it an id and a time.
-pub(super) struct NewOverride<'a> {
-    pub pr_key: &'a str,
-    pub head_sha: &'a str,
-    pub actor: &'a str,
-    pub reason: &'a str,
-    pub overridden: &'a str,
-}
-
 impl Store {
     /// Appends an override of the gate on `head_sha` of `pr_key` to the audit log.
     pub async fn record_override(
@@ -37,36 +35,26 @@ impl Store {
         overridden: &str,
     ) -> StoreResult<OverrideRecord> {
         let offset = self.offset();
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let owned = [pr_key, head_sha, actor, reason, overridden].map(str::to_owned);
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            let [pr_key, head_sha, actor, reason, overridden] = &owned;
-                            let new = NewOverride {
-                                pr_key,
-                                head_sha,
-                                actor,
-                                reason,
-                                overridden,
-                            };
-                            sqlite::record_override(c, &new, offset).await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                let new = NewOverride {
-                    pr_key,
-                    head_sha,
-                    actor,
-                    reason,
-                    overridden,
-                };
-                postgres::record_override(pool, &new, offset).await
-            }
-        }
+        let [pr_key, head_sha, actor, reason, overridden] =
+            [pr_key, head_sha, actor, reason, overridden].map(str::to_owned);
+        write_one!(self, |db, dialect| {
+            let sql = sql!(
+                "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
+                "VALUES ($2, $3, $4, $5, $6, ",
+                now!(),
+                ") RETURNING ",
+                override_columns!()
+            );
+            sqlx::query_as(sql.on(dialect))
+                .bind(offset)
+                .bind(pr_key)
+                .bind(head_sha)
+                .bind(actor)
+                .bind(reason)
+                .bind(overridden)
+                .fetch_one(db)
+                .await
+        })
     }
 
     /// The latest override for exactly this head. A new push is another head, so the
@@ -76,19 +64,30 @@ impl Store {
         pr_key: &str,
         head_sha: &str,
     ) -> StoreResult<Option<OverrideRecord>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::override_for(pool, pr_key, head_sha).await
-            }
-            Backend::Postgres(pool) => postgres::override_for(pool, pr_key, head_sha).await,
-        }
+        read!(self, |db| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                override_columns!(),
+                " FROM overrides WHERE pr_key = $1 AND head_sha = $2 ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(pr_key)
+            .bind(head_sha)
+            .fetch_optional(db)
+            .await
+        })
     }
 
     /// Every override of the PR, on any head, oldest first.
     pub async fn overrides(&self, pr_key: &str) -> StoreResult<Vec<OverrideRecord>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::overrides(pool, pr_key).await,
-            Backend::Postgres(pool) => postgres::overrides(pool, pr_key).await,
-        }
+        read!(self, |db| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                override_columns!(),
+                " FROM overrides WHERE pr_key = $1 ORDER BY id"
+            ))
+            .bind(pr_key)
+            .fetch_all(db)
+            .await
+        })
     }
 }

@@ -5,7 +5,15 @@
 //! same ship cannot overwrite each other; the loser gets `None` and re-reads. At most
 //! one unfinished ship per PR is enforced by a partial unique index.
 
-use super::{postgres, sqlite, Backend, SqliteDb, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
+
+/// The columns of a [`StoredShip`], named as its fields.
+macro_rules! ship_columns {
+    () => {
+        "id, version, pr_key, repo_key, state, finished, merge_sha, environment, data, \
+         created_at AS created_at_ms, updated_at AS updated_at_ms"
+    };
+}
 
 /// One `/ship` run as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -25,23 +33,6 @@ pub struct StoredShip {
     pub updated_at_ms: i64,
 }
 
-/// A ship before the database gives it an id and times.
-pub(super) struct NewShip<'a> {
-    pub pr_key: &'a str,
-    pub repo_key: &'a str,
-    pub environment: &'a str,
-    pub state: &'a str,
-    pub data: &'a str,
-}
-
-/// The new values of a ship's mutable fields.
-pub(super) struct ShipChange<'a> {
-    pub state: &'a str,
-    pub finished: bool,
-    pub merge_sha: Option<&'a str>,
-    pub data: &'a str,
-}
-
 /// Inserts that hit a ship which finished before we could look it up, before giving up.
 const CREATE_CONFLICT_RETRIES: usize = 3;
 
@@ -57,39 +48,34 @@ impl Store {
         state: &str,
         data: &str,
     ) -> StoreResult<StoredShip> {
-        let new = NewShip {
-            pr_key,
-            repo_key,
-            environment,
-            state,
-            data,
-        };
         let mut attempt = 1;
         loop {
-            let created = match &self.backend {
-                Backend::Sqlite(db) => {
-                    let owned = [pr_key, repo_key, environment, state, data].map(str::to_owned);
-                    let offset = self.offset();
-                    db.writer
-                        .write(move |c| {
-                            Box::pin(async move {
-                                let [pr_key, repo_key, environment, state, data] = &owned;
-                                let new = NewShip {
-                                    pr_key,
-                                    repo_key,
-                                    environment,
-                                    state,
-                                    data,
-                                };
-                                sqlite::create_ship(c, &new, offset).await
-                            })
-                        })
-                        .await
-                }
-                Backend::Postgres(pool) => postgres::create_ship(pool, &new, self.offset())
+            let offset = self.offset();
+            let owned = [pr_key, repo_key, environment, state, data].map(str::to_owned);
+            // Fails with a unique violation while the PR has an unfinished ship.
+            let created = write_one!(self, |db, dialect| {
+                let [pr_key, repo_key, environment, state, data] = owned;
+                let sql = sql!(
+                    "INSERT INTO ships (version, pr_key, repo_key, environment, state, finished, ",
+                    "merge_sha, data, created_at, updated_at) ",
+                    "VALUES (1, $2, $3, $4, $5, $6, NULL, $7, ",
+                    now!(),
+                    ", ",
+                    now!(),
+                    ") RETURNING ",
+                    ship_columns!()
+                );
+                sqlx::query_as(sql.on(dialect))
+                    .bind(offset)
+                    .bind(pr_key)
+                    .bind(repo_key)
+                    .bind(environment)
+                    .bind(state)
+                    .bind(false)
+                    .bind(data)
+                    .fetch_one(db)
                     .await
-                    .map_err(StoreError::from),
-            };
+            });
             match created {
                 Ok(ship) => return Ok(ship),
                 Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
@@ -108,18 +94,32 @@ impl Store {
     }
 
     pub async fn ship(&self, id: i64) -> StoreResult<Option<StoredShip>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::ship(pool, id).await,
-            Backend::Postgres(pool) => postgres::ship(pool, id).await,
-        }
+        read!(self, |db| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(db)
+            .await
+        })
     }
 
     /// The PR's unfinished ship, if any.
     pub async fn active_ship(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::active_ship(pool, pr_key).await,
-            Backend::Postgres(pool) => postgres::active_ship(pool, pr_key).await,
-        }
+        read!(self, |db, dialect| {
+            let sql = sql!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE pr_key = $1 AND ",
+                unfinished!()
+            );
+            sqlx::query_as(sql.on(dialect))
+                .bind(pr_key)
+                .fetch_optional(db)
+                .await
+        })
     }
 
     /// The newest ship, finished or not, that merged as `merge_sha` and deploys to
@@ -130,14 +130,19 @@ impl Store {
         merge_sha: &str,
         environment: &str,
     ) -> StoreResult<Option<StoredShip>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlite::ship_for_deployment(pool, repo_key, merge_sha, environment).await
-            }
-            Backend::Postgres(pool) => {
-                postgres::ship_for_deployment(pool, repo_key, merge_sha, environment).await
-            }
-        }
+        read!(self, |db| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE repo_key = $1 AND merge_sha = $2 AND environment = $3 ",
+                "ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(repo_key)
+            .bind(merge_sha)
+            .bind(environment)
+            .fetch_optional(db)
+            .await
+        })
     }
 
     /// Replaces the ship's state, `finished`, `merge_sha` (pass the current one to keep
@@ -156,37 +161,30 @@ impl Store {
         merge_sha: Option<&str>,
         data: &str,
     ) -> StoreResult<Option<StoredShip>> {
-        let change = ShipChange {
-            state,
-            finished,
-            merge_sha,
-            data,
-        };
-        let updated = match &self.backend {
-            Backend::Sqlite(db) => {
-                let (state, data) = (state.to_owned(), data.to_owned());
-                let merge_sha = merge_sha.map(str::to_owned);
-                let offset = self.offset();
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            let change = ShipChange {
-                                state: &state,
-                                finished,
-                                merge_sha: merge_sha.as_deref(),
-                                data: &data,
-                            };
-                            sqlite::update_ship(c, id, expected_version, &change, offset).await
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                postgres::update_ship(pool, id, expected_version, &change, self.offset())
-                    .await
-                    .map_err(StoreError::from)
-            }
-        };
+        let offset = self.offset();
+        let (state, data) = (state.to_owned(), data.to_owned());
+        let merge_sha = merge_sha.map(str::to_owned);
+        // A unique violation when this would reopen a ship beside another unfinished
+        // one of its PR.
+        let updated = write_one!(self, |db, dialect| {
+            let sql = sql!(
+                "UPDATE ships SET version = version + 1, state = $4, finished = $5, ",
+                "merge_sha = $6, data = $7, updated_at = ",
+                now!(),
+                " WHERE id = $2 AND version = $3 RETURNING ",
+                ship_columns!()
+            );
+            sqlx::query_as(sql.on(dialect))
+                .bind(offset)
+                .bind(id)
+                .bind(expected_version)
+                .bind(state)
+                .bind(finished)
+                .bind(merge_sha)
+                .bind(data)
+                .fetch_optional(db)
+                .await
+        });
         match updated {
             Ok(ship) => Ok(ship),
             Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
@@ -211,9 +209,17 @@ impl Store {
         repo_key: Option<&str>,
         since_ms: i64,
     ) -> StoreResult<Vec<StoredShip>> {
-        match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => sqlite::ships(pool, repo_key, since_ms).await,
-            Backend::Postgres(pool) => postgres::ships(pool, repo_key, since_ms).await,
-        }
+        read!(self, |db| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE ($1 IS NULL OR repo_key = $1) AND created_at >= $2 ",
+                "ORDER BY created_at, id"
+            ))
+            .bind(repo_key)
+            .bind(since_ms)
+            .fetch_all(db)
+            .await
+        })
     }
 }

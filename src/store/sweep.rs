@@ -1,7 +1,7 @@
 //! What the periodic sweep and `/metrics` ask of the store: known deliveries, live jobs per
 //! key, recently active repositories, a lease so one replica sweeps at a time, and job latencies.
 
-use super::{millis, Backend, SqliteDb, Store, StoreError, StoreResult};
+use super::{millis, Store, StoreError, StoreResult};
 use crate::domain::{DomainEvent, RepoRef};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -11,48 +11,30 @@ impl Store {
     /// events (`<id>/0`, see intake).
     pub async fn has_delivery(&self, delivery_id: &str) -> StoreResult<bool> {
         let first_of_many = format!("{delivery_id}/0");
-        let sql_sqlite = "SELECT COUNT(*) FROM jobs WHERE delivery_id = ?1 OR delivery_id = ?2";
-        let sql_pg = "SELECT COUNT(*) FROM jobs WHERE delivery_id = $1 OR delivery_id = $2";
-        let n: i64 = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlx::query_scalar(sql_sqlite)
-                    .bind(delivery_id)
-                    .bind(&first_of_many)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar(sql_pg)
-                    .bind(delivery_id)
-                    .bind(&first_of_many)
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let n: i64 = read!(self, |db| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE delivery_id = $1 OR delivery_id = $2",
+            )
+            .bind(delivery_id)
+            .bind(&first_of_many)
+            .fetch_one(db)
+            .await
+        })?;
         Ok(n > 0)
     }
 
     /// Whether a job with this serial key is queued (due or not) or running: its work
     /// is still to come, so the sweep need not queue more for the key.
     pub async fn has_live_job(&self, serial_key: &str) -> StoreResult<bool> {
-        let sql_sqlite = "SELECT COUNT(*) FROM jobs \
-             WHERE serial_key = ?1 AND state IN ('queued', 'running')";
-        let sql_pg = "SELECT COUNT(*) FROM jobs \
-             WHERE serial_key = $1 AND state IN ('queued', 'running')";
-        let n: i64 = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlx::query_scalar(sql_sqlite)
-                    .bind(serial_key)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar(sql_pg)
-                    .bind(serial_key)
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let n: i64 = read!(self, |db| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs \
+                 WHERE serial_key = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(serial_key)
+            .fetch_one(db)
+            .await
+        })?;
         Ok(n > 0)
     }
 
@@ -61,26 +43,16 @@ impl Store {
     pub async fn recent_repos(&self, within: Duration) -> StoreResult<Vec<RepoRef>> {
         let since = self.now_ms().await? - millis(within);
         // The latest job per key is enough: every job of a key names the same repository.
-        let sql_sqlite = "SELECT event FROM jobs WHERE id IN \
-             (SELECT MAX(id) FROM jobs WHERE created_at >= ?1 GROUP BY serial_key) \
-             ORDER BY id DESC";
-        let sql_pg = "SELECT event FROM jobs WHERE id IN \
-             (SELECT MAX(id) FROM jobs WHERE created_at >= $1 GROUP BY serial_key) \
-             ORDER BY id DESC";
-        let events: Vec<String> = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlx::query_scalar(sql_sqlite)
-                    .bind(since)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar(sql_pg)
-                    .bind(since)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let events: Vec<String> = read!(self, |db| {
+            sqlx::query_scalar(
+                "SELECT event FROM jobs WHERE id IN \
+                 (SELECT MAX(id) FROM jobs WHERE created_at >= $1 GROUP BY serial_key) \
+                 ORDER BY id DESC",
+            )
+            .bind(since)
+            .fetch_all(db)
+            .await
+        })?;
         let mut seen = HashSet::new();
         let mut repos = Vec::new();
         for text in events {
@@ -105,121 +77,62 @@ impl Store {
     pub async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> StoreResult<bool> {
         let now = self.now_ms().await?;
         let until = now.saturating_add(millis(ttl));
-        let sql_sqlite = "INSERT INTO leases (name, holder, until_ms) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
-             WHERE leases.until_ms <= ?4 OR leases.holder = excluded.holder";
-        let sql_pg = "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
-             WHERE leases.until_ms <= $4 OR leases.holder = excluded.holder";
-        let done = match &self.backend {
-            Backend::Sqlite(db) => {
-                let (name, holder) = (name.to_owned(), holder.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            let done = sqlx::query(sql_sqlite)
-                                .bind(name)
-                                .bind(holder)
-                                .bind(until)
-                                .bind(now)
-                                .execute(c)
-                                .await?;
-                            Ok(done.rows_affected())
-                        })
-                    })
-                    .await?
-            }
-            Backend::Postgres(pool) => sqlx::query(sql_pg)
-                .bind(name)
-                .bind(holder)
-                .bind(until)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
-        Ok(done == 1)
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        write_one!(self, |db| {
+            let done = sqlx::query(
+                "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+                 WHERE leases.until_ms <= $4 OR leases.holder = excluded.holder",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(until)
+            .bind(now)
+            .execute(db)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Gives the lease `name` up at once, if `holder` still has it.
     pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
-        // One text for both backends: SQLite binds `$N` too.
-        const SQL: &str = "UPDATE leases SET until_ms = 0 WHERE name = $1 AND holder = $2";
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (name, holder) = (name.to_owned(), holder.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlx::query(SQL).bind(name).bind(holder).execute(c).await?;
-                            Ok(())
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query(SQL)
-                    .bind(name)
-                    .bind(holder)
-                    .execute(pool)
-                    .await?;
-                Ok(())
-            }
-        }
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        write_one!(self, |db| {
+            sqlx::query("UPDATE leases SET until_ms = 0 WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder)
+                .execute(db)
+                .await?;
+            Ok(())
+        })
     }
 
     /// The time recorded under `name` by [`Store::set_mark`], in store milliseconds.
     /// Marks share the leases table: a mark is a row whose `until_ms` is a moment.
     pub async fn mark(&self, name: &str) -> StoreResult<Option<i64>> {
-        const SQL: &str = "SELECT until_ms FROM leases WHERE name = $1";
-        let at = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlx::query_scalar(SQL)
-                    .bind(name)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar(SQL)
-                    .bind(name)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        Ok(at)
+        read!(self, |db| {
+            sqlx::query_scalar("SELECT until_ms FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(db)
+                .await
+        })
     }
 
     /// Records `at_ms` under `name`, by `holder`, replacing any earlier mark.
     pub async fn set_mark(&self, name: &str, holder: &str, at_ms: i64) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms";
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                let (name, holder) = (name.to_owned(), holder.to_owned());
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            sqlx::query(SQL)
-                                .bind(name)
-                                .bind(holder)
-                                .bind(at_ms)
-                                .execute(c)
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .await
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query(SQL)
-                    .bind(name)
-                    .bind(holder)
-                    .bind(at_ms)
-                    .execute(pool)
-                    .await?;
-                Ok(())
-            }
-        }
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        write_one!(self, |db| {
+            sqlx::query(
+                "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(at_ms)
+            .execute(db)
+            .await?;
+            Ok(())
+        })
     }
 
     /// Deletes up to `batch` completed jobs enqueued more than `kept` ago, oldest first,
@@ -228,58 +141,33 @@ impl Store {
     /// redelivery window (GitHub redelivers for three days).
     pub async fn prune_done_jobs(&self, kept: Duration, batch: u32) -> StoreResult<u64> {
         let before = self.now_ms().await? - millis(kept);
-        let sql_sqlite = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
-             WHERE state = 'done' AND created_at < ?1 ORDER BY id LIMIT ?2)";
-        let sql_pg = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
-             WHERE state = 'done' AND created_at < $1 ORDER BY id LIMIT $2)";
         let batch = i64::from(batch);
-        let deleted = match &self.backend {
-            Backend::Sqlite(db) => {
-                db.writer
-                    .write(move |c| {
-                        Box::pin(async move {
-                            let done = sqlx::query(sql_sqlite)
-                                .bind(before)
-                                .bind(batch)
-                                .execute(c)
-                                .await?;
-                            Ok(done.rows_affected())
-                        })
-                    })
-                    .await?
-            }
-            Backend::Postgres(pool) => sqlx::query(sql_pg)
-                .bind(before)
-                .bind(batch)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
-        Ok(deleted)
+        write_one!(self, |db| {
+            let done = sqlx::query(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                 WHERE state = 'done' AND created_at < $1 ORDER BY id LIMIT $2)",
+            )
+            .bind(before)
+            .bind(batch)
+            .execute(db)
+            .await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// Enqueue-to-completion times of the jobs enqueued within `within` and completed,
     /// shortest first.
     pub async fn job_latencies(&self, within: Duration) -> StoreResult<Vec<Duration>> {
         let since = self.now_ms().await? - millis(within);
-        let sql_sqlite = "SELECT updated_at - created_at FROM jobs \
-             WHERE created_at >= ?1 AND state = 'done' ORDER BY 1";
-        let sql_pg = "SELECT updated_at - created_at FROM jobs \
-             WHERE created_at >= $1 AND state = 'done' ORDER BY 1";
-        let rows: Vec<i64> = match &self.backend {
-            Backend::Sqlite(SqliteDb { pool, .. }) => {
-                sqlx::query_scalar(sql_sqlite)
-                    .bind(since)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar(sql_pg)
-                    .bind(since)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let rows: Vec<i64> = read!(self, |db| {
+            sqlx::query_scalar(
+                "SELECT updated_at - created_at FROM jobs \
+                 WHERE created_at >= $1 AND state = 'done' ORDER BY 1",
+            )
+            .bind(since)
+            .fetch_all(db)
+            .await
+        })?;
         rows.into_iter()
             .map(|ms| {
                 u64::try_from(ms).map(Duration::from_millis).map_err(|_| {
