@@ -85,6 +85,20 @@ impl Store {
         let key = delivery.event.serial_key();
         let id = delivery.id.as_str().to_owned();
         let offset = self.offset();
+        if let Some(intake) = &self.pg_intake {
+            let job = super::pg_intake::NewJob {
+                delivery_id: id,
+                key,
+                event,
+                delay_ms,
+                offset,
+            };
+            return Ok(if intake.enqueue(job).await? {
+                Enqueued::New
+            } else {
+                Enqueued::Duplicate
+            });
+        }
         let inserted = write_one!(self, |db, dialect| {
             let sql = sql!(
                 "INSERT INTO jobs (delivery_id, serial_key, event, state, run_after, created_at, updated_at) ",

@@ -33,6 +33,7 @@ mod comments;
 mod files;
 mod jobs;
 mod overrides;
+mod pg_intake;
 mod postgres;
 mod prs;
 mod reach;
@@ -85,6 +86,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Group commit of deliveries, on PostgreSQL (SQLite's writer batches every write).
+    pg_intake: Option<pg_intake::PgIntake>,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
 }
@@ -105,8 +108,13 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
+        let pg_intake = match &backend {
+            Backend::Postgres(pool) => Some(pg_intake::PgIntake::start(pool.clone())),
+            Backend::Sqlite(_) => None,
+        };
         Ok(Self {
             backend,
+            pg_intake,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
         })
     }
