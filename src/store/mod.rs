@@ -31,9 +31,9 @@ mod dispatch;
 mod check_runs;
 mod comments;
 mod files;
+mod intake;
 mod jobs;
 mod overrides;
-mod pg_intake;
 mod postgres;
 mod prs;
 mod reach;
@@ -86,8 +86,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
-    /// Group commit of deliveries, on PostgreSQL (SQLite's writer batches every write).
-    pg_intake: Option<pg_intake::PgIntake>,
+    /// Group commit of deliveries, one statement per batch (see `intake`).
+    intake: intake::Intake,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
 }
@@ -108,13 +108,13 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let pg_intake = match &backend {
-            Backend::Postgres(pool) => Some(pg_intake::PgIntake::start(pool.clone())),
-            Backend::Sqlite(_) => None,
-        };
+        let intake = intake::Intake::start(match &backend {
+            Backend::Postgres(pool) => intake::Target::Postgres(pool.clone()),
+            Backend::Sqlite(db) => intake::Target::Sqlite(db.writer.clone()),
+        });
         Ok(Self {
             backend,
-            pg_intake,
+            intake,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
         })
     }
