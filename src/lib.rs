@@ -17,3 +17,4 @@ pub mod settings;
 pub mod ship;
 pub mod store;
 pub mod worker;
+pub mod worker_runtime;

@@ -119,6 +119,23 @@ impl Store {
         })
     }
 
+    /// A handle on the same database, clock and intake for work that runs on another
+    /// Tokio runtime. Call it inside that runtime (`Runtime::enter`). On PostgreSQL it has
+    /// its own pool, so its connections are opened, and their sockets driven, by the runtime
+    /// that uses them; SQLite's connections run on threads of their own and are shared, as
+    /// is its one writer.
+    pub fn for_other_runtime(&self) -> Self {
+        let backend = match &self.backend {
+            Backend::Sqlite(db) => Backend::Sqlite(db.clone()),
+            Backend::Postgres(pool) => Backend::Postgres(postgres::lazy_pool_like(pool)),
+        };
+        Self {
+            backend,
+            intake: self.intake.clone(),
+            clock_offset_ms: self.clock_offset_ms.clone(),
+        }
+    }
+
     /// Closes the pool, waiting for checked-out connections to be returned.
     pub async fn close(&self) {
         match &self.backend {
