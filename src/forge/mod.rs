@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod rest;
 pub mod retry;
 pub mod webhook;
 
@@ -68,27 +69,6 @@ pub type ForgeResult<T> = Result<T, ForgeError>;
 pub struct ApiUsage {
     pub calls: u64,
     pub rate_limit_remaining: Option<u64>,
-}
-
-/// Usage per credential, shared by a forge's client and whoever reports it.
-#[derive(Debug, Default)]
-pub struct UsageLog(std::sync::Mutex<std::collections::BTreeMap<String, ApiUsage>>);
-
-impl UsageLog {
-    /// Counts one answered call; `remaining` is the rate-limit header, when present.
-    pub fn record(&self, credential: &str, remaining: Option<&http::HeaderValue>) {
-        let mut log = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let usage = log.entry(credential.to_owned()).or_default();
-        usage.calls += 1;
-        if let Some(left) = remaining.and_then(|v| v.to_str().ok()?.trim().parse().ok()) {
-            usage.rate_limit_remaining = Some(left);
-        }
-    }
-
-    pub fn snapshot(&self) -> Vec<(String, ApiUsage)> {
-        let log = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        log.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
 }
 
 /// Another check or status on a PR's head, as `/ship` needs to see it.

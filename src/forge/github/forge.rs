@@ -3,13 +3,14 @@
 mod merge_queue;
 
 use super::client::{ApiRequest, GitHubClient, RAW};
-use super::models::{self, CheckRunBody, CheckRunOutput, DiffEntry, PullRequest};
+use super::models::{self, CheckRunBody, CheckRunOutput, DiffEntry, ErrorBody, PullRequest};
 use super::{GitHubApp, RetryPolicy, SetupError};
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, FileChange, FileStatus, ForgeKind,
     InstallationId, MergeGroup, Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review,
     ReviewState, User,
 };
+use crate::forge::rest::{truncate_chars, with_query, Created, KnownLabels};
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
     HookDelivery, MergeMethod, MergeReadiness, OpenPr, OurRun,
@@ -19,7 +20,6 @@ use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde_json::json;
 use std::collections::HashSet;
-use std::sync::Mutex;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
@@ -54,8 +54,7 @@ pub struct GitHubForge {
     /// `<slug>[bot]`, or `None` when GitHub would not tell (then any Bot account
     /// counts as us when looking for our comment).
     bot_login: OnceCell<Option<String>>,
-    /// `(repo key, label)` pairs known to exist, so labels are created once.
-    known_labels: Mutex<HashSet<(String, String)>>,
+    known_labels: KnownLabels,
 }
 
 impl GitHubForge {
@@ -70,7 +69,7 @@ impl GitHubForge {
             client: GitHubClient::new(&app, retry)?,
             configured_slug: app.app_slug,
             bot_login: OnceCell::new(),
-            known_labels: Mutex::default(),
+            known_labels: KnownLabels::default(),
         })
     }
 
@@ -101,30 +100,22 @@ impl GitHubForge {
         color: &str,
         description: &str,
     ) -> ForgeResult<()> {
-        let key = (repo.key(), name.to_owned());
-        if self.known_labels().contains(&key) {
-            return Ok(());
-        }
-        let url = self.repo_url(repo, &["labels"])?;
-        let request = ApiRequest::new(Method::POST, url)
-            .json(json!({ "name": name, "color": color, "description": description }));
-        let response = self.client.send(installation, &request).await?;
-        let already_exists = response.status == StatusCode::UNPROCESSABLE_ENTITY
-            && response
-                .error_body()
-                .errors
-                .iter()
-                .any(|e| e.code == "already_exists");
-        if !already_exists {
-            response.success()?;
-        }
-        self.known_labels().insert(key);
-        Ok(())
-    }
-
-    fn known_labels(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
-        // The set stays valid even if a holder panicked: inserts are atomic.
-        self.known_labels.lock().unwrap_or_else(|e| e.into_inner())
+        let create = async {
+            let url = self.repo_url(repo, &["labels"])?;
+            let request = ApiRequest::new(Method::POST, url)
+                .json(json!({ "name": name, "color": color, "description": description }));
+            let response = self.client.send(installation, &request).await?;
+            let already_exists = response.status == StatusCode::UNPROCESSABLE_ENTITY
+                && ErrorBody::of(&response.body)
+                    .errors
+                    .iter()
+                    .any(|e| e.code == "already_exists");
+            if !already_exists {
+                response.success()?;
+            }
+            Ok(())
+        };
+        self.known_labels.ensure(repo, name, create).await
     }
 
     /// `{api}/repos/{owner}/{name}/{rest...}`.
@@ -309,7 +300,7 @@ impl GitHubForge {
         let url = self.repo_url(&pr.repo, &["issues", &number, "comments"])?;
         let mut request = ApiRequest::new(Method::POST, url).json(json!({ "body": body }));
         request.repeatable = repeatable;
-        let comment: models::Created = self
+        let comment: Created = self
             .client
             .send(installation, &request)
             .await?
@@ -413,7 +404,7 @@ impl GitHubForge {
             None => ApiRequest::new(Method::POST, self.repo_url(repo, &["check-runs"])?),
         };
         request.repeatable = repeatable;
-        let run: models::Created = self
+        let run: Created = self
             .client
             .send(installation, &request.json(body))
             .await?
@@ -526,11 +517,6 @@ fn installation(repo: &RepoRef) -> ForgeResult<InstallationId> {
     })
 }
 
-fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
-    url.query_pairs_mut().extend_pairs(pairs);
-    url
-}
-
 fn user(account: Option<models::Account>) -> User {
     match account {
         Some(a) if a.is_bot() => User::bot(a.login),
@@ -611,12 +597,6 @@ fn conclusion(conclusion: Conclusion) -> &'static str {
         // Blocks merging without calling the PR a failure; requires `details_url`.
         Conclusion::Wait => "action_required",
     }
-}
-
-fn truncate_chars(text: &str, max: usize) -> &str {
-    text.char_indices()
-        .nth(max)
-        .map_or(text, |(i, _)| &text[..i])
 }
 
 #[async_trait]
@@ -935,7 +915,7 @@ impl Forge for GitHubForge {
             if let (true, Some(sha)) = (merged_here, pull["merge_commit_sha"].as_str()) {
                 return Ok(CommitSha::new(sha));
             }
-            let message = response.error_body().describe();
+            let message = response.message();
             return Err(ForgeError::Permanent(if message.is_empty() {
                 format!("GitHub refused the merge ({})", response.status)
             } else {
@@ -985,10 +965,10 @@ impl Forge for GitHubForge {
         if response.status == StatusCode::ACCEPTED {
             return Err(ForgeError::Permanent(format!(
                 "no deployment was created: {}",
-                response.error_body().describe()
+                response.message()
             )));
         }
-        let deployment: models::Created = response.json()?;
+        let deployment: Created = response.json()?;
         Ok(DeploymentStart::Created { id: deployment.id })
     }
 
@@ -1163,11 +1143,5 @@ mod tests {
         assert!(!file_change(entry("renamed", 0, 0, None)).binary);
         assert!(!file_change(entry("modified", 4000, 0, None)).binary);
         assert!(!file_change(entry("modified", 1, 0, Some("@@ -0,0 +1 @@\n+x"))).binary);
-    }
-
-    #[test]
-    fn summary_is_cut_at_a_char_boundary() {
-        assert_eq!(truncate_chars("héllo", 2), "hé");
-        assert_eq!(truncate_chars("hé", 5), "hé");
     }
 }

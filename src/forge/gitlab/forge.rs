@@ -9,6 +9,7 @@ use crate::domain::{
     Permission, PrNumber, PrRef, PrSnapshot, PrState, RepoRef, Review, ReviewState, StatusTarget,
     User,
 };
+use crate::forge::rest::{truncate_chars, with_query, Created, KnownLabels};
 use crate::forge::{
     CheckOutcome, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HeadCheck,
     MergeMethod, MergeReadiness, OpenPr, OurRun,
@@ -17,7 +18,7 @@ use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -40,8 +41,7 @@ pub struct GitLabForge {
     client: GitLabClient,
     /// The token's own username, read once from `GET /user`.
     username: OnceCell<String>,
-    /// `(project, label)` pairs known to exist, so labels are created once.
-    known_labels: Mutex<HashSet<(String, String)>>,
+    known_labels: KnownLabels,
     /// Usernames (lowercased: GitLab's are case-insensitive) to user ids; an id never
     /// changes, so entries never go stale.
     user_ids: Mutex<HashMap<String, u64>>,
@@ -52,7 +52,7 @@ impl GitLabForge {
         let mut request = ApiRequest::new(Method::POST, self.mr_url(pr, &["notes"]))
             .json(json!({ "body": body }));
         request.repeatable = repeatable;
-        let note: models::Created = self.client.send(&request).await?.success()?.json()?;
+        let note: Created = self.client.send(&request).await?.success()?.json()?;
         Ok(CommentId(note.id))
     }
 
@@ -75,7 +75,7 @@ impl GitLabForge {
         Ok(Self {
             client: GitLabClient::new(&app, retry)?,
             username: OnceCell::new(),
-            known_labels: Mutex::default(),
+            known_labels: KnownLabels::default(),
             user_ids: Mutex::default(),
         })
     }
@@ -101,26 +101,20 @@ impl GitLabForge {
         color: &str,
         description: &str,
     ) -> ForgeResult<()> {
-        let key = (repo.key(), name.to_owned());
-        if self.known_labels().contains(&key) {
-            return Ok(());
-        }
-        let body =
-            json!({ "name": name, "color": format!("#{color}"), "description": description });
-        let request =
-            ApiRequest::new(Method::POST, project_url(&self.client, repo, &["labels"])).json(body);
-        let response = self.client.send(&request).await?;
-        // "Label already exists".
-        if response.status != StatusCode::CONFLICT {
-            response.success()?;
-        }
-        self.known_labels().insert(key);
-        Ok(())
-    }
-
-    fn known_labels(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
-        // The set stays valid even if a holder panicked: inserts are atomic.
-        self.known_labels.lock().unwrap_or_else(|e| e.into_inner())
+        let create = async {
+            let body =
+                json!({ "name": name, "color": format!("#{color}"), "description": description });
+            let request =
+                ApiRequest::new(Method::POST, project_url(&self.client, repo, &["labels"]))
+                    .json(body);
+            let response = self.client.send(&request).await?;
+            // "Label already exists".
+            if response.status != StatusCode::CONFLICT {
+                response.success()?;
+            }
+            Ok(())
+        };
+        self.known_labels.ensure(repo, name, create).await
     }
 
     /// `PUT` the MR with `add_labels` or `remove_labels`, which leave its other labels be.
@@ -353,11 +347,6 @@ fn project_url(client: &GitLabClient, repo: &RepoRef, rest: &[&str]) -> Url {
     )
 }
 
-fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
-    url.query_pairs_mut().extend_pairs(pairs);
-    url
-}
-
 /// Bot accounts: flagged `bot`, project and group access tokens' users
 /// (`project_123_bot`, `group_7_bot_<hex>`), and `ghost`, which stands in for
 /// deleted users.
@@ -578,12 +567,6 @@ fn status_state(conclusion: Conclusion) -> &'static str {
         Conclusion::Fail => "failed",
         Conclusion::Wait => "pending",
     }
-}
-
-fn truncate_chars(text: &str, max: usize) -> &str {
-    text.char_indices()
-        .nth(max)
-        .map_or(text, |(i, _)| &text[..i])
 }
 
 /// GitLab's answer to posting the state a status already has, e.g. "Cannot transition
@@ -1080,11 +1063,5 @@ mod tests {
         assert_eq!(total_files(Some("5000+"), 3000, true), 5001);
         assert_eq!(total_files(None, 3000, true), 3001);
         assert_eq!(total_files(Some("junk"), 2, false), 2);
-    }
-
-    #[test]
-    fn description_is_cut_at_a_char_boundary() {
-        assert_eq!(truncate_chars("héllo", 2), "hé");
-        assert_eq!(truncate_chars("hé", 5), "hé");
     }
 }
