@@ -173,30 +173,6 @@ pub trait Forge: Send + Sync {
         run: OurRun,
     ) -> ForgeResult<Option<CheckRunId>>;
 
-    /// The PRs whose changes a merge queue's group holds, in queue order, the group's
-    /// own PR last.
-    async fn merge_group_prs(
-        &self,
-        repo: &RepoRef,
-        group: &MergeGroup,
-    ) -> ForgeResult<Vec<PrNumber>> {
-        let _ = (repo, group);
-        Err(unsupported(self.kind(), "merge queues"))
-    }
-
-    /// Publishes the gate on a commit that is no PR's head (a merge group's). Never
-    /// twice: the bot's run already there is updated, or left alone when it says the
-    /// same, so a retried job changes nothing.
-    async fn publish_commit_check(
-        &self,
-        repo: &RepoRef,
-        commit: &CommitSha,
-        status: &GateStatus,
-    ) -> ForgeResult<()> {
-        let _ = (repo, commit, status);
-        Err(unsupported(self.kind(), "checks on a commit"))
-    }
-
     /// Whether publishing the gate on a new head creates something that a second
     /// creation would duplicate (GitHub's check run), so the caller must track it. A
     /// GitLab commit status is set by name instead.
@@ -265,34 +241,20 @@ pub trait Forge: Send + Sync {
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
 
     /// API calls and rate-limit budget per credential, for `/metrics`.
-    fn api_usage(&self) -> Vec<(String, ApiUsage)> {
-        Vec::new()
-    }
+    fn api_usage(&self) -> Vec<(String, ApiUsage)>;
 
     /// When the PR's first commit was authored (RFC 3339), for lead time; `None` when
     /// the forge does not say.
-    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
-        let _ = pr;
-        Ok(None)
-    }
+    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>>;
 
     /// Acknowledges a command at once: 👀 on GitHub, an award emoji on GitLab.
-    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()> {
-        let _ = (pr, comment);
-        Err(unsupported(self.kind(), "command acknowledgement"))
-    }
+    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()>;
 
     /// What `user` may do in the repository.
-    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
-        let _ = (repo, user);
-        Err(unsupported(self.kind(), "permission lookup"))
-    }
+    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission>;
 
     /// Mergeability and every other check on `head`.
-    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
-        let _ = (pr, head);
-        Err(unsupported(self.kind(), "merge readiness"))
-    }
+    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness>;
 
     /// Merges the PR if its head is still `head` (a racing push makes it fail safely);
     /// returns the merge commit.
@@ -301,10 +263,7 @@ pub trait Forge: Send + Sync {
         pr: &PrRef,
         head: &CommitSha,
         method: MergeMethod,
-    ) -> ForgeResult<CommitSha> {
-        let _ = (pr, head, method);
-        Err(unsupported(self.kind(), "merging"))
-    }
+    ) -> ForgeResult<CommitSha>;
 
     /// Starts deploying `sha` to `environment`.
     async fn start_deployment(
@@ -313,10 +272,7 @@ pub trait Forge: Send + Sync {
         sha: &CommitSha,
         environment: &str,
         description: &str,
-    ) -> ForgeResult<DeploymentStart> {
-        let _ = (repo, sha, environment, description);
-        Err(unsupported(self.kind(), "deployments"))
-    }
+    ) -> ForgeResult<DeploymentStart>;
 
     /// Records a deployment's outcome on the forge (e.g. failed after a regression).
     async fn set_deployment_state(
@@ -325,27 +281,7 @@ pub trait Forge: Send + Sync {
         deployment: u64,
         state: DeploymentState,
         description: &str,
-    ) -> ForgeResult<()> {
-        let _ = (repo, deployment, state, description);
-        Err(unsupported(self.kind(), "deployment statuses"))
-    }
-
-    /// The webhook deliveries logged since `since`, newest first, reading at most
-    /// `max_pages` pages. Empty where the forge keeps no such log for us (GitLab).
-    async fn recent_deliveries(
-        &self,
-        since: time::OffsetDateTime,
-        max_pages: usize,
-    ) -> ForgeResult<Vec<HookDelivery>> {
-        let _ = (since, max_pages);
-        Ok(Vec::new())
-    }
-
-    /// Asks the forge to deliver the webhook attempt `delivery` again.
-    async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
-        let _ = delivery;
-        Err(unsupported(self.kind(), "webhook redelivery"))
-    }
+    ) -> ForgeResult<()>;
 
     /// Opens a PR that reverts `merge_sha` (the merge of `pr`) on its base branch.
     async fn open_revert(
@@ -354,12 +290,54 @@ pub trait Forge: Send + Sync {
         merge_sha: &CommitSha,
         title: &str,
         body: &str,
-    ) -> ForgeResult<PrNumber> {
-        let _ = (pr, merge_sha, title, body);
-        Err(unsupported(self.kind(), "reverts"))
+    ) -> ForgeResult<PrNumber>;
+
+    /// GitHub's merge queue, where the forge has one.
+    fn merge_queue(&self) -> Option<&dyn MergeQueue> {
+        None
+    }
+
+    /// The log of webhook deliveries to us, where the forge keeps one (GitHub).
+    fn deliveries(&self) -> Option<&dyn Deliveries> {
+        None
     }
 }
 
-fn unsupported(kind: ForgeKind, what: &str) -> ForgeError {
-    ForgeError::Permanent(format!("{what} is not implemented for {}", kind.as_str()))
+/// A merge queue: the groups of PRs it tests together, and the gate's check on a
+/// group's commit.
+#[async_trait]
+pub trait MergeQueue: Send + Sync {
+    /// The PRs whose changes a merge queue's group holds, in queue order, the group's
+    /// own PR last.
+    async fn merge_group_prs(
+        &self,
+        repo: &RepoRef,
+        group: &MergeGroup,
+    ) -> ForgeResult<Vec<PrNumber>>;
+
+    /// Publishes the gate on a commit that is no PR's head (a merge group's). Never
+    /// twice: the bot's run already there is updated, or left alone when it says the
+    /// same, so a retried job changes nothing.
+    async fn publish_commit_check(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        status: &GateStatus,
+    ) -> ForgeResult<()>;
+}
+
+/// The forge's log of its webhook deliveries to us, from which failed ones are asked
+/// again (GitHub does not redeliver by itself).
+#[async_trait]
+pub trait Deliveries: Send + Sync {
+    /// The webhook deliveries logged since `since`, newest first, reading at most
+    /// `max_pages` pages.
+    async fn recent_deliveries(
+        &self,
+        since: time::OffsetDateTime,
+        max_pages: usize,
+    ) -> ForgeResult<Vec<HookDelivery>>;
+
+    /// Asks the forge to deliver the webhook attempt `delivery` again.
+    async fn redeliver(&self, delivery: u64) -> ForgeResult<()>;
 }

@@ -12,18 +12,17 @@ mod ship;
 use super::client::{ApiRequest, ApiResponse, GitHubClient};
 use super::{GitHubApp, RetryPolicy, SetupError};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, InstallationId, MergeGroup,
-    Permission, PrNumber, PrRef, PrSnapshot, RepoRef,
+    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, InstallationId, Permission,
+    PrNumber, PrRef, PrSnapshot, RepoRef,
 };
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
-    ApiUsage, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, HookDelivery,
-    MergeMethod, MergeReadiness, OpenPr, OurRun,
+    ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, MergeMethod,
+    MergeQueue, MergeReadiness, OpenPr, OurRun,
 };
 use crate::policy::SizeLabel;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
-use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -199,23 +198,6 @@ impl Forge for GitHubForge {
         checks::publish_gate(self.repo(&pr.repo)?, head, status, run).await
     }
 
-    async fn merge_group_prs(
-        &self,
-        repo: &RepoRef,
-        group: &MergeGroup,
-    ) -> ForgeResult<Vec<PrNumber>> {
-        merge_queue::members(self.repo(repo)?, group).await
-    }
-
-    async fn publish_commit_check(
-        &self,
-        repo: &RepoRef,
-        commit: &CommitSha,
-        status: &GateStatus,
-    ) -> ForgeResult<()> {
-        merge_queue::publish_on_commit(self.repo(repo)?, commit, status).await
-    }
-
     async fn find_comment(
         &self,
         pr: &PrRef,
@@ -285,18 +267,6 @@ impl Forge for GitHubForge {
         ship::set_deployment_state(self.repo(repo)?, deployment, state, description).await
     }
 
-    async fn recent_deliveries(
-        &self,
-        since: OffsetDateTime,
-        max_pages: usize,
-    ) -> ForgeResult<Vec<HookDelivery>> {
-        deliveries::recent(&self.client, since, max_pages).await
-    }
-
-    async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
-        deliveries::redeliver(&self.client, delivery).await
-    }
-
     async fn open_revert(
         &self,
         pr: &PrRef,
@@ -305,5 +275,13 @@ impl Forge for GitHubForge {
         body: &str,
     ) -> ForgeResult<PrNumber> {
         ship::open_revert(self.repo(&pr.repo)?, pr, merge_sha, title, body).await
+    }
+
+    fn merge_queue(&self) -> Option<&dyn MergeQueue> {
+        Some(self)
+    }
+
+    fn deliveries(&self) -> Option<&dyn Deliveries> {
+        Some(self)
     }
 }

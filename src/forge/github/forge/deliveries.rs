@@ -2,17 +2,33 @@
 //! a failed webhook by itself; the sweep asks. Read and asked with the App's JWT: the
 //! log is the App's own, not an installation's.
 
-use super::PER_PAGE;
+use super::{GitHubForge, PER_PAGE};
 use crate::forge::github::client::{ApiRequest, GitHubClient};
 use crate::forge::github::models;
 use crate::forge::rest::with_query;
-use crate::forge::{ForgeError, ForgeResult, HookDelivery};
+use crate::forge::{Deliveries, ForgeError, ForgeResult, HookDelivery};
+use async_trait::async_trait;
 use http::Method;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+#[async_trait]
+impl Deliveries for GitHubForge {
+    async fn recent_deliveries(
+        &self,
+        since: OffsetDateTime,
+        max_pages: usize,
+    ) -> ForgeResult<Vec<HookDelivery>> {
+        recent(&self.client, since, max_pages).await
+    }
+
+    async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
+        redeliver(&self.client, delivery).await
+    }
+}
+
 /// The deliveries logged since `since`, newest first, reading at most `max_pages`.
-pub(super) async fn recent(
+async fn recent(
     client: &GitHubClient,
     since: OffsetDateTime,
     max_pages: usize,
@@ -57,7 +73,7 @@ pub(super) async fn recent(
 }
 
 /// Asks GitHub to deliver attempt `delivery` again.
-pub(super) async fn redeliver(client: &GitHubClient, delivery: u64) -> ForgeResult<()> {
+async fn redeliver(client: &GitHubClient, delivery: u64) -> ForgeResult<()> {
     let id = delivery.to_string();
     let url = client.endpoint(["app", "hook", "deliveries", id.as_str(), "attempts"]);
     client

@@ -6,16 +6,37 @@
 //! therefore holds its own PR and every PR whose queue branch points into the commits
 //! between the group's base and head; [`merge_group::members`] decides that.
 use super::checks::{conclusion, our_check_run, send_check_run, SUMMARY_MAX_CHARS};
-use super::{RepoClient, PER_PAGE};
+use super::{GitHubForge, RepoClient, PER_PAGE};
 use crate::domain::merge_group::{self, QUEUE_PREFIX};
-use crate::domain::{CheckRunId, CommitSha, MergeGroup, PrNumber};
+use crate::domain::{CheckRunId, CommitSha, MergeGroup, PrNumber, RepoRef};
 use crate::forge::github::models;
 use crate::forge::rest::{truncate_chars, with_query};
-use crate::forge::{ForgeResult, GateStatus};
+use crate::forge::{ForgeResult, GateStatus, MergeQueue};
+use async_trait::async_trait;
+
+#[async_trait]
+impl MergeQueue for GitHubForge {
+    async fn merge_group_prs(
+        &self,
+        repo: &RepoRef,
+        group: &MergeGroup,
+    ) -> ForgeResult<Vec<PrNumber>> {
+        members(self.repo(repo)?, group).await
+    }
+
+    async fn publish_commit_check(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        status: &GateStatus,
+    ) -> ForgeResult<()> {
+        publish_on_commit(self.repo(repo)?, commit, status).await
+    }
+}
 
 /// `GET git/matching-refs/heads/gh-readonly-queue/<base>` for the queue's branches
 /// and `GET compare/<base_sha>...<head_sha>` for the group's commits, concurrently.
-pub(super) async fn members(api: RepoClient<'_>, group: &MergeGroup) -> ForgeResult<Vec<PrNumber>> {
+async fn members(api: RepoClient<'_>, group: &MergeGroup) -> ForgeResult<Vec<PrNumber>> {
     let prefix = format!("{QUEUE_PREFIX}{}", group.base_branch);
     // `matching-refs` takes the ref without `refs/`, slashes as path separators.
     let mut segments = vec!["git", "matching-refs"];
@@ -40,7 +61,7 @@ pub(super) async fn members(api: RepoClient<'_>, group: &MergeGroup) -> ForgeRes
 /// Our check run on `commit`: created once, then updated only when it would say
 /// something else. The create is never re-sent blindly: when its answer is lost the
 /// run is looked for first, since GitHub may have created it.
-pub(super) async fn publish_on_commit(
+async fn publish_on_commit(
     api: RepoClient<'_>,
     commit: &CommitSha,
     status: &GateStatus,
