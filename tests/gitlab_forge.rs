@@ -1065,8 +1065,13 @@ async fn labels_are_created_once_with_their_colour_then_added_and_removed() {
         .await;
     let forge = forge(&server);
 
-    forge.add_label(&pr(), SizeLabel::M).await.unwrap();
-    forge.add_label(&pr(), SizeLabel::M).await.unwrap();
+    for _ in 0..2 {
+        forge
+            .create_label(&pr().repo, &SizeLabel::M.into())
+            .await
+            .unwrap();
+        forge.add_label(&pr(), SizeLabel::M.name()).await.unwrap();
+    }
     forge.remove_label(&pr(), "size/L").await.unwrap();
 }
 
@@ -1082,7 +1087,7 @@ async fn a_label_creation_refused_for_another_reason_is_an_error() {
         .mount(&server)
         .await;
     let err = forge(&server)
-        .add_label(&pr(), SizeLabel::XS)
+        .create_label(&pr().repo, &SizeLabel::XS.into())
         .await
         .unwrap_err();
     assert_eq!(

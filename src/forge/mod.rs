@@ -127,6 +127,25 @@ pub struct HookDelivery {
     pub succeeded: bool,
 }
 
+/// A label as a repository defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label<'a> {
+    pub name: &'a str,
+    /// Hex, without `#`.
+    pub color: &'a str,
+    pub description: &'a str,
+}
+
+impl From<SizeLabel> for Label<'static> {
+    fn from(size: SizeLabel) -> Self {
+        Label {
+            name: size.name(),
+            color: size.color(),
+            description: size.description(),
+        }
+    }
+}
+
 /// An open PR and its current head, as a listing shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenPr {
@@ -235,9 +254,15 @@ pub trait Forge: Send + Sync {
 
     async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()>;
 
-    /// Adds a label, creating it in the repository with its colour if it is missing.
-    async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()>;
+    /// Creates `label` in the repository unless it is there already. The forge
+    /// remembers the labels it has seen, so each is created at most once.
+    async fn create_label(&self, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()>;
 
+    /// Adds the repository's label `name` to the PR. Create it first: a forge makes a
+    /// missing label up without the colour and description.
+    async fn add_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
+
+    /// Removes label `name` from the PR; one that is not there is no error.
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
 
     /// API calls and rate-limit budget per credential, for `/metrics`.

@@ -240,7 +240,8 @@ async fn reconcile_labels(
         forge.remove_label(pr, stale).await?;
     }
     if let Some(label) = plan.add {
-        forge.add_label(pr, label).await?;
+        forge.create_label(&pr.repo, &label.into()).await?;
+        forge.add_label(pr, label.name()).await?;
     }
     Ok(())
 }

@@ -17,10 +17,9 @@ use crate::domain::{
 };
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
-    ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, MergeMethod,
-    MergeQueue, MergeReadiness, OpenPr, OurRun,
+    ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, Label,
+    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun,
 };
-use crate::policy::SizeLabel;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -56,18 +55,6 @@ impl GitHubForge {
             bot_login: OnceCell::new(),
             known_labels: KnownLabels::default(),
         })
-    }
-
-    /// Adds label `name` to the PR, first creating it in the repository with `color`
-    /// (hex, no `#`) and `description` unless it is known to exist.
-    pub async fn apply_label(
-        &self,
-        pr: &PrRef,
-        name: &str,
-        color: &str,
-        description: &str,
-    ) -> ForgeResult<()> {
-        labels::apply(self, pr, name, color, description).await
     }
 
     /// The client for `repo`'s calls: as the App's installation there.
@@ -218,8 +205,12 @@ impl Forge for GitHubForge {
         comments::edit(self.repo(&pr.repo)?, id, body).await
     }
 
-    async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()> {
-        labels::apply(self, pr, label.name(), label.color(), label.description()).await
+    async fn create_label(&self, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()> {
+        labels::create(self, repo, label).await
+    }
+
+    async fn add_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {
+        labels::add(self.repo(&pr.repo)?, pr, name).await
     }
 
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {

@@ -15,10 +15,9 @@ use crate::domain::{
 };
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
-    ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, MergeMethod, MergeReadiness, OpenPr,
-    OurRun,
+    ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, Label, MergeMethod, MergeReadiness,
+    OpenPr, OurRun,
 };
-use crate::policy::SizeLabel;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -149,8 +148,12 @@ impl Forge for GitLabForge {
         comments::edit(self, pr, id, body).await
     }
 
-    async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()> {
-        labels::apply(self, pr, label.name(), label.color(), label.description()).await
+    async fn create_label(&self, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()> {
+        labels::create(self, repo, label).await
+    }
+
+    async fn add_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {
+        labels::add(self, pr, name).await
     }
 
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()> {

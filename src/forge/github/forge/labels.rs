@@ -1,41 +1,26 @@
 //! Labels on a PR, created in the repository with their colour the first time.
 
 use super::{GitHubForge, RepoClient};
-use crate::domain::PrRef;
+use crate::domain::{PrRef, RepoRef};
 use crate::forge::github::client::ApiRequest;
 use crate::forge::github::models::ErrorBody;
-use crate::forge::{ForgeError, ForgeResult};
+use crate::forge::{ForgeError, ForgeResult, Label};
 use http::{Method, StatusCode};
 use serde_json::json;
 
-/// Adds label `name` to the PR, first creating it in the repository with `color`
-/// (hex, no `#`) and `description` unless it is known to exist.
-pub(super) async fn apply(
-    gh: &GitHubForge,
-    pr: &PrRef,
-    name: &str,
-    color: &str,
-    description: &str,
-) -> ForgeResult<()> {
-    let api = gh.repo(&pr.repo)?;
-    let create = create(api, name, color, description);
-    gh.known_labels.ensure(&pr.repo, name, create).await?;
-    let number = pr.number.to_string();
-    let url = api.url(&["issues", &number, "labels"]);
-    let request = ApiRequest::new(Method::POST, url).json(json!({ "labels": [name] }));
-    api.send(&request).await?.success()?;
-    Ok(())
+/// Creates `label` in the repository unless it is known to exist.
+pub(super) async fn create(gh: &GitHubForge, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()> {
+    let api = gh.repo(repo)?;
+    gh.known_labels
+        .ensure(repo, label.name, create_once(api, label))
+        .await
 }
 
 /// Creates the label in the repository; one that already exists is left as it is.
-async fn create(
-    api: RepoClient<'_>,
-    name: &str,
-    color: &str,
-    description: &str,
-) -> ForgeResult<()> {
-    let request = ApiRequest::new(Method::POST, api.url(&["labels"]))
-        .json(json!({ "name": name, "color": color, "description": description }));
+async fn create_once(api: RepoClient<'_>, label: &Label<'_>) -> ForgeResult<()> {
+    let body =
+        json!({ "name": label.name, "color": label.color, "description": label.description });
+    let request = ApiRequest::new(Method::POST, api.url(&["labels"])).json(body);
     let response = api.send(&request).await?;
     let already_exists = response.status == StatusCode::UNPROCESSABLE_ENTITY
         && ErrorBody::of(&response.body)
@@ -45,6 +30,14 @@ async fn create(
     if !already_exists {
         response.success()?;
     }
+    Ok(())
+}
+
+pub(super) async fn add(api: RepoClient<'_>, pr: &PrRef, name: &str) -> ForgeResult<()> {
+    let number = pr.number.to_string();
+    let url = api.url(&["issues", &number, "labels"]);
+    let request = ApiRequest::new(Method::POST, url).json(json!({ "labels": [name] }));
+    api.send(&request).await?.success()?;
     Ok(())
 }
 

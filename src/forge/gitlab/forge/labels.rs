@@ -3,33 +3,24 @@
 use super::GitLabForge;
 use crate::domain::{PrRef, RepoRef};
 use crate::forge::gitlab::client::ApiRequest;
-use crate::forge::ForgeResult;
+use crate::forge::{ForgeResult, Label};
 use http::{Method, StatusCode};
 use serde_json::json;
 
-/// Adds label `name` to the MR, first creating it in the project with `color`
-/// (hex, no `#`) and `description` unless it is known to exist.
-pub(super) async fn apply(
-    gl: &GitLabForge,
-    pr: &PrRef,
-    name: &str,
-    color: &str,
-    description: &str,
-) -> ForgeResult<()> {
-    let create = create(gl, &pr.repo, name, color, description);
-    gl.known_labels.ensure(&pr.repo, name, create).await?;
-    update(gl, pr, "add_labels", name).await
+/// Creates `label` in the project unless it is known to exist.
+pub(super) async fn create(gl: &GitLabForge, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()> {
+    gl.known_labels
+        .ensure(repo, label.name, create_once(gl, repo, label))
+        .await
 }
 
 /// Creates the label in the project; one that already exists is left as it is.
-async fn create(
-    gl: &GitLabForge,
-    repo: &RepoRef,
-    name: &str,
-    color: &str,
-    description: &str,
-) -> ForgeResult<()> {
-    let body = json!({ "name": name, "color": format!("#{color}"), "description": description });
+async fn create_once(gl: &GitLabForge, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()> {
+    let body = json!({
+        "name": label.name,
+        "color": format!("#{}", label.color),
+        "description": label.description,
+    });
     let request = ApiRequest::new(Method::POST, gl.project_url(repo, &["labels"])).json(body);
     let response = gl.client.send(&request).await?;
     // "Label already exists".
@@ -37,6 +28,10 @@ async fn create(
         response.success()?;
     }
     Ok(())
+}
+
+pub(super) async fn add(gl: &GitLabForge, pr: &PrRef, name: &str) -> ForgeResult<()> {
+    update(gl, pr, "add_labels", name).await
 }
 
 /// Removes label `name` from the MR; one that is not there is no error.
