@@ -641,7 +641,10 @@ async fn snapshot_maps_the_pr_its_paginated_files_reviews_and_unchanged_commits(
             .await;
     }
 
-    let snapshot = forge(&server).snapshot(&pr(), true).await.unwrap();
+    let forge = forge(&server);
+    let mut snapshot = forge.snapshot(&pr()).await.unwrap();
+    let commits = forge.review_commits().unwrap();
+    snapshot.unchanged_since = commits.unchanged_since(&pr(), &snapshot).await.unwrap();
 
     assert_eq!(
         snapshot,
@@ -764,7 +767,7 @@ async fn file_listing_stops_at_githubs_3000_file_cap() {
         .mount(&server)
         .await;
 
-    let snapshot = forge(&server).snapshot(&pr(), false).await.unwrap();
+    let snapshot = forge(&server).snapshot(&pr()).await.unwrap();
 
     assert_eq!(snapshot.files.len(), 3000);
     assert_eq!(snapshot.files[2999].path, "f30-99.rs");

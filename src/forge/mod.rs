@@ -158,9 +158,8 @@ pub trait Forge: Send + Sync {
     fn kind(&self) -> ForgeKind;
 
     /// The PR as it is now: metadata, every changed file (up to the forge's cap) and
-    /// every review. With `want_unchanged_since`, also which earlier commits of the PR
-    /// have the same diff as the head (for `reviews.stale: changed`).
-    async fn snapshot(&self, pr: &PrRef, want_unchanged_since: bool) -> ForgeResult<PrSnapshot>;
+    /// every review. `unchanged_since` is left empty: see [`ReviewCommits`].
+    async fn snapshot(&self, pr: &PrRef) -> ForgeResult<PrSnapshot>;
 
     /// A text file at a commit; `None` when it does not exist there.
     async fn file_at(
@@ -317,6 +316,13 @@ pub trait Forge: Send + Sync {
         body: &str,
     ) -> ForgeResult<PrNumber>;
 
+    /// Which earlier commits of a PR have the head's diff, where reviews name the commit
+    /// they saw (GitHub). GitLab's approvals name none, so it cannot say; a project's
+    /// own "remove approvals when commits are added" setting decides there instead.
+    fn review_commits(&self) -> Option<&dyn ReviewCommits> {
+        None
+    }
+
     /// GitHub's merge queue, where the forge has one.
     fn merge_queue(&self) -> Option<&dyn MergeQueue> {
         None
@@ -326,6 +332,14 @@ pub trait Forge: Send + Sync {
     fn deliveries(&self) -> Option<&dyn Deliveries> {
         None
     }
+}
+
+/// Review commits compared with the head, for `reviews.stale: changed`.
+#[async_trait]
+pub trait ReviewCommits: Send + Sync {
+    /// The commits of `snap`'s reviews whose diff against the base is the head's: a
+    /// review of one of them still holds.
+    async fn unchanged_since(&self, pr: &PrRef, snap: &PrSnapshot) -> ForgeResult<Vec<CommitSha>>;
 }
 
 /// A merge queue: the groups of PRs it tests together, and the gate's check on a

@@ -11,7 +11,7 @@ use crate::store::{PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
 
 pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
-    let snap = forge.snapshot(pr, false).await?;
+    let snap = forge.snapshot(pr).await?;
     if snap.state != PrState::Open {
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
         return Ok(());

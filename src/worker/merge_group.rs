@@ -55,7 +55,7 @@ pub async fn checks_requested(
 
 /// One PR of the group, scored exactly as its own gate scores it.
 async fn judge(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Member, JobError> {
-    let snap = forge.snapshot(pr, false).await?;
+    let snap = forge.snapshot(pr).await?;
     let url = snap.html_url.clone();
     if snap.state != PrState::Open {
         return Ok(Member {

@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
     ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, Label,
-    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun,
+    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits,
 };
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -149,8 +149,8 @@ impl Forge for GitHubForge {
         pulls::first_commit_at(self.repo(&pr.repo)?, pr).await
     }
 
-    async fn snapshot(&self, pr: &PrRef, want_unchanged_since: bool) -> ForgeResult<PrSnapshot> {
-        pulls::snapshot(self.repo(&pr.repo)?, pr, want_unchanged_since).await
+    async fn snapshot(&self, pr: &PrRef) -> ForgeResult<PrSnapshot> {
+        pulls::snapshot(self.repo(&pr.repo)?, pr).await
     }
 
     async fn file_at(
@@ -266,6 +266,10 @@ impl Forge for GitHubForge {
         body: &str,
     ) -> ForgeResult<PrNumber> {
         ship::open_revert(self.repo(&pr.repo)?, pr, merge_sha, title, body).await
+    }
+
+    fn review_commits(&self) -> Option<&dyn ReviewCommits> {
+        Some(self)
     }
 
     fn merge_queue(&self) -> Option<&dyn MergeQueue> {

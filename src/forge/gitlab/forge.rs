@@ -80,10 +80,9 @@ impl Forge for GitLabForge {
         ForgeKind::GitLab
     }
 
-    /// GitLab records no commit per approval, so `want_unchanged_since` yields nothing:
-    /// the project's own "remove approvals when commits are added" setting governs
-    /// whether approvals survive a push, and the approvals read here are the current ones.
-    async fn snapshot(&self, pr: &PrRef, _want_unchanged_since: bool) -> ForgeResult<PrSnapshot> {
+    /// The approvals read are the current ones: GitLab records no commit per approval,
+    /// so there are no [`ReviewCommits`](crate::forge::ReviewCommits) to compare.
+    async fn snapshot(&self, pr: &PrRef) -> ForgeResult<PrSnapshot> {
         pulls::snapshot(self, pr).await
     }
 

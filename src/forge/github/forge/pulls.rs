@@ -1,7 +1,7 @@
 //! Pull requests: the snapshot the gate scores, open PRs, files and branches at a
 //! commit.
 
-use super::{RepoClient, PER_PAGE};
+use super::{GitHubForge, RepoClient, PER_PAGE};
 use crate::domain::{
     CommitSha, FileChange, FileStatus, PrNumber, PrRef, PrSnapshot, PrState, Review, ReviewState,
     User,
@@ -9,7 +9,8 @@ use crate::domain::{
 use crate::forge::github::client::{ApiRequest, RAW};
 use crate::forge::github::models::{self, DiffEntry, PullRequest};
 use crate::forge::rest::with_query;
-use crate::forge::{ForgeError, ForgeResult, OpenPr};
+use crate::forge::{ForgeError, ForgeResult, OpenPr, ReviewCommits};
+use async_trait::async_trait;
 use std::collections::HashSet;
 
 /// GitHub lists at most 3,000 files of a pull request.
@@ -17,11 +18,16 @@ pub const FILE_LIST_CAP: usize = 3_000;
 /// `compare` lists at most 300 files; a longer list cannot be compared reliably.
 const COMPARE_FILE_CAP: usize = 300;
 
-pub(super) async fn snapshot(
-    api: RepoClient<'_>,
-    pr: &PrRef,
-    want_unchanged_since: bool,
-) -> ForgeResult<PrSnapshot> {
+#[async_trait]
+impl ReviewCommits for GitHubForge {
+    async fn unchanged_since(&self, pr: &PrRef, snap: &PrSnapshot) -> ForgeResult<Vec<CommitSha>> {
+        let api = self.repo(&pr.repo)?;
+        let (base, head) = (snap.base_sha.as_str(), snap.head_sha.as_str());
+        unchanged_since(api, base, head, &snap.reviews).await
+    }
+}
+
+pub(super) async fn snapshot(api: RepoClient<'_>, pr: &PrRef) -> ForgeResult<PrSnapshot> {
     let number = pr.number.to_string();
     let page = [("per_page", PER_PAGE)];
     let pull_url = api.url(&["pulls", &number]);
@@ -33,11 +39,6 @@ pub(super) async fn snapshot(
         api.get_all::<models::Review>(reviews_url, usize::MAX),
     )?;
     let reviews: Vec<Review> = reviews.into_iter().filter_map(review).collect();
-    let unchanged_since = if want_unchanged_since {
-        unchanged_since(api, &pull.base.sha, &pull.head.sha, &reviews).await?
-    } else {
-        Vec::new()
-    };
     Ok(PrSnapshot {
         number: PrNumber(pull.number),
         state: pr_state(&pull),
@@ -55,7 +56,7 @@ pub(super) async fn snapshot(
         total_additions: pull.additions,
         total_deletions: pull.deletions,
         reviews,
-        unchanged_since,
+        unchanged_since: Vec::new(),
         estimated: vec![],
         status_target: None,
     })
