@@ -1442,7 +1442,10 @@ async fn a_refused_merge_is_permanent_with_githubs_message_for_the_user() {
             .merge(&pr(), &sha('h'), MergeMethod::Merge)
             .await
             .unwrap_err();
-        assert!(matches!(err, ForgeError::Permanent(_)), "{status}: {err:?}");
+        assert!(
+            matches!(err, ForgeError::Refused { .. }),
+            "{status}: {err:?}"
+        );
         assert_eq!(err.to_string(), format!("forge error: {message}"));
     }
 }

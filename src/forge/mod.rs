@@ -50,7 +50,12 @@ pub enum ForgeError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// Retrying will not help: bad credentials, a 422, a malformed answer.
+    /// The forge said no to what was asked, for a reason the user can act on (a merge
+    /// refused with 405, 409 or 422): `reason` is shown to them. Not retried.
+    #[error("forge error: {reason}")]
+    Refused { reason: String },
+    /// Retrying will not help: bad credentials, a malformed answer, a refusal nobody
+    /// but us can act on. Logged; the user is told only that something went wrong.
     #[error("forge error: {0}")]
     Permanent(String),
 }

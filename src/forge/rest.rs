@@ -103,6 +103,17 @@ impl ApiResponse {
         }
     }
 
+    /// [`success`](Self::success), except that the statuses in `refusals` are the
+    /// forge saying no for a reason the user can act on: `Refused`, in the same words.
+    pub fn success_or_refused(self, refusals: &[StatusCode]) -> ForgeResult<Self> {
+        if refusals.contains(&self.status) {
+            return Err(ForgeError::Refused {
+                reason: self.failure(),
+            });
+        }
+        self.success()
+    }
+
     /// `METHOD /path: status: message`, what a failed call says in the log.
     pub fn failure(&self) -> String {
         format!("{}: {}: {}", self.request, self.status, self.message())

@@ -49,11 +49,12 @@ pub(super) async fn merge(
             return Ok(CommitSha::new(sha));
         }
         let message = response.message();
-        return Err(ForgeError::Permanent(if message.is_empty() {
+        let reason = if message.is_empty() {
             format!("GitHub refused the merge ({})", response.status)
         } else {
             message
-        }));
+        };
+        return Err(ForgeError::Refused { reason });
     }
     let merged: models::MergeResult = response.success()?.json()?;
     Ok(CommitSha::new(merged.sha))
@@ -97,7 +98,11 @@ pub(super) async fn start_deployment(
                 None => Err(e),
             }
         }
-        sent => sent?.success()?,
+        // A conflict or a failed validation (a protected environment, a ref GitHub
+        // cannot deploy) is the team's to fix.
+        sent => {
+            sent?.success_or_refused(&[StatusCode::CONFLICT, StatusCode::UNPROCESSABLE_ENTITY])?
+        }
     };
     // 202 means GitHub merged something first instead of deploying: with
     // `auto_merge: false` it should not happen, and there is no deployment.

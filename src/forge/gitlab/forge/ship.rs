@@ -10,6 +10,14 @@ use crate::forge::{ForgeError, ForgeResult, MergeMethod};
 use http::{Method, StatusCode};
 use serde_json::json;
 
+/// How GitLab refuses a merge: 405 not mergeable (draft, closed, pipeline, approvals),
+/// 406 conflicts, 409 head moved, 422 cannot be merged.
+const MERGE_REFUSALS: [StatusCode; 4] = [
+    StatusCode::METHOD_NOT_ALLOWED,
+    StatusCode::NOT_ACCEPTABLE,
+    StatusCode::CONFLICT,
+    StatusCode::UNPROCESSABLE_ENTITY,
+];
 /// Revert branches are `smallbatch/revert-<iid>-<sha7>`.
 const REVERT_BRANCH_PREFIX: &str = "smallbatch/revert-";
 
@@ -17,7 +25,7 @@ const REVERT_BRANCH_PREFIX: &str = "smallbatch/revert-";
 /// branch moved. The merge method is the project's (merge commit, semi-linear or
 /// fast-forward); GitLab only lets a merge choose squashing, so `Rebase` is refused
 /// rather than silently merged another way. GitLab's refusals (405 not mergeable,
-/// 406 conflicts, 409 head moved, 422) come back as `Permanent` with its message.
+/// 406 conflicts, 409 head moved, 422) come back as `Refused` with its message.
 pub(super) async fn merge(
     gl: &GitLabForge,
     pr: &PrRef,
@@ -28,23 +36,26 @@ pub(super) async fn merge(
         MergeMethod::Merge => json!({ "sha": head.as_str() }),
         MergeMethod::Squash => json!({ "sha": head.as_str(), "squash": true }),
         MergeMethod::Rebase => {
-            return Err(ForgeError::Permanent(format!(
-                "{}!{}: GitLab cannot rebase a single merge; set the project's merge \
-                 method to fast-forward and merge with `merge` or `squash`",
-                pr.repo.full_name, pr.number
-            )))
+            return Err(ForgeError::Refused {
+                reason: format!(
+                    "{}!{}: GitLab cannot rebase a single merge; set the project's merge \
+                     method to fast-forward and merge with `merge` or `squash`",
+                    pr.repo.full_name, pr.number
+                ),
+            })
         }
     };
     let request = ApiRequest::new(Method::PUT, gl.mr_url(pr, &["merge"])).json(body);
-    let mr: models::MergeState = match gl.client.send(&request).await?.success() {
+    let sent = gl.client.send(&request).await?;
+    let mr: models::MergeState = match sent.success_or_refused(&MERGE_REFUSALS) {
         Ok(response) => response.json()?,
-        Err(refused @ ForgeError::Permanent(_)) => {
+        Err(failed @ (ForgeError::Refused { .. } | ForgeError::Permanent(_))) => {
             // A retry after a merge that went through: already merged at this head.
             match current_merge_state(gl, pr).await {
                 Some(now) if now.state == "merged" && now.sha.as_deref() == Some(head.as_str()) => {
                     now
                 }
-                _ => return Err(refused),
+                _ => return Err(failed),
             }
         }
         Err(e) => return Err(e),
@@ -75,7 +86,7 @@ async fn current_merge_state(gl: &GitLabForge, pr: &PrRef) -> Option<models::Mer
 
 /// `PUT deployments/:id` with the status (see [`deployment_status`]). GitLab only lets
 /// the API update deployments created through the API: one made by a CI job is
-/// refused (403), which comes back as `Permanent` with GitLab's message.
+/// refused (403), which comes back as `Refused` with GitLab's message.
 pub(super) async fn set_deployment_state(
     gl: &GitLabForge,
     repo: &RepoRef,
@@ -97,7 +108,10 @@ pub(super) async fn set_deployment_state(
         return Ok(());
     }
     let request = ApiRequest::new(Method::PUT, url).json(json!({ "status": status }));
-    gl.client.send(&request).await?.success()?;
+    gl.client
+        .send(&request)
+        .await?
+        .success_or_refused(&[StatusCode::FORBIDDEN])?;
     Ok(())
 }
 
