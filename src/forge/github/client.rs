@@ -14,7 +14,7 @@ use crate::domain::InstallationId;
 use crate::forge::rest::{self, NextPage, UsageLog};
 pub use crate::forge::rest::{ApiRequest, ApiResponse};
 pub use crate::forge::retry::RetryPolicy;
-use crate::forge::retry::{self, Backoff};
+use crate::forge::retry::{self, Backoff, Failed};
 use crate::forge::{ForgeError, ForgeResult};
 use http::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -51,12 +51,7 @@ fn graphql_url(api_url: &Url) -> Url {
 enum Attempt {
     Final(ApiResponse),
     Unauthorized(ApiResponse),
-    Retry {
-        message: String,
-        retry_after: Option<Duration>,
-        /// A 5xx or no answer: the request may have been carried out.
-        may_have_applied: bool,
-    },
+    Retry(Failed),
 }
 
 /// How long GitHub asks us to wait, when a 403/429 is a rate limit.
@@ -108,11 +103,11 @@ fn classify(
         Ok(response) => response,
         // Connection failures and timeouts surface as service/hyper errors.
         Err(e @ (octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. })) => {
-            return Ok(Attempt::Retry {
+            return Ok(Attempt::Retry(Failed {
                 message: format!("{}: {}", request.describe(), without_backtrace(&e)),
                 retry_after: None,
                 may_have_applied: true,
-            })
+            }))
         }
         Err(e) => {
             return Err(ForgeError::Permanent(format!(
@@ -128,26 +123,26 @@ fn classify(
         StatusCode::UNAUTHORIZED => Attempt::Unauthorized(response),
         StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
             match rate_limit_wait(&response.headers, &response.body, OffsetDateTime::now_utc()) {
-                Some(wait) => Attempt::Retry {
+                Some(wait) => Attempt::Retry(Failed {
                     message: format!("{}: rate limited", request.describe()),
                     retry_after: Some(wait),
                     may_have_applied: false,
-                },
-                None if status == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
+                }),
+                None if status == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry(Failed {
                     message: retry_message(),
                     retry_after: None,
                     may_have_applied: false,
-                },
+                }),
                 None => Attempt::Final(response),
             }
         }
         // Only a 403/429 is a rate limit; the `X-RateLimit-*` headers every answer carries
         // are no request to wait on a 5xx.
-        s if s.is_server_error() => Attempt::Retry {
+        s if s.is_server_error() => Attempt::Retry(Failed {
             message: retry_message(),
             retry_after: None,
             may_have_applied: true,
-        },
+        }),
         _ => Attempt::Final(response),
     })
 }
@@ -259,16 +254,7 @@ impl GitHubClient {
             let jwt = self.signer.jwt()?;
             match classify(request, self.send_once(request, &jwt).await)? {
                 Attempt::Final(response) | Attempt::Unauthorized(response) => return Ok(response),
-                Attempt::Retry {
-                    message,
-                    retry_after,
-                    may_have_applied,
-                } => {
-                    if may_have_applied && !request.repeatable {
-                        return Err(retry::not_repeated(message, retry_after));
-                    }
-                    backoff.wait(message, retry_after).await?
-                }
+                Attempt::Retry(failed) => backoff.retry(failed, request.repeatable).await?,
             }
         }
     }
@@ -303,18 +289,12 @@ impl GitHubClient {
                     self.tokens.invalidate(installation, &token).await;
                     reauthenticated = true;
                 }
-                Attempt::Retry {
-                    message,
-                    retry_after,
-                    may_have_applied,
-                } => {
-                    if may_have_applied && !request.repeatable {
-                        return Err(retry::not_repeated(message, retry_after));
-                    }
-                    if let Some(wait) = retry_after {
+                Attempt::Retry(failed) => {
+                    // Only a rate limit names a wait, and it was not carried out.
+                    if let Some(wait) = failed.retry_after {
                         self.pause(installation, wait);
                     }
-                    backoff.wait(message, retry_after).await?
+                    backoff.retry(failed, request.repeatable).await?
                 }
             }
         }

@@ -5,7 +5,7 @@ use super::models;
 use super::{GitLabApp, SetupError};
 use crate::forge::rest::{self, Listing, NextPage, UsageLog};
 pub use crate::forge::rest::{ApiRequest, ApiResponse};
-use crate::forge::retry::{self, Backoff, RetryPolicy};
+use crate::forge::retry::{self, Backoff, Failed, RetryPolicy};
 use crate::forge::{ForgeError, ForgeResult};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -45,12 +45,7 @@ fn next_page(response: &ApiResponse, current: &Url) -> Option<NextPage> {
 /// What one attempt amounts to.
 enum Attempt {
     Final(ApiResponse),
-    Retry {
-        message: String,
-        retry_after: Option<Duration>,
-        /// A 5xx or no answer: the request may have been carried out.
-        may_have_applied: bool,
-    },
+    Retry(Failed),
 }
 
 /// How long a 429 asks us to wait: `Retry-After`, else `RateLimit-Reset` (Unix seconds).
@@ -70,29 +65,29 @@ fn classify(request: &ApiRequest, result: reqwest::Result<ApiResponse>) -> Forge
         }
         // Connection failures, timeouts, a body cut short.
         Err(e) => {
-            return Ok(Attempt::Retry {
+            return Ok(Attempt::Retry(Failed {
                 message: format!("{}: {e}", request.describe()),
                 retry_after: None,
                 may_have_applied: !e.is_connect(),
-            })
+            }))
         }
     };
     let status = response.status;
     let message = || format!("{}: {status}", request.describe());
     Ok(if status == StatusCode::TOO_MANY_REQUESTS {
-        Attempt::Retry {
+        Attempt::Retry(Failed {
             message: message(),
             retry_after: rate_limit_wait(&response.headers, OffsetDateTime::now_utc()),
             may_have_applied: false,
-        }
+        })
     } else if status.is_server_error() {
         // GitLab.com sends `RateLimit-*` with every answer: on a 5xx they are no request
         // to wait, and the window's reset (up to a minute ahead) would stall the job.
-        Attempt::Retry {
+        Attempt::Retry(Failed {
             message: message(),
             retry_after: None,
             may_have_applied: true,
-        }
+        })
     } else {
         Attempt::Final(response)
     })
@@ -193,16 +188,7 @@ impl GitLabClient {
             }
             match classify(request, sent)? {
                 Attempt::Final(response) => return Ok(response),
-                Attempt::Retry {
-                    message,
-                    retry_after,
-                    may_have_applied,
-                } => {
-                    if may_have_applied && !request.repeatable {
-                        return Err(retry::not_repeated(message, retry_after));
-                    }
-                    backoff.wait(message, retry_after).await?
-                }
+                Attempt::Retry(failed) => backoff.retry(failed, request.repeatable).await?,
             }
         }
     }
