@@ -1,4 +1,7 @@
-//! The one abstraction both forges implement. The worker speaks only to `dyn Forge`.
+//! The one abstraction both forges implement. The worker speaks only to `dyn Forge`,
+//! and to the optional parts only one forge has (`ReviewCommits`, `MergeQueue`,
+//! `Deliveries`) through it. Each adapter is split by resource over the shared REST
+//! plumbing in [`rest`].
 
 pub mod github;
 pub mod gitlab;
