@@ -1,119 +1,111 @@
-//! The changed files between two commits, counted exactly like `git diff --numstat A B`.
+//! The changed files between two commits, as `git diff --numstat -M` counts them.
 //!
-//! Matches git's defaults: Myers line diff, rename detection per `diff.renames` at 50%
-//! similarity, `-`/`-` (here `binary`, 0/0) for content with a NUL byte or a `-diff`
-//! attribute. Known limits: `diff.algorithm` (patience, histogram) is not honoured, and
-//! libgit2 measures similarity with its own hash, so a pair right at the 50% boundary may
-//! pair differently than git.
-use super::LocalError;
-use crate::domain::{FileChange, FileStatus};
-use git2::{Config, Delta, DiffDelta, DiffFindOptions, DiffOptions, Oid, Patch, Repository};
+//! git itself does the counting. Which deleted and added files form a rename decides the
+//! counts (a rename cut to 40 lines is `40 0` and `0 100` to git, not one file losing 60),
+//! and git's rules (exact renames first, then similarity by diffcore-delta's span hashing,
+//! paired at 50% of the larger file) are the ones the forge's PR file list follows; libgit2
+//! scores similarity its own way and pairs differently. `-M` is passed explicitly, so
+//! `diff.renames` in the user's config changes nothing; everything else (`.gitattributes`
+//! `-diff`, `diff.algorithm`) applies as it does to the user's own `git diff`.
+use super::{numstat, LocalError};
+use crate::domain::FileChange;
+use git2::{Oid, Repository};
+use std::ffi::{OsStr, OsString};
+use std::io::ErrorKind;
+use std::process::Command;
 
-/// What `git diff` pairs up, from the repo's `diff.renames` (git's default: renames).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RenameDetection {
-    Off,
-    Renames,
-    RenamesAndCopies,
-}
-
-impl RenameDetection {
-    /// Reads `diff.renames` the way git does: unset or true means renames,
-    /// `copies`/`copy` adds copies, false turns detection off.
-    pub fn from_config(config: &Config) -> Self {
-        match config.get_string("diff.renames") {
-            Err(_) => Self::Renames,
-            Ok(value)
-                if value.eq_ignore_ascii_case("copies") || value.eq_ignore_ascii_case("copy") =>
-            {
-                Self::RenamesAndCopies
-            }
-            Ok(value) => match Config::parse_bool(value.as_str()) {
-                Ok(false) => Self::Off,
-                _ => Self::Renames,
-            },
-        }
-    }
-}
-
-/// git's default similarity for `-M` and `-C`.
-const SIMILARITY_THRESHOLD: u16 = 50;
-
-/// The files changed from `from`'s tree to `to`'s tree, in git's (path) order, with the
-/// same per-file additions and deletions as `git diff --numstat from to`.
+/// The files changed from `from`'s tree to `to`'s tree, in git's order (by path), with the
+/// same pairing and per-file additions and deletions as `git diff --numstat -M from to`.
 pub fn changed_files(repo: &Repository, from: Oid, to: Oid) -> Result<Vec<FileChange>, LocalError> {
-    let old_tree = repo.find_commit(from)?.tree()?;
-    let new_tree = repo.find_commit(to)?.tree()?;
-    let mut options = DiffOptions::new();
-    let mut diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options))?;
-
-    let detection = RenameDetection::from_config(&repo.config()?);
-    if detection != RenameDetection::Off {
-        let mut find = DiffFindOptions::new();
-        find.renames(true)
-            .copies(detection == RenameDetection::RenamesAndCopies)
-            .rename_threshold(SIMILARITY_THRESHOLD)
-            .copy_threshold(SIMILARITY_THRESHOLD)
-            // git's similarity counts whitespace; libgit2's default ignores leading whitespace.
-            .dont_ignore_whitespace(true);
-        diff.find_similar(Some(&mut find))?;
-    }
-
-    (0..diff.deltas().len())
-        .map(|index| {
-            let patch = Patch::from_diff(&diff, index)?;
-            let delta = match &patch {
-                Some(patch) => patch.delta(),
-                None => diff
-                    .get_delta(index)
-                    .ok_or_else(|| git2::Error::from_str("diff delta vanished while reading it"))?,
-            };
-            // The binary flag is only known once the content was loaded, i.e. from the patch.
-            let binary = delta.flags().is_binary();
-            let (additions, deletions) = match (&patch, binary) {
-                (Some(patch), false) => {
-                    let (_context, additions, deletions) = patch.line_stats()?;
-                    (additions as u64, deletions as u64)
-                }
-                _ => (0, 0),
-            };
-            Ok(file_change(&delta, additions, deletions, binary))
-        })
-        .collect()
+    let output = git_diff(OsStr::new("git"), repo, from, to)?;
+    numstat::parse(&output).map_err(LocalError::GitOutput)
 }
 
-fn file_change(delta: &DiffDelta<'_>, additions: u64, deletions: u64, binary: bool) -> FileChange {
-    let status = match delta.status() {
-        Delta::Added => FileStatus::Added,
-        Delta::Deleted => FileStatus::Removed,
-        Delta::Modified => FileStatus::Modified,
-        Delta::Renamed => FileStatus::Renamed,
-        Delta::Copied => FileStatus::Copied,
-        Delta::Unmodified => FileStatus::Unchanged,
-        // Typechange (file <-> symlink) and the workdir-only states never reach a
-        // tree-to-tree diff as anything but a change of the same path.
-        _ => FileStatus::Changed,
+/// Runs `program diff --raw --numstat -z -M from to` on `repo`, whichever directory the
+/// caller is in and whatever `GIT_DIR` says: the repository is the one git2 opened.
+fn git_diff(program: &OsStr, repo: &Repository, from: Oid, to: Oid) -> Result<Vec<u8>, LocalError> {
+    let mut command = Command::new(program);
+    command.arg(prefixed("--git-dir=", repo.path().as_os_str()));
+    match repo.workdir() {
+        // The work tree's `.gitattributes` can mark files binary, as for `git diff`.
+        Some(workdir) => command
+            .arg(prefixed("--work-tree=", workdir.as_os_str()))
+            .current_dir(workdir),
+        None => command.current_dir(repo.path()),
     };
-    let old_path = path_of(&delta.old_file());
-    let new_path = path_of(&delta.new_file());
-    let (path, previous_path) = match status {
-        FileStatus::Removed => (old_path, None),
-        FileStatus::Renamed | FileStatus::Copied => (new_path, Some(old_path)),
-        _ => (new_path, None),
-    };
-    FileChange {
-        path,
-        previous_path,
-        status,
-        additions,
-        deletions,
-        binary,
+    command.args([
+        "diff",
+        "--raw",
+        "--numstat",
+        "-z",
+        "-M",
+        // A `diff.relative` config would hide the files outside the current directory.
+        "--no-relative",
+        "--no-ext-diff",
+        "--no-color",
+    ]);
+    command.arg(from.to_string()).arg(to.to_string());
+
+    let output = command.output().map_err(|err| match err.kind() {
+        ErrorKind::NotFound => LocalError::GitNotFound,
+        _ => LocalError::GitNotRun(err),
+    })?;
+    if !output.status.success() {
+        return Err(LocalError::GitFailed {
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
     }
+    Ok(output.stdout)
 }
 
-/// A repo-relative path with `/` separators; non-UTF-8 bytes are replaced for display.
-fn path_of(file: &git2::DiffFile<'_>) -> String {
-    file.path_bytes()
-        .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
-        .unwrap_or_default()
+fn prefixed(option: &str, value: &OsStr) -> OsString {
+    let mut arg = OsString::from(option);
+    arg.push(value);
+    arg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tempfile::TempDir;
+
+    #[test]
+    fn without_git_on_the_path_the_error_says_so() {
+        let dir = TempDir::new().expect("temp dir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let missing = dir.path().join("no-such-git");
+
+        let err = git_diff(missing.as_os_str(), &repo, Oid::zero(), Oid::zero())
+            .expect_err("no git to run");
+
+        assert!(matches!(err, LocalError::GitNotFound), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "`git` was not found on PATH: `smallbatch check` counts lines with git's own \
+             `git diff --numstat -M`; install git or put it on PATH"
+        );
+    }
+
+    #[test]
+    fn a_failing_git_shows_what_git_said() {
+        let dir = TempDir::new().expect("temp dir");
+        let repo = Repository::init(dir.path()).expect("init");
+
+        let err = git_diff(OsStr::new("git"), &repo, Oid::zero(), Oid::zero())
+            .expect_err("no such commits");
+
+        let LocalError::GitFailed { stderr, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            stderr.contains("0000000000000000000000000000000000000000"),
+            "{stderr}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("`git diff` failed (exit status: 128): "),
+            "{err}"
+        );
+    }
 }

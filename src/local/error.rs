@@ -32,6 +32,21 @@ pub enum LocalError {
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 
+    #[error(
+        "`git` was not found on PATH: `smallbatch check` counts lines with git's own \
+         `git diff --numstat -M`; install git or put it on PATH"
+    )]
+    GitNotFound,
+
+    #[error("cannot run `git`: {0}")]
+    GitNotRun(std::io::Error),
+
+    #[error("`git diff` failed ({status}): {stderr}")]
+    GitFailed { status: String, stderr: String },
+
+    #[error("cannot read the output of `git diff`: {0}")]
+    GitOutput(String),
+
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }

@@ -1,11 +1,13 @@
-//! `smallbatch check`: the gate on a local branch, via git2.
+//! `smallbatch check`: the gate on a local branch.
 //!
 //! Scores the committed work of the current branch, from the merge-base of HEAD and the base
 //! to HEAD, with the same policy core as the server, and with the policy (`smallbatch.yml`,
 //! `.gitattributes`) as the merge-base has it. Exits 1 when the size limit is exceeded.
 //!
-//! - [`git`]: repository discovery, base resolution, merge-base, reading files at a commit.
-//! - [`diff`]: the changed files, counted like `git diff --numstat`.
+//! - [`git`]: repository discovery, base resolution, merge-base, reading files at a commit
+//!   (git2).
+//! - [`diff`]: the changed files, counted by `git diff --numstat -M` itself (`numstat` reads
+//!   its output).
 //! - [`evaluate`]: hands the files and the base's policy to `crate::policy`.
 //! - [`report`]: the text and JSON outputs.
 
@@ -13,7 +15,10 @@ pub mod diff;
 mod error;
 pub mod evaluate;
 pub mod git;
+mod numstat;
 pub mod report;
+#[cfg(test)]
+mod tests_against_git;
 
 pub use error::LocalError;
 
@@ -23,8 +28,9 @@ use std::path::PathBuf;
 /// Score the current branch like the pull request gate would.
 ///
 /// Only committed work counts: the diff from the merge-base of HEAD and the base to HEAD.
-/// Uncommitted and untracked changes are ignored. The policy (`smallbatch.yml`,
-/// `.gitattributes`) is read as the merge-base has it. Exits 1 when the size limit is exceeded.
+/// Uncommitted and untracked changes are ignored. Files are paired and counted as
+/// `git diff --numstat -M` does. The policy (`smallbatch.yml`, `.gitattributes`) is read as the
+/// merge-base has it. Exits 1 when the size limit is exceeded.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct CheckArgs {
     /// Branch, tag or commit to compare with (any revspec) [default: origin/HEAD, else main,

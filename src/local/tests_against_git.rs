@@ -1,0 +1,362 @@
+//! `smallbatch check` on real repositories built with the git CLI. Every case compares the
+//! per-file counts with `git diff --numstat -M` on the same range, parsed here from git's
+//! human output (not the `-z` output the check reads).
+use super::{diff, git};
+use crate::domain::{FileChange, FileStatus};
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use tempfile::TempDir;
+
+/// A throwaway repository on `main`, driven through the git CLI.
+struct TestRepo {
+    dir: TempDir,
+}
+
+impl TestRepo {
+    fn new() -> Self {
+        let repo = Self {
+            dir: TempDir::new().expect("temp dir"),
+        };
+        repo.git(&["-c", "init.defaultBranch=main", "init", "-q"]);
+        for (key, value) in [
+            ("user.name", "Test Author"),
+            ("user.email", "author@example.com"),
+            ("commit.gpgsign", "false"),
+            ("core.autocrlf", "false"),
+        ] {
+            repo.git(&["config", key, value]);
+        }
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .expect("run git");
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("git prints utf-8")
+    }
+
+    fn write(&self, path: &str, contents: impl AsRef<[u8]>) {
+        let full = self.path().join(path);
+        fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
+        fs::write(full, contents).expect("write");
+    }
+
+    fn remove(&self, path: &str) {
+        fs::remove_file(self.path().join(path)).expect("rm");
+    }
+
+    fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+
+    /// `main` with `files`, then a `feature` branch checked out.
+    fn with_feature_branch_from(files: &[(&str, &str)]) -> Self {
+        let repo = Self::new();
+        for (path, contents) in files {
+            repo.write(path, contents);
+        }
+        repo.commit_all("main");
+        repo.git(&["checkout", "-q", "-b", "feature"]);
+        repo
+    }
+
+    /// Our files for merge-base(main, HEAD)..HEAD, and git's numstat of the same range.
+    fn ours_and_gits(&self) -> (Vec<Numstat>, Vec<Numstat>) {
+        let repo = git::open(self.path()).expect("open");
+        let range = git::range(&repo, Some("main")).expect("range");
+        let files = diff::changed_files(&repo, range.merge_base, range.head).expect("diff");
+        let merge_base = range.merge_base.to_string();
+        let gits = self.git(&[
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "--numstat",
+            "-M",
+            &merge_base,
+            "HEAD",
+        ]);
+        (
+            sorted(files.iter().map(Numstat::from)),
+            parse_numstat(&gits),
+        )
+    }
+
+    fn files(&self) -> Vec<FileChange> {
+        let repo = git::open(self.path()).expect("open");
+        let range = git::range(&repo, Some("main")).expect("range");
+        diff::changed_files(&repo, range.merge_base, range.head).expect("diff")
+    }
+}
+
+/// Lines of one length, `{prefix} line 001` and on, so that shares of lines are shares of bytes.
+fn lines(prefix: &str, range: std::ops::RangeInclusive<usize>) -> String {
+    range.map(|n| format!("{prefix} line {n:03}\n")).collect()
+}
+
+/// One line of `git diff --numstat`; `None` counts are git's `-` for a binary file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Numstat {
+    path: String,
+    previous_path: Option<String>,
+    additions: Option<u64>,
+    deletions: Option<u64>,
+}
+
+impl Numstat {
+    fn new(path: &str, previous_path: Option<&str>, counts: Option<(u64, u64)>) -> Self {
+        Self {
+            path: path.to_owned(),
+            previous_path: previous_path.map(str::to_owned),
+            additions: counts.map(|c| c.0),
+            deletions: counts.map(|c| c.1),
+        }
+    }
+}
+
+impl From<&FileChange> for Numstat {
+    fn from(file: &FileChange) -> Self {
+        let counts = (!file.binary).then_some((file.additions, file.deletions));
+        Self::new(&file.path, file.previous_path.as_deref(), counts)
+    }
+}
+
+fn sorted(entries: impl Iterator<Item = Numstat>) -> Vec<Numstat> {
+    let mut entries: Vec<Numstat> = entries.collect();
+    entries.sort();
+    entries
+}
+
+/// `added TAB deleted TAB path`, the path being `old => new` or `pre/{old => new}/suf` for a
+/// rename, and the counts `-` for a binary file.
+fn parse_numstat(output: &str) -> Vec<Numstat> {
+    sorted(output.lines().map(|line| {
+        let mut fields = line.splitn(3, '\t');
+        let (added, deleted, path) = (
+            fields.next().expect("added"),
+            fields.next().expect("deleted"),
+            fields.next().expect("path"),
+        );
+        let counts = (added != "-").then(|| {
+            (
+                added.parse().expect("a count"),
+                deleted.parse().expect("a count"),
+            )
+        });
+        let (path, previous_path) = renamed_path(path);
+        Numstat::new(&path, previous_path.as_deref(), counts)
+    }))
+}
+
+fn renamed_path(path: &str) -> (String, Option<String>) {
+    let Some((left, right)) = path.split_once(" => ") else {
+        return (path.to_owned(), None);
+    };
+    match (left.rfind('{'), right.find('}')) {
+        (Some(open), Some(close)) => {
+            let (prefix, old) = (&left[..open], &left[open + 1..]);
+            let (new, suffix) = (&right[..close], &right[close + 1..]);
+            // An empty side leaves `//` behind, as in `src/{ => core}/engine.rs`.
+            let join = |middle: &str| format!("{prefix}{middle}{suffix}").replace("//", "/");
+            (join(new), Some(join(old)))
+        }
+        _ => (right.to_owned(), Some(left.to_owned())),
+    }
+}
+
+/// The issue's case: libgit2 paired these as one renamed file losing 60 lines.
+#[test]
+fn a_file_renamed_and_cut_to_less_than_half_is_a_deletion_and_an_addition() {
+    let repo = TestRepo::with_feature_branch_from(&[("a.txt", &lines("kept", 1..=100))]);
+    repo.git(&["mv", "a.txt", "b.txt"]);
+    repo.write("b.txt", lines("kept", 1..=40));
+    repo.commit_all("rename and cut");
+
+    let (ours, gits) = repo.ours_and_gits();
+
+    assert_eq!(ours, gits);
+    assert_eq!(
+        ours,
+        [
+            Numstat::new("a.txt", None, Some((0, 100))),
+            Numstat::new("b.txt", None, Some((40, 0))),
+        ]
+    );
+}
+
+/// Half of the deleted file's bytes reappear: git's 50% threshold, reached.
+#[test]
+fn a_deleted_file_whose_lines_reappear_at_half_is_a_rename() {
+    let repo = TestRepo::with_feature_branch_from(&[("old.txt", &lines("moved", 1..=100))]);
+    repo.remove("old.txt");
+    repo.write("new.txt", lines("moved", 1..=50) + &lines("added", 1..=10));
+    repo.commit_all("half the lines move");
+
+    let (ours, gits) = repo.ours_and_gits();
+
+    assert_eq!(ours, gits);
+    assert_eq!(
+        ours,
+        [Numstat::new("new.txt", Some("old.txt"), Some((10, 50)))]
+    );
+    assert_eq!(repo.files()[0].status, FileStatus::Renamed);
+}
+
+/// 45% of the deleted file reappears: no rename for git (libgit2 paired these, 10 added and
+/// 55 deleted).
+#[test]
+fn a_deleted_file_whose_lines_reappear_at_less_than_half_is_no_rename() {
+    let repo = TestRepo::with_feature_branch_from(&[("old.txt", &lines("moved", 1..=100))]);
+    repo.remove("old.txt");
+    repo.write("new.txt", lines("moved", 1..=45) + &lines("added", 1..=10));
+    repo.commit_all("some lines move");
+
+    let (ours, gits) = repo.ours_and_gits();
+
+    assert_eq!(ours, gits);
+    assert_eq!(
+        ours,
+        [
+            Numstat::new("new.txt", None, Some((55, 0))),
+            Numstat::new("old.txt", None, Some((0, 100))),
+        ]
+    );
+    let statuses: Vec<FileStatus> = repo.files().iter().map(|f| f.status).collect();
+    assert_eq!(statuses, [FileStatus::Added, FileStatus::Removed]);
+}
+
+#[test]
+fn exact_renames_count_nothing() {
+    let repo = TestRepo::with_feature_branch_from(&[
+        ("docs/guide.md", &lines("guide", 1..=10)),
+        ("src/a.rs", &lines("a", 1..=3)),
+    ]);
+    repo.git(&["mv", "docs/guide.md", "manual.md"]);
+    repo.git(&["mv", "src/a.rs", "src/b.rs"]);
+    repo.commit_all("renames");
+
+    let (ours, gits) = repo.ours_and_gits();
+
+    assert_eq!(ours, gits);
+    assert_eq!(
+        ours,
+        [
+            Numstat::new("manual.md", Some("docs/guide.md"), Some((0, 0))),
+            Numstat::new("src/b.rs", Some("src/a.rs"), Some((0, 0))),
+        ]
+    );
+}
+
+#[test]
+fn binary_files_have_no_line_counts() {
+    let repo = TestRepo::with_feature_branch_from(&[
+        ("icon.png", "\u{89}PNG\0\0old"),
+        (".gitattributes", "*.dat -diff\n"),
+        ("table.dat", "text git is told not to diff\n"),
+    ]);
+    repo.write("icon.png", "\u{89}PNG\0\0new");
+    repo.write("logo.bin", "\0\x01\x02binary\0");
+    repo.write("table.dat", "text git is told not to diff\nmore\n");
+    repo.commit_all("binaries");
+
+    let (ours, gits) = repo.ours_and_gits();
+
+    assert_eq!(ours, gits);
+    assert_eq!(
+        ours,
+        [
+            Numstat::new("icon.png", None, None),
+            Numstat::new("logo.bin", None, None),
+            Numstat::new("table.dat", None, None),
+        ]
+    );
+}
+
+#[test]
+fn paths_with_spaces_and_accents_come_through_as_they_are() {
+    let repo = TestRepo::with_feature_branch_from(&[("src/ü ö.rs", &lines("umlaut", 1..=20))]);
+    repo.git(&["mv", "src/ü ö.rs", "src/ä b.rs"]);
+    repo.write("src/ä b.rs", lines("umlaut", 1..=21));
+    repo.write("docs/with space/naïve résumé.md", "hello\n");
+    repo.commit_all("odd names");
+
+    let (ours, gits) = repo.ours_and_gits();
+
+    assert_eq!(ours, gits);
+    assert_eq!(
+        ours,
+        [
+            Numstat::new("docs/with space/naïve résumé.md", None, Some((1, 0))),
+            Numstat::new("src/ä b.rs", Some("src/ü ö.rs"), Some((1, 0))),
+        ]
+    );
+}
+
+#[test]
+fn tabs_and_newlines_in_a_path_survive() {
+    let repo = TestRepo::with_feature_branch_from(&[("README", "readme\n")]);
+    repo.write("a\tb\nc.txt", "one\ntwo\n");
+    repo.commit_all("a name git would quote");
+
+    let files = repo.files();
+
+    assert_eq!(
+        files.iter().map(Numstat::from).collect::<Vec<_>>(),
+        [Numstat::new("a\tb\nc.txt", None, Some((2, 0)))]
+    );
+}
+
+/// `main` with one file of each kind, a `feature` branch changing each, and `main` moved on.
+fn repo_with_every_kind_of_change() -> TestRepo {
+    let repo = TestRepo::with_feature_branch_from(&[
+        (
+            ".smallbatch.yml",
+            "size:\n  max_lines: 50\n  warn_lines: 30\n  ignore: [\"docs/*.md\"]\n",
+        ),
+        (".gitattributes", "generated/** linguist-generated\n"),
+        ("src/lib.rs", &lines("lib", 1..=20)),
+        ("src/old.rs", &lines("old", 1..=5)),
+        ("src/engine.rs", &lines("engine", 1..=30)),
+        ("assets/icon.bin", "\u{89}PNG\0\0old"),
+        ("vendor/dep/dep.c", &lines("dep", 1..=6)),
+    ]);
+    repo.write("src/lib.rs", lines("lib", 1..=20) + &lines("more", 1..=30));
+    repo.remove("src/old.rs");
+    repo.remove("src/engine.rs");
+    repo.write("src/core/engine.rs", lines("engine", 1..=31));
+    repo.write("assets/icon.bin", "\u{89}PNG\0\0new");
+    repo.write("Cargo.lock", lines("lock", 1..=12));
+    repo.write("vendor/dep/dep.c", lines("dep", 1..=8));
+    repo.write("generated/schema.rs", lines("schema", 1..=7));
+    repo.write("docs/guide.md", lines("guide", 1..=9));
+    repo.write("web/app.ts", lines("app", 1..=25));
+    repo.commit_all("feature: every kind of change");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("CHANGELOG.md", "moved on\n");
+    repo.commit_all("main: later work");
+    repo.git(&["checkout", "-q", "feature"]);
+    repo
+}
+
+#[test]
+fn every_kind_of_change_counts_as_git_counts_it() {
+    let repo = repo_with_every_kind_of_change();
+    let (ours, gits) = repo.ours_and_gits();
+    assert_eq!(ours, gits);
+}
