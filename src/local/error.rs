@@ -25,8 +25,8 @@ pub enum LocalError {
     #[error("HEAD and `{base}` have no common ancestor: pass a related base with --base REF")]
     NoMergeBase { base: String },
 
-    /// The policy file on the base side is broken; shown as `file:line:col: message`.
-    #[error("invalid policy file at the merge-base: {0}")]
+    /// The policy file at the base's tip is broken; shown as `file:line:col: message`.
+    #[error("invalid policy file at the tip of the base: {0}")]
     Config(#[from] ConfigError),
 
     #[error("git: {0}")]

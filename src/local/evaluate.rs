@@ -6,26 +6,34 @@ use crate::policy::config::CONFIG_PATHS;
 use crate::policy::{Evaluation, Reason, RepoConfig, Verdict};
 use git2::{Oid, Repository};
 
-/// The policy as the base side of the range has it: the first of [`CONFIG_PATHS`] that exists
-/// at `commit` (the defaults when none does), and the root `.gitattributes` there. Like the
-/// server, the base decides, so a branch cannot loosen its own gate.
+/// The policy the base has: the first of [`CONFIG_PATHS`] that exists at `commit` (the
+/// defaults when none does), and the root `.gitattributes` there. Like the server, the base
+/// decides, so a branch cannot loosen its own gate.
 pub struct BasePolicy {
     pub config: RepoConfig,
+    /// Which of [`CONFIG_PATHS`] it came from; `None` for the defaults.
+    pub file: Option<&'static str>,
     pub gitattributes: Option<String>,
 }
 
 impl BasePolicy {
+    /// The policy at `commit`: `smallbatch check` passes the base's tip, where the server
+    /// reads it too (the base branch's head), not the merge-base, which may predate a change
+    /// of the policy.
     pub fn at(repo: &Repository, commit: Oid) -> Result<Self, LocalError> {
         let mut config = RepoConfig::default();
+        let mut file = None;
         for path in CONFIG_PATHS {
             if let Some(text) = read_text_at(repo, commit, path)? {
                 config = RepoConfig::parse(path, &text)?;
+                file = Some(path);
                 break;
             }
         }
         let gitattributes = read_text_at(repo, commit, ".gitattributes")?;
         Ok(Self {
             config,
+            file,
             gitattributes,
         })
     }

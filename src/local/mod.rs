@@ -1,8 +1,9 @@
 //! `smallbatch check`: the gate on a local branch.
 //!
 //! Scores the committed work of the current branch, from the merge-base of HEAD and the base
-//! to HEAD, with the same policy core as the server, and with the policy (`smallbatch.yml`,
-//! `.gitattributes`) as the merge-base has it. Exits 1 when the size limit is exceeded.
+//! to HEAD, with the same policy core as the server and the policy (`smallbatch.yml`,
+//! `.gitattributes`) as the base's tip has it, as the server reads it. Exits 1 when the size
+//! limit is exceeded.
 //!
 //! - [`git`]: repository discovery, base resolution, merge-base, reading files at a commit
 //!   (git2).
@@ -29,8 +30,8 @@ use std::path::PathBuf;
 ///
 /// Only committed work counts: the diff from the merge-base of HEAD and the base to HEAD.
 /// Uncommitted and untracked changes are ignored. Files are paired and counted as
-/// `git diff --numstat -M` does. The policy (`smallbatch.yml`, `.gitattributes`) is read as the
-/// merge-base has it. Exits 1 when the size limit is exceeded.
+/// `git diff --numstat -M` does. The policy (`smallbatch.yml`, `.gitattributes`) is read at the
+/// tip of the base, as the server reads it. Exits 1 when the size limit is exceeded.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct CheckArgs {
     /// Branch, tag or commit to compare with (any revspec) [default: origin/HEAD, else main,
@@ -79,7 +80,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<CheckOutcome, LocalE
     let repo = git::open(&args.path)?;
     let range = git::range(&repo, args.base.as_deref())?;
     let files = diff::changed_files(&repo, range.merge_base, range.head)?;
-    let policy = evaluate::BasePolicy::at(&repo, range.merge_base)?;
+    let policy = evaluate::BasePolicy::at(&repo, range.base.commit)?;
     let eval = evaluate::evaluate(&files, &policy);
     let exceeded = evaluate::size_exceeded(&eval.verdict);
 

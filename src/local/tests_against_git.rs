@@ -1,7 +1,7 @@
 //! `smallbatch check` on real repositories built with the git CLI. Every case compares the
 //! per-file counts with `git diff --numstat -M` on the same range, parsed here from git's
 //! human output (not the `-z` output the check reads).
-use super::{diff, git};
+use super::{diff, git, run, CheckArgs, CheckOutcome, OutputFormat};
 use crate::domain::{FileChange, FileStatus};
 use std::fs;
 use std::path::Path;
@@ -77,6 +77,10 @@ impl TestRepo {
         repo
     }
 
+    fn rev(&self, spec: &str) -> String {
+        self.git(&["rev-parse", spec]).trim().to_owned()
+    }
+
     /// Our files for merge-base(main, HEAD)..HEAD, and git's numstat of the same range.
     fn ours_and_gits(&self) -> (Vec<Numstat>, Vec<Numstat>) {
         let repo = git::open(self.path()).expect("open");
@@ -102,6 +106,22 @@ impl TestRepo {
         let repo = git::open(self.path()).expect("open");
         let range = git::range(&repo, Some("main")).expect("range");
         diff::changed_files(&repo, range.merge_base, range.head).expect("diff")
+    }
+
+    fn check(&self, base: &str, format: OutputFormat) -> (CheckOutcome, String) {
+        let args = CheckArgs {
+            base: Some(base.to_owned()),
+            format,
+            path: self.path().to_path_buf(),
+        };
+        let mut out = Vec::new();
+        let outcome = run(&args, &mut out).expect("check runs");
+        (outcome, String::from_utf8(out).expect("utf-8"))
+    }
+
+    fn json_check(&self, base: &str) -> (CheckOutcome, serde_json::Value) {
+        let (outcome, out) = self.check(base, OutputFormat::Json);
+        (outcome, serde_json::from_str(&out).expect("json"))
     }
 }
 
@@ -320,6 +340,73 @@ fn tabs_and_newlines_in_a_path_survive() {
         files.iter().map(Numstat::from).collect::<Vec<_>>(),
         [Numstat::new("a\tb\nc.txt", None, Some((2, 0)))]
     );
+}
+
+/// `main` at 100 lines with `feature` adding 30 lines, then `main`'s policy is changed to
+/// `tip_policy`, so the merge-base and the base's tip disagree.
+fn repo_whose_policy_changed_after_branching(tip_policy: &str) -> TestRepo {
+    let repo = TestRepo::with_feature_branch_from(&[(
+        ".smallbatch.yml",
+        "size:\n  max_lines: 100\n  warn_lines: 50\n",
+    )]);
+    repo.write("src/feature.rs", lines("feature", 1..=30));
+    repo.write("generated/api.rs", lines("generated", 1..=30));
+    repo.commit_all("feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write(".smallbatch.yml", tip_policy);
+    repo.commit_all("main changes its policy");
+    repo.git(&["checkout", "-q", "feature"]);
+    repo
+}
+
+#[test]
+fn the_policy_is_read_at_the_base_tip_not_at_the_merge_base() {
+    let repo =
+        repo_whose_policy_changed_after_branching("size:\n  max_lines: 10\n  warn_lines: 5\n");
+    repo.write(".gitattributes", "*.rs linguist-generated\n");
+    repo.commit_all("the branch cannot loosen the gate either");
+
+    let (outcome, report) = repo.json_check("main");
+
+    assert_eq!(outcome, CheckOutcome::SizeExceeded);
+    assert_eq!(report["size"]["max_lines"], 10);
+    // 30 + 30 + the branch's one-line `.gitattributes`, which excludes nothing: only the
+    // tip's would, and the tip has none.
+    assert_eq!(report["size"]["lines"], 61);
+    assert_eq!(report["merge_base"], repo.rev("main~1"));
+    let (ours, gits) = repo.ours_and_gits();
+    assert_eq!(ours, gits);
+}
+
+#[test]
+fn a_policy_loosened_on_the_base_applies_at_once() {
+    let repo =
+        repo_whose_policy_changed_after_branching("size:\n  max_lines: 1000\n  warn_lines: 500\n");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write(".gitattributes", "generated/** linguist-generated\n");
+    repo.commit_all("main marks generated code");
+    repo.git(&["checkout", "-q", "feature"]);
+
+    let (outcome, report) = repo.json_check("main");
+
+    assert_eq!(outcome, CheckOutcome::WithinLimits);
+    assert_eq!(report["size"]["max_lines"], 1000);
+    // The tip's `.gitattributes` too: the generated file does not count.
+    assert_eq!(report["size"]["lines"], 30);
+    let generated = &report["size"]["files"][0];
+    assert_eq!(generated["path"], "generated/api.rs");
+    assert_eq!(generated["excluded"]["kind"], "linguist_generated");
+}
+
+#[test]
+fn a_commit_as_base_is_its_own_tip() {
+    let repo = repo_whose_policy_changed_after_branching("size:\n  max_lines: 10\n");
+    let merge_base = repo.rev("main~1");
+
+    let (outcome, report) = repo.json_check(&merge_base);
+
+    assert_eq!(outcome, CheckOutcome::WithinLimits);
+    assert_eq!(report["size"]["max_lines"], 100);
 }
 
 /// `main` with one file of each kind, a `feature` branch changing each, and `main` moved on.
