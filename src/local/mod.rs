@@ -10,16 +10,19 @@
 //! - [`diff`]: the changed files, counted by `git diff --numstat -M` itself (`numstat` reads
 //!   its output).
 //! - [`evaluate`]: hands the files and the base's policy to `crate::policy`.
-//! - [`report`]: the text and JSON outputs.
+//! - `text` and [`report`]: the plain text and the JSON outputs; `plain` turns the PR
+//!   comment's markdown into terminal text.
 
 pub mod diff;
 mod error;
 pub mod evaluate;
 pub mod git;
 mod numstat;
+mod plain;
 pub mod report;
 #[cfg(test)]
 mod tests_against_git;
+mod text;
 
 pub use error::LocalError;
 
@@ -39,7 +42,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
 
-    /// Output format: a verdict and the guidance, or a JSON report.
+    /// Output format: plain text (the verdict, the guidance and every file with its count or
+    /// why it does not count), or a JSON report.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 
@@ -50,7 +54,7 @@ pub struct CheckArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// A verdict line and the guidance the pull request comment would show.
+    /// The verdict, the guidance the pull request comment would show, and every file.
     Text,
     /// A stable JSON document: per-file counts, exclusions and the totals.
     Json,
@@ -85,7 +89,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<CheckOutcome, LocalE
     let exceeded = evaluate::size_exceeded(&eval.verdict);
 
     match args.format {
-        OutputFormat::Text => report::write_text(out, &range, &eval)?,
+        OutputFormat::Text => text::write_text(out, &range, &policy, &eval)?,
         OutputFormat::Json => report::write_json(out, &range, &eval, exceeded)?,
     }
     Ok(if exceeded {

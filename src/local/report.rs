@@ -1,8 +1,6 @@
-//! What `smallbatch check` prints: a verdict line and the PR's guidance text, or JSON.
+//! What `smallbatch check --format json` prints (the text format is in `super::text`).
 use super::git::Range;
-use crate::domain::ForgeKind;
-use crate::policy::comment::{guidance_comment, GUIDANCE_MARKER};
-use crate::policy::render::check_text;
+use crate::policy::comment::GUIDANCE_MARKER;
 use crate::policy::{Evaluation, SizeScore, TestsOutcome};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -50,28 +48,6 @@ pub fn write_json(
     writeln!(out)
 }
 
-/// The check run's title as the verdict line, the range it covers, then the guidance the PR
-/// comment would show (without its hidden marker), when there is any.
-pub fn write_text(out: &mut dyn Write, range: &Range, eval: &Evaluation) -> io::Result<()> {
-    writeln!(out, "{}", check_text(eval).title)?;
-    writeln!(
-        out,
-        "Committed work from the merge-base {} with {} to HEAD {}.",
-        short(&range.merge_base),
-        range.base.name,
-        short(&range.head),
-    )?;
-    // The forge is not known here; the comment is shown as GitHub would word it.
-    if let Some(comment) = guidance_comment(eval, ForgeKind::GitHub) {
-        let guidance = strip_marker(&comment);
-        if !guidance.is_empty() {
-            writeln!(out)?;
-            writeln!(out, "{guidance}")?;
-        }
-    }
-    Ok(())
-}
-
 /// The comment without the marker line that only the bot reads, and without blank edges.
 pub fn strip_marker(comment: &str) -> String {
     comment
@@ -81,11 +57,6 @@ pub fn strip_marker(comment: &str) -> String {
         .join("\n")
         .trim_matches('\n')
         .to_owned()
-}
-
-fn short(oid: &git2::Oid) -> String {
-    let full = oid.to_string();
-    full[..7.min(full.len())].to_owned()
 }
 
 #[cfg(test)]

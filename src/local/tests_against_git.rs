@@ -41,6 +41,9 @@ impl TestRepo {
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE")
+            // Fixed dates, so that the commits (and the snapshots' shas) are the same each run.
+            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
             .output()
             .expect("run git");
         assert!(
@@ -409,6 +412,17 @@ fn a_commit_as_base_is_its_own_tip() {
     assert_eq!(report["size"]["max_lines"], 100);
 }
 
+#[test]
+fn the_text_names_the_policy_file_and_the_tip_it_was_read_at() {
+    let repo = repo_whose_policy_changed_after_branching("size:\n  max_lines: 10\n");
+    let tip = repo.rev("main");
+
+    let (_, text) = repo.check("main", OutputFormat::Text);
+
+    let policy_line = format!("Policy: .smallbatch.yml at the tip of main, {}.", &tip[..7]);
+    assert!(text.lines().any(|line| line == policy_line), "{text}");
+}
+
 /// `main` with one file of each kind, a `feature` branch changing each, and `main` moved on.
 fn repo_with_every_kind_of_change() -> TestRepo {
     let repo = TestRepo::with_feature_branch_from(&[
@@ -446,4 +460,17 @@ fn every_kind_of_change_counts_as_git_counts_it() {
     let repo = repo_with_every_kind_of_change();
     let (ours, gits) = repo.ours_and_gits();
     assert_eq!(ours, gits);
+}
+
+#[test]
+fn the_text_report_of_a_real_branch() {
+    let repo = repo_with_every_kind_of_change();
+
+    let (outcome, text) = repo.check("main", OutputFormat::Text);
+
+    assert_eq!(outcome, CheckOutcome::SizeExceeded);
+    super::text::tests::assert_plain(&text);
+    insta::with_settings!({ filters => vec![(r"\b[0-9a-f]{7}\b", "[sha]")] }, {
+        insta::assert_snapshot!(text);
+    });
 }

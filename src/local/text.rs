@@ -1,0 +1,248 @@
+//! What `smallbatch check` prints by default: plain text for a terminal.
+//!
+//! The verdict, the range and where the policy came from; then the guidance the PR comment
+//! would give, without its markup; then every file, counted ones with their counts and the
+//! others with the reason they don't count.
+use super::evaluate::BasePolicy;
+use super::git::Range;
+use super::plain::plain_text;
+use crate::domain::{FileStatus, ForgeKind};
+use crate::policy::comment::guidance_comment;
+use crate::policy::config::CONFIG_PATHS;
+use crate::policy::render::check_text;
+use crate::policy::{Evaluation, Exclusion, FileOutcome};
+use std::io::{self, Write};
+
+pub fn write_text(
+    out: &mut dyn Write,
+    range: &Range,
+    policy: &BasePolicy,
+    eval: &Evaluation,
+) -> io::Result<()> {
+    writeln!(out, "{}", check_text(eval).title)?;
+    writeln!(
+        out,
+        "Committed work from the merge-base {} with {} to HEAD {}.",
+        short(&range.merge_base),
+        range.base.name,
+        short(&range.head),
+    )?;
+    let tip = format!(
+        "the tip of {}, {}",
+        range.base.name,
+        short(&range.base.commit)
+    );
+    match policy.file {
+        Some(file) => writeln!(out, "Policy: {file} at {tip}.")?,
+        None => writeln!(
+            out,
+            "Policy: the defaults, no {} at {tip}.",
+            CONFIG_PATHS.join(" or ")
+        )?,
+    }
+    // The forge is not known here; the guidance is worded as on GitHub.
+    if let Some(comment) = guidance_comment(eval, ForgeKind::GitHub) {
+        writeln!(out, "\n{}", plain_text(&comment))?;
+    }
+    if eval.size.files.is_empty() {
+        return writeln!(out, "\nNo file changed from the merge-base to HEAD.");
+    }
+    write_counted(out, eval)?;
+    write_excluded(out, eval)
+}
+
+/// A table in the shape of `git diff --numstat`, with the lines each file adds to the score.
+fn write_counted(out: &mut dyn Write, eval: &Evaluation) -> io::Result<()> {
+    let counted: Vec<&FileOutcome> = eval.size.counted().collect();
+    if counted.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nCounted: {}, {} (a file counts its added plus deleted lines; a deleted file 1, a \
+         binary file 0)",
+        files(counted.len()),
+        plural(eval.size.lines, "line", "lines")
+    )?;
+    // git's numstat shows `-` for a binary file's counts.
+    let numbers = |f: &FileOutcome| {
+        if f.binary {
+            ["-".to_owned(), "-".to_owned(), f.lines.to_string()]
+        } else {
+            [f.additions, f.deletions, f.lines].map(|n| n.to_string())
+        }
+    };
+    let header = ["added", "deleted", "lines"];
+    let widths = counted
+        .iter()
+        .map(|f| numbers(f))
+        .fold(header.map(str::len), |widths, row| {
+            [0, 1, 2].map(|i| widths[i].max(row[i].len()))
+        });
+    let [added, deleted, lines] = widths;
+    writeln!(
+        out,
+        "  {:>added$}  {:>deleted$}  {:>lines$}  file",
+        header[0], header[1], header[2]
+    )?;
+    for file in counted {
+        let [a, d, l] = numbers(file);
+        writeln!(
+            out,
+            "  {a:>added$}  {d:>deleted$}  {l:>lines$}  {}",
+            described(file)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_excluded(out: &mut dyn Write, eval: &Evaluation) -> io::Result<()> {
+    let excluded: Vec<(&FileOutcome, &Exclusion)> = eval.size.excluded().collect();
+    if excluded.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nNot counted: {}", files(excluded.len()))?;
+    for (file, why) in excluded {
+        writeln!(out, "  {} ({})", described(file), reason(why))?;
+    }
+    Ok(())
+}
+
+/// The path, and what else the reader should know about the file.
+fn described(file: &FileOutcome) -> String {
+    let mut text = file.path.clone();
+    if let Some(previous) = &file.previous_path {
+        text.push_str(&format!(" (from {previous})"));
+    }
+    if file.status == FileStatus::Removed {
+        text.push_str(" (deleted)");
+    }
+    if file.binary {
+        text.push_str(" (binary)");
+    }
+    text
+}
+
+/// Why a file does not count, in the words of the check run's "Not counted" table.
+fn reason(why: &Exclusion) -> String {
+    match why {
+        Exclusion::LockFile => "lock file".to_owned(),
+        Exclusion::VendoredPath { dir } => format!("vendored path {dir}"),
+        Exclusion::LinguistGenerated => "linguist-generated in .gitattributes".to_owned(),
+        Exclusion::LinguistVendored => "linguist-vendored in .gitattributes".to_owned(),
+        Exclusion::Ignored { pattern } => format!("size.ignore pattern {pattern}"),
+    }
+}
+
+fn files(n: usize) -> String {
+    plural(n as u64, "file", "files")
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn short(oid: &git2::Oid) -> String {
+    let full = oid.to_string();
+    full[..7.min(full.len())].to_owned()
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::domain::FileChange;
+    use crate::local::git::Base;
+    use crate::policy::{evaluate_local, RepoConfig};
+    use git2::Oid;
+
+    /// Fails when `text` holds markdown or HTML that a terminal would show as is.
+    pub fn assert_plain(text: &str) {
+        for markup in ["##", "**", "`", "<details", "<!--", "<sub", "|---", "| "] {
+            assert!(!text.contains(markup), "{markup:?} in:\n{text}");
+        }
+    }
+
+    fn file(path: &str, status: FileStatus, additions: u64, deletions: u64) -> FileChange {
+        FileChange {
+            path: path.to_owned(),
+            previous_path: None,
+            status,
+            additions,
+            deletions,
+            binary: false,
+        }
+    }
+
+    fn range() -> Range {
+        let oid = |digit: &str| Oid::from_str(&digit.repeat(40)).expect("hex");
+        Range {
+            base: Base {
+                name: "main".to_owned(),
+                commit: oid("3"),
+            },
+            merge_base: oid("1"),
+            head: oid("2"),
+        }
+    }
+
+    fn text_of(files: &[FileChange], policy: &BasePolicy) -> String {
+        let eval = evaluate_local(files, &policy.config, policy.gitattributes.as_deref());
+        let mut out = Vec::new();
+        write_text(&mut out, &range(), policy, &eval).expect("write to a Vec");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_plain(&text);
+        text
+    }
+
+    fn policy(file: Option<&'static str>, yaml: &str, gitattributes: Option<&str>) -> BasePolicy {
+        BasePolicy {
+            config: RepoConfig::parse("policy.yml", yaml).expect("valid policy"),
+            file,
+            gitattributes: gitattributes.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn over_the_limits_with_every_kind_of_file() {
+        use FileStatus::*;
+        let files = [
+            FileChange {
+                previous_path: Some("src/engine.rs".to_owned()),
+                ..file("src/core/engine.rs", Renamed, 2, 1)
+            },
+            file("src/lib.rs", Modified, 300, 20),
+            file("src/old.rs", Removed, 0, 5),
+            file("web/app.ts", Added, 150, 0),
+            FileChange {
+                binary: true,
+                ..file("assets/logo.png", Added, 0, 0)
+            },
+            file("Cargo.lock", Modified, 500, 120),
+            file("web/node_modules/left-pad/index.js", Added, 10, 0),
+            file("generated/api.rs", Added, 900, 0),
+            file("legacy/old.rb", Modified, 3, 3),
+            file("docs/guide.md", Added, 40, 0),
+        ];
+        let policy = policy(
+            Some(".github/smallbatch.yml"),
+            "size:\n  max_files: 4\n  ignore: [\"docs/*.md\"]\n",
+            Some("generated/** linguist-generated\nlegacy/** linguist-vendored\n"),
+        );
+        insta::assert_snapshot!(text_of(&files, &policy));
+    }
+
+    #[test]
+    fn within_the_limits_on_the_default_policy() {
+        let files = [
+            file("src/a.rs", FileStatus::Modified, 10, 2),
+            file("tests/a.rs", FileStatus::Added, 5, 0),
+        ];
+        insta::assert_snapshot!(text_of(&files, &policy(None, "{}", None)));
+    }
+
+    #[test]
+    fn nothing_committed_since_the_merge_base() {
+        let text = text_of(&[], &policy(Some(".smallbatch.yml"), "{}", None));
+        insta::assert_snapshot!(text);
+    }
+}
