@@ -57,7 +57,7 @@ fn main() -> ExitCode {
         Command::Check(args) => match local::run(&args, &mut std::io::stdout().lock()) {
             Ok(outcome) => ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1)),
             Err(e) => {
-                eprintln!("smallbatch check: {e}");
+                say(&format!("smallbatch check: {e}"));
                 ExitCode::from(2)
             }
         },
