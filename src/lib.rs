@@ -16,4 +16,5 @@ pub mod server;
 pub mod settings;
 pub mod ship;
 pub mod store;
+pub mod telemetry;
 pub mod worker;

@@ -1,7 +1,6 @@
 //! The repository's policy file. Read from the base branch, so a PR cannot loosen its own gate.
 use super::globs::PathGlobs;
-use crate::domain::Permission;
-use crate::forge::MergeMethod;
+use crate::domain::{MergeMethod, Permission};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -21,8 +21,9 @@ pub mod tests_found;
 mod text;
 pub mod verdict;
 
+pub use crate::domain::SizeLabel;
 pub use config::{ConfigError, RepoConfig};
-pub use labels::{LabelPlan, SizeLabel};
+pub use labels::LabelPlan;
 pub use reviews::ReviewOutcome;
 pub use size::{Exclusion, FileOutcome, SizeScore};
 pub use tests_found::TestsOutcome;

@@ -1,5 +1,5 @@
 //! Judges one metric reading against its bound, and a round of verdicts as a whole.
-//! Pure: the readings come from [`super::telemetry`].
+//! Pure: the readings come from [`super::prometheus_api`].
 //!
 //! Anything that cannot be measured is [`MetricVerdict::Unknown`], never healthy: a deploy
 //! that took the telemetry down with it must not pass its watch.

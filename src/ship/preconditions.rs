@@ -1,7 +1,6 @@
 //! What must hold before `/ship` merges: checked on the current head, all at once, so
 //! the reply is one complete checklist.
-use crate::domain::ForgeKind;
-use crate::forge::{CheckOutcome, HeadCheck};
+use crate::domain::{CheckOutcome, ForgeKind, HeadCheck};
 use crate::policy::Conclusion;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

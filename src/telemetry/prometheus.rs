@@ -1,11 +1,11 @@
 //! Reads production telemetry from Prometheus' HTTP API (`GET /api/v1/query`).
 //!
-//! Every failure is turned into a [`Reading`] the judge can state, never an error to
-//! propagate: an unreachable server is something to tell the user, and it is never healthy.
+//! What is asked and how the answer reads is pure ([`crate::ship::prometheus_api`]); this
+//! is the HTTP around it. A request that gets no answer is a [`Reading::Unreachable`],
+//! never an error to propagate: it is something to tell the user, and it is never healthy.
 
-use super::judge::Reading;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
+use crate::ship::judge::Reading;
+use crate::ship::prometheus_api::{self, baseline_query, unix_seconds};
 use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
@@ -54,9 +54,8 @@ impl Prometheus {
         })
     }
 
-    /// `query` evaluated at `at` (the server's now when `None`). It must come down to one
-    /// number: an empty answer is [`Reading::NoData`], several series are [`Reading::Invalid`]
-    /// (picking one, or combining them, is the query's job: `sum`, `max`, `avg`).
+    /// `query` evaluated at `at` (the server's now when `None`), read as
+    /// [`prometheus_api::reading`] says.
     pub async fn instant(&self, query: &str, at: Option<OffsetDateTime>) -> Reading {
         let mut params = vec![("query", query.to_owned())];
         if let Some(at) = at {
@@ -73,42 +72,16 @@ impl Prometheus {
             Err(err) => return Reading::Unreachable(self.transport_reason(&err)),
         };
         let status = response.status();
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(err) => return Reading::Unreachable(self.transport_reason(&err)),
-        };
-        let Ok(answer) = serde_json::from_slice::<Answer>(&body) else {
-            return Reading::Unreachable(if status.is_success() {
-                format!("HTTP {status}: the answer is not from the Prometheus API")
-            } else {
-                format!("HTTP {status}")
-            });
-        };
-        match answer {
-            Answer::Success { data } => data.reading(),
-            Answer::Error { error_type, error } => {
-                let reason = format!("Prometheus refused the query ({error_type}): {error}");
-                // 5xx: the server is overloaded or timed out, not the query's fault.
-                if status.is_server_error() {
-                    Reading::Unreachable(reason)
-                } else {
-                    Reading::Invalid(reason)
-                }
-            }
+        match response.bytes().await {
+            Ok(body) => prometheus_api::reading(status, &body),
+            Err(err) => Reading::Unreachable(self.transport_reason(&err)),
         }
     }
 
-    /// The metric's value before a deploy: `query` averaged over the `window` that ends at
-    /// `before`, as `avg_over_time((query)[window:])`. An average, not the value at one
-    /// instant, so that one spike or dip just before the deploy does not set the bar.
-    /// The subquery's step is the server's evaluation interval. A window under a second is
-    /// the instant value at `before`.
+    /// The metric's value before a deploy: [`baseline_query`] evaluated at `before`.
     pub async fn baseline(&self, query: &str, before: OffsetDateTime, window: Duration) -> Reading {
-        if window.as_secs() == 0 {
-            return self.instant(query, Some(before)).await;
-        }
-        let averaged = format!("avg_over_time(({query})[{}s:])", window.as_secs());
-        self.instant(&averaged, Some(before)).await
+        self.instant(&baseline_query(query, window), Some(before))
+            .await
     }
 
     /// Why the request got no answer, without the URL: the reason may reach a PR comment
@@ -125,78 +98,6 @@ impl Prometheus {
             format!("cannot connect: {cause}")
         } else {
             format!("request failed: {cause}")
-        }
-    }
-}
-
-/// Prometheus takes fractional Unix seconds; milliseconds are plenty.
-fn unix_seconds(at: OffsetDateTime) -> String {
-    let millis = at.unix_timestamp_nanos() / 1_000_000;
-    let sign = if millis < 0 { "-" } else { "" };
-    let millis = millis.unsigned_abs();
-    format!("{sign}{}.{:03}", millis / 1000, millis % 1000)
-}
-
-/// The API's envelope: `{"status": "success", "data": ...}` or an error with its type.
-#[derive(Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-enum Answer {
-    Success {
-        data: Data,
-    },
-    Error {
-        #[serde(rename = "errorType")]
-        error_type: String,
-        error: String,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum Data {
-    Vector(Vec<Series>),
-    Scalar(Sample),
-    Matrix(IgnoredAny),
-    String(IgnoredAny),
-}
-
-#[derive(Deserialize)]
-struct Series {
-    value: Sample,
-}
-
-/// `[<unix seconds>, "<value>"]`: values are strings so that NaN and ±Inf survive JSON.
-#[derive(Deserialize)]
-struct Sample(IgnoredAny, String);
-
-impl Data {
-    fn reading(self) -> Reading {
-        match self {
-            Data::Scalar(sample) => sample.reading(),
-            Data::Vector(series) => match <[Series; 1]>::try_from(series) {
-                Ok([one]) => one.value.reading(),
-                Err(series) if series.is_empty() => Reading::NoData,
-                Err(series) => Reading::Invalid(format!(
-                    "the query returned {} series; it must return one (aggregate with sum, max or avg)",
-                    series.len()
-                )),
-            },
-            Data::Matrix(_) => {
-                Reading::Invalid("the query returned a range vector; it must return one number".into())
-            }
-            Data::String(_) => {
-                Reading::Invalid("the query returned a string; it must return one number".into())
-            }
-        }
-    }
-}
-
-impl Sample {
-    fn reading(self) -> Reading {
-        // Rust reads Prometheus' `NaN`, `+Inf` and `-Inf` as they are.
-        match self.1.parse() {
-            Ok(value) => Reading::Value(value),
-            Err(_) => Reading::Invalid(format!("the sample value `{}` is not a number", self.1)),
         }
     }
 }
@@ -394,14 +295,5 @@ mod tests {
             err.to_string(),
             "the Prometheus URL `mailto:ops@example.com` cannot have an API path under it"
         );
-    }
-
-    #[test]
-    fn times_are_sent_as_unix_seconds_with_milliseconds() {
-        assert_eq!(
-            unix_seconds(datetime!(2023-11-14 22:13:20.0059 UTC)),
-            "1700000000.005"
-        );
-        assert_eq!(unix_seconds(datetime!(1969-12-31 23:59:59.5 UTC)), "-0.500");
     }
 }
