@@ -1272,10 +1272,22 @@ async fn stored_deliveries_are_known_alone_or_split(db: Db) {
     enqueue_pr(&store, "github:one", 1).await;
     enqueue_pr(&store, "github:many/0", 2).await;
     enqueue_pr(&store, "github:many/1", 3).await;
-    assert!(store.has_delivery("github:one").await.unwrap());
-    assert!(store.has_delivery("github:many").await.unwrap());
-    assert!(!store.has_delivery("github:on").await.unwrap());
-    assert!(!store.has_delivery("github:other").await.unwrap());
+    assert!(store
+        .has_delivery(&DeliveryId::new("github:one"))
+        .await
+        .unwrap());
+    assert!(store
+        .has_delivery(&DeliveryId::new("github:many"))
+        .await
+        .unwrap());
+    assert!(!store
+        .has_delivery(&DeliveryId::new("github:on"))
+        .await
+        .unwrap());
+    assert!(!store
+        .has_delivery(&DeliveryId::new("github:other"))
+        .await
+        .unwrap());
 }
 
 async fn live_jobs_are_the_queued_and_running_ones_of_a_key(db: Db) {
@@ -1383,7 +1395,11 @@ async fn old_done_jobs_are_pruned_in_batches_and_nothing_else(db: Db) {
         ("queued", true),
         ("recent", true),
     ] {
-        assert_eq!(store.has_delivery(id).await.unwrap(), known, "{id}");
+        assert_eq!(
+            store.has_delivery(&DeliveryId::new(id)).await.unwrap(),
+            known,
+            "{id}"
+        );
     }
     assert_eq!(store.parked_count().await.unwrap(), 1);
     store.complete(&running).await.unwrap();
@@ -1436,5 +1452,8 @@ async fn a_write_refused_by_a_constraint_fails_alone(db: Db) {
             .map(|s| s.id),
         Some(other.id)
     );
-    assert!(store.has_delivery("d-alone").await.unwrap());
+    assert!(store
+        .has_delivery(&DeliveryId::new("d-alone"))
+        .await
+        .unwrap());
 }

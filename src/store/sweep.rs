@@ -2,21 +2,21 @@
 //! key, recently active repositories, a lease so one replica sweeps at a time, and job latencies.
 
 use super::{millis, Store, StoreError, StoreResult};
-use crate::domain::{DomainEvent, RepoRef};
+use crate::domain::{DeliveryId, DomainEvent, RepoRef};
 use std::collections::HashSet;
 use std::time::Duration;
 
 impl Store {
     /// Whether a delivery with this id was stored, alone or as the first of several
-    /// events (`<id>/0`, see intake).
-    pub async fn has_delivery(&self, delivery_id: &str) -> StoreResult<bool> {
-        let first_of_many = format!("{delivery_id}/0");
+    /// events ([`DeliveryId::part`]).
+    pub async fn has_delivery(&self, delivery_id: &DeliveryId) -> StoreResult<bool> {
+        let first_of_many = delivery_id.part(0);
         let n: i64 = read!(self, |db| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM jobs WHERE delivery_id = $1 OR delivery_id = $2",
             )
-            .bind(delivery_id)
-            .bind(&first_of_many)
+            .bind(delivery_id.as_str())
+            .bind(first_of_many.as_str())
             .fetch_one(db)
             .await
         })?;

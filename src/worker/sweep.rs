@@ -239,7 +239,7 @@ async fn redeliver_failed(
         // Stored but answered too late (a timeout): the work is queued already.
         if ctx
             .store
-            .has_delivery(&format!("github:{}", attempt.guid))
+            .has_delivery(&DeliveryId::github(&attempt.guid))
             .await?
         {
             continue;
@@ -317,7 +317,7 @@ async fn requeue_unevaluated(
 /// Derived from the head, so no sweep queues the same head twice.
 fn sweep_delivery(pr: PrRef, head: CommitSha) -> Delivery {
     Delivery {
-        id: DeliveryId::new(format!("sweep:{}@{head}", pr.key())),
+        id: DeliveryId::sweep(&pr, &head),
         event: DomainEvent::PrChanged {
             pr,
             head_sha: Some(head),

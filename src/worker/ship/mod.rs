@@ -168,12 +168,8 @@ async fn schedule(
     delay: Duration,
 ) -> Result<(), JobError> {
     // One job per step of one ship: scheduling it again (a retry that resumes) is a no-op.
-    let step = match after_checks {
-        None => "start".to_owned(),
-        Some(n) => format!("check-{n}"),
-    };
     let delivery = Delivery {
-        id: DeliveryId::new(format!("ship:{ship_id}:{step}")),
+        id: DeliveryId::ship_step(ship_id, after_checks),
         event: DomainEvent::ShipStep {
             pr: pr.clone(),
             ship_id,

@@ -71,6 +71,45 @@ impl CommitSha {
     }
 }
 
+/// Every delivery id is built here. The id is the job queue's deduplication key, so each
+/// kind of work derives its id from what makes it the same work: a redelivery, a retried
+/// fan-out or a second sweep of one head then queues nothing new.
+impl DeliveryId {
+    /// A GitHub webhook delivery, by its `X-GitHub-Delivery` guid (kept by redeliveries).
+    pub fn github(guid: &str) -> Self {
+        Self(format!("github:{guid}"))
+    }
+
+    /// A GitLab webhook delivery, by its idempotency key or event UUID.
+    pub fn gitlab(key: &str) -> Self {
+        Self(format!("gitlab:{key}"))
+    }
+
+    /// The `index`th event of a delivery that carries several (a re-run check suite
+    /// naming several PRs); each is its own job.
+    pub fn part(&self, index: usize) -> Self {
+        Self(format!("{self}/{index}"))
+    }
+
+    /// The re-evaluation of PR `number` that this delivery fans out to.
+    pub fn for_pr(&self, number: PrNumber) -> Self {
+        Self(format!("{self}/pr{number}"))
+    }
+
+    /// The sweep's evaluation of `pr` at `head`.
+    pub fn sweep(pr: &PrRef, head: &CommitSha) -> Self {
+        Self(format!("sweep:{}@{head}", pr.key()))
+    }
+
+    /// One step of ship `ship_id`: its start, or the telemetry check after `after_checks`.
+    pub fn ship_step(ship_id: i64, after_checks: Option<u32>) -> Self {
+        match after_checks {
+            None => Self(format!("ship:{ship_id}:start")),
+            Some(n) => Self(format!("ship:{ship_id}:check-{n}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ForgeKind {
