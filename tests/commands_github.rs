@@ -2,9 +2,10 @@
 //! Prometheus; the clock is the store's, moved on by the test.
 mod support;
 
+use smallbatch::domain::{InstallationId, PrNumber, PrRef, RepoRef};
 use std::time::Duration;
 use support::fake_github::{small_files, FakeFile, Write};
-use support::{sha, World, BASE_SHA};
+use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
 
 const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
@@ -160,7 +161,10 @@ async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() 
         .starts_with("Override recorded: the gate passes for `0000000`"));
     let audit = w
         .store
-        .overrides("github:octo-org/widgets#9")
+        .overrides(&PrRef {
+            repo: RepoRef::github(REPO, InstallationId(INSTALLATION)),
+            number: PrNumber(9),
+        })
         .await
         .unwrap();
     assert_eq!(audit.len(), 1);

@@ -3,6 +3,7 @@
 //! and then follows the deployment the target branch's pipeline reports.
 mod support;
 
+use smallbatch::domain::{PrNumber, PrRef, RepoRef};
 use std::time::Duration;
 use support::fake_github::{small_files, FakeFile};
 use support::fake_gitlab::{merge_commit_sha, Write};
@@ -136,7 +137,10 @@ async fn override_needs_a_maintainer_and_is_audited() {
     );
     assert!(w
         .store
-        .overrides(&format!("gitlab:{PROJECT}#9"))
+        .overrides(&PrRef {
+            repo: RepoRef::gitlab(PROJECT),
+            number: PrNumber(9),
+        })
         .await
         .unwrap()
         .is_empty());
@@ -176,7 +180,10 @@ async fn override_needs_a_maintainer_and_is_audited() {
         .starts_with("Override recorded: the gate passes for `0000000`"));
     let audit = w
         .store
-        .overrides(&format!("gitlab:{PROJECT}#9"))
+        .overrides(&PrRef {
+            repo: RepoRef::gitlab(PROJECT),
+            number: PrNumber(9),
+        })
         .await
         .unwrap();
     assert_eq!(audit.len(), 1);

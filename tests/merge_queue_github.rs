@@ -3,8 +3,9 @@
 //! commit, with nothing written to the PRs themselves.
 mod support;
 
+use smallbatch::domain::{CommitSha, InstallationId, PrNumber, PrRef, RepoRef};
 use support::fake_github::{oversized_files, small_files, Write};
-use support::{sha, World, BASE_SHA, REPO};
+use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
 use wiremock::ResponseTemplate;
 
 /// Opens PRs #7 (small) and #9 (oversized), both approved, and queues them in that order.
@@ -110,8 +111,11 @@ async fn an_overridden_oversized_pr_passes_in_its_group() {
     let groups = two_queued(&w);
     w.store
         .record_override(
-            &format!("github:{REPO}#9"),
-            &sha(2),
+            &PrRef {
+                repo: RepoRef::github(REPO, InstallationId(INSTALLATION)),
+                number: PrNumber(9),
+            },
+            &CommitSha::new(sha(2)),
             "maint",
             "generated client, reviewed offline",
             "fail: 570 lines over 400",

@@ -4,7 +4,8 @@
 //! so no test sleeps.
 
 use smallbatch::domain::{
-    Delivery, DeliveryId, DomainEvent, InstallationId, PrNumber, PrRef, RepoRef,
+    CheckRunId, CommentId, CommitSha, Delivery, DeliveryId, DomainEvent, InstallationId, PrNumber,
+    PrRef, RepoRef,
 };
 use smallbatch::store::{
     Enqueued, Job, OverrideRecord, PrRecord, RecordedRun, Store, StoreError, StoredShip,
@@ -209,12 +210,24 @@ on_both_backends!(
 
 // ---------------------------------------------------------------- helpers
 
+fn repo_ref(full_name: &str) -> RepoRef {
+    RepoRef::github(full_name, InstallationId(7))
+}
+
+fn pr_ref(repo: &str, number: u64) -> PrRef {
+    PrRef {
+        repo: repo_ref(repo),
+        number: PrNumber(number),
+    }
+}
+
+fn commit(sha: &str) -> CommitSha {
+    CommitSha::new(sha)
+}
+
 fn pr_event(repo: &str, number: u64) -> DomainEvent {
     DomainEvent::PrChanged {
-        pr: PrRef {
-            repo: RepoRef::github(repo, InstallationId(7)),
-            number: PrNumber(number),
-        },
+        pr: pr_ref(repo, number),
         head_sha: None,
         cause: "pull_request.synchronize".to_owned(),
     }
@@ -573,8 +586,8 @@ async fn concurrent_connects_migrate_a_fresh_database_once(db: Db) {
 async fn file_cache_remembers_contents_and_absence(db: Db) {
     let store = db.store().await;
     let (repo, sha) = (
-        "github:acme/widgets",
-        "0123456789abcdef0123456789abcdef01234567",
+        &repo_ref("acme/widgets"),
+        &commit("0123456789abcdef0123456789abcdef01234567"),
     );
     assert_eq!(
         store
@@ -623,7 +636,7 @@ async fn file_cache_remembers_contents_and_absence(db: Db) {
         store
             .cached_file(
                 repo,
-                "fedcba9876543210fedcba9876543210fedcba98",
+                &commit("fedcba9876543210fedcba9876543210fedcba98"),
                 ".gitattributes"
             )
             .await
@@ -632,7 +645,7 @@ async fn file_cache_remembers_contents_and_absence(db: Db) {
     );
     assert_eq!(
         store
-            .cached_file("github:acme/other", sha, ".gitattributes")
+            .cached_file(&repo_ref("acme/other"), sha, ".gitattributes")
             .await
             .unwrap(),
         None
@@ -641,11 +654,11 @@ async fn file_cache_remembers_contents_and_absence(db: Db) {
 
 async fn pr_record_is_upserted(db: Db) {
     let store = db.store().await;
-    let key = "github:acme/widgets#7";
+    let key = &pr_ref("acme/widgets", 7);
     assert_eq!(store.pr_record(key).await.unwrap(), None);
 
     let first = PrRecord {
-        head_sha: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
+        head_sha: commit("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
         updated_at: "2026-11-27T10:00:00Z".to_owned(),
         check_run_id: None,
         check_fingerprint: None,
@@ -657,7 +670,7 @@ async fn pr_record_is_upserted(db: Db) {
     assert_eq!(store.pr_record(key).await.unwrap(), Some(first));
 
     let second = PrRecord {
-        head_sha: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".to_owned(),
+        head_sha: commit("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
         updated_at: "2026-11-27T11:00:00Z".to_owned(),
         // Forge ids use the full u64 range in storage.
         check_run_id: Some(u64::MAX),
@@ -669,7 +682,7 @@ async fn pr_record_is_upserted(db: Db) {
     store.save_pr_record(key, &second).await.unwrap();
     assert_eq!(store.pr_record(key).await.unwrap(), Some(second));
     assert_eq!(
-        store.pr_record("github:acme/widgets#8").await.unwrap(),
+        store.pr_record(&pr_ref("acme/widgets", 8)).await.unwrap(),
         None
     );
 }
@@ -677,8 +690,8 @@ async fn pr_record_is_upserted(db: Db) {
 async fn check_runs_are_recorded_before_and_after_creation(db: Db) {
     let store = db.store().await;
     let (repo, head) = (
-        "github:acme/widgets",
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        &repo_ref("acme/widgets"),
+        &commit("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
     );
     assert_eq!(
         store.recorded_run(repo, head).await.unwrap(),
@@ -694,42 +707,60 @@ async fn check_runs_are_recorded_before_and_after_creation(db: Db) {
     );
 
     // Ids use the full u64 range in storage; a later creation does not forget the run.
-    store.record_run(repo, head, u64::MAX).await.unwrap();
+    store
+        .record_run(repo, head, CheckRunId(u64::MAX))
+        .await
+        .unwrap();
     assert!(!store.start_run(repo, head).await.unwrap());
     assert_eq!(
         store.recorded_run(repo, head).await.unwrap(),
         RecordedRun::Created(u64::MAX)
     );
     // Recorded without a start first (a run found on the forge), and per repository.
-    store.record_run(repo, "b", 7).await.unwrap();
+    store
+        .record_run(repo, &commit("b"), CheckRunId(7))
+        .await
+        .unwrap();
     assert_eq!(
-        store.recorded_run(repo, "b").await.unwrap(),
+        store.recorded_run(repo, &commit("b")).await.unwrap(),
         RecordedRun::Created(7)
     );
     assert_eq!(
-        store.recorded_run("github:acme/other", head).await.unwrap(),
+        store
+            .recorded_run(&repo_ref("acme/other"), head)
+            .await
+            .unwrap(),
         RecordedRun::None
     );
 }
 
 async fn policy_head_is_per_branch_and_overwritten(db: Db) {
     let store = db.store().await;
-    let repo = "github:acme/widgets";
+    let repo = &repo_ref("acme/widgets");
     assert_eq!(store.policy_head(repo, "main").await.unwrap(), None);
-    store.set_policy_head(repo, "main", "a1").await.unwrap();
-    store.set_policy_head(repo, "release", "b1").await.unwrap();
-    store.set_policy_head(repo, "main", "a2").await.unwrap();
+    store
+        .set_policy_head(repo, "main", &commit("a1"))
+        .await
+        .unwrap();
+    store
+        .set_policy_head(repo, "release", &commit("b1"))
+        .await
+        .unwrap();
+    store
+        .set_policy_head(repo, "main", &commit("a2"))
+        .await
+        .unwrap();
     assert_eq!(
-        store.policy_head(repo, "main").await.unwrap().as_deref(),
-        Some("a2")
+        store.policy_head(repo, "main").await.unwrap(),
+        Some(commit("a2"))
     );
     assert_eq!(
-        store.policy_head(repo, "release").await.unwrap().as_deref(),
-        Some("b1")
+        store.policy_head(repo, "release").await.unwrap(),
+        Some(commit("b1"))
     );
     assert_eq!(
         store
-            .policy_head("github:acme/other", "main")
+            .policy_head(&repo_ref("acme/other"), "main")
             .await
             .unwrap(),
         None
@@ -777,17 +808,22 @@ const MERGE_1: &str = "1111111111111111111111111111111111111111";
 const MERGE_2: &str = "2222222222222222222222222222222222222222";
 const WIDGETS: &str = "github:acme/widgets";
 const PR_7: &str = "github:acme/widgets#7";
-const PR_8: &str = "github:acme/widgets#8";
 
 async fn override_applies_to_its_head_only(db: Db) {
     let store = db.store().await;
-    assert_eq!(store.override_for(PR_7, HEAD_A).await.unwrap(), None);
+    assert_eq!(
+        store
+            .override_for(&pr_ref("acme/widgets", 7), &commit(HEAD_A))
+            .await
+            .unwrap(),
+        None
+    );
 
     let before = store.now_ms().await.unwrap();
     let first = store
         .record_override(
-            PR_7,
-            HEAD_A,
+            &pr_ref("acme/widgets", 7),
+            &commit(HEAD_A),
             "alice",
             "hotfix for the outage",
             "fail: 612 lines over 400",
@@ -803,7 +839,7 @@ async fn override_applies_to_its_head_only(db: Db) {
         OverrideRecord {
             id: first.id,
             pr_key: PR_7.to_owned(),
-            head_sha: HEAD_A.to_owned(),
+            head_sha: commit(HEAD_A),
             actor: "alice".to_owned(),
             reason: "hotfix for the outage".to_owned(),
             overridden: "fail: 612 lines over 400".to_owned(),
@@ -819,8 +855,8 @@ async fn override_applies_to_its_head_only(db: Db) {
     store.advance_clock(Duration::from_secs(60));
     let second = store
         .record_override(
-            PR_7,
-            HEAD_A,
+            &pr_ref("acme/widgets", 7),
+            &commit(HEAD_A),
             "bob",
             "reviewed offline",
             "fail: no approving review",
@@ -830,17 +866,32 @@ async fn override_applies_to_its_head_only(db: Db) {
     assert!(second.created_at_ms >= first.created_at_ms + 60_000);
     // The latest override of the head is the one that counts.
     assert_eq!(
-        store.override_for(PR_7, HEAD_A).await.unwrap(),
+        store
+            .override_for(&pr_ref("acme/widgets", 7), &commit(HEAD_A))
+            .await
+            .unwrap(),
         Some(second.clone())
     );
     // A new push is another head: nothing carries over. Nor to another PR.
-    assert_eq!(store.override_for(PR_7, HEAD_B).await.unwrap(), None);
-    assert_eq!(store.override_for(PR_8, HEAD_A).await.unwrap(), None);
+    assert_eq!(
+        store
+            .override_for(&pr_ref("acme/widgets", 7), &commit(HEAD_B))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .override_for(&pr_ref("acme/widgets", 8), &commit(HEAD_A))
+            .await
+            .unwrap(),
+        None
+    );
 
     let third = store
         .record_override(
-            PR_7,
-            HEAD_B,
+            &pr_ref("acme/widgets", 7),
+            &commit(HEAD_B),
             "alice",
             "still urgent",
             "fail: 700 lines over 400",
@@ -848,16 +899,25 @@ async fn override_applies_to_its_head_only(db: Db) {
         .await
         .unwrap();
     assert_eq!(
-        store.overrides(PR_7).await.unwrap(),
+        store.overrides(&pr_ref("acme/widgets", 7)).await.unwrap(),
         vec![first, second, third]
     );
-    assert_eq!(store.overrides(PR_8).await.unwrap(), vec![]);
+    assert_eq!(
+        store.overrides(&pr_ref("acme/widgets", 8)).await.unwrap(),
+        vec![]
+    );
 }
 
 async fn overrides_are_append_only_in_the_database(db: Db) {
     let store = db.store().await;
     let record = store
-        .record_override(PR_7, HEAD_A, "alice", "hotfix", "fail: 612 lines over 400")
+        .record_override(
+            &pr_ref("acme/widgets", 7),
+            &commit(HEAD_A),
+            "alice",
+            "hotfix",
+            "fail: 612 lines over 400",
+        )
         .await
         .unwrap();
 
@@ -871,7 +931,10 @@ async fn overrides_are_append_only_in_the_database(db: Db) {
     if db.kind == Kind::Postgres {
         assert_eq!(db.try_execute("TRUNCATE overrides").await, refused);
     }
-    assert_eq!(store.overrides(PR_7).await.unwrap(), vec![record]);
+    assert_eq!(
+        store.overrides(&pr_ref("acme/widgets", 7)).await.unwrap(),
+        vec![record]
+    );
 }
 
 async fn scheduled_job_waits_for_its_delay(db: Db) {
@@ -940,40 +1003,32 @@ async fn scheduled_job_is_deduplicated_with_immediate_ones(db: Db) {
 
 async fn comment_bodies_are_upserted(db: Db) {
     let store = db.store().await;
-    let key = "gitlab:acme/widgets!7/note/1001";
-    assert_eq!(store.comment_body(key).await.unwrap(), None);
+    let pr = &PrRef {
+        repo: RepoRef::gitlab("acme/widgets"),
+        number: PrNumber(7),
+    };
+    let key = CommentId(1001);
+    assert_eq!(store.comment_body(pr, key).await.unwrap(), None);
 
-    store.remember_comment(key, "/ship").await.unwrap();
+    store.remember_comment(pr, key, "/ship").await.unwrap();
     assert_eq!(
-        store.comment_body(key).await.unwrap().as_deref(),
+        store.comment_body(pr, key).await.unwrap().as_deref(),
         Some("/ship")
     );
     store
-        .remember_comment(key, "/ship\n/override hotfix for the outage")
+        .remember_comment(pr, key, "/ship\n/override hotfix for the outage")
         .await
         .unwrap();
     assert_eq!(
-        store.comment_body(key).await.unwrap().as_deref(),
+        store.comment_body(pr, key).await.unwrap().as_deref(),
         Some("/ship\n/override hotfix for the outage")
     );
-    assert_eq!(
-        store
-            .comment_body("gitlab:acme/widgets!7/note/1002")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.comment_body(pr, CommentId(1002)).await.unwrap(), None);
 }
 
-async fn create_ship(store: &Store, pr_key: &str, repo_key: &str, environment: &str) -> StoredShip {
+async fn create_ship(store: &Store, pr: &PrRef, environment: &str) -> StoredShip {
     store
-        .create_ship(
-            pr_key,
-            repo_key,
-            environment,
-            "queued",
-            r#"{"step":"queued"}"#,
-        )
+        .create_ship(pr, environment, "queued", r#"{"step":"queued"}"#)
         .await
         .unwrap()
 }
@@ -992,7 +1047,7 @@ async fn advance_ship(
             ship.version,
             state,
             finished,
-            merge_sha,
+            merge_sha.map(commit).as_ref(),
             &ship.data,
         )
         .await
@@ -1010,7 +1065,7 @@ fn assert_ship_in_progress<T: std::fmt::Debug>(result: Result<T, StoreError>, id
 async fn one_unfinished_ship_per_pr(db: Db) {
     let store = db.store().await;
     let before = store.now_ms().await.unwrap();
-    let first = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let first = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     assert_eq!(
         first,
         StoredShip {
@@ -1029,23 +1084,32 @@ async fn one_unfinished_ship_per_pr(db: Db) {
     );
     assert!((before..before + 60_000).contains(&first.created_at_ms));
     assert_eq!(store.ship(first.id).await.unwrap(), Some(first.clone()));
-    assert_eq!(store.active_ship(PR_7).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.active_ship(&pr_ref("acme/widgets", 7)).await.unwrap(),
+        Some(first.clone())
+    );
 
     assert_ship_in_progress(
         store
-            .create_ship(PR_7, WIDGETS, "staging", "queued", "{}")
+            .create_ship(&pr_ref("acme/widgets", 7), "staging", "queued", "{}")
             .await,
         first.id,
     );
     // Another PR ships independently.
-    let other = create_ship(&store, PR_8, WIDGETS, "production").await;
+    let other = create_ship(&store, &pr_ref("acme/widgets", 8), "production").await;
     assert_ne!(other.id, first.id);
 
     let done = advance_ship(&store, &first, "deployed", true, Some(MERGE_1)).await;
-    assert_eq!(store.active_ship(PR_7).await.unwrap(), None);
-    let second = create_ship(&store, PR_7, WIDGETS, "production").await;
+    assert_eq!(
+        store.active_ship(&pr_ref("acme/widgets", 7)).await.unwrap(),
+        None
+    );
+    let second = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     assert_eq!((second.version, second.finished), (1, false));
-    assert_eq!(store.active_ship(PR_7).await.unwrap(), Some(second.clone()));
+    assert_eq!(
+        store.active_ship(&pr_ref("acme/widgets", 7)).await.unwrap(),
+        Some(second.clone())
+    );
 
     // Reopening the finished ship beside the new one is refused too, and changes nothing.
     assert_ship_in_progress(
@@ -1059,7 +1123,7 @@ async fn one_unfinished_ship_per_pr(db: Db) {
 
 async fn ship_update_is_compare_and_set(db: Db) {
     let store = db.store().await;
-    let created = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let created = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     store.advance_clock(Duration::from_secs(5));
 
     let merging = store
@@ -1102,7 +1166,7 @@ async fn ship_update_is_compare_and_set(db: Db) {
             2,
             "deploying",
             false,
-            Some(MERGE_1),
+            Some(&commit(MERGE_1)),
             r#"{"step":"deploying"}"#,
         )
         .await
@@ -1131,25 +1195,25 @@ async fn ship_is_found_by_its_deployment(db: Db) {
         let store = store.clone();
         async move {
             store
-                .ship_for_deployment(WIDGETS, sha, env)
+                .ship_for_deployment(&repo_ref("acme/widgets"), &commit(sha), env)
                 .await
                 .unwrap()
                 .map(|ship| ship.id)
         }
     };
 
-    let unmerged = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let unmerged = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     assert_eq!(lookup(MERGE_1, "production").await, None);
     // Finished ships are found too: a late deployment status still belongs to them.
     let finished = advance_ship(&store, &unmerged, "deployed", true, Some(MERGE_1)).await;
     assert_eq!(lookup(MERGE_1, "production").await, Some(finished.id));
 
     // A newer ship of the same commit and environment takes over.
-    let newer = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let newer = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     let newer = advance_ship(&store, &newer, "deploying", false, Some(MERGE_1)).await;
     assert_eq!(lookup(MERGE_1, "production").await, Some(newer.id));
 
-    let staging = create_ship(&store, PR_8, WIDGETS, "staging").await;
+    let staging = create_ship(&store, &pr_ref("acme/widgets", 8), "staging").await;
     let staging = advance_ship(&store, &staging, "deploying", false, Some(MERGE_1)).await;
     assert_eq!(lookup(MERGE_1, "staging").await, Some(staging.id));
     assert_eq!(lookup(MERGE_1, "production").await, Some(newer.id));
@@ -1158,7 +1222,7 @@ async fn ship_is_found_by_its_deployment(db: Db) {
     assert_eq!(lookup(MERGE_2, "production").await, None);
     assert_eq!(
         store
-            .ship_for_deployment("github:acme/other", MERGE_1, "production")
+            .ship_for_deployment(&repo_ref("acme/other"), &commit(MERGE_1), "production")
             .await
             .unwrap(),
         None
@@ -1167,20 +1231,23 @@ async fn ship_is_found_by_its_deployment(db: Db) {
 
 async fn ships_are_listed_by_repo_and_creation_time(db: Db) {
     let store = db.store().await;
-    let other_repo = "github:acme/gadgets";
+    let other_repo = &repo_ref("acme/gadgets");
     let hour = Duration::from_secs(3600);
-    let a1 = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let a1 = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     store.advance_clock(hour);
-    let b1 = create_ship(&store, "github:acme/gadgets#1", other_repo, "production").await;
+    let b1 = create_ship(&store, &pr_ref("acme/gadgets", 1), "production").await;
     store.advance_clock(hour);
-    let a2 = create_ship(&store, PR_8, WIDGETS, "production").await;
+    let a2 = create_ship(&store, &pr_ref("acme/widgets", 8), "production").await;
 
     assert_eq!(
         store.ships(None, 0).await.unwrap(),
         vec![a1.clone(), b1.clone(), a2.clone()]
     );
     assert_eq!(
-        store.ships(Some(WIDGETS), 0).await.unwrap(),
+        store
+            .ships(Some(&repo_ref("acme/widgets")), 0)
+            .await
+            .unwrap(),
         vec![a1.clone(), a2.clone()]
     );
     // `since` is inclusive.
@@ -1189,7 +1256,10 @@ async fn ships_are_listed_by_repo_and_creation_time(db: Db) {
         vec![b1.clone(), a2.clone()]
     );
     assert_eq!(
-        store.ships(Some(WIDGETS), b1.created_at_ms).await.unwrap(),
+        store
+            .ships(Some(&repo_ref("acme/widgets")), b1.created_at_ms)
+            .await
+            .unwrap(),
         vec![a2.clone()]
     );
     assert_eq!(
@@ -1200,7 +1270,7 @@ async fn ships_are_listed_by_repo_and_creation_time(db: Db) {
         vec![]
     );
     assert_eq!(
-        store.ships(Some("github:acme/none"), 0).await.unwrap(),
+        store.ships(Some(&repo_ref("acme/none")), 0).await.unwrap(),
         vec![]
     );
 }
@@ -1211,7 +1281,7 @@ async fn concurrent_ship_updates_have_one_winner_per_version(db: Db) {
     const TASKS: usize = 8;
     const WINS_EACH: usize = 3;
     let store = db.store().await;
-    let ship = create_ship(&store, PR_7, WIDGETS, "production").await;
+    let ship = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
 
     let winners = Arc::new(Mutex::new(HashMap::<i64, usize>::new()));
     let mut tasks = Vec::new();
@@ -1414,31 +1484,14 @@ async fn old_done_jobs_are_pruned_in_batches_and_nothing_else(db: Db) {
 async fn a_write_refused_by_a_constraint_fails_alone(db: Db) {
     let store = db.store().await;
     let first = store
-        .create_ship(
-            "acme/widgets#1",
-            "acme/widgets",
-            "production",
-            "merging",
-            "{}",
-        )
+        .create_ship(&pr_ref("acme/widgets", 1), "production", "merging", "{}")
         .await
         .unwrap();
     let job = delivery("d-alone", pr_event("acme/widgets", 3));
+    let (pr_1, pr_2) = (pr_ref("acme/widgets", 1), pr_ref("acme/widgets", 2));
     let (again, other, queued) = tokio::join!(
-        store.create_ship(
-            "acme/widgets#1",
-            "acme/widgets",
-            "production",
-            "merging",
-            "{}"
-        ),
-        store.create_ship(
-            "acme/widgets#2",
-            "acme/widgets",
-            "production",
-            "merging",
-            "{}"
-        ),
+        store.create_ship(&pr_1, "production", "merging", "{}"),
+        store.create_ship(&pr_2, "production", "merging", "{}"),
         store.enqueue(&job),
     );
     assert_ship_in_progress(again, first.id);
@@ -1446,7 +1499,7 @@ async fn a_write_refused_by_a_constraint_fails_alone(db: Db) {
     assert_eq!(queued.unwrap(), Enqueued::New);
     assert_eq!(
         store
-            .active_ship("acme/widgets#2")
+            .active_ship(&pr_ref("acme/widgets", 2))
             .await
             .unwrap()
             .map(|s| s.id),

@@ -3,6 +3,7 @@
 //! buggy or hostile caller of raw SQL.
 
 use super::{Store, StoreResult};
+use crate::domain::{CommitSha, PrRef};
 
 /// The columns of an [`OverrideRecord`], named as its fields.
 macro_rules! override_columns {
@@ -15,8 +16,10 @@ macro_rules! override_columns {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OverrideRecord {
     pub id: i64,
+    /// [`PrRef::key`] of the PR.
     pub pr_key: String,
-    pub head_sha: String,
+    #[sqlx(try_from = "String")]
+    pub head_sha: CommitSha,
     pub actor: String,
     pub reason: String,
     /// The verdict it overrode, as the caller describes it (e.g. "fail: 612 lines over 400").
@@ -25,18 +28,18 @@ pub struct OverrideRecord {
 }
 
 impl Store {
-    /// Appends an override of the gate on `head_sha` of `pr_key` to the audit log.
+    /// Appends an override of the gate on `head` of `pr` to the audit log.
     pub async fn record_override(
         &self,
-        pr_key: &str,
-        head_sha: &str,
+        pr: &PrRef,
+        head: &CommitSha,
         actor: &str,
         reason: &str,
         overridden: &str,
     ) -> StoreResult<OverrideRecord> {
         let offset = self.offset();
-        let [pr_key, head_sha, actor, reason, overridden] =
-            [pr_key, head_sha, actor, reason, overridden].map(str::to_owned);
+        let (pr_key, head_sha) = (pr.key(), head.0.clone());
+        let [actor, reason, overridden] = [actor, reason, overridden].map(str::to_owned);
         write_one!(self, |db, dialect| {
             let sql = sql!(
                 "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
@@ -61,8 +64,8 @@ impl Store {
     /// override does not carry over to it.
     pub async fn override_for(
         &self,
-        pr_key: &str,
-        head_sha: &str,
+        pr: &PrRef,
+        head: &CommitSha,
     ) -> StoreResult<Option<OverrideRecord>> {
         read!(self, |db| {
             sqlx::query_as(concat!(
@@ -70,22 +73,22 @@ impl Store {
                 override_columns!(),
                 " FROM overrides WHERE pr_key = $1 AND head_sha = $2 ORDER BY id DESC LIMIT 1"
             ))
-            .bind(pr_key)
-            .bind(head_sha)
+            .bind(pr.key())
+            .bind(head.as_str())
             .fetch_optional(db)
             .await
         })
     }
 
     /// Every override of the PR, on any head, oldest first.
-    pub async fn overrides(&self, pr_key: &str) -> StoreResult<Vec<OverrideRecord>> {
+    pub async fn overrides(&self, pr: &PrRef) -> StoreResult<Vec<OverrideRecord>> {
         read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 override_columns!(),
                 " FROM overrides WHERE pr_key = $1 ORDER BY id"
             ))
-            .bind(pr_key)
+            .bind(pr.key())
             .fetch_all(db)
             .await
         })

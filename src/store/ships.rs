@@ -6,6 +6,7 @@
 //! one unfinished ship per PR is enforced by a partial unique index.
 
 use super::{Store, StoreError, StoreResult};
+use crate::domain::{CommitSha, PrRef, RepoRef};
 
 /// The columns of a [`StoredShip`], named as its fields.
 macro_rules! ship_columns {
@@ -21,7 +22,9 @@ pub struct StoredShip {
     pub id: i64,
     /// 1 at creation, incremented by every successful [`Store::update_ship`].
     pub version: i64,
+    /// [`PrRef::key`] of the PR.
     pub pr_key: String,
+    /// [`RepoRef::key`] of its repository.
     pub repo_key: String,
     pub state: String,
     pub finished: bool,
@@ -42,8 +45,7 @@ impl Store {
     /// Fails with [`StoreError::ShipInProgress`] while the PR has an unfinished ship.
     pub async fn create_ship(
         &self,
-        pr_key: &str,
-        repo_key: &str,
+        pr: &PrRef,
         environment: &str,
         state: &str,
         data: &str,
@@ -51,7 +53,8 @@ impl Store {
         let mut attempt = 1;
         loop {
             let offset = self.offset();
-            let owned = [pr_key, repo_key, environment, state, data].map(str::to_owned);
+            let [environment, state, data] = [environment, state, data].map(str::to_owned);
+            let owned = [pr.key(), pr.repo.key(), environment, state, data];
             // Fails with a unique violation while the PR has an unfinished ship.
             let created = write_one!(self, |db, dialect| {
                 let [pr_key, repo_key, environment, state, data] = owned;
@@ -79,7 +82,7 @@ impl Store {
             match created {
                 Ok(ship) => return Ok(ship),
                 Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                    if let Some(active) = self.active_ship(pr_key).await? {
+                    if let Some(active) = self.active_ship(pr).await? {
                         return Err(StoreError::ShipInProgress { id: active.id });
                     }
                     // The blocking ship finished in between: the PR is free again.
@@ -107,7 +110,11 @@ impl Store {
     }
 
     /// The PR's unfinished ship, if any.
-    pub async fn active_ship(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
+    pub async fn active_ship(&self, pr: &PrRef) -> StoreResult<Option<StoredShip>> {
+        self.active_ship_of(&pr.key()).await
+    }
+
+    async fn active_ship_of(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
         read!(self, |db, dialect| {
             let sql = sql!(
                 "SELECT ",
@@ -126,8 +133,8 @@ impl Store {
     /// `environment`: what a deployment status event belongs to.
     pub async fn ship_for_deployment(
         &self,
-        repo_key: &str,
-        merge_sha: &str,
+        repo: &RepoRef,
+        merge_sha: &CommitSha,
         environment: &str,
     ) -> StoreResult<Option<StoredShip>> {
         read!(self, |db| {
@@ -137,8 +144,8 @@ impl Store {
                 " FROM ships WHERE repo_key = $1 AND merge_sha = $2 AND environment = $3 ",
                 "ORDER BY id DESC LIMIT 1"
             ))
-            .bind(repo_key)
-            .bind(merge_sha)
+            .bind(repo.key())
+            .bind(merge_sha.as_str())
             .bind(environment)
             .fetch_optional(db)
             .await
@@ -158,12 +165,12 @@ impl Store {
         expected_version: i64,
         state: &str,
         finished: bool,
-        merge_sha: Option<&str>,
+        merge_sha: Option<&CommitSha>,
         data: &str,
     ) -> StoreResult<Option<StoredShip>> {
         let offset = self.offset();
         let (state, data) = (state.to_owned(), data.to_owned());
-        let merge_sha = merge_sha.map(str::to_owned);
+        let merge_sha = merge_sha.map(|sha| sha.0.clone());
         // A unique violation when this would reopen a ship beside another unfinished
         // one of its PR.
         let updated = write_one!(self, |db, dialect| {
@@ -190,7 +197,7 @@ impl Store {
             Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 let pr_key = self.ship(id).await?.map(|ship| ship.pr_key);
                 let active = match pr_key {
-                    Some(pr_key) => self.active_ship(&pr_key).await?,
+                    Some(pr_key) => self.active_ship_of(&pr_key).await?,
                     None => None,
                 };
                 match active {
@@ -203,12 +210,13 @@ impl Store {
     }
 
     /// Ships created at or after `since_ms`, oldest first; of one repository, or of
-    /// all when `repo_key` is `None`. For delivery metrics.
+    /// all when `repo` is `None`. For delivery metrics.
     pub async fn ships(
         &self,
-        repo_key: Option<&str>,
+        repo: Option<&RepoRef>,
         since_ms: i64,
     ) -> StoreResult<Vec<StoredShip>> {
+        let repo_key = repo.map(RepoRef::key);
         read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",

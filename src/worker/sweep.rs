@@ -293,8 +293,8 @@ async fn requeue_unevaluated(
             number: open.number,
         };
         let key = pr.key();
-        let evaluated = ctx.store.pr_record(&key).await?.map(|r| r.head_sha);
-        if evaluated.as_deref() == Some(open.head_sha.as_str()) {
+        let evaluated = ctx.store.pr_record(&pr).await?.map(|r| r.head_sha);
+        if evaluated.as_ref() == Some(&open.head_sha) {
             continue;
         }
         // A job of the PR is still to run (at start-up, typically the webhooks of the

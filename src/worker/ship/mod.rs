@@ -54,7 +54,6 @@ async fn save(
     stored: &StoredShip,
     record: &ShipRecord,
 ) -> Result<Option<StoredShip>, JobError> {
-    let merge_sha = record.merge_sha.as_ref().map(|s| s.as_str());
     let saved = ctx
         .store
         .update_ship(
@@ -62,7 +61,7 @@ async fn save(
             stored.version,
             record.stage.as_str(),
             record.stage.finished(),
-            merge_sha,
+            record.merge_sha.as_ref(),
             &encode(record),
         )
         .await?;

@@ -141,11 +141,7 @@ pub async fn deployment_changed(
 ) -> Result<(), JobError> {
     let found = ctx
         .store
-        .ship_for_deployment(
-            &repo.key(),
-            deployment.sha.as_str(),
-            &deployment.environment,
-        )
+        .ship_for_deployment(repo, &deployment.sha, &deployment.environment)
         .await?;
     let Some(stored) = found else {
         tracing::debug!(repo = %repo.full_name, sha = %deployment.sha, "deployment of no ship");

@@ -22,6 +22,12 @@ macro_rules! string_id {
                 f.write_str(&self.0)
             }
         }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
     };
 }
 
