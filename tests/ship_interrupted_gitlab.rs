@@ -116,7 +116,11 @@ async fn ship(acts: &[Act], kill: Option<Kill>) -> (Outcome, Vec<String>) {
     }
     assert_eq!(w.store.parked_count().await.unwrap(), 0, "no job parked");
     assert!(!killed || w.gl.state().kill.is_none(), "the process died");
-    let ships = w.store.ships(None, 0).await.unwrap();
+    let ships = w
+        .store
+        .ships(None, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
     assert_eq!(ships.len(), 1);
     let record: Value = serde_json::from_str(&ships[0].data).unwrap();
     let s = w.gl.state();

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
+use time::OffsetDateTime;
 
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -819,7 +820,7 @@ async fn override_applies_to_its_head_only(db: Db) {
         None
     );
 
-    let before = store.now_ms().await.unwrap();
+    let before = store.now().await.unwrap();
     let first = store
         .record_override(
             &pr_ref("acme/widgets", 7),
@@ -833,7 +834,7 @@ async fn override_applies_to_its_head_only(db: Db) {
     assert_eq!(
         OverrideRecord {
             id: first.id,
-            created_at_ms: first.created_at_ms,
+            created_at: first.created_at,
             ..first.clone()
         },
         OverrideRecord {
@@ -843,13 +844,13 @@ async fn override_applies_to_its_head_only(db: Db) {
             actor: "alice".to_owned(),
             reason: "hotfix for the outage".to_owned(),
             overridden: "fail: 612 lines over 400".to_owned(),
-            created_at_ms: first.created_at_ms,
+            created_at: first.created_at,
         }
     );
     assert!(
-        (before..before + 60_000).contains(&first.created_at_ms),
+        (before..before + Duration::from_secs(60)).contains(&first.created_at),
         "created at {} (now was {before})",
-        first.created_at_ms
+        first.created_at
     );
 
     store.advance_clock(Duration::from_secs(60));
@@ -863,7 +864,7 @@ async fn override_applies_to_its_head_only(db: Db) {
         )
         .await
         .unwrap();
-    assert!(second.created_at_ms >= first.created_at_ms + 60_000);
+    assert!(second.created_at >= first.created_at + Duration::from_secs(60));
     // The latest override of the head is the one that counts.
     assert_eq!(
         store
@@ -1064,7 +1065,7 @@ fn assert_ship_in_progress<T: std::fmt::Debug>(result: Result<T, StoreError>, id
 
 async fn one_unfinished_ship_per_pr(db: Db) {
     let store = db.store().await;
-    let before = store.now_ms().await.unwrap();
+    let before = store.now().await.unwrap();
     let first = create_ship(&store, &pr_ref("acme/widgets", 7), "production").await;
     assert_eq!(
         first,
@@ -1078,11 +1079,11 @@ async fn one_unfinished_ship_per_pr(db: Db) {
             merge_sha: None,
             environment: "production".to_owned(),
             data: r#"{"step":"queued"}"#.to_owned(),
-            created_at_ms: first.created_at_ms,
-            updated_at_ms: first.created_at_ms,
+            created_at: first.created_at,
+            updated_at: first.created_at,
         }
     );
-    assert!((before..before + 60_000).contains(&first.created_at_ms));
+    assert!((before..before + Duration::from_secs(60)).contains(&first.created_at));
     assert_eq!(store.ship(first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(
         store.active_ship(&pr_ref("acme/widgets", 7)).await.unwrap(),
@@ -1144,11 +1145,11 @@ async fn ship_update_is_compare_and_set(db: Db) {
             version: 2,
             state: "merging".to_owned(),
             data: r#"{"step":"merging"}"#.to_owned(),
-            updated_at_ms: merging.updated_at_ms,
+            updated_at: merging.updated_at,
             ..created.clone()
         }
     );
-    assert!(merging.updated_at_ms >= created.created_at_ms + 5_000);
+    assert!(merging.updated_at >= created.created_at + Duration::from_secs(5));
 
     // A writer that read version 1 lost the race: nothing is written.
     assert_eq!(
@@ -1173,8 +1174,8 @@ async fn ship_update_is_compare_and_set(db: Db) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (deploying.version, deploying.merge_sha.as_deref()),
-        (3, Some(MERGE_1))
+        (deploying.version, deploying.merge_sha.clone()),
+        (3, Some(commit(MERGE_1)))
     );
     assert_eq!(store.ship(created.id).await.unwrap(), Some(deploying));
 
@@ -1240,37 +1241,40 @@ async fn ships_are_listed_by_repo_and_creation_time(db: Db) {
     let a2 = create_ship(&store, &pr_ref("acme/widgets", 8), "production").await;
 
     assert_eq!(
-        store.ships(None, 0).await.unwrap(),
+        store.ships(None, OffsetDateTime::UNIX_EPOCH).await.unwrap(),
         vec![a1.clone(), b1.clone(), a2.clone()]
     );
     assert_eq!(
         store
-            .ships(Some(&repo_ref("acme/widgets")), 0)
+            .ships(Some(&repo_ref("acme/widgets")), OffsetDateTime::UNIX_EPOCH)
             .await
             .unwrap(),
         vec![a1.clone(), a2.clone()]
     );
     // `since` is inclusive.
     assert_eq!(
-        store.ships(None, b1.created_at_ms).await.unwrap(),
+        store.ships(None, b1.created_at).await.unwrap(),
         vec![b1.clone(), a2.clone()]
     );
     assert_eq!(
         store
-            .ships(Some(&repo_ref("acme/widgets")), b1.created_at_ms)
+            .ships(Some(&repo_ref("acme/widgets")), b1.created_at)
             .await
             .unwrap(),
         vec![a2.clone()]
     );
     assert_eq!(
         store
-            .ships(Some(other_repo), b1.created_at_ms + 1)
+            .ships(Some(other_repo), b1.created_at + Duration::from_millis(1))
             .await
             .unwrap(),
         vec![]
     );
     assert_eq!(
-        store.ships(Some(&repo_ref("acme/none")), 0).await.unwrap(),
+        store
+            .ships(Some(&repo_ref("acme/none")), OffsetDateTime::UNIX_EPOCH)
+            .await
+            .unwrap(),
         vec![]
     );
 }

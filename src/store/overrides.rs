@@ -2,29 +2,55 @@
 //! DELETE on the table (triggers in the migrations), so the log holds even against a
 //! buggy or hostile caller of raw SQL.
 
-use super::{Store, StoreResult};
+use super::{from_ms, Store, StoreResult};
 use crate::domain::{CommitSha, PrRef};
+use time::OffsetDateTime;
 
-/// The columns of an [`OverrideRecord`], named as its fields.
+/// The columns of an [`OverrideRow`], named as its fields.
 macro_rules! override_columns {
     () => {
-        "id, pr_key, head_sha, actor, reason, overridden, created_at AS created_at_ms"
+        "id, pr_key, head_sha, actor, reason, overridden, created_at"
     };
 }
 
 /// A gate override issued by a chat command, for one head commit of one PR.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverrideRecord {
     pub id: i64,
     /// [`PrRef::key`] of the PR.
     pub pr_key: String,
-    #[sqlx(try_from = "String")]
     pub head_sha: CommitSha,
     pub actor: String,
     pub reason: String,
     /// The verdict it overrode, as the caller describes it (e.g. "fail: 612 lines over 400").
     pub overridden: String,
-    pub created_at_ms: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// An [`OverrideRecord`] in column types.
+#[derive(sqlx::FromRow)]
+struct OverrideRow {
+    id: i64,
+    pr_key: String,
+    head_sha: String,
+    actor: String,
+    reason: String,
+    overridden: String,
+    created_at: i64,
+}
+
+impl OverrideRow {
+    fn into_record(self) -> StoreResult<OverrideRecord> {
+        Ok(OverrideRecord {
+            id: self.id,
+            pr_key: self.pr_key,
+            head_sha: CommitSha(self.head_sha),
+            actor: self.actor,
+            reason: self.reason,
+            overridden: self.overridden,
+            created_at: from_ms(self.created_at)?,
+        })
+    }
 }
 
 impl Store {
@@ -40,7 +66,7 @@ impl Store {
         let offset = self.offset();
         let (pr_key, head_sha) = (pr.key(), head.0.clone());
         let [actor, reason, overridden] = [actor, reason, overridden].map(str::to_owned);
-        write_one!(self, |db, dialect| {
+        let row: OverrideRow = write_one!(self, |db, dialect| {
             let sql = sql!(
                 "INSERT INTO overrides (pr_key, head_sha, actor, reason, overridden, created_at) ",
                 "VALUES ($2, $3, $4, $5, $6, ",
@@ -57,7 +83,8 @@ impl Store {
                 .bind(overridden)
                 .fetch_one(db)
                 .await
-        })
+        })?;
+        row.into_record()
     }
 
     /// The latest override for exactly this head. A new push is another head, so the
@@ -67,7 +94,7 @@ impl Store {
         pr: &PrRef,
         head: &CommitSha,
     ) -> StoreResult<Option<OverrideRecord>> {
-        read!(self, |db| {
+        let row: Option<OverrideRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 override_columns!(),
@@ -77,12 +104,13 @@ impl Store {
             .bind(head.as_str())
             .fetch_optional(db)
             .await
-        })
+        })?;
+        row.map(OverrideRow::into_record).transpose()
     }
 
     /// Every override of the PR, on any head, oldest first.
     pub async fn overrides(&self, pr: &PrRef) -> StoreResult<Vec<OverrideRecord>> {
-        read!(self, |db| {
+        let rows: Vec<OverrideRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 override_columns!(),
@@ -91,6 +119,7 @@ impl Store {
             .bind(pr.key())
             .fetch_all(db)
             .await
-        })
+        })?;
+        rows.into_iter().map(OverrideRow::into_record).collect()
     }
 }

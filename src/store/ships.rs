@@ -5,19 +5,20 @@
 //! same ship cannot overwrite each other; the loser gets `None` and re-reads. At most
 //! one unfinished ship per PR is enforced by a partial unique index.
 
-use super::{Store, StoreError, StoreResult};
+use super::{from_ms, to_ms, Store, StoreError, StoreResult};
 use crate::domain::{CommitSha, PrRef, RepoRef};
+use time::OffsetDateTime;
 
-/// The columns of a [`StoredShip`], named as its fields.
+/// The columns of a [`ShipRow`], named as its fields.
 macro_rules! ship_columns {
     () => {
         "id, version, pr_key, repo_key, state, finished, merge_sha, environment, data, \
-         created_at AS created_at_ms, updated_at AS updated_at_ms"
+         created_at, updated_at"
     };
 }
 
 /// One `/ship` run as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredShip {
     pub id: i64,
     /// 1 at creation, incremented by every successful [`Store::update_ship`].
@@ -28,12 +29,46 @@ pub struct StoredShip {
     pub repo_key: String,
     pub state: String,
     pub finished: bool,
-    pub merge_sha: Option<String>,
+    pub merge_sha: Option<CommitSha>,
     pub environment: String,
     /// JSON owned by the ship module; the store does not look inside.
     pub data: String,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A [`StoredShip`] in column types.
+#[derive(sqlx::FromRow)]
+struct ShipRow {
+    id: i64,
+    version: i64,
+    pr_key: String,
+    repo_key: String,
+    state: String,
+    finished: bool,
+    merge_sha: Option<String>,
+    environment: String,
+    data: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl ShipRow {
+    fn into_ship(self) -> StoreResult<StoredShip> {
+        Ok(StoredShip {
+            id: self.id,
+            version: self.version,
+            pr_key: self.pr_key,
+            repo_key: self.repo_key,
+            state: self.state,
+            finished: self.finished,
+            merge_sha: self.merge_sha.map(CommitSha),
+            environment: self.environment,
+            data: self.data,
+            created_at: from_ms(self.created_at)?,
+            updated_at: from_ms(self.updated_at)?,
+        })
+    }
 }
 
 /// Inserts that hit a ship which finished before we could look it up, before giving up.
@@ -56,7 +91,7 @@ impl Store {
             let [environment, state, data] = [environment, state, data].map(str::to_owned);
             let owned = [pr.key(), pr.repo.key(), environment, state, data];
             // Fails with a unique violation while the PR has an unfinished ship.
-            let created = write_one!(self, |db, dialect| {
+            let created: StoreResult<ShipRow> = write_one!(self, |db, dialect| {
                 let [pr_key, repo_key, environment, state, data] = owned;
                 let sql = sql!(
                     "INSERT INTO ships (version, pr_key, repo_key, environment, state, finished, ",
@@ -80,7 +115,7 @@ impl Store {
                     .await
             });
             match created {
-                Ok(ship) => return Ok(ship),
+                Ok(row) => return row.into_ship(),
                 Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                     if let Some(active) = self.active_ship(pr).await? {
                         return Err(StoreError::ShipInProgress { id: active.id });
@@ -97,7 +132,7 @@ impl Store {
     }
 
     pub async fn ship(&self, id: i64) -> StoreResult<Option<StoredShip>> {
-        read!(self, |db| {
+        let row: Option<ShipRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 ship_columns!(),
@@ -106,7 +141,8 @@ impl Store {
             .bind(id)
             .fetch_optional(db)
             .await
-        })
+        })?;
+        row.map(ShipRow::into_ship).transpose()
     }
 
     /// The PR's unfinished ship, if any.
@@ -115,7 +151,7 @@ impl Store {
     }
 
     async fn active_ship_of(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
-        read!(self, |db, dialect| {
+        let row: Option<ShipRow> = read!(self, |db, dialect| {
             let sql = sql!(
                 "SELECT ",
                 ship_columns!(),
@@ -126,7 +162,8 @@ impl Store {
                 .bind(pr_key)
                 .fetch_optional(db)
                 .await
-        })
+        })?;
+        row.map(ShipRow::into_ship).transpose()
     }
 
     /// The newest ship, finished or not, that merged as `merge_sha` and deploys to
@@ -137,7 +174,7 @@ impl Store {
         merge_sha: &CommitSha,
         environment: &str,
     ) -> StoreResult<Option<StoredShip>> {
-        read!(self, |db| {
+        let row: Option<ShipRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 ship_columns!(),
@@ -149,7 +186,8 @@ impl Store {
             .bind(environment)
             .fetch_optional(db)
             .await
-        })
+        })?;
+        row.map(ShipRow::into_ship).transpose()
     }
 
     /// Replaces the ship's state, `finished`, `merge_sha` (pass the current one to keep
@@ -173,7 +211,7 @@ impl Store {
         let merge_sha = merge_sha.map(|sha| sha.0.clone());
         // A unique violation when this would reopen a ship beside another unfinished
         // one of its PR.
-        let updated = write_one!(self, |db, dialect| {
+        let updated: StoreResult<Option<ShipRow>> = write_one!(self, |db, dialect| {
             let sql = sql!(
                 "UPDATE ships SET version = version + 1, state = $4, finished = $5, ",
                 "merge_sha = $6, data = $7, updated_at = ",
@@ -193,7 +231,7 @@ impl Store {
                 .await
         });
         match updated {
-            Ok(ship) => Ok(ship),
+            Ok(row) => row.map(ShipRow::into_ship).transpose(),
             Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 let pr_key = self.ship(id).await?.map(|ship| ship.pr_key);
                 let active = match pr_key {
@@ -209,15 +247,15 @@ impl Store {
         }
     }
 
-    /// Ships created at or after `since_ms`, oldest first; of one repository, or of
-    /// all when `repo` is `None`. For delivery metrics.
+    /// Ships created at or after `since`, oldest first; of one repository, or of all
+    /// when `repo` is `None`. For delivery metrics.
     pub async fn ships(
         &self,
         repo: Option<&RepoRef>,
-        since_ms: i64,
+        since: OffsetDateTime,
     ) -> StoreResult<Vec<StoredShip>> {
         let repo_key = repo.map(RepoRef::key);
-        read!(self, |db| {
+        let rows: Vec<ShipRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 ship_columns!(),
@@ -225,9 +263,10 @@ impl Store {
                 "ORDER BY created_at, id"
             ))
             .bind(repo_key)
-            .bind(since_ms)
+            .bind(to_ms(since))
             .fetch_all(db)
             .await
-        })
+        })?;
+        rows.into_iter().map(ShipRow::into_ship).collect()
     }
 }

@@ -1,7 +1,7 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::score::{score, Outcome, Scored};
 use super::{Ctx, JobError};
-use crate::domain::{CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
+use crate::domain::{millis, CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
 use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
@@ -51,7 +51,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             let note = OverrideNote {
                 actor: record.actor,
                 reason: record.reason,
-                at: crate::domain::millis::rfc3339(record.created_at_ms),
+                at: millis::rfc3339(millis::of(record.created_at)),
                 head_sha: record.head_sha.0,
                 overridden: record.overridden,
             };

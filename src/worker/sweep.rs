@@ -72,7 +72,7 @@ pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken)
     let mut process_start = None;
     loop {
         if process_start.is_none() {
-            process_start = ctx.store.now_ms().await.ok();
+            process_start = ctx.store.now().await.ok();
         }
         if let Some(start) = process_start {
             match sweep_due(&ctx, start, interval).await {
@@ -94,13 +94,17 @@ pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken)
 }
 
 /// Due when no sweep started since this process did, or none within `interval`.
-async fn sweep_due(ctx: &Ctx, process_start: i64, interval: Duration) -> Result<bool, JobError> {
+async fn sweep_due(
+    ctx: &Ctx,
+    process_start: OffsetDateTime,
+    interval: Duration,
+) -> Result<bool, JobError> {
     let Some(last) = ctx.store.mark(STARTED_MARK).await? else {
         return Ok(true);
     };
-    let now = ctx.store.now_ms().await?;
-    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
-    Ok(last < process_start || last <= now.saturating_sub(interval_ms))
+    let now = ctx.store.now().await?;
+    let interval = time::Duration::try_from(interval).unwrap_or(time::Duration::MAX);
+    Ok(last < process_start || last <= now.saturating_sub(interval))
 }
 
 /// One sweep, if this replica gets the lease; the lease is renewed while it runs and
@@ -122,7 +126,7 @@ async fn sweep_under_lease(ctx: &Ctx, sweeper: &mut Sweeper, shutdown: &Cancella
         }
     }
     let marked = async {
-        let now = ctx.store.now_ms().await?;
+        let now = ctx.store.now().await?;
         ctx.store.set_mark(STARTED_MARK, &ctx.worker_id, now).await
     };
     if let Err(e) = marked.await {

@@ -133,7 +133,7 @@ async fn save_and_publish(
     config: &RepoConfig,
 ) -> Result<(), JobError> {
     if record.stage.finished() && record.verdict_at_ms.is_none() {
-        record.verdict_at_ms = Some(ctx.store.now_ms().await?);
+        record.verdict_at_ms = Some(crate::domain::millis::of(ctx.store.now().await?));
     }
     let Some(stored) = save(ctx, stored, record).await? else {
         return Ok(());

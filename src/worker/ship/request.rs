@@ -11,6 +11,9 @@ use crate::ship::record::{ShipRecord, Stage};
 use crate::ship::text;
 use crate::store::StoreError;
 
+/// How far back the ships of a repository are looked through for this PR's.
+const SHIPS_LOOKED_BACK: time::Duration = time::Duration::days(90);
+
 /// `/ship [environment]`: checks everything on the current head, then starts the ship.
 pub async fn request(
     ctx: &Ctx,
@@ -46,7 +49,7 @@ pub async fn request(
             .await?;
         return Ok(());
     }
-    let now = ctx.store.now_ms().await?;
+    let now = millis::of(ctx.store.now().await?);
     let first_commit_at_ms = forge
         .first_commit_at(pr)
         .await?
@@ -117,7 +120,7 @@ async fn earlier_ship(
     if snap.state != PrState::Merged {
         return Ok(None);
     }
-    let since = ctx.store.now_ms().await? - 90 * 24 * 3_600_000;
+    let since = ctx.store.now().await?.saturating_sub(SHIPS_LOOKED_BACK);
     let ships = ctx.store.ships(Some(&pr.repo), since).await?;
     let merged_by_ship = ships
         .iter()
@@ -148,7 +151,7 @@ fn shipping_link(snap: &PrSnapshot, ship: &ShipRecord) -> Option<String> {
 
 /// The PR being shipped reverts an earlier, regressed ship: its healthy deploy restores service.
 async fn reverted_ship(ctx: &Ctx, pr: &PrRef) -> Result<Option<i64>, JobError> {
-    let since = ctx.store.now_ms().await? - 90 * 24 * 3_600_000;
+    let since = ctx.store.now().await?.saturating_sub(SHIPS_LOOKED_BACK);
     let ships = ctx.store.ships(Some(&pr.repo), since).await?;
     Ok(ships.iter().rev().find_map(|s| {
         let record = decode(&s.data).ok()?;
@@ -188,7 +191,7 @@ pub async fn record_override(
     let note = command_text::OverrideNote {
         actor: record.actor.clone(),
         reason: record.reason.clone(),
-        at: millis::rfc3339(record.created_at_ms),
+        at: millis::rfc3339(millis::of(record.created_at)),
         head_sha: record.head_sha.to_string(),
         overridden: record.overridden.clone(),
     };

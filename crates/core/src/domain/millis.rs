@@ -2,6 +2,11 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// `at` as epoch milliseconds (truncated); every representable instant fits.
+pub fn of(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// The instant `ms` milliseconds after the epoch, when representable.
 pub fn datetime(ms: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
