@@ -18,7 +18,7 @@
 //! several replicas on one PostgreSQL share a single "now" (on SQLite the database clock
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
 //! which lets tests exercise leases and delays without sleeping. The API speaks
-//! `OffsetDateTime`; [`to_ms`] and [`from_ms`] convert where values are bound and read.
+//! `OffsetDateTime`; `to_ms` and `from_ms` convert where values are bound and read.
 //!
 //! Layout: each table's queries live in its module (`jobs`, `prs`, `files`, `comments`,
 //! `overrides`, `ships`, `check_runs`, and `sweep` for the sweep's and metrics' reads and
