@@ -7,8 +7,10 @@ use crate::settings::{GitHubSettings, GitLabSettings, Settings, SweepSettings};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Prometheus;
 use crate::worker::{self, Ctx};
+use crate::worker_runtime;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +31,8 @@ pub enum StartError {
     Telemetry(String),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("cannot start the worker's runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// The forges this process serves; at least one.
@@ -51,9 +55,20 @@ impl App {
     /// Webhook secrets come from `settings`; a forge's route answers only when both its
     /// client and its settings are present.
     pub fn new(store: Store, forges: Forges, settings: &Settings) -> Self {
+        Self::with_worker_store(store.clone(), store, forges, settings)
+    }
+
+    /// As [`App::new`], with the worker on its own handle of the same store (see
+    /// [`Store::for_other_runtime`]), for a worker that runs on another runtime.
+    pub fn with_worker_store(
+        store: Store,
+        worker_store: Store,
+        forges: Forges,
+        settings: &Settings,
+    ) -> Self {
         let job_stored = Arc::new(Notify::new());
         let ctx = Arc::new(Ctx {
-            store: store.clone(),
+            store: worker_store,
             github: forges.github.clone(),
             gitlab: forges.gitlab.clone(),
             prometheus: forges.prometheus,
@@ -85,15 +100,26 @@ impl App {
     }
 
     /// Serves `listener` and runs the worker until `shutdown`; then stops accepting,
-    /// finishes in-flight requests and drains the worker.
+    /// finishes in-flight requests and drains the worker. Both run on the current runtime.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), StartError> {
-        let worker = tokio::spawn(worker::run(self.ctx.clone(), shutdown.clone()));
+        self.run_with_worker_on(&Handle::current(), listener, shutdown)
+            .await
+    }
+
+    /// As [`App::run`], with the worker and the sweep spawned on `worker_runtime`.
+    pub async fn run_with_worker_on(
+        self,
+        worker_runtime: &Handle,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), StartError> {
+        let worker = worker_runtime.spawn(worker::run(self.ctx.clone(), shutdown.clone()));
         let sweep = self.sweep.interval.map(|interval| {
-            tokio::spawn(worker::sweep::run(
+            worker_runtime.spawn(worker::sweep::run(
                 self.ctx.clone(),
                 interval,
                 shutdown.clone(),
@@ -122,9 +148,16 @@ fn worker_id() -> String {
     )
 }
 
-/// `smallbatch serve`: runs until SIGTERM or Ctrl-C.
+/// `smallbatch serve`: runs until SIGTERM or Ctrl-C. The worker runs on a runtime of its
+/// own whose threads yield the CPU to intake (see `worker_runtime`), so a busy worker does
+/// not delay acknowledging webhooks.
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let store = Store::connect(&settings.database_url).await?;
+    let worker_runtime = worker_runtime::build().map_err(StartError::Runtime)?;
+    let worker_store = {
+        let _on_worker_runtime = worker_runtime.enter();
+        store.for_other_runtime()
+    };
     let forges = Forges {
         github: settings.github.as_ref().map(github_forge).transpose()?,
         gitlab: settings.gitlab.as_ref().map(gitlab_forge).transpose()?,
@@ -135,7 +168,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             .transpose()
             .map_err(|e| StartError::Telemetry(e.to_string()))?,
     };
-    let app = App::new(store, forges, &settings);
+    let app = App::with_worker_store(store, worker_store, forges, &settings);
     let listener =
         TcpListener::bind(settings.listen)
             .await
@@ -146,7 +179,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     tracing::info!(listen = %settings.listen, "smallbatch serving");
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
-    app.run(listener, shutdown).await
+    let served = app
+        .run_with_worker_on(worker_runtime.handle(), listener, shutdown)
+        .await;
+    // The worker has drained; its runtime may not block this one while it stops.
+    worker_runtime.shutdown_background();
+    served
 }
 
 /// The GitHub App as settings describe it.

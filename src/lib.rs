@@ -17,6 +17,7 @@ pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod worker;
+pub mod worker_runtime;
 
 /// `/ship`: the core's pure part, plus the Prometheus client at its old path.
 pub mod ship {

@@ -11,7 +11,7 @@ use smallbatch::domain::{
 use smallbatch::forge::github::auth::{AppClaims, AppSigner};
 use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy, SetupError};
 use smallbatch::forge::{
-    CheckOutcome, DeploymentStart, Forge, ForgeError, GateStatus, HeadCheck, MergeMethod,
+    CheckOutcome, DeploymentStart, Forge, ForgeError, GateStatus, HeadCheck, Label, MergeMethod,
     MergeReadiness, OurRun,
 };
 use smallbatch::policy::{Conclusion, SizeLabel};
@@ -641,7 +641,10 @@ async fn snapshot_maps_the_pr_its_paginated_files_reviews_and_unchanged_commits(
             .await;
     }
 
-    let snapshot = forge(&server).snapshot(&pr(), true).await.unwrap();
+    let forge = forge(&server);
+    let mut snapshot = forge.snapshot(&pr()).await.unwrap();
+    let commits = forge.review_commits().unwrap();
+    snapshot.unchanged_since = commits.unchanged_since(&pr(), &snapshot).await.unwrap();
 
     assert_eq!(
         snapshot,
@@ -764,7 +767,7 @@ async fn file_listing_stops_at_githubs_3000_file_cap() {
         .mount(&server)
         .await;
 
-    let snapshot = forge(&server).snapshot(&pr(), false).await.unwrap();
+    let snapshot = forge(&server).snapshot(&pr()).await.unwrap();
 
     assert_eq!(snapshot.files.len(), 3000);
     assert_eq!(snapshot.files[2999].path, "f30-99.rs");
@@ -956,16 +959,14 @@ async fn a_label_is_created_once_then_only_applied() {
     mount_issue_label(&server, "size/XS", 2).await;
     let forge = forge(&server);
 
+    let label = Label {
+        name: "size/XS",
+        color: "009900",
+        description: "Denotes a PR that changes 0-9 lines",
+    };
     for _ in 0..2 {
-        forge
-            .apply_label(
-                &pr(),
-                "size/XS",
-                "009900",
-                "Denotes a PR that changes 0-9 lines",
-            )
-            .await
-            .unwrap();
+        forge.create_label(&pr().repo, &label).await.unwrap();
+        forge.add_label(&pr(), label.name).await.unwrap();
     }
 }
 
@@ -985,11 +986,14 @@ async fn a_label_that_already_exists_is_fine() {
     mount_issue_label(&server, "size/L", 2).await;
     let forge = forge(&server);
 
+    let label = Label {
+        name: "size/L",
+        color: "ee9900",
+        description: "big",
+    };
     for _ in 0..2 {
-        forge
-            .apply_label(&pr(), "size/L", "ee9900", "big")
-            .await
-            .unwrap();
+        forge.create_label(&pr().repo, &label).await.unwrap();
+        forge.add_label(&pr(), label.name).await.unwrap();
     }
 }
 
@@ -1010,7 +1014,9 @@ async fn add_label_creates_the_size_label_with_the_policy_colour() {
         .await;
     mount_issue_label(&server, label.name(), 1).await;
 
-    forge(&server).add_label(&pr(), label).await.unwrap();
+    let forge = forge(&server);
+    forge.create_label(&pr().repo, &label.into()).await.unwrap();
+    forge.add_label(&pr(), label.name()).await.unwrap();
 }
 
 const MARKER: &str = "<!-- smallbatch:gate -->";
@@ -1169,8 +1175,13 @@ async fn a_validation_error_is_permanent_with_githubs_details() {
         .mount(&server)
         .await;
 
+    let label = Label {
+        name: "size/XS",
+        color: "not-a-colour",
+        description: "tiny",
+    };
     let err = forge(&server)
-        .apply_label(&pr(), "size/XS", "not-a-colour", "tiny")
+        .create_label(&pr().repo, &label)
         .await
         .unwrap_err();
     assert_eq!(
@@ -1431,7 +1442,10 @@ async fn a_refused_merge_is_permanent_with_githubs_message_for_the_user() {
             .merge(&pr(), &sha('h'), MergeMethod::Merge)
             .await
             .unwrap_err();
-        assert!(matches!(err, ForgeError::Permanent(_)), "{status}: {err:?}");
+        assert!(
+            matches!(err, ForgeError::Refused { .. }),
+            "{status}: {err:?}"
+        );
         assert_eq!(err.to_string(), format!("forge error: {message}"));
     }
 }

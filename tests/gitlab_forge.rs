@@ -151,7 +151,7 @@ async fn snapshot_of_a_real_merge_request_counts_unreadable_diffs_from_the_files
         repo: project("gitlab-org/gitlab-ee"),
         number: PrNumber(14656),
     };
-    let snapshot = forge(&server).snapshot(&mr_ref, false).await.unwrap();
+    let snapshot = forge(&server).snapshot(&mr_ref).await.unwrap();
 
     let modified = |path: &str| FileChange {
         path: path.into(),
@@ -359,7 +359,9 @@ async fn snapshot_reads_paginated_diffs_estimates_hidden_ones_and_maps_reviews()
         .mount(&server)
         .await;
 
-    let snapshot = forge(&server).snapshot(&pr(), true).await.unwrap();
+    let forge = forge(&server);
+    assert!(forge.review_commits().is_none());
+    let snapshot = forge.snapshot(&pr()).await.unwrap();
 
     let mut renamed = change("src/new_name.rs", FileStatus::Renamed, 0, 0);
     renamed.previous_path = Some("src/old_name.rs".into());
@@ -438,7 +440,7 @@ async fn a_changes_count_past_gitlabs_limit_marks_the_listing_truncated() {
         .await;
     mount_no_approvals(&server, MR).await;
 
-    let snapshot = forge(&server).snapshot(&pr(), false).await.unwrap();
+    let snapshot = forge(&server).snapshot(&pr()).await.unwrap();
 
     assert_eq!((snapshot.files.len(), snapshot.total_files), (2, 3));
     assert!(snapshot.files_truncated());
@@ -461,7 +463,7 @@ async fn a_merge_request_whose_diff_is_not_ready_is_transient() {
         .await;
     mount_no_approvals(&server, MR).await;
 
-    let err = forge(&server).snapshot(&pr(), false).await.unwrap_err();
+    let err = forge(&server).snapshot(&pr()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "transient forge error: acme/tools/widgets!7: GitLab has not prepared the merge request's diff yet"
@@ -1065,8 +1067,13 @@ async fn labels_are_created_once_with_their_colour_then_added_and_removed() {
         .await;
     let forge = forge(&server);
 
-    forge.add_label(&pr(), SizeLabel::M).await.unwrap();
-    forge.add_label(&pr(), SizeLabel::M).await.unwrap();
+    for _ in 0..2 {
+        forge
+            .create_label(&pr().repo, &SizeLabel::M.into())
+            .await
+            .unwrap();
+        forge.add_label(&pr(), SizeLabel::M.name()).await.unwrap();
+    }
     forge.remove_label(&pr(), "size/L").await.unwrap();
 }
 
@@ -1082,7 +1089,7 @@ async fn a_label_creation_refused_for_another_reason_is_an_error() {
         .mount(&server)
         .await;
     let err = forge(&server)
-        .add_label(&pr(), SizeLabel::XS)
+        .create_label(&pr().repo, &SizeLabel::XS.into())
         .await
         .unwrap_err();
     assert_eq!(

@@ -1,7 +1,11 @@
-//! The one abstraction both forges implement. The worker speaks only to `dyn Forge`.
+//! The one abstraction both forges implement. The worker speaks only to `dyn Forge`,
+//! and to the optional parts only one forge has (`ReviewCommits`, `MergeQueue`,
+//! `Deliveries`) through it. Each adapter is split by resource over the shared REST
+//! plumbing in [`rest`].
 
 pub mod github;
 pub mod gitlab;
+pub mod rest;
 pub mod retry;
 pub mod webhook;
 
@@ -50,7 +54,12 @@ pub enum ForgeError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// Retrying will not help: bad credentials, a 422, a malformed answer.
+    /// The forge said no to what was asked, for a reason the user can act on (a merge
+    /// refused with 405, 409 or 422): `reason` is shown to them. Not retried.
+    #[error("forge error: {reason}")]
+    Refused { reason: String },
+    /// Retrying will not help: bad credentials, a malformed answer, a refusal nobody
+    /// but us can act on. Logged; the user is told only that something went wrong.
     #[error("forge error: {0}")]
     Permanent(String),
 }
@@ -69,27 +78,6 @@ pub type ForgeResult<T> = Result<T, ForgeError>;
 pub struct ApiUsage {
     pub calls: u64,
     pub rate_limit_remaining: Option<u64>,
-}
-
-/// Usage per credential, shared by a forge's client and whoever reports it.
-#[derive(Debug, Default)]
-pub struct UsageLog(std::sync::Mutex<std::collections::BTreeMap<String, ApiUsage>>);
-
-impl UsageLog {
-    /// Counts one answered call; `remaining` is the rate-limit header, when present.
-    pub fn record(&self, credential: &str, remaining: Option<&http::HeaderValue>) {
-        let mut log = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let usage = log.entry(credential.to_owned()).or_default();
-        usage.calls += 1;
-        if let Some(left) = remaining.and_then(|v| v.to_str().ok()?.trim().parse().ok()) {
-            usage.rate_limit_remaining = Some(left);
-        }
-    }
-
-    pub fn snapshot(&self) -> Vec<(String, ApiUsage)> {
-        let log = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        log.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
 }
 
 /// Whether a PR can be merged now, apart from the gate itself.
@@ -123,6 +111,25 @@ pub struct HookDelivery {
     pub succeeded: bool,
 }
 
+/// A label as a repository defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label<'a> {
+    pub name: &'a str,
+    /// Hex, without `#`.
+    pub color: &'a str,
+    pub description: &'a str,
+}
+
+impl From<SizeLabel> for Label<'static> {
+    fn from(size: SizeLabel) -> Self {
+        Label {
+            name: size.name(),
+            color: size.color(),
+            description: size.description(),
+        }
+    }
+}
+
 /// An open PR and its current head, as a listing shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenPr {
@@ -135,9 +142,8 @@ pub trait Forge: Send + Sync {
     fn kind(&self) -> ForgeKind;
 
     /// The PR as it is now: metadata, every changed file (up to the forge's cap) and
-    /// every review. With `want_unchanged_since`, also which earlier commits of the PR
-    /// have the same diff as the head (for `reviews.stale: changed`).
-    async fn snapshot(&self, pr: &PrRef, want_unchanged_since: bool) -> ForgeResult<PrSnapshot>;
+    /// every review. `unchanged_since` is left empty: see [`ReviewCommits`].
+    async fn snapshot(&self, pr: &PrRef) -> ForgeResult<PrSnapshot>;
 
     /// A text file at a commit; `None` when it does not exist there.
     async fn file_at(
@@ -168,30 +174,6 @@ pub trait Forge: Send + Sync {
         status: &GateStatus,
         run: OurRun,
     ) -> ForgeResult<Option<CheckRunId>>;
-
-    /// The PRs whose changes a merge queue's group holds, in queue order, the group's
-    /// own PR last.
-    async fn merge_group_prs(
-        &self,
-        repo: &RepoRef,
-        group: &MergeGroup,
-    ) -> ForgeResult<Vec<PrNumber>> {
-        let _ = (repo, group);
-        Err(unsupported(self.kind(), "merge queues"))
-    }
-
-    /// Publishes the gate on a commit that is no PR's head (a merge group's). Never
-    /// twice: the bot's run already there is updated, or left alone when it says the
-    /// same, so a retried job changes nothing.
-    async fn publish_commit_check(
-        &self,
-        repo: &RepoRef,
-        commit: &CommitSha,
-        status: &GateStatus,
-    ) -> ForgeResult<()> {
-        let _ = (repo, commit, status);
-        Err(unsupported(self.kind(), "checks on a commit"))
-    }
 
     /// Whether publishing the gate on a new head creates something that a second
     /// creation would duplicate (GitHub's check run), so the caller must track it. A
@@ -255,40 +237,32 @@ pub trait Forge: Send + Sync {
 
     async fn edit_comment(&self, pr: &PrRef, id: CommentId, body: &str) -> ForgeResult<()>;
 
-    /// Adds a label, creating it in the repository with its colour if it is missing.
-    async fn add_label(&self, pr: &PrRef, label: SizeLabel) -> ForgeResult<()>;
+    /// Creates `label` in the repository unless it is there already. The forge
+    /// remembers the labels it has seen, so each is created at most once.
+    async fn create_label(&self, repo: &RepoRef, label: &Label<'_>) -> ForgeResult<()>;
 
+    /// Adds the repository's label `name` to the PR. Create it first: a forge makes a
+    /// missing label up without the colour and description.
+    async fn add_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
+
+    /// Removes label `name` from the PR; one that is not there is no error.
     async fn remove_label(&self, pr: &PrRef, name: &str) -> ForgeResult<()>;
 
     /// API calls and rate-limit budget per credential, for `/metrics`.
-    fn api_usage(&self) -> Vec<(String, ApiUsage)> {
-        Vec::new()
-    }
+    fn api_usage(&self) -> Vec<(String, ApiUsage)>;
 
     /// When the PR's first commit was authored (RFC 3339), for lead time; `None` when
     /// the forge does not say.
-    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>> {
-        let _ = pr;
-        Ok(None)
-    }
+    async fn first_commit_at(&self, pr: &PrRef) -> ForgeResult<Option<String>>;
 
     /// Acknowledges a command at once: 👀 on GitHub, an award emoji on GitLab.
-    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()> {
-        let _ = (pr, comment);
-        Err(unsupported(self.kind(), "command acknowledgement"))
-    }
+    async fn acknowledge_command(&self, pr: &PrRef, comment: CommentId) -> ForgeResult<()>;
 
     /// What `user` may do in the repository.
-    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
-        let _ = (repo, user);
-        Err(unsupported(self.kind(), "permission lookup"))
-    }
+    async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission>;
 
     /// Mergeability and every other check on `head`.
-    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
-        let _ = (pr, head);
-        Err(unsupported(self.kind(), "merge readiness"))
-    }
+    async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness>;
 
     /// Merges the PR if its head is still `head` (a racing push makes it fail safely);
     /// returns the merge commit.
@@ -297,10 +271,7 @@ pub trait Forge: Send + Sync {
         pr: &PrRef,
         head: &CommitSha,
         method: MergeMethod,
-    ) -> ForgeResult<CommitSha> {
-        let _ = (pr, head, method);
-        Err(unsupported(self.kind(), "merging"))
-    }
+    ) -> ForgeResult<CommitSha>;
 
     /// Starts deploying `sha` to `environment`.
     async fn start_deployment(
@@ -309,10 +280,7 @@ pub trait Forge: Send + Sync {
         sha: &CommitSha,
         environment: &str,
         description: &str,
-    ) -> ForgeResult<DeploymentStart> {
-        let _ = (repo, sha, environment, description);
-        Err(unsupported(self.kind(), "deployments"))
-    }
+    ) -> ForgeResult<DeploymentStart>;
 
     /// Records a deployment's outcome on the forge (e.g. failed after a regression).
     async fn set_deployment_state(
@@ -321,27 +289,7 @@ pub trait Forge: Send + Sync {
         deployment: u64,
         state: DeploymentState,
         description: &str,
-    ) -> ForgeResult<()> {
-        let _ = (repo, deployment, state, description);
-        Err(unsupported(self.kind(), "deployment statuses"))
-    }
-
-    /// The webhook deliveries logged since `since`, newest first, reading at most
-    /// `max_pages` pages. Empty where the forge keeps no such log for us (GitLab).
-    async fn recent_deliveries(
-        &self,
-        since: time::OffsetDateTime,
-        max_pages: usize,
-    ) -> ForgeResult<Vec<HookDelivery>> {
-        let _ = (since, max_pages);
-        Ok(Vec::new())
-    }
-
-    /// Asks the forge to deliver the webhook attempt `delivery` again.
-    async fn redeliver(&self, delivery: u64) -> ForgeResult<()> {
-        let _ = delivery;
-        Err(unsupported(self.kind(), "webhook redelivery"))
-    }
+    ) -> ForgeResult<()>;
 
     /// Opens a PR that reverts `merge_sha` (the merge of `pr`) on its base branch.
     async fn open_revert(
@@ -350,12 +298,69 @@ pub trait Forge: Send + Sync {
         merge_sha: &CommitSha,
         title: &str,
         body: &str,
-    ) -> ForgeResult<PrNumber> {
-        let _ = (pr, merge_sha, title, body);
-        Err(unsupported(self.kind(), "reverts"))
+    ) -> ForgeResult<PrNumber>;
+
+    /// Which earlier commits of a PR have the head's diff, where reviews name the commit
+    /// they saw (GitHub). GitLab's approvals name none, so it cannot say; a project's
+    /// own "remove approvals when commits are added" setting decides there instead.
+    fn review_commits(&self) -> Option<&dyn ReviewCommits> {
+        None
+    }
+
+    /// GitHub's merge queue, where the forge has one.
+    fn merge_queue(&self) -> Option<&dyn MergeQueue> {
+        None
+    }
+
+    /// The log of webhook deliveries to us, where the forge keeps one (GitHub).
+    fn deliveries(&self) -> Option<&dyn Deliveries> {
+        None
     }
 }
 
-fn unsupported(kind: ForgeKind, what: &str) -> ForgeError {
-    ForgeError::Permanent(format!("{what} is not implemented for {}", kind.as_str()))
+/// Review commits compared with the head, for `reviews.stale: changed`.
+#[async_trait]
+pub trait ReviewCommits: Send + Sync {
+    /// The commits of `snap`'s reviews whose diff against the base is the head's: a
+    /// review of one of them still holds.
+    async fn unchanged_since(&self, pr: &PrRef, snap: &PrSnapshot) -> ForgeResult<Vec<CommitSha>>;
+}
+
+/// A merge queue: the groups of PRs it tests together, and the gate's check on a
+/// group's commit.
+#[async_trait]
+pub trait MergeQueue: Send + Sync {
+    /// The PRs whose changes a merge queue's group holds, in queue order, the group's
+    /// own PR last.
+    async fn merge_group_prs(
+        &self,
+        repo: &RepoRef,
+        group: &MergeGroup,
+    ) -> ForgeResult<Vec<PrNumber>>;
+
+    /// Publishes the gate on a commit that is no PR's head (a merge group's). Never
+    /// twice: the bot's run already there is updated, or left alone when it says the
+    /// same, so a retried job changes nothing.
+    async fn publish_commit_check(
+        &self,
+        repo: &RepoRef,
+        commit: &CommitSha,
+        status: &GateStatus,
+    ) -> ForgeResult<()>;
+}
+
+/// The forge's log of its webhook deliveries to us, from which failed ones are asked
+/// again (GitHub does not redeliver by itself).
+#[async_trait]
+pub trait Deliveries: Send + Sync {
+    /// The webhook deliveries logged since `since`, newest first, reading at most
+    /// `max_pages` pages.
+    async fn recent_deliveries(
+        &self,
+        since: time::OffsetDateTime,
+        max_pages: usize,
+    ) -> ForgeResult<Vec<HookDelivery>>;
+
+    /// Asks the forge to deliver the webhook attempt `delivery` again.
+    async fn redeliver(&self, delivery: u64) -> ForgeResult<()>;
 }

@@ -34,6 +34,15 @@ impl Default for RetryPolicy {
     }
 }
 
+/// An attempt worth repeating, as a client judged it.
+pub(crate) struct Failed {
+    pub message: String,
+    /// How long the forge asked us to wait, if it did.
+    pub retry_after: Option<Duration>,
+    /// A 5xx or no answer: the request may have been carried out.
+    pub may_have_applied: bool,
+}
+
 /// Counts the attempts of one call and sleeps between them.
 pub(crate) struct Backoff<'a> {
     policy: &'a RetryPolicy,
@@ -79,6 +88,16 @@ impl<'a> Backoff<'a> {
         tokio::time::sleep(delay).await;
         self.waited += delay;
         Ok(())
+    }
+
+    /// After `failed`: waits before the next attempt, or gives up with `Transient`. A
+    /// request that is not `repeatable` is not sent again when it may have been
+    /// carried out.
+    pub(crate) async fn retry(&mut self, failed: Failed, repeatable: bool) -> ForgeResult<()> {
+        if failed.may_have_applied && !repeatable {
+            return Err(not_repeated(failed.message, failed.retry_after));
+        }
+        self.wait(failed.message, failed.retry_after).await
     }
 
     /// Waits out a pause the forge imposed on calls made elsewhere (a rate limit another

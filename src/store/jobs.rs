@@ -85,42 +85,14 @@ impl Store {
         let key = delivery.event.serial_key();
         let id = delivery.id.as_str().to_owned();
         let offset = self.offset();
-        if let Some(intake) = &self.pg_intake {
-            let job = super::pg_intake::NewJob {
-                delivery_id: id,
-                key,
-                event,
-                delay_ms,
-                offset,
-            };
-            return Ok(if intake.enqueue(job).await? {
-                Enqueued::New
-            } else {
-                Enqueued::Duplicate
-            });
-        }
-        let inserted = write_one!(self, |db, dialect| {
-            let sql = sql!(
-                "INSERT INTO jobs (delivery_id, serial_key, event, state, run_after, created_at, updated_at) ",
-                "VALUES ($2, $3, $4, 'queued', ",
-                now!(),
-                " + $5, ",
-                now!(),
-                ", ",
-                now!(),
-                ") ON CONFLICT (delivery_id) DO NOTHING"
-            );
-            let done = sqlx::query(sql.on(dialect))
-                .bind(offset)
-                .bind(id)
-                .bind(key)
-                .bind(event)
-                .bind(delay_ms)
-                .execute(db)
-                .await?;
-            Ok(done.rows_affected() == 1)
-        })?;
-        Ok(if inserted {
+        let job = super::intake::NewJob {
+            delivery_id: id,
+            key,
+            event,
+            delay_ms,
+            offset,
+        };
+        Ok(if self.intake.enqueue(job).await? {
             Enqueued::New
         } else {
             Enqueued::Duplicate

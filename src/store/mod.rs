@@ -32,9 +32,9 @@ mod dispatch;
 mod check_runs;
 mod comments;
 mod files;
+mod intake;
 mod jobs;
 mod overrides;
-mod pg_intake;
 mod postgres;
 mod prs;
 mod reach;
@@ -89,8 +89,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
-    /// Group commit of deliveries, on PostgreSQL (SQLite's writer batches every write).
-    pg_intake: Option<pg_intake::PgIntake>,
+    /// Group commit of deliveries, one statement per batch (see `intake`).
+    intake: intake::Intake,
     /// Added to the database clock; shared by clones. Zero outside tests.
     clock_offset_ms: Arc<AtomicI64>,
 }
@@ -111,15 +111,32 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let pg_intake = match &backend {
-            Backend::Postgres(pool) => Some(pg_intake::PgIntake::start(pool.clone())),
-            Backend::Sqlite(_) => None,
-        };
+        let intake = intake::Intake::start(match &backend {
+            Backend::Postgres(pool) => intake::Target::Postgres(pool.clone()),
+            Backend::Sqlite(db) => intake::Target::Sqlite(db.writer.clone()),
+        });
         Ok(Self {
             backend,
-            pg_intake,
+            intake,
             clock_offset_ms: Arc::new(AtomicI64::new(0)),
         })
+    }
+
+    /// A handle on the same database, clock and intake for work that runs on another
+    /// Tokio runtime. Call it inside that runtime (`Runtime::enter`). On PostgreSQL it has
+    /// its own pool, so its connections are opened, and their sockets driven, by the runtime
+    /// that uses them; SQLite's connections run on threads of their own and are shared, as
+    /// is its one writer.
+    pub fn for_other_runtime(&self) -> Self {
+        let backend = match &self.backend {
+            Backend::Sqlite(db) => Backend::Sqlite(db.clone()),
+            Backend::Postgres(pool) => Backend::Postgres(postgres::lazy_pool_like(pool)),
+        };
+        Self {
+            backend,
+            intake: self.intake.clone(),
+            clock_offset_ms: self.clock_offset_ms.clone(),
+        }
     }
 
     /// Closes the pool, waiting for checked-out connections to be returned.

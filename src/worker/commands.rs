@@ -54,7 +54,7 @@ struct Context {
 }
 
 async fn context_of(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Context, JobError> {
-    let snap = forge.snapshot(pr, false).await?;
+    let snap = forge.snapshot(pr).await?;
     let commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
     let loaded = repo_policy::load(ctx, forge, &pr.repo, &commit).await?;
     Ok(Context {

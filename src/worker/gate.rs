@@ -11,7 +11,7 @@ use crate::store::{PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
 
 pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
-    let snap = forge.snapshot(pr, false).await?;
+    let snap = forge.snapshot(pr).await?;
     if snap.state != PrState::Open {
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
         return Ok(());
@@ -235,7 +235,8 @@ async fn reconcile_labels(
         forge.remove_label(pr, stale).await?;
     }
     if let Some(label) = plan.add {
-        forge.add_label(pr, label).await?;
+        forge.create_label(&pr.repo, &label.into()).await?;
+        forge.add_label(pr, label.name()).await?;
     }
     Ok(())
 }

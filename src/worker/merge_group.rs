@@ -4,7 +4,7 @@
 use super::score::{score, Outcome, Scored};
 use super::{Ctx, JobError};
 use crate::domain::{MergeGroup, PrRef, PrState, RepoRef};
-use crate::forge::{Forge, GateStatus};
+use crate::forge::{Forge, ForgeError, GateStatus};
 use crate::policy::merge_group::{group_check, Member, Standing};
 
 pub async fn checks_requested(
@@ -13,7 +13,14 @@ pub async fn checks_requested(
     repo: &RepoRef,
     group: &MergeGroup,
 ) -> Result<(), JobError> {
-    let numbers = forge.merge_group_prs(repo, group).await?;
+    // Merge groups come from GitHub's webhooks only.
+    let queue = forge.merge_queue().ok_or_else(|| {
+        ForgeError::Permanent(format!(
+            "merge queues are not implemented for {}",
+            forge.kind().as_str()
+        ))
+    })?;
+    let numbers = queue.merge_group_prs(repo, group).await?;
     let mut members = Vec::with_capacity(numbers.len());
     let mut details_url = None;
     for number in numbers {
@@ -40,7 +47,7 @@ pub async fn checks_requested(
         // GitHub only: a check run on the group's commit.
         target: None,
     };
-    forge
+    queue
         .publish_commit_check(repo, &group.head_sha, &status)
         .await?;
     Ok(())
@@ -48,7 +55,7 @@ pub async fn checks_requested(
 
 /// One PR of the group, scored exactly as its own gate scores it.
 async fn judge(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Member, JobError> {
-    let snap = forge.snapshot(pr, false).await?;
+    let snap = forge.snapshot(pr).await?;
     let url = snap.html_url.clone();
     if snap.state != PrState::Open {
         return Ok(Member {

@@ -44,10 +44,15 @@ pub(super) async fn score(
             })
         }
     };
-    let snap = if config.reviews.stale == StaleReviews::Changed && has_earlier_reviews(&snap) {
-        forge.snapshot(pr, true).await?
-    } else {
-        snap
+    let stale_if_changed = config.reviews.stale == StaleReviews::Changed;
+    let snap = match forge.review_commits() {
+        Some(commits) if stale_if_changed && has_earlier_reviews(&snap) => {
+            // Read afresh and compared whole, as a snapshot asked for this did before.
+            let mut fresh = forge.snapshot(pr).await?;
+            fresh.unchanged_since = commits.unchanged_since(pr, &fresh).await?;
+            fresh
+        }
+        _ => snap,
     };
     let eval = policy::evaluate(&snap, &config, policy.gitattributes.as_deref());
     let overridden = ctx.store.override_for(pr, &snap.head_sha).await?;

@@ -12,7 +12,7 @@
 
 use super::{Ctx, JobError};
 use crate::domain::{CommitSha, Delivery, DeliveryId, DomainEvent, PrRef, RepoRef};
-use crate::forge::{Forge, HookDelivery};
+use crate::forge::{Deliveries, Forge, HookDelivery};
 use crate::store::Enqueued;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -185,12 +185,12 @@ impl Sweeper {
     pub async fn sweep(&mut self, ctx: &Ctx) -> Result<SweepReport, JobError> {
         let started = OffsetDateTime::now_utc();
         let mut report = SweepReport::default();
-        if let Some(github) = ctx.github.as_deref() {
+        if let Some(log) = ctx.github.as_deref().and_then(|github| github.deliveries()) {
             let since = match self.last_swept {
                 Some(last) => last - OVERLAP,
                 None => started - FIRST_LOOKBACK,
             };
-            report.redelivered = redeliver_failed(ctx, github, since).await?;
+            report.redelivered = redeliver_failed(ctx, log, since).await?;
         }
         self.last_swept = Some(started);
         for repo in ctx.store.recent_repos(ACTIVE_WITHIN).await? {
@@ -234,10 +234,12 @@ async fn prune_done_jobs(ctx: &Ctx) -> Result<u64, JobError> {
 /// Asks once for each failed delivery since `since` that the store does not have.
 async fn redeliver_failed(
     ctx: &Ctx,
-    github: &dyn Forge,
+    deliveries: &dyn Deliveries,
     since: OffsetDateTime,
 ) -> Result<usize, JobError> {
-    let log = github.recent_deliveries(since, MAX_DELIVERY_PAGES).await?;
+    let log = deliveries
+        .recent_deliveries(since, MAX_DELIVERY_PAGES)
+        .await?;
     let mut asked = 0;
     for attempt in to_redeliver(&log) {
         // Stored but answered too late (a timeout): the work is queued already.
@@ -248,7 +250,7 @@ async fn redeliver_failed(
         {
             continue;
         }
-        match github.redeliver(attempt.id).await {
+        match deliveries.redeliver(attempt.id).await {
             Ok(()) => {
                 tracing::info!(guid = %attempt.guid, attempt = attempt.id, "redelivery requested");
                 asked += 1;

@@ -8,13 +8,14 @@
 //! avoiding it would mean assembling hyper + rustls + timeouts by hand for no gain.
 
 use super::auth::{AppSigner, InstallationToken, TokenCache};
-use super::models::{AccessToken, ErrorBody};
+use super::models::{self, AccessToken, ErrorBody};
 use super::{GitHubApp, SetupError};
 use crate::domain::InstallationId;
+use crate::forge::rest::{self, NextPage, UsageLog};
+pub use crate::forge::rest::{ApiRequest, ApiResponse};
 pub use crate::forge::retry::RetryPolicy;
-use crate::forge::retry::{self, Backoff};
+use crate::forge::retry::{self, Backoff, Failed};
 use crate::forge::{ForgeError, ForgeResult};
-use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
@@ -38,107 +39,6 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// GitHub's advice for a secondary rate limit that names no wait.
 const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
-/// A request to an absolute URL under the API root.
-#[derive(Debug, Clone)]
-pub struct ApiRequest {
-    pub method: Method,
-    pub url: Url,
-    pub body: Option<serde_json::Value>,
-    pub accept: &'static str,
-    /// `false` for a request that makes something new each time it is sent (a comment):
-    /// after a 5xx or a lost answer it is not sent again, since it may have taken effect.
-    pub repeatable: bool,
-}
-
-impl ApiRequest {
-    pub fn new(method: Method, url: Url) -> Self {
-        Self {
-            method,
-            url,
-            body: None,
-            accept: JSON,
-            repeatable: true,
-        }
-    }
-
-    pub fn get(url: Url) -> Self {
-        Self::new(Method::GET, url)
-    }
-
-    pub fn json(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    pub fn accept(mut self, media_type: &'static str) -> Self {
-        self.accept = media_type;
-        self
-    }
-
-    /// `METHOD /path`, for messages and logs (never the query or a token).
-    fn describe(&self) -> String {
-        format!("{} {}", self.method, self.url.path())
-    }
-}
-
-/// A final answer: a success, or an error status that retrying would not change.
-#[derive(Debug, Clone)]
-pub struct ApiResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    request: String,
-}
-
-impl ApiResponse {
-    /// The response when it is a 2xx; 404 becomes `NotFound`, anything else
-    /// `Permanent` with GitHub's message.
-    pub fn success(self) -> ForgeResult<Self> {
-        if self.status.is_success() {
-            Ok(self)
-        } else if self.status == StatusCode::NOT_FOUND {
-            Err(ForgeError::NotFound(self.request))
-        } else {
-            Err(ForgeError::Permanent(format!(
-                "{}: {}: {}",
-                self.request,
-                self.status,
-                self.error_body().describe()
-            )))
-        }
-    }
-
-    pub fn json<T: DeserializeOwned>(&self) -> ForgeResult<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            ForgeError::Permanent(format!("{}: unexpected response: {e}", self.request))
-        })
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn error_body(&self) -> ErrorBody {
-        serde_json::from_slice(&self.body).unwrap_or_default()
-    }
-
-    /// The `rel="next"` target of the `Link` header.
-    pub fn next_link(&self) -> Option<&str> {
-        let link = self.headers.get(http::header::LINK)?.to_str().ok()?;
-        next_link(link)
-    }
-}
-
-fn next_link(header: &str) -> Option<&str> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.trim().split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>'))
-    })
-}
-
 fn graphql_url(api_url: &Url) -> Url {
     let mut url = api_url.clone();
     let rest = api_url.path().trim_end_matches('/');
@@ -151,12 +51,7 @@ fn graphql_url(api_url: &Url) -> Url {
 enum Attempt {
     Final(ApiResponse),
     Unauthorized(ApiResponse),
-    Retry {
-        message: String,
-        retry_after: Option<Duration>,
-        /// A 5xx or no answer: the request may have been carried out.
-        may_have_applied: bool,
-    },
+    Retry(Failed),
 }
 
 /// How long GitHub asks us to wait, when a 403/429 is a rate limit.
@@ -169,10 +64,8 @@ fn rate_limit_wait(headers: &HeaderMap, body: &[u8], now: OffsetDateTime) -> Opt
             return Some(wait);
         }
     }
-    let message = serde_json::from_slice::<ErrorBody>(body)
-        .unwrap_or_default()
-        .message;
-    message
+    ErrorBody::of(body)
+        .message
         .to_ascii_lowercase()
         .contains("secondary rate limit")
         .then_some(SECONDARY_RATE_LIMIT_WAIT)
@@ -210,11 +103,11 @@ fn classify(
         Ok(response) => response,
         // Connection failures and timeouts surface as service/hyper errors.
         Err(e @ (octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. })) => {
-            return Ok(Attempt::Retry {
+            return Ok(Attempt::Retry(Failed {
                 message: format!("{}: {}", request.describe(), without_backtrace(&e)),
                 retry_after: None,
                 may_have_applied: true,
-            })
+            }))
         }
         Err(e) => {
             return Err(ForgeError::Permanent(format!(
@@ -230,26 +123,26 @@ fn classify(
         StatusCode::UNAUTHORIZED => Attempt::Unauthorized(response),
         StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
             match rate_limit_wait(&response.headers, &response.body, OffsetDateTime::now_utc()) {
-                Some(wait) => Attempt::Retry {
+                Some(wait) => Attempt::Retry(Failed {
                     message: format!("{}: rate limited", request.describe()),
                     retry_after: Some(wait),
                     may_have_applied: false,
-                },
-                None if status == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
+                }),
+                None if status == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry(Failed {
                     message: retry_message(),
                     retry_after: None,
                     may_have_applied: false,
-                },
+                }),
                 None => Attempt::Final(response),
             }
         }
         // Only a 403/429 is a rate limit; the `X-RateLimit-*` headers every answer carries
         // are no request to wait on a 5xx.
-        s if s.is_server_error() => Attempt::Retry {
+        s if s.is_server_error() => Attempt::Retry(Failed {
             message: retry_message(),
             retry_after: None,
             may_have_applied: true,
-        },
+        }),
         _ => Attempt::Final(response),
     })
 }
@@ -267,7 +160,7 @@ pub struct GitHubClient {
     /// into the limit again, which GitHub punishes with longer limits.
     paused: Mutex<HashMap<InstallationId, tokio::time::Instant>>,
     /// Calls and the last `X-RateLimit-Remaining` per installation.
-    pub usage: crate::forge::UsageLog,
+    pub usage: UsageLog,
 }
 
 impl GitHubClient {
@@ -278,12 +171,7 @@ impl GitHubClient {
             url: app.api_url.to_string(),
             reason: reason.to_owned(),
         };
-        if !matches!(app.api_url.scheme(), "http" | "https") || app.api_url.cannot_be_a_base() {
-            return Err(invalid_url("it must be an http(s) URL"));
-        }
-        if app.api_url.query().is_some() || app.api_url.fragment().is_some() {
-            return Err(invalid_url("it must not have a query or fragment"));
-        }
+        rest::check_base_url(&app.api_url).map_err(invalid_url)?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SetupError::HttpClient(
                 "it must be created inside a Tokio runtime".into(),
@@ -306,34 +194,18 @@ impl GitHubClient {
             tokens: TokenCache::default(),
             retry,
             paused: Mutex::default(),
-            usage: crate::forge::UsageLog::default(),
+            usage: UsageLog::default(),
         })
     }
 
-    /// `{api_url}/seg1/seg2/...`, each segment percent-encoded (a `/` inside a segment
-    /// becomes `%2F`).
+    /// `{api_url}/seg1/seg2/...`, each segment percent-encoded.
     pub fn endpoint<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
-        let mut url = self.api_url.clone();
-        url.path_segments_mut()
-            .expect("checked in new: the API URL can be a base")
-            .pop_if_empty()
-            .extend(segments);
-        url
+        rest::endpoint(&self.api_url, segments)
     }
 
-    /// A pagination link, accepted only when it points under our API root so that a
-    /// token is never sent elsewhere.
+    /// A pagination link, accepted only under our API root.
     pub fn follow(&self, link: &str) -> ForgeResult<Url> {
-        let url = Url::parse(link)
-            .map_err(|e| ForgeError::Permanent(format!("bad pagination link {link}: {e}")))?;
-        let root = self.api_url.path().trim_end_matches('/');
-        if url.origin() != self.api_url.origin() || !url.path().starts_with(root) {
-            return Err(ForgeError::Permanent(format!(
-                "pagination link {link} leaves the API at {}",
-                self.api_url
-            )));
-        }
-        Ok(url)
+        rest::follow(&self.api_url, link)
     }
 
     async fn send_once(
@@ -350,7 +222,7 @@ impl GitHubClient {
         let builder = http::Request::builder()
             .method(request.method.clone())
             .uri(request.url.as_str())
-            .header(ACCEPT, request.accept)
+            .header(ACCEPT, request.accept.unwrap_or(JSON))
             .header("x-github-api-version", API_VERSION)
             .header(
                 USER_AGENT,
@@ -366,12 +238,13 @@ impl GitHubClient {
             status = parts.status.as_u16(),
             "GitHub API call"
         );
-        Ok(ApiResponse {
-            status: parts.status,
-            headers: parts.headers,
+        Ok(ApiResponse::new(
+            request,
+            parts.status,
+            parts.headers,
             body,
-            request: request.describe(),
-        })
+            models::error_message,
+        ))
     }
 
     /// Sends `request` as the App itself (JWT): `GET /app`, token exchanges.
@@ -381,16 +254,7 @@ impl GitHubClient {
             let jwt = self.signer.jwt()?;
             match classify(request, self.send_once(request, &jwt).await)? {
                 Attempt::Final(response) | Attempt::Unauthorized(response) => return Ok(response),
-                Attempt::Retry {
-                    message,
-                    retry_after,
-                    may_have_applied,
-                } => {
-                    if may_have_applied && !request.repeatable {
-                        return Err(retry::not_repeated(message, retry_after));
-                    }
-                    backoff.wait(message, retry_after).await?
-                }
+                Attempt::Retry(failed) => backoff.retry(failed, request.repeatable).await?,
             }
         }
     }
@@ -425,18 +289,12 @@ impl GitHubClient {
                     self.tokens.invalidate(installation, &token).await;
                     reauthenticated = true;
                 }
-                Attempt::Retry {
-                    message,
-                    retry_after,
-                    may_have_applied,
-                } => {
-                    if may_have_applied && !request.repeatable {
-                        return Err(retry::not_repeated(message, retry_after));
-                    }
-                    if let Some(wait) = retry_after {
+                Attempt::Retry(failed) => {
+                    // Only a rate limit names a wait, and it was not carried out.
+                    if let Some(wait) = failed.retry_after {
                         self.pause(installation, wait);
                     }
-                    backoff.wait(message, retry_after).await?
+                    backoff.retry(failed, request.repeatable).await?
                 }
             }
         }
@@ -484,25 +342,17 @@ impl GitHubClient {
         limit: usize,
         items: impl Fn(P) -> Vec<T>,
     ) -> ForgeResult<Vec<T>> {
-        let mut all = Vec::new();
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
+        let items = &items;
+        let listing = rest::paginate(&self.api_url, first, limit, move |url| async move {
             let response = self
                 .send(installation, &ApiRequest::get(url))
                 .await?
                 .success()?;
-            let page = items(response.json()?);
-            let last_page = page.is_empty();
-            all.extend(page);
-            if all.len() >= limit {
-                all.truncate(limit);
-                break;
-            }
-            if !last_page {
-                next = response.next_link().map(|l| self.follow(l)).transpose()?;
-            }
-        }
-        Ok(all)
+            let next = response.next_link().map(|l| NextPage::Link(l.to_owned()));
+            Ok((items(response.json()?), next))
+        })
+        .await?;
+        Ok(listing.items)
     }
 
     /// The GraphQL endpoint beside the REST root: `https://api.github.com/graphql`, and
@@ -542,16 +392,6 @@ impl GitHubClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_link_picks_rel_next_among_others() {
-        let header = r#"<https://api.github.com/repositories/1/pulls/2/files?page=1>; rel="prev", <https://api.github.com/repositories/1/pulls/2/files?page=3>; rel="next", <https://api.github.com/repositories/1/pulls/2/files?page=9>; rel="last""#;
-        assert_eq!(
-            next_link(header),
-            Some("https://api.github.com/repositories/1/pulls/2/files?page=3")
-        );
-        assert_eq!(next_link(r#"<https://x/a?page=1>; rel="first""#), None);
-    }
 
     #[test]
     fn graphql_sits_beside_the_rest_root() {

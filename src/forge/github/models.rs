@@ -134,11 +134,6 @@ pub struct IssueComment {
     pub user: Option<Account>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Created {
-    pub id: u64,
-}
-
 /// A deployment as listed; `payload` is what its creator attached.
 #[derive(Debug, Deserialize)]
 pub struct Deployment {
@@ -198,7 +193,17 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// GitHub's words in an error body; empty when it has none.
+pub fn error_message(body: &[u8]) -> String {
+    ErrorBody::of(body).describe()
+}
+
 impl ErrorBody {
+    /// The error body of an answer; empty when it has none.
+    pub fn of(body: &[u8]) -> Self {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+
     /// `message` followed by each detail, e.g. `Validation Failed (name: already_exists)`.
     pub fn describe(&self) -> String {
         let details: Vec<String> = self

@@ -1,12 +1,13 @@
 //! One GitLab REST call: our headers, the access token and the shared retry policy,
 //! over reqwest.
 
-use super::models::ErrorBody;
+use super::models;
 use super::{GitLabApp, SetupError};
-use crate::forge::retry::{self, Backoff, RetryPolicy};
+use crate::forge::rest::{self, Listing, NextPage, UsageLog};
+pub use crate::forge::rest::{ApiRequest, ApiResponse};
+use crate::forge::retry::{self, Backoff, Failed, RetryPolicy};
 use crate::forge::{ForgeError, ForgeResult};
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -19,143 +20,32 @@ const TOKEN_HEADER: &str = "private-token";
 /// Names the forge in retry logs.
 const FORGE: &str = "gitlab";
 
-/// A request to an absolute URL under the API root.
-#[derive(Debug, Clone)]
-pub struct ApiRequest {
-    pub method: Method,
-    pub url: Url,
-    pub body: Option<serde_json::Value>,
-    /// `false` for a request that makes something new each time it is sent (a comment):
-    /// after a 5xx or a lost answer it is not sent again, since it may have taken effect.
-    pub repeatable: bool,
-}
-
-impl ApiRequest {
-    pub fn new(method: Method, url: Url) -> Self {
-        Self {
-            method,
-            url,
-            body: None,
-            repeatable: true,
+/// Where the next page is: `X-Next-Page` (offset pagination) or `Link: rel="next"`
+/// (keyset pagination, which sends no `X-Next-Page`).
+fn next_page(response: &ApiResponse, current: &Url) -> Option<NextPage> {
+    if let Some(page) = retry::header_str(&response.headers, "x-next-page") {
+        if page.is_empty() {
+            return None;
         }
+        let mut url = current.clone();
+        let others: Vec<(String, String)> = current
+            .query_pairs()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(others)
+            .append_pair("page", page);
+        return Some(NextPage::Url(url));
     }
-
-    pub fn get(url: Url) -> Self {
-        Self::new(Method::GET, url)
-    }
-
-    pub fn json(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    /// `METHOD /path`, for messages and logs (never the query or the token).
-    fn describe(&self) -> String {
-        format!("{} {}", self.method, self.url.path())
-    }
-}
-
-/// A final answer: a success, or an error status that retrying would not change.
-#[derive(Debug, Clone)]
-pub struct ApiResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    request: String,
-}
-
-impl ApiResponse {
-    /// The response when it is a 2xx; 404 becomes `NotFound`, anything else
-    /// `Permanent` with GitLab's message.
-    pub fn success(self) -> ForgeResult<Self> {
-        if self.status.is_success() {
-            Ok(self)
-        } else if self.status == StatusCode::NOT_FOUND {
-            Err(ForgeError::NotFound(self.request))
-        } else {
-            Err(ForgeError::Permanent(format!(
-                "{}: {}: {}",
-                self.request,
-                self.status,
-                self.message()
-            )))
-        }
-    }
-
-    pub fn json<T: DeserializeOwned>(&self) -> ForgeResult<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            ForgeError::Permanent(format!("{}: unexpected response: {e}", self.request))
-        })
-    }
-
-    /// GitLab's error message, or the start of the body when it has none.
-    pub fn message(&self) -> String {
-        match serde_json::from_slice::<ErrorBody>(&self.body) {
-            Ok(body) => body.describe(),
-            Err(_) => String::from_utf8_lossy(&self.body)
-                .chars()
-                .take(200)
-                .collect(),
-        }
-    }
-
-    /// Where the next page is: `X-Next-Page` (offset pagination) or `Link: rel="next"`
-    /// (keyset pagination, which sends no `X-Next-Page`).
-    fn next_page(&self, current: &Url) -> Option<NextPage> {
-        if let Some(page) = retry::header_str(&self.headers, "x-next-page") {
-            if page.is_empty() {
-                return None;
-            }
-            let mut url = current.clone();
-            let others: Vec<(String, String)> = current
-                .query_pairs()
-                .filter(|(k, _)| k != "page")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            url.query_pairs_mut()
-                .clear()
-                .extend_pairs(others)
-                .append_pair("page", page);
-            return Some(NextPage::Url(url));
-        }
-        let link = self.headers.get(http::header::LINK)?.to_str().ok()?;
-        next_link(link).map(|l| NextPage::Link(l.to_owned()))
-    }
-}
-
-enum NextPage {
-    /// Built by us from the current URL.
-    Url(Url),
-    /// As GitLab sent it; checked before following.
-    Link(String),
-}
-
-fn next_link(header: &str) -> Option<&str> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.trim().split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>'))
-    })
-}
-
-/// Items of a paginated list, and whether more were left unread.
-#[derive(Debug)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
-    pub truncated: bool,
+    response.next_link().map(|l| NextPage::Link(l.to_owned()))
 }
 
 /// What one attempt amounts to.
 enum Attempt {
     Final(ApiResponse),
-    Retry {
-        message: String,
-        retry_after: Option<Duration>,
-        /// A 5xx or no answer: the request may have been carried out.
-        may_have_applied: bool,
-    },
+    Retry(Failed),
 }
 
 /// How long a 429 asks us to wait: `Retry-After`, else `RateLimit-Reset` (Unix seconds).
@@ -175,29 +65,29 @@ fn classify(request: &ApiRequest, result: reqwest::Result<ApiResponse>) -> Forge
         }
         // Connection failures, timeouts, a body cut short.
         Err(e) => {
-            return Ok(Attempt::Retry {
+            return Ok(Attempt::Retry(Failed {
                 message: format!("{}: {e}", request.describe()),
                 retry_after: None,
                 may_have_applied: !e.is_connect(),
-            })
+            }))
         }
     };
     let status = response.status;
     let message = || format!("{}: {status}", request.describe());
     Ok(if status == StatusCode::TOO_MANY_REQUESTS {
-        Attempt::Retry {
+        Attempt::Retry(Failed {
             message: message(),
             retry_after: rate_limit_wait(&response.headers, OffsetDateTime::now_utc()),
             may_have_applied: false,
-        }
+        })
     } else if status.is_server_error() {
         // GitLab.com sends `RateLimit-*` with every answer: on a 5xx they are no request
         // to wait, and the window's reset (up to a minute ahead) would stall the job.
-        Attempt::Retry {
+        Attempt::Retry(Failed {
             message: message(),
             retry_after: None,
             may_have_applied: true,
-        }
+        })
     } else {
         Attempt::Final(response)
     })
@@ -211,7 +101,7 @@ pub struct GitLabClient {
     token: SecretString,
     retry: RetryPolicy,
     /// Calls and the last `RateLimit-Remaining` for the token.
-    pub usage: crate::forge::UsageLog,
+    pub usage: UsageLog,
 }
 
 impl GitLabClient {
@@ -221,12 +111,7 @@ impl GitLabClient {
             url: base.to_string(),
             reason: reason.to_owned(),
         };
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid_url("it must be an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid_url("it must not have a query or fragment"));
-        }
+        rest::check_base_url(base).map_err(invalid_url)?;
         token_header(&app.token).ok_or(SetupError::InvalidToken)?;
         let mut api_url = base.clone();
         api_url
@@ -248,33 +133,14 @@ impl GitLabClient {
             api_url,
             token: app.token.clone(),
             retry,
-            usage: crate::forge::UsageLog::default(),
+            usage: UsageLog::default(),
         })
     }
 
     /// `{api_url}/seg1/seg2/...`, each segment percent-encoded (a `/` inside a segment
     /// becomes `%2F`, as GitLab wants for project paths and file paths).
     pub fn endpoint<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
-        let mut url = self.api_url.clone();
-        url.path_segments_mut()
-            .expect("checked in new: the API URL can be a base")
-            .extend(segments);
-        url
-    }
-
-    /// A pagination link, accepted only when it points under our API root so that the
-    /// token is never sent elsewhere.
-    fn follow(&self, link: &str) -> ForgeResult<Url> {
-        let url = Url::parse(link)
-            .map_err(|e| ForgeError::Permanent(format!("bad pagination link {link}: {e}")))?;
-        let root = self.api_url.path().trim_end_matches('/');
-        if url.origin() != self.api_url.origin() || !url.path().starts_with(root) {
-            return Err(ForgeError::Permanent(format!(
-                "pagination link {link} leaves the API at {}",
-                self.api_url
-            )));
-        }
-        Ok(url)
+        rest::endpoint(&self.api_url, segments)
     }
 
     async fn send_once(&self, request: &ApiRequest) -> reqwest::Result<ApiResponse> {
@@ -283,7 +149,10 @@ impl GitLabClient {
         let mut builder = self
             .http
             .request(request.method.clone(), request.url.clone())
-            .header(http::header::ACCEPT, "application/json")
+            .header(
+                http::header::ACCEPT,
+                request.accept.unwrap_or("application/json"),
+            )
             .header(TOKEN_HEADER, token);
         if let Some(body) = &request.body {
             builder = builder.json(body);
@@ -298,12 +167,13 @@ impl GitLabClient {
             status = status.as_u16(),
             "GitLab API call"
         );
-        Ok(ApiResponse {
+        Ok(ApiResponse::new(
+            request,
             status,
             headers,
             body,
-            request: request.describe(),
-        })
+            models::error_message,
+        ))
     }
 
     /// Sends `request`, retrying rate limits, 5xx and transport failures (the latter two
@@ -318,16 +188,7 @@ impl GitLabClient {
             }
             match classify(request, sent)? {
                 Attempt::Final(response) => return Ok(response),
-                Attempt::Retry {
-                    message,
-                    retry_after,
-                    may_have_applied,
-                } => {
-                    if may_have_applied && !request.repeatable {
-                        return Err(retry::not_repeated(message, retry_after));
-                    }
-                    backoff.wait(message, retry_after).await?
-                }
+                Attempt::Retry(failed) => backoff.retry(failed, request.repeatable).await?,
             }
         }
     }
@@ -343,33 +204,11 @@ impl GitLabClient {
         first: Url,
         limit: usize,
     ) -> ForgeResult<Listing<T>> {
-        let mut items = Vec::new();
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
+        rest::paginate(&self.api_url, first, limit, |url| async move {
             let response = self.send(&ApiRequest::get(url.clone())).await?.success()?;
-            let page: Vec<T> = response.json()?;
-            let last_page = page.is_empty();
-            items.extend(page);
-            let following = if last_page {
-                None
-            } else {
-                response.next_page(&url)
-            };
-            if items.len() >= limit {
-                let truncated = items.len() > limit || following.is_some();
-                items.truncate(limit);
-                return Ok(Listing { items, truncated });
-            }
-            next = match following {
-                Some(NextPage::Url(url)) => Some(url),
-                Some(NextPage::Link(link)) => Some(self.follow(&link)?),
-                None => None,
-            };
-        }
-        Ok(Listing {
-            items,
-            truncated: false,
+            Ok((response.json()?, next_page(&response, &url)))
         })
+        .await
     }
 }
 
@@ -389,41 +228,43 @@ mod tests {
     use super::*;
 
     fn response(headers: &[(&'static str, &str)]) -> ApiResponse {
-        ApiResponse {
-            status: StatusCode::OK,
-            headers: headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        http::HeaderName::from_static(k),
-                        HeaderValue::from_str(v).unwrap(),
-                    )
-                })
-                .collect(),
-            body: Bytes::new(),
-            request: "GET /x".into(),
-        }
+        let headers = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect();
+        let request = ApiRequest::get(Url::parse("https://gl.example/x").unwrap());
+        ApiResponse::new(
+            &request,
+            StatusCode::OK,
+            headers,
+            Default::default(),
+            models::error_message,
+        )
     }
 
     #[test]
     fn next_page_replaces_the_page_parameter_and_stops_on_an_empty_header() {
         let current = Url::parse("https://gl.example/api/v4/p?per_page=100&page=1").unwrap();
-        let Some(NextPage::Url(url)) = response(&[("x-next-page", "2")]).next_page(&current) else {
+        let Some(NextPage::Url(url)) = next_page(&response(&[("x-next-page", "2")]), &current)
+        else {
             panic!("expected a next page");
         };
         assert_eq!(
             url.as_str(),
             "https://gl.example/api/v4/p?per_page=100&page=2"
         );
-        assert!(response(&[("x-next-page", "")])
-            .next_page(&current)
-            .is_none());
+        assert!(next_page(&response(&[("x-next-page", "")]), &current).is_none());
         let keyset = response(&[(
             "link",
             "<https://gl.example/api/v4/p?cursor=abc>; rel=\"next\"",
         )]);
         assert!(matches!(
-            keyset.next_page(&current),
+            next_page(&keyset, &current),
             Some(NextPage::Link(l)) if l == "https://gl.example/api/v4/p?cursor=abc"
         ));
     }

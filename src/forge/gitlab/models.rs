@@ -132,11 +132,6 @@ pub struct Note {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Created {
-    pub id: u64,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct Commit {
     pub id: String,
 }
@@ -192,6 +187,14 @@ pub struct ErrorBody {
     pub message: serde_json::Value,
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// GitLab's error message, or the start of the body when it has none.
+pub fn error_message(body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(body) => body.describe(),
+        Err(_) => String::from_utf8_lossy(body).chars().take(200).collect(),
+    }
 }
 
 impl ErrorBody {

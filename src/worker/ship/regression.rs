@@ -29,8 +29,9 @@ pub(super) async fn finish_regression(
                 .await
             {
                 Ok(()) => {}
-                // GitLab refuses to change deployments its CI created; the revert matters more.
-                Err(ForgeError::Permanent(e)) => {
+                // GitLab refuses to change deployments its CI created; the revert matters
+                // more, whatever kept the mark from being set.
+                Err(ForgeError::Refused { reason: e } | ForgeError::Permanent(e)) => {
                     tracing::warn!(pr = %record.pr, error = %e, "cannot mark the deployment failed");
                     record.deployment_mark_refused = Some(e);
                 }

@@ -16,6 +16,19 @@ use crate::ship::record::{MetricStatus, ShipRecord, Stage};
 use crate::ship::text;
 use crate::store::StoredShip;
 
+/// What a failed merge says when the forge did not refuse it: the error itself is in
+/// the log, not for the user to decode.
+const MERGE_WENT_WRONG: &str =
+    "Something went wrong while merging. The details are in smallbatch's log.";
+
+/// The deployment's counterpart of [`MERGE_WENT_WRONG`].
+fn deployment_went_wrong(environment: &str) -> String {
+    format!(
+        "Something went wrong while starting the deployment to **{environment}**. The details \
+         are in smallbatch's log."
+    )
+}
+
 /// A scheduled step: the start (`after_checks: None`) or a telemetry check.
 pub async fn step(
     ctx: &Ctx,
@@ -77,9 +90,16 @@ async fn merge(
     {
         Ok(sha) => sha,
         // A racing push, a conflict, branch protection: told to the user, nothing deployed.
-        Err(ForgeError::Permanent(reason)) => {
+        Err(ForgeError::Refused { reason }) => {
             record.stage = Stage::MergeFailed;
             record.failure = Some(reason);
+            return save_and_publish(ctx, forge, &stored, record, config).await;
+        }
+        // Ours to look into, not the user's to read.
+        Err(e @ ForgeError::Permanent(_)) => {
+            tracing::error!(%pr, error = %e, "merge failed");
+            record.stage = Stage::MergeFailed;
+            record.failure = Some(MERGE_WENT_WRONG.to_owned());
             return save_and_publish(ctx, forge, &stored, record, config).await;
         }
         Err(e) => return Err(e.into()),
@@ -116,13 +136,19 @@ async fn deploy(
         Ok(DeploymentStart::Created { id }) => record.deployment_id = Some(id),
         Ok(DeploymentStart::Following) => {}
         // Refused (a protected environment, say): nothing will deploy, so people are told.
-        Err(ForgeError::Permanent(reason)) => {
+        Err(ForgeError::Refused { reason }) => {
             record.stage = Stage::DeployFailed;
             record.failure = Some(text::deployment_not_started(
                 pr.repo.forge,
                 &record.environment,
                 &reason,
             ));
+            return save_and_publish(ctx, forge, stored, record, config).await;
+        }
+        Err(e @ ForgeError::Permanent(_)) => {
+            tracing::error!(%pr, error = %e, "deployment not started");
+            record.stage = Stage::DeployFailed;
+            record.failure = Some(deployment_went_wrong(&record.environment));
             return save_and_publish(ctx, forge, stored, record, config).await;
         }
         Err(e) => return Err(e.into()),
