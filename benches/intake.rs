@@ -4,7 +4,9 @@
 //! - the GitHub API calls needed to evaluate an opened 20-file PR, cold and warm.
 //!
 //! Run: `cargo bench --bench intake` (env BENCH_REQUESTS, BENCH_CONCURRENCY).
-#[path = "../tests/support/mod.rs"]
+// The end-to-end tests' support, of which this bench uses a part.
+#[allow(dead_code, unused_macros)]
+#[path = "../tests/e2e/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,15 @@
 //! A small DSL for end-to-end tests: a real smallbatch process (router + worker + store)
 //! wired to a fake GitHub, driven with signed webhooks built from real fixtures.
-#![allow(dead_code)]
+
+/// insta's `assert_snapshot!`, reading and writing the snapshots in `tests/snapshots`
+/// (named `e2e__<module>__<name>.snap`) rather than beside this binary's sources.
+macro_rules! assert_snapshot {
+    ($name:expr, $value:expr $(,)?) => {
+        insta::with_settings!({ snapshot_path => "../snapshots" }, {
+            insta::assert_snapshot!($name, $value)
+        })
+    };
+}
 
 pub mod fake_github;
 pub mod fake_gitlab;

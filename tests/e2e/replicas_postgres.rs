@@ -5,8 +5,11 @@
 //!
 //! Needs PostgreSQL at `SMALLBATCH_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); a fresh database is created and dropped.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
+use crate::support::process::{cpu_secs, Database, Replica};
+use crate::support::{BASE_SHA, INSTALLATION, REPO, SECRET};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -16,9 +19,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
-use support::process::{cpu_secs, Database, Replica};
-use support::{BASE_SHA, INSTALLATION, REPO, SECRET};
 
 const REPLICAS: usize = 3;
 const PRS: u64 = 200;

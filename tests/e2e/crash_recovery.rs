@@ -1,13 +1,13 @@
 //! A replica that dies (SIGKILL: OOM, node preemption) while it runs jobs: its
 //! acknowledged webhooks still get their verdicts within seconds, from itself after a
 //! restart (SQLite) or from another replica (PostgreSQL), with the default lease.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::{small_files, FakeGitHub, FakePr};
+use crate::support::process::{Database, Replica};
+use crate::support::{sha, BASE_SHA, INSTALLATION, REPO, SECRET};
 use smallbatch::server::signature::sign_sha256;
 use std::time::{Duration, Instant};
-use support::fake_github::{small_files, FakeGitHub, FakePr};
-use support::process::{Database, Replica};
-use support::{sha, BASE_SHA, INSTALLATION, REPO, SECRET};
 
 /// PRs whose jobs are running when the process is killed.
 const PRS: [u64; 3] = [11, 12, 13];

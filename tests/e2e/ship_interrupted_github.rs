@@ -3,13 +3,12 @@
 //! answer lost), and a new process on the same database finishes the ship. Each ends
 //! exactly as the uninterrupted ship: the same writes (one merge, one Deployment, one
 //! failure status and one revert when regressed) and the same shipping comment states.
-mod support;
 
+use crate::support::fake_github::{small_files, Write};
+use crate::support::kill::{Kill, When};
+use crate::support::{sha, World, BASE_SHA, REPO};
 use serde_json::Value;
 use std::time::Duration;
-use support::fake_github::{small_files, Write};
-use support::kill::{Kill, When};
-use support::{sha, World, BASE_SHA, REPO};
 
 const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
@@ -250,7 +249,7 @@ async fn a_502_on_creating_the_deployment_still_deploys_once() {
         2,
         "{calls:#?}"
     );
-    insta::assert_snapshot!("deploying_after_a_502", w.gh.comment_body(1002));
+    assert_snapshot!("deploying_after_a_502", w.gh.comment_body(1002));
 
     act(&w, Act::Deployed).await;
     w.settle().await;

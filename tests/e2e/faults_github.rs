@@ -2,16 +2,16 @@
 //! late, and imposes a secondary rate limit (403 + `Retry-After`) on every call for a
 //! while. The bot must still reach every verdict, write nothing twice, park nothing, and
 //! stop calling while the limit holds.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::{oversized_files, small_files, Chaos, Write};
+use crate::support::{sha, World, BASE_SHA, INSTALLATION, REPO};
 use secrecy::SecretString;
 use smallbatch::domain::{InstallationId, RepoRef};
 use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy};
 use smallbatch::forge::{Forge, ForgeError};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::fake_github::{oversized_files, small_files, Chaos, Write};
-use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
 use wiremock::ResponseTemplate;
 
 /// The worker's concurrency in the test world (`support::settings`).

@@ -2,15 +2,15 @@
 //! (`ship_interrupted_github.rs`): the process dies before each call the ship makes
 //! and after each write, and a new process finishes the ship with the same writes (one
 //! merge, one deployment update and one revert when regressed) and the same note states.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::small_files;
+use crate::support::fake_gitlab::{merge_commit_sha, Write};
+use crate::support::gitlab_world::{GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK};
+use crate::support::kill::{Kill, When};
+use crate::support::sha;
 use serde_json::Value;
 use std::time::Duration;
-use support::fake_github::small_files;
-use support::fake_gitlab::{merge_commit_sha, Write};
-use support::gitlab_world::{GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK};
-use support::kill::{Kill, When};
-use support::sha;
 
 const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 

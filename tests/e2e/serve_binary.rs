@@ -1,11 +1,11 @@
 //! The `smallbatch` binary as an operator runs it: start-up errors, logs, SIGTERM.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::{FakeFile, FakeGitHub};
+use crate::support::{sha, BASE_SHA, REPO};
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
-use support::fake_github::{FakeFile, FakeGitHub};
-use support::{sha, BASE_SHA, REPO};
 
 fn smallbatch(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smallbatch"));

@@ -1,9 +1,9 @@
 //! End-to-end: signed webhooks into the real router, a fake GitHub behind wiremock,
 //! and assertions on exactly what a user would see.
-mod support;
+use crate::support;
 
-use support::fake_github::{oversized_files, small_files, FakeFile, Write};
-use support::{sha, World, BASE_SHA};
+use crate::support::fake_github::{oversized_files, small_files, FakeFile, Write};
+use crate::support::{sha, World, BASE_SHA};
 use wiremock::ResponseTemplate;
 
 fn label(name: &str, color: &str) -> Write {
@@ -68,8 +68,8 @@ async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
         ]
     );
     let check = w.gh.latest_check(&head);
-    insta::assert_snapshot!("small_pr_check_title", check.title);
-    insta::assert_snapshot!("small_pr_check_summary", check.summary);
+    assert_snapshot!("small_pr_check_title", check.title);
+    assert_snapshot!("small_pr_check_summary", check.summary);
     assert!(
         w.gh.state().comments.is_empty(),
         "no guidance to give, so no comment"
@@ -156,7 +156,7 @@ async fn changes_requested_fails_the_gate() {
     w.settle().await;
     let check = w.gh.latest_check(&head);
     assert_eq!(check.conclusion, "failure");
-    insta::assert_snapshot!("changes_requested_check_summary", check.summary);
+    assert_snapshot!("changes_requested_check_summary", check.summary);
     w.writes();
     w.assert_quiet();
 }
@@ -171,8 +171,8 @@ async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
     w.settle().await;
 
     let comment_id = assert_oversized_opened(&w, 9, &head);
-    insta::assert_snapshot!("oversized_comment", w.gh.comment_body(comment_id));
-    insta::assert_snapshot!("oversized_check_summary", w.gh.latest_check(&head).summary);
+    assert_snapshot!("oversized_comment", w.gh.comment_body(comment_id));
+    assert_snapshot!("oversized_check_summary", w.gh.latest_check(&head).summary);
 
     // The same event again (a different delivery) changes nothing.
     w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
@@ -209,7 +209,7 @@ async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
             },
         ]
     );
-    insta::assert_snapshot!("resolved_comment", w.gh.comment_body(comment_id));
+    assert_snapshot!("resolved_comment", w.gh.comment_body(comment_id));
     assert_eq!(w.gh.state().comments.len(), 1, "never a second comment");
     w.assert_quiet();
 }
@@ -359,7 +359,7 @@ async fn broken_repo_config_fails_the_check_with_its_location() {
     w.settle().await;
     let check = w.gh.latest_check(&head);
     assert_eq!(check.conclusion, "failure");
-    insta::assert_snapshot!(
+    assert_snapshot!(
         "config_error_check",
         format!("{}\n\n{}", check.title, check.summary)
     );

@@ -1,10 +1,9 @@
 //! End-to-end: GitHub's merge queue asks for the `smallbatch` check on a merge group's
 //! commit; every PR in the group is judged again and one check run answers on that
 //! commit, with nothing written to the PRs themselves.
-mod support;
 
-use support::fake_github::{oversized_files, small_files, Write};
-use support::{sha, World, BASE_SHA, REPO};
+use crate::support::fake_github::{oversized_files, small_files, Write};
+use crate::support::{sha, World, BASE_SHA, REPO};
 use wiremock::ResponseTemplate;
 
 /// Opens PRs #7 (small) and #9 (oversized), both approved, and queues them in that order.
@@ -49,7 +48,7 @@ async fn a_group_holding_an_oversized_pr_fails_on_its_commit_naming_that_pr() {
         )]
     );
     let check = w.gh.latest_check(head);
-    insta::assert_snapshot!("group_with_an_oversized_pr", check.summary);
+    assert_snapshot!("group_with_an_oversized_pr", check.summary);
 
     // Every call one evaluation makes; the per-PR reads run concurrently, so sorted.
     let mut calls = w.gh.take_calls();

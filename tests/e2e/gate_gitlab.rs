@@ -1,17 +1,16 @@
 //! End-to-end on GitLab: token-checked webhooks into the real router, a fake GitLab
 //! behind wiremock, and assertions on exactly what a user would see on the merge
 //! request: the `smallbatch` commit status, the guidance note and the size label.
-mod support;
 
-use serde_json::json;
-use smallbatch::forge::gitlab::diff::{self, DiffCount};
-use support::fake_github::{self, oversized_files, small_files, FakeFile};
-use support::fake_gitlab::{unified_diff, Write};
-use support::gitlab_world::{
+use crate::support::fake_github::{self, oversized_files, small_files, FakeFile};
+use crate::support::fake_gitlab::{unified_diff, Write};
+use crate::support::gitlab_world::{
     gitlab_fixture, GitLabWorld, BASE_SHA, MERGE_REQUEST_HOOK, NEXT_SECRET, NOTE_HOOK, PROJECT,
     SECRET,
 };
-use support::{sha, World};
+use crate::support::{sha, World};
+use serde_json::json;
+use smallbatch::forge::gitlab::diff::{self, DiffCount};
 use wiremock::ResponseTemplate;
 
 const WAITING: &str = "30 lines: needs 1 approval";
@@ -143,7 +142,7 @@ async fn opened_small_mr_waits_for_approval_and_gets_a_size_label() {
         ]
     );
     let posted = w.gl.latest_status(&head);
-    insta::assert_snapshot!("small_mr_status_description", posted.description);
+    assert_snapshot!("small_mr_status_description", posted.description);
     // No pipeline runs on the head, so the status joins the MR's source branch.
     assert_eq!(posted.git_ref.as_deref(), Some("feature-7"));
     assert_eq!(posted.pipeline_id, None);
@@ -184,11 +183,11 @@ async fn a_push_that_makes_the_mr_oversized_fails_the_new_head_with_one_note() {
             labels_added(7, "size/XL"),
         ]
     );
-    insta::assert_snapshot!(
+    assert_snapshot!(
         "oversized_status_description",
         w.gl.latest_status(&head).description
     );
-    insta::assert_snapshot!("oversized_note", w.gl.note_body(note));
+    assert_snapshot!("oversized_note", w.gl.note_body(note));
     assert_eq!(w.gl.state().mrs[&7].labels, ["size/XL"]);
     assert_eq!(
         w.gl.latest_status(&sha(1)).state,
@@ -247,7 +246,7 @@ async fn a_reviewer_requesting_changes_fails_the_gate() {
             &w.gl.latest_status(&head).description
         )]
     );
-    insta::assert_snapshot!(
+    assert_snapshot!(
         "changes_requested_status_description",
         w.gl.latest_status(&head).description
     );
@@ -385,7 +384,7 @@ async fn an_oversized_mr_fixed_by_a_push_gets_its_note_edited_not_a_second_one()
             labels_added(9, "size/M"),
         ]
     );
-    insta::assert_snapshot!("resolved_note", w.gl.note_body(note));
+    assert_snapshot!("resolved_note", w.gl.note_body(note));
     assert_eq!(w.gl.state().notes.len(), 1, "never a second note");
     w.assert_quiet();
 }
@@ -479,7 +478,7 @@ async fn the_gitlab_note_reads_like_the_github_comment_with_merge_requests() {
 
     let snap = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/snapshots/gate_github__oversized_comment.snap"
+        "/tests/snapshots/e2e__gate_github__oversized_comment.snap"
     ))
     .unwrap();
     let (_, snapshot_body) = snap

@@ -1,10 +1,9 @@
 //! End-to-end: chat commands and `/ship` on GitHub, against the fake GitHub and a fake
 //! Prometheus; the clock is the store's, moved on by the test.
-mod support;
 
+use crate::support::fake_github::{small_files, FakeFile, Write};
+use crate::support::{sha, World, BASE_SHA};
 use std::time::Duration;
-use support::fake_github::{small_files, FakeFile, Write};
-use support::{sha, World, BASE_SHA};
 
 const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
@@ -57,7 +56,7 @@ async fn help_is_acknowledged_and_answered_with_the_active_policy() {
         "{writes:#?}"
     );
     assert_eq!(writes.len(), 2);
-    insta::assert_snapshot!("help_reply", w.bot_comments(7).last().unwrap());
+    assert_snapshot!("help_reply", w.bot_comments(7).last().unwrap());
     w.assert_quiet();
 }
 
@@ -194,7 +193,7 @@ async fn ship_refuses_with_a_checklist_when_not_ready() {
     );
     w.open_pr(7, &sha(1), small_files());
     w.say(7, 501, "alice", "/ship").await;
-    insta::assert_snapshot!("ship_not_ready", w.bot_comments(7).last().unwrap());
+    assert_snapshot!("ship_not_ready", w.bot_comments(7).last().unwrap());
     let writes = w.writes();
     assert!(
         !writes.iter().any(|w| matches!(w, Write::Merged { .. })),
@@ -276,7 +275,7 @@ async fn ship_merges_deploys_watches_and_reports_healthy_once() {
         [Write::CommentEdited { id: comment }],
         "the verdict"
     );
-    insta::assert_snapshot!("ship_healthy", w.gh.comment_body(comment));
+    assert_snapshot!("ship_healthy", w.gh.comment_body(comment));
 
     // Nothing more happens once the verdict is in.
     w.advance(Duration::from_secs(600)).await;
@@ -306,7 +305,7 @@ async fn a_regression_marks_the_deployment_failed_and_opens_a_revert() {
             Write::CommentEdited { id: comment },
         ]
     );
-    insta::assert_snapshot!("ship_regressed", w.gh.comment_body(comment));
+    assert_snapshot!("ship_regressed", w.gh.comment_body(comment));
     w.advance(Duration::from_secs(600)).await;
     assert_eq!(w.writes(), [], "the verdict is final");
     w.assert_quiet();
@@ -322,7 +321,7 @@ async fn unreachable_telemetry_is_never_healthy() {
     w.writes();
     let body = w.gh.comment_body(comment);
     assert!(!body.contains("Operating as designed"));
-    insta::assert_snapshot!("ship_not_verified", body);
+    assert_snapshot!("ship_not_verified", body);
     w.assert_quiet();
 }
 
@@ -534,7 +533,7 @@ async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author(
     w.settle().await;
     let comment = 1002;
     assert_eq!(w.writes(), [Write::CommentEdited { id: comment }]);
-    insta::assert_snapshot!("ship_deploy_failed", w.gh.comment_body(comment));
+    assert_snapshot!("ship_deploy_failed", w.gh.comment_body(comment));
     w.advance(Duration::from_secs(600)).await;
     assert_eq!(w.writes(), [], "nothing is watched");
     w.assert_quiet();

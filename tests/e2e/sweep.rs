@@ -1,8 +1,12 @@
 //! End-to-end: the periodic sweep against the fake forges. Sweeps are run explicitly
 //! (the worlds' processes have it disabled) by a second process on the same database,
 //! as a replica would; the worlds' workers run what it queues.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::{FakeFile, Write};
+use crate::support::fake_gitlab;
+use crate::support::gitlab_world::{GitLabWorld, MERGE_REQUEST_HOOK, TOKEN};
+use crate::support::{sha, test_private_key, World, SECRET};
 use serde_json::{json, Value};
 use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::GitHubForge;
@@ -14,10 +18,6 @@ use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
 use std::sync::Arc;
 use std::time::Duration;
-use support::fake_github::{FakeFile, Write};
-use support::fake_gitlab;
-use support::gitlab_world::{GitLabWorld, MERGE_REQUEST_HOOK, TOKEN};
-use support::{sha, test_private_key, World, SECRET};
 
 fn files() -> Vec<FakeFile> {
     vec![

@@ -197,7 +197,7 @@ impl FakeGitLab {
     pub async fn start(project: &str, default_head: &str) -> Self {
         let server = MockServer::start().await;
         let template: Value = serde_json::from_str(include_str!(
-            "../../fixtures/gitlab/api/get_merge_request.json"
+            "../../../fixtures/gitlab/api/get_merge_request.json"
         ))
         .unwrap();
         let state = Arc::new(Mutex::new(State {
