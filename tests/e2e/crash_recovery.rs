@@ -4,7 +4,7 @@
 use crate::support;
 
 use crate::support::fake_github::{small_files, FakeGitHub, FakePr};
-use crate::support::process::{Database, Replica};
+use crate::support::process::{timed, Database, Replica};
 use crate::support::{sha, BASE_SHA, INSTALLATION, REPO, SECRET};
 use smallbatch::server::signature::sign_sha256;
 use std::time::{Duration, Instant};
@@ -118,6 +118,7 @@ fn assert_one_verdict_each(gh: &FakeGitHub) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_restarted_on_sqlite_lands_its_three_verdicts_within_seconds() {
+    let _timing = timed().await;
     let gh = FakeGitHub::start(REPO, BASE_SHA).await;
     open_prs(&gh);
     let dir = tempfile::tempdir().unwrap();
@@ -160,6 +161,7 @@ fn sweeps(gh: &FakeGitHub) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replica_on_postgres_loses_its_three_jobs_to_the_other_within_seconds() {
+    let _timing = timed().await;
     let db = Database::create().await;
     let outcome = tokio::spawn(two_replicas_one_killed(db.url.clone())).await;
     db.drop_it().await;

@@ -8,7 +8,7 @@
 use crate::support;
 
 use crate::support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
-use crate::support::process::{cpu_secs, Database, Replica};
+use crate::support::process::{cpu_secs, timed_alone, Database, Replica};
 use crate::support::{BASE_SHA, INSTALLATION, REPO, SECRET};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -261,6 +261,7 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_process_2000_deliveries_exactly_once_despite_a_sigkill() {
+    let _timing = timed_alone().await;
     let db = Database::create().await;
     let outcome = tokio::spawn(scenario(db.url.clone())).await;
     db.drop_it().await;

@@ -2,6 +2,7 @@
 use crate::support;
 
 use crate::support::fake_github::{FakeFile, FakeGitHub};
+use crate::support::process::free_port;
 use crate::support::{sha, BASE_SHA, REPO};
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -63,14 +64,6 @@ fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `smallbatch serve` as an operator starts it, against a fake GitHub, on a free port
