@@ -2,14 +2,16 @@
 //! Prometheus; the clock is the store's, moved on by the test.
 
 use crate::support::fake_github::{small_files, FakeFile, Write};
-use crate::support::{sha, World, BASE_SHA};
+use crate::support::github_world::{GitHubWorld, BASE_SHA};
+use crate::support::sha;
+use crate::support::world::World;
 use std::time::Duration;
 
 const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
 /// A world with a small PR 7 by alice, approved by bob, CI green, and the ship policy.
-async fn ready_world() -> World {
-    let w = World::start().await;
+async fn ready_world() -> GitHubWorld {
+    let w = GitHubWorld::start().await;
     w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
     {
         let mut s = w.gh.state();
@@ -111,7 +113,7 @@ async fn an_edited_comment_runs_only_its_new_commands() {
 
 #[tokio::test]
 async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.gh.state().roles.insert("alice".into(), "write".into());
     w.gh.state().roles.insert("maya".into(), "maintain".into());
     let files = vec![FakeFile::added("api/handlers.rs", 450)];
@@ -184,7 +186,7 @@ async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() 
 
 #[tokio::test]
 async fn ship_refuses_with_a_checklist_when_not_ready() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
     w.gh.state().roles.insert("alice".into(), "write".into());
     w.gh.state().commit_checks.insert(
@@ -215,7 +217,7 @@ async fn ship_refuses_users_without_write_permission() {
 }
 
 /// Ships PR 7 and reports the deployment as successful; returns the shipping comment id.
-async fn ship_and_deploy(w: &World) -> u64 {
+async fn ship_and_deploy(w: &GitHubWorld) -> u64 {
     w.say(7, 501, "alice", "/ship").await;
     let writes = w.writes();
     let comment = writes

@@ -2,6 +2,7 @@
 //! Prometheus; the clock is the store's, moved on by the test. On GitLab `/ship` merges
 //! and then follows the deployment the target branch's pipeline reports.
 use crate::support;
+use crate::support::world::World;
 
 use crate::support::fake_github::{small_files, FakeFile};
 use crate::support::fake_gitlab::{merge_commit_sha, Write};
@@ -63,9 +64,8 @@ async fn project_world() -> GitLabWorld {
 async fn ready_world() -> GitLabWorld {
     let w = project_world().await;
     w.gl.ci_status(&sha(1), "test", "success");
-    w.open_mr(7, &sha(1), small_files());
-    w.approve(7, "bob");
-    w.deliver(MERGE_REQUEST_HOOK, &w.mr_hook("open", 7)).await;
+    w.open(7, &sha(1), small_files()).await;
+    w.approve(7, "bob").await;
     w.settle().await;
     assert_eq!(w.gl.latest_status(&sha(1)).state, "success");
     w.writes();

@@ -1,11 +1,11 @@
 //! A replica that dies (SIGKILL: OOM, node preemption) while it runs jobs: its
 //! acknowledged webhooks still get their verdicts within seconds, from itself after a
 //! restart (SQLite) or from another replica (PostgreSQL), with the default lease.
-use crate::support;
 
 use crate::support::fake_github::{small_files, FakeGitHub, FakePr};
+use crate::support::github_world::{fixture, BASE_SHA, INSTALLATION, REPO, SECRET};
 use crate::support::process::{timed, Database, Replica};
-use crate::support::{sha, BASE_SHA, INSTALLATION, REPO, SECRET};
+use crate::support::sha;
 use smallbatch::server::signature::sign_sha256;
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ fn open_prs(gh: &FakeGitHub) {
 }
 
 async fn deliver_opened(http: &reqwest::Client, replica: &Replica, number: u64, head: &str) {
-    let mut payload = support::fixture("pull_request.opened");
+    let mut payload = fixture("pull_request.opened");
     payload["repository"]["full_name"] = REPO.into();
     payload["installation"]["id"] = INSTALLATION.into();
     payload["pull_request"]["number"] = number.into();

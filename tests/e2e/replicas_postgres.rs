@@ -5,11 +5,10 @@
 //!
 //! Needs PostgreSQL at `SMALLBATCH_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); a fresh database is created and dropped.
-use crate::support;
 
 use crate::support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
+use crate::support::github_world::{self, BASE_SHA, INSTALLATION, REPO, SECRET};
 use crate::support::process::{cpu_secs, timed_alone, Database, Replica};
-use crate::support::{BASE_SHA, INSTALLATION, REPO, SECRET};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -183,7 +182,7 @@ fn apply(
         }
     };
     pr.version += 1;
-    let mut payload: Value = support::fixture(fixture);
+    let mut payload: Value = github_world::fixture(fixture);
     payload["repository"]["full_name"] = REPO.into();
     payload["repository"]["name"] = "widgets".into();
     payload["repository"]["owner"]["login"] = "octo-org".into();

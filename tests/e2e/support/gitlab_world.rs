@@ -2,8 +2,11 @@
 //! store) wired to a fake GitLab, driven with token-checked webhooks built from real
 //! fixtures.
 use super::fake_github::FakeFile;
-use super::fake_gitlab::{FakeDeployment, FakeGitLab, FakeMr, FakeReviewer, Write};
+use super::fake_gitlab::{
+    merge_commit_sha, FakeDeployment, FakeGitLab, FakeMr, FakeReviewer, Write,
+};
 use super::fake_prometheus::FakePrometheus;
+use super::world::{acknowledged, Webhook, World};
 use serde_json::{json, Value};
 use smallbatch::app::{App, Forges};
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
@@ -27,6 +30,8 @@ pub const BASE_SHA: &str = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
 pub const MERGE_REQUEST_HOOK: &str = "Merge Request Hook";
 pub const NOTE_HOOK: &str = "Note Hook";
 pub const DEPLOYMENT_HOOK: &str = "Deployment Hook";
+/// The id GitLab gives the production deployment of a merge (one per world).
+pub const DEPLOYMENT: u64 = 321;
 
 pub fn gitlab_fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -83,31 +88,6 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 }
 
 impl GitLabWorld {
-    pub async fn start() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
-        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
-        let prom = FakePrometheus::start().await;
-        Self::boot(gl, prom, db_url, dir).await
-    }
-
-    /// Stops this process (gracefully) and starts a new one on the same database, fake
-    /// GitLab and clock; webhook ids go on where they were.
-    pub async fn restart(mut self) -> Self {
-        self.stop().await;
-        let w = Self::boot(
-            self.gl.clone(),
-            self.prom.clone(),
-            self.db_url.clone(),
-            self._dir.clone(),
-        )
-        .await;
-        let next = self.next_delivery.load(Ordering::SeqCst);
-        w.next_delivery.store(next, Ordering::SeqCst);
-        w.advance_clock(*self.advanced.lock().unwrap());
-        w
-    }
-
     async fn boot(
         gl: FakeGitLab,
         prom: FakePrometheus,
@@ -180,24 +160,6 @@ impl GitLabWorld {
         let mr = s.mrs.get_mut(&iid).unwrap();
         f(mr);
         mr.version += 1;
-    }
-
-    /// A new head with `files`; returns the head it replaced.
-    pub fn push(&self, iid: u64, head: &str, files: Vec<FakeFile>) -> String {
-        let mut old = String::new();
-        self.update_mr(iid, |mr| {
-            old = std::mem::replace(&mut mr.head_sha, head.into());
-            mr.files = files;
-        });
-        old
-    }
-
-    pub fn approve(&self, iid: u64, user: &str) {
-        self.update_mr(iid, |mr| mr.approved_by.push(user.into()));
-    }
-
-    pub fn unapprove(&self, iid: u64, user: &str) {
-        self.update_mr(iid, |mr| mr.approved_by.retain(|u| u != user));
     }
 
     pub fn reviewer(&self, iid: u64, user: &str, state: &'static str) {
@@ -288,16 +250,6 @@ impl GitLabWorld {
         v
     }
 
-    /// Posts a note as `username` and waits for everything it caused (steps scheduled
-    /// a minute or more ahead wait for [`Self::advance`]).
-    pub async fn say(&self, iid: u64, note_id: u64, username: &str, body: &str) {
-        self.gl.put_note(iid, note_id, username, body);
-        let hook = self.note_hook(iid, note_id, username, body);
-        let (status, _) = self.deliver(NOTE_HOOK, &hook).await;
-        assert_eq!(status, 202);
-        self.settle().await;
-    }
-
     /// The real `deployment.json` Deployment Hook: deployment `deployment_id` of `sha`
     /// to `environment` is now `status`. The fake GitLab learns of the deployment too,
     /// as made by a CI job (the fixture's `deployable_id`), so the API may not update it.
@@ -331,23 +283,6 @@ impl GitLabWorld {
             })
             .status = status.into();
         v
-    }
-
-    /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
-    pub async fn advance(&self, by: Duration) {
-        self.advance_clock(by);
-        self.settle().await;
-    }
-
-    /// Moves the store's clock on without waiting for what falls due.
-    pub fn advance_clock(&self, by: Duration) {
-        self.store.advance_clock(by);
-        *self.advanced.lock().unwrap() += by;
-    }
-
-    /// The bot's notes on MR `iid`, oldest first.
-    pub fn bot_notes(&self, iid: u64) -> Vec<String> {
-        self.gl.bot_notes(iid)
     }
 
     fn delivery_id(&self) -> String {
@@ -399,9 +334,133 @@ impl GitLabWorld {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
+    /// `user` takes their approval of MR `iid` back.
+    pub async fn unapprove(&self, iid: u64, user: &str) {
+        self.update_mr(iid, |mr| mr.approved_by.retain(|u| u != user));
+        let hook = self.mr_hook("unapproved", iid);
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+}
+
+impl World for GitLabWorld {
+    type Write = Write;
+
+    async fn start() -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
+        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        let prom = FakePrometheus::start().await;
+        Self::boot(gl, prom, db_url, dir).await
+    }
+
+    /// Stops this process (gracefully) and starts a new one on the same database, fake
+    /// GitLab and clock; webhook ids go on where they were.
+    async fn restart(mut self) -> Self {
+        self.stop().await;
+        let w = Self::boot(
+            self.gl.clone(),
+            self.prom.clone(),
+            self.db_url.clone(),
+            self._dir.clone(),
+        )
+        .await;
+        let next = self.next_delivery.load(Ordering::SeqCst);
+        w.next_delivery.store(next, Ordering::SeqCst);
+        w.advance_clock(*self.advanced.lock().unwrap());
+        w
+    }
+
+    async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(h) = self.running.take() {
+            h.await.unwrap();
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn prom(&self) -> &FakePrometheus {
+        &self.prom
+    }
+
+    fn opened_hook(&self, n: u64) -> Webhook {
+        Webhook {
+            event: MERGE_REQUEST_HOOK,
+            payload: self.mr_hook("open", n),
+        }
+    }
+
+    async fn send(&self, hook: &Webhook) -> (u16, String) {
+        self.deliver(hook.event, &hook.payload).await
+    }
+
+    fn add(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        self.open_mr(n, head, files);
+    }
+
+    /// A push reaches us as an `update` naming the head it replaced.
+    async fn push(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        let mut old = String::new();
+        self.update_mr(n, |mr| {
+            old = std::mem::replace(&mut mr.head_sha, head.into());
+            mr.files = files;
+        });
+        acknowledged(
+            self.deliver(MERGE_REQUEST_HOOK, &self.push_hook(n, &old))
+                .await,
+        );
+    }
+
+    async fn approve(&self, n: u64, user: &str) {
+        self.update_mr(n, |mr| mr.approved_by.push(user.into()));
+        acknowledged(
+            self.deliver(MERGE_REQUEST_HOOK, &self.mr_hook("approved", n))
+                .await,
+        );
+    }
+
+    async fn comment(&self, n: u64, id: u64, user: &str, body: &str) {
+        self.gl.put_note(n, id, user, body);
+        let hook = self.note_hook(n, id, user, body);
+        acknowledged(self.deliver(NOTE_HOOK, &hook).await);
+    }
+
+    /// A deployment made through the API (not kept by a CI job), so smallbatch may mark
+    /// it failed.
+    async fn deployed(&self, n: u64) {
+        let merged = merge_commit_sha(n);
+        let hook = self.deployment_hook(&merged, "production", "success", DEPLOYMENT);
+        self.gl
+            .state()
+            .deployments
+            .get_mut(&DEPLOYMENT)
+            .unwrap()
+            .by_ci = false;
+        acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    fn put_policy(&self, yaml: &str) {
+        self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
+    }
+
+    /// GitLab's developer role (30) may merge.
+    fn grant_write(&self, user: &str) {
+        self.gl.state().members.insert(user.into(), 30);
+    }
+
+    fn ci_passed(&self, head: &str) {
+        self.gl.ci_status(head, "test", "success");
+    }
+
+    fn forget(&self, n: u64) {
+        self.gl.state().mrs.remove(&n);
+    }
+
     /// Waits until every job due within 30 s has run (retries fall due within seconds);
     /// ship steps, scheduled a minute or more ahead, wait for [`Self::advance`].
-    pub async fn settle(&self) {
+    async fn settle(&self) {
         for _ in 0..600 {
             if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
                 return;
@@ -414,12 +473,22 @@ impl GitLabWorld {
         );
     }
 
-    pub fn writes(&self) -> Vec<Write> {
+    /// Moves the store's clock on without waiting for what falls due.
+    fn advance_clock(&self, by: Duration) {
+        self.store.advance_clock(by);
+        *self.advanced.lock().unwrap() += by;
+    }
+
+    fn writes(&self) -> Vec<Write> {
         self.gl.take_writes()
     }
 
+    fn take_calls(&self) -> Vec<String> {
+        self.gl.take_calls()
+    }
+
     /// Fails on any call the fake GitLab did not expect, and on writes no test looked at.
-    pub fn assert_quiet(&self) {
+    fn assert_quiet(&self) {
         let s = self.gl.state();
         assert!(
             s.unexpected.is_empty(),
@@ -433,11 +502,8 @@ impl GitLabWorld {
         );
     }
 
-    pub async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(h) = self.running.take() {
-            h.await.unwrap();
-        }
+    fn bot_comments(&self, n: u64) -> Vec<String> {
+        self.gl.bot_notes(n)
     }
 }
 

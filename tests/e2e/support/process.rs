@@ -1,7 +1,7 @@
 //! `smallbatch serve` as child processes, and throwaway PostgreSQL databases, for the
 //! tests that run the binary the way an operator does.
 use super::fake_github::FakeGitHub;
-use super::SECRET;
+use super::github_world::SECRET;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
