@@ -117,9 +117,7 @@ async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() 
     w.gh.state().roles.insert("alice".into(), "write".into());
     w.gh.state().roles.insert("maya".into(), "maintain".into());
     let files = vec![FakeFile::added("api/handlers.rs", 450)];
-    w.open_pr(9, &sha(1), files.clone());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
-        .await;
+    w.open(9, &sha(1), files.clone()).await;
     w.settle().await;
     assert_eq!(w.gh.latest_check(&sha(1)).conclusion, "failure");
     w.writes();

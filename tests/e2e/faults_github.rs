@@ -156,12 +156,7 @@ async fn drive(w: &GitHubWorld) {
                 w.review(n, "carol", "CHANGES_REQUESTED");
             }
             Kind::Split => {
-                w.update_pr(n, |pr| {
-                    pr.head_sha = sha(10_000 + n as u32);
-                    pr.files = small_files();
-                });
-                w.deliver("pull_request", &w.payload("pull_request.synchronize", n))
-                    .await;
+                w.push(n, &sha(10_000 + n as u32), small_files()).await;
                 continue;
             }
         }
@@ -321,9 +316,7 @@ async fn a_secondary_limit_without_retry_after_is_waited_out_not_retried_at_once
 async fn a_job_hitting_a_secondary_limit_without_retry_after_runs_again_a_minute_later() {
     let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     w.writes();
     w.gh.take_calls();

@@ -82,19 +82,12 @@ async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
 async fn approval_passes_the_gate_by_updating_the_same_check_run() {
     let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     let first = w.gh.latest_check(&head).id;
     w.writes();
 
-    w.review(7, "bob", "APPROVED");
-    w.deliver(
-        "pull_request_review",
-        &w.payload("pull_request_review.submitted", 7),
-    )
-    .await;
+    w.approve(7, "bob").await;
     w.settle().await;
     assert_eq!(
         w.writes(),
@@ -166,9 +159,7 @@ async fn changes_requested_fails_the_gate() {
 async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
     let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(9, &head, oversized_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
-        .await;
+    w.open(9, &head, oversized_files()).await;
     w.settle().await;
 
     let comment_id = assert_oversized_opened(&w, 9, &head);
@@ -183,12 +174,7 @@ async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
 
     // The author splits the PR: the new head passes the size rule, the comment says so.
     let head2 = sha(2);
-    w.update_pr(9, |pr| {
-        pr.head_sha = head2.clone();
-        pr.files = small_files();
-    });
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
-        .await;
+    w.push(9, &head2, small_files()).await;
     w.settle().await;
     assert_eq!(
         w.writes(),
@@ -354,9 +340,7 @@ async fn broken_repo_config_fails_the_check_with_its_location() {
         ".github/smallbatch.yml",
         "size:\n  max_lines: 300\n  colour: blue\n",
     );
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     let check = w.gh.latest_check(&head);
     assert_eq!(check.conclusion, "failure");
@@ -376,9 +360,7 @@ async fn repo_config_is_read_from_the_base_commit_once() {
         ".github/smallbatch.yml",
         "size:\n  max_lines: 20\n  warn_lines: 10\n",
     );
-    w.open_pr(7, &sha(1), small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &sha(1), small_files()).await;
     w.settle().await;
     assert_eq!(
         w.gh.latest_check(&sha(1)).conclusion,
@@ -445,9 +427,7 @@ async fn a_late_event_for_an_old_head_gates_the_current_head_only() {
 async fn a_policy_change_on_the_base_branch_re_evaluates_open_prs() {
     let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     let run = w.gh.latest_check(&head).id;
     w.writes();
@@ -494,9 +474,7 @@ async fn a_policy_change_on_the_base_branch_re_evaluates_open_prs() {
 async fn re_running_the_check_re_evaluates_without_writing_what_has_not_changed() {
     let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     w.writes();
     w.gh.take_calls();
@@ -533,9 +511,7 @@ async fn re_running_the_check_re_evaluates_without_writing_what_has_not_changed(
 async fn a_deleted_guidance_comment_is_posted_again_when_guidance_changes() {
     let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(9, &head, oversized_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
-        .await;
+    w.open(9, &head, oversized_files()).await;
     w.settle().await;
     w.writes();
     w.gh.state().comments.clear();
@@ -586,12 +562,7 @@ async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
     assert_eq!(w.gh.state().comments.len(), 1);
 
     // The found comment is the one on record: a fix edits it.
-    w.update_pr(9, |pr| {
-        pr.head_sha = sha(2);
-        pr.files = small_files();
-    });
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
-        .await;
+    w.push(9, &sha(2), small_files()).await;
     w.settle().await;
     let writes = w.writes();
     assert!(
@@ -711,12 +682,7 @@ async fn a_guidance_comment_left_unconfirmed_is_looked_for_by_the_next_attempt()
     // The comment the retry found is the one on record: a fix edits it.
     let comment_id = w.gh.state().comments[0].0;
     w.writes();
-    w.update_pr(9, |pr| {
-        pr.head_sha = sha(2);
-        pr.files = small_files();
-    });
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
-        .await;
+    w.push(9, &sha(2), small_files()).await;
     w.settle().await;
     let writes = w.writes();
     assert!(

@@ -451,9 +451,7 @@ async fn the_gitlab_note_reads_like_the_github_comment_with_merge_requests() {
     let note_body = gl.gl.note_body(note);
 
     let gh = GitHubWorld::start().await;
-    gh.open_pr(9, &sha(1), oversized_files());
-    gh.deliver("pull_request", &gh.payload("pull_request.opened", 9))
-        .await;
+    gh.open(9, &sha(1), oversized_files()).await;
     gh.settle().await;
     let comment = gh
         .writes()

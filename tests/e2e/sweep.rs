@@ -136,9 +136,7 @@ async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_nev
 async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_is_left_alone() {
     let w = GitHubWorld::start().await;
     for (number, head) in [(7, sha(1)), (8, sha(3))] {
-        w.open_pr(number, &head, files());
-        w.deliver("pull_request", &w.payload("pull_request.opened", number))
-            .await;
+        w.open(number, &head, files()).await;
     }
     w.settle().await;
     w.writes();
