@@ -212,7 +212,7 @@ async fn ship<W: Interruptible>(
     kill: Option<Kill>,
 ) -> (Outcome<W::Write>, Vec<String>) {
     let mut w = ready_world::<W>().await;
-    let killed = kill.is_some();
+    let killed = kill.as_ref().map(Kill::to_string);
     w.arm(kill);
     for a in acts {
         act(&w, *a).await;
@@ -221,7 +221,7 @@ async fn ship<W: Interruptible>(
         }
     }
     assert_eq!(w.store().parked_count().await.unwrap(), 0, "no job parked");
-    assert!(!killed || !w.armed(), "the process died");
+    assert!(killed.is_none() || !w.armed(), "the process died: {killed:?}");
     let ships = w.store().ships(None, 0).await.unwrap();
     assert_eq!(ships.len(), 1);
     let record: Value = serde_json::from_str(&ships[0].data).unwrap();

@@ -1,20 +1,20 @@
 //! The GitHub half of the end-to-end DSL: a real smallbatch process (router + worker +
 //! store) wired to a fake GitHub, driven with signed webhooks built from real fixtures.
 use super::fake_github::{self, FakeFile, FakeGitHub, FakePr, FakeReview, Write};
-use super::fake_prometheus::{self, FakePrometheus};
+use super::fake_prometheus::FakePrometheus;
+use super::in_process::{self, InProcess, SqliteDb};
 use super::test_private_key;
 use super::world::{acknowledged, Webhook, World};
 use serde_json::Value;
-use smallbatch::app::{App, Forges};
+use smallbatch::app::Forges;
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
-use smallbatch::settings::{GitHubSettings, LogFormat, Settings, SweepSettings, WorkerSettings};
+use smallbatch::settings::{GitHubSettings, Settings};
+use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const REPO: &str = "octo-org/widgets";
 pub const INSTALLATION: u64 = 4242;
@@ -28,112 +28,48 @@ pub fn fixture(name: &str) -> Value {
 
 pub struct GitHubWorld {
     pub gh: FakeGitHub,
-    pub prom: fake_prometheus::FakePrometheus,
+    pub prom: FakePrometheus,
     pub store: Store,
-    pub db_url: String,
-    _dir: Arc<tempfile::TempDir>,
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    running: Option<JoinHandle<()>>,
-    http: reqwest::Client,
-    next_delivery: std::sync::atomic::AtomicU64,
-    /// How far [`GitHubWorld::advance_clock`] moved the store's clock, kept across restarts.
-    advanced: std::sync::Mutex<Duration>,
+    process: InProcess,
 }
 
-fn settings(db_url: &str, gh: &FakeGitHub) -> Settings {
+fn settings(db: &SqliteDb, gh: &FakeGitHub) -> Settings {
     Settings {
-        prometheus_url: None,
-        // Sweeps are driven explicitly by tests/sweep.rs.
-        sweep: SweepSettings::disabled(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: db_url.into(),
-        log_format: LogFormat::Text,
-        worker: WorkerSettings {
-            concurrency: 4,
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            drain_timeout: Duration::from_secs(5),
-        },
-        gitlab: None,
         github: Some(GitHubSettings {
             app_id: 1,
             private_key: test_private_key().into(),
             webhook_secret: SECRET.into(),
             api_url: gh.uri().parse().unwrap(),
         }),
+        ..in_process::settings(db)
     }
 }
 
 impl GitHubWorld {
-    async fn boot(
-        gh: FakeGitHub,
-        prom: fake_prometheus::FakePrometheus,
-        db_url: String,
-        dir: Arc<tempfile::TempDir>,
-        worker: bool,
-    ) -> Self {
-        let settings = settings(&db_url, &gh);
-        let store = Store::connect(&db_url).await.unwrap();
+    async fn boot(gh: FakeGitHub, prom: FakePrometheus, db: &SqliteDb, worker: bool) -> Self {
+        let settings = settings(db, &gh);
         let forges = Forges {
-            prometheus: Some(
-                smallbatch::ship::telemetry::Prometheus::new(prom.uri().parse().unwrap()).unwrap(),
-            ),
+            prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: Some(make_forge(settings.github.as_ref().unwrap())),
             gitlab: None,
         };
-        let app = App::new(store.clone(), forges, &settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let running = if worker {
-            let stop = shutdown.clone();
-            Some(tokio::spawn(async move {
-                app.run(listener, stop).await.unwrap()
-            }))
-        } else {
-            // Intake only: deliveries are stored and acknowledged, nothing processes them.
-            let router = smallbatch::server::router(app.state);
-            let stop = shutdown.clone();
-            Some(tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-                    .unwrap()
-            }))
-        };
+        let process = InProcess::boot(db, &settings, forges, worker).await;
         Self {
             gh,
             prom,
-            store,
-            db_url,
-            _dir: dir,
-            addr,
-            shutdown,
-            running,
-            http: reqwest::Client::new(),
-            next_delivery: 1.into(),
-            advanced: Duration::ZERO.into(),
+            store: process.store.clone(),
+            process,
         }
     }
 
     /// A process that acknowledges webhooks but whose worker never runs.
     pub async fn start_intake_only() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(
-            gh,
-            fake_prometheus::FakePrometheus::start().await,
-            db_url,
-            dir,
-            false,
-        )
-        .await
+        Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), false).await
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.process.url(path)
     }
 
     /// Adds an open PR to the fake GitHub.
@@ -280,9 +216,7 @@ impl GitHubWorld {
     }
 
     fn delivery_id(&self) -> String {
-        let n = self
-            .next_delivery
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let n = self.process.next_delivery();
         format!("72d3162e-cc78-11e3-81ab-{n:012x}")
     }
 
@@ -306,6 +240,7 @@ impl GitHubWorld {
         body: Vec<u8>,
     ) -> (u16, String) {
         let mut req = self
+            .process
             .http
             .post(self.url("/webhooks/github"))
             .header("content-type", "application/json")
@@ -324,45 +259,22 @@ impl World for GitHubWorld {
     type Write = Write;
 
     async fn start() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(
-            gh,
-            fake_prometheus::FakePrometheus::start().await,
-            db_url,
-            dir,
-            true,
-        )
-        .await
+        Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), true).await
     }
 
-    /// Stops this process (gracefully) and starts a new one on the same database and fake GitHub.
+    /// Stops this process (gracefully) and starts a new one on the same database, fake
+    /// GitHub and clock; delivery ids go on where they were.
     async fn restart(mut self) -> Self {
         self.stop().await;
-        let gh = self.gh.clone();
-        let w = Self::boot(
-            gh,
-            self.prom.clone(),
-            self.db_url.clone(),
-            self._dir.clone(),
-            true,
-        )
-        .await;
-        // GitHub's delivery ids are unique: a new process must not reuse one.
-        let next = self.next_delivery.load(std::sync::atomic::Ordering::SeqCst);
-        w.next_delivery
-            .store(next, std::sync::atomic::Ordering::SeqCst);
-        // The database's clock went on; the new process sees the same time.
-        w.advance_clock(*self.advanced.lock().unwrap());
+        let db = self.process.db.clone();
+        let w = Self::boot(self.gh.clone(), self.prom.clone(), &db, true).await;
+        self.process.hand_over_to(&w.process);
         w
     }
 
     async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(h) = self.running.take() {
-            h.await.unwrap();
-        }
+        self.process.stop().await;
     }
 
     fn store(&self) -> &Store {
@@ -443,25 +355,12 @@ impl World for GitHubWorld {
         self.gh.state().prs.remove(&n);
     }
 
-    /// Waits until every job due within 30 s has run (retries fall due within seconds);
-    /// ship steps, scheduled a minute or more ahead, wait for `advance`.
     async fn settle(&self) {
-        for _ in 0..600 {
-            if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "jobs did not settle; calls so far: {:#?}",
-            self.gh.state().calls
-        );
+        self.process.settle(|| self.gh.state().calls.clone()).await;
     }
 
-    /// Moves the store's clock on without waiting for what falls due.
     fn advance_clock(&self, by: Duration) {
-        self.store.advance_clock(by);
-        *self.advanced.lock().unwrap() += by;
+        self.process.advance_clock(by);
     }
 
     fn writes(&self) -> Vec<Write> {
@@ -496,12 +395,6 @@ impl World for GitHubWorld {
             .filter(|c| c.1 == number && c.2 == fake_github::BOT_LOGIN)
             .map(|c| c.3.clone())
             .collect()
-    }
-}
-
-impl Drop for GitHubWorld {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 

@@ -6,18 +6,17 @@ use super::fake_gitlab::{
     merge_commit_sha, FakeDeployment, FakeGitLab, FakeMr, FakeReviewer, Write,
 };
 use super::fake_prometheus::FakePrometheus;
+use super::in_process::{self, InProcess, SqliteDb};
 use super::world::{acknowledged, Webhook, World};
 use serde_json::{json, Value};
-use smallbatch::app::{App, Forges};
+use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
 use smallbatch::forge::Forge;
-use smallbatch::settings::{GitLabSettings, LogFormat, Settings, SweepSettings, WorkerSettings};
+use smallbatch::settings::{GitLabSettings, Settings};
+use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// A project in a subgroup, so that the URL-encoded project id has two `%2F`.
 pub const PROJECT: &str = "acme/tools/widgets";
@@ -42,37 +41,17 @@ pub struct GitLabWorld {
     pub gl: FakeGitLab,
     pub prom: FakePrometheus,
     pub store: Store,
-    db_url: String,
-    _dir: Arc<tempfile::TempDir>,
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    running: Option<JoinHandle<()>>,
-    http: reqwest::Client,
-    next_delivery: AtomicU64,
-    /// How far [`GitLabWorld::advance_clock`] moved the store's clock, kept across restarts.
-    advanced: std::sync::Mutex<Duration>,
+    process: InProcess,
 }
 
-fn settings(db_url: &str, gl: &FakeGitLab) -> Settings {
+fn settings(db: &SqliteDb, gl: &FakeGitLab) -> Settings {
     Settings {
-        prometheus_url: None,
-        // Sweeps are driven explicitly by tests/sweep.rs.
-        sweep: SweepSettings::disabled(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: db_url.into(),
-        log_format: LogFormat::Text,
-        worker: WorkerSettings {
-            concurrency: 4,
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            drain_timeout: Duration::from_secs(5),
-        },
-        github: None,
         gitlab: Some(GitLabSettings {
             url: gl.uri().parse().unwrap(),
             token: TOKEN.into(),
             webhook_secrets: vec![SECRET.into(), NEXT_SECRET.into()],
         }),
+        ..in_process::settings(db)
     }
 }
 
@@ -88,46 +67,24 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 }
 
 impl GitLabWorld {
-    async fn boot(
-        gl: FakeGitLab,
-        prom: FakePrometheus,
-        db_url: String,
-        dir: Arc<tempfile::TempDir>,
-    ) -> Self {
-        let settings = settings(&db_url, &gl);
-        let store = Store::connect(&db_url).await.unwrap();
+    async fn boot(gl: FakeGitLab, prom: FakePrometheus, db: &SqliteDb) -> Self {
+        let settings = settings(db, &gl);
         let forges = Forges {
-            prometheus: Some(
-                smallbatch::ship::telemetry::Prometheus::new(prom.uri().parse().unwrap()).unwrap(),
-            ),
+            prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: None,
             gitlab: Some(make_forge(settings.gitlab.as_ref().unwrap())),
         };
-        let app = App::new(store.clone(), forges, &settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let running = Some(tokio::spawn(async move {
-            app.run(listener, stop).await.unwrap()
-        }));
+        let process = InProcess::boot(db, &settings, forges, true).await;
         Self {
             gl,
             prom,
-            store,
-            db_url,
-            _dir: dir,
-            addr,
-            shutdown,
-            running,
-            http: reqwest::Client::new(),
-            next_delivery: 1.into(),
-            advanced: Duration::ZERO.into(),
+            store: process.store.clone(),
+            process,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.process.url(path)
     }
 
     /// Adds an open merge request by `alice` to the fake GitLab.
@@ -286,7 +243,7 @@ impl GitLabWorld {
     }
 
     fn delivery_id(&self) -> String {
-        let n = self.next_delivery.fetch_add(1, Ordering::SeqCst);
+        let n = self.process.next_delivery();
         format!("9a3c1f2e-5b7d-4e10-8f2a-{n:012x}")
     }
 
@@ -316,6 +273,7 @@ impl GitLabWorld {
         body: Vec<u8>,
     ) -> (u16, String) {
         let mut req = self
+            .process
             .http
             .post(self.url("/webhooks/gitlab"))
             .header("content-type", "application/json")
@@ -346,35 +304,22 @@ impl World for GitLabWorld {
     type Write = Write;
 
     async fn start() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
-        let prom = FakePrometheus::start().await;
-        Self::boot(gl, prom, db_url, dir).await
+        Self::boot(gl, FakePrometheus::start().await, &SqliteDb::new()).await
     }
 
     /// Stops this process (gracefully) and starts a new one on the same database, fake
     /// GitLab and clock; webhook ids go on where they were.
     async fn restart(mut self) -> Self {
         self.stop().await;
-        let w = Self::boot(
-            self.gl.clone(),
-            self.prom.clone(),
-            self.db_url.clone(),
-            self._dir.clone(),
-        )
-        .await;
-        let next = self.next_delivery.load(Ordering::SeqCst);
-        w.next_delivery.store(next, Ordering::SeqCst);
-        w.advance_clock(*self.advanced.lock().unwrap());
+        let db = self.process.db.clone();
+        let w = Self::boot(self.gl.clone(), self.prom.clone(), &db).await;
+        self.process.hand_over_to(&w.process);
         w
     }
 
     async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(h) = self.running.take() {
-            h.await.unwrap();
-        }
+        self.process.stop().await;
     }
 
     fn store(&self) -> &Store {
@@ -458,25 +403,12 @@ impl World for GitLabWorld {
         self.gl.state().mrs.remove(&n);
     }
 
-    /// Waits until every job due within 30 s has run (retries fall due within seconds);
-    /// ship steps, scheduled a minute or more ahead, wait for [`Self::advance`].
     async fn settle(&self) {
-        for _ in 0..600 {
-            if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "jobs did not settle; calls so far: {:#?}",
-            self.gl.state().calls
-        );
+        self.process.settle(|| self.gl.state().calls.clone()).await;
     }
 
-    /// Moves the store's clock on without waiting for what falls due.
     fn advance_clock(&self, by: Duration) {
-        self.store.advance_clock(by);
-        *self.advanced.lock().unwrap() += by;
+        self.process.advance_clock(by);
     }
 
     fn writes(&self) -> Vec<Write> {
@@ -504,11 +436,5 @@ impl World for GitLabWorld {
 
     fn bot_comments(&self, n: u64) -> Vec<String> {
         self.gl.bot_notes(n)
-    }
-}
-
-impl Drop for GitLabWorld {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }

@@ -17,6 +17,7 @@ pub mod fake_gitlab;
 pub mod fake_prometheus;
 pub mod github_world;
 pub mod gitlab_world;
+pub mod in_process;
 pub mod kill;
 pub mod process;
 #[macro_use]
