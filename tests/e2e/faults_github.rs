@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use wiremock::ResponseTemplate;
 
-/// The worker's concurrency in the test world (`support::settings`).
+/// The worker's concurrency in the test world (`support::in_process::settings`).
 const CONCURRENCY: usize = 4;
 const PRS: u64 = 30;
 

@@ -221,7 +221,10 @@ async fn ship<W: Interruptible>(
         }
     }
     assert_eq!(w.store().parked_count().await.unwrap(), 0, "no job parked");
-    assert!(killed.is_none() || !w.armed(), "the process died: {killed:?}");
+    assert!(
+        killed.is_none() || !w.armed(),
+        "the process died: {killed:?}"
+    );
     let ships = w.store().ships(None, 0).await.unwrap();
     assert_eq!(ships.len(), 1);
     let record: Value = serde_json::from_str(&ships[0].data).unwrap();
