@@ -2,39 +2,14 @@
 //! Prometheus; the clock is the store's, moved on by the test.
 
 use crate::support::fake_github::{small_files, FakeFile, Write};
-use crate::support::github_world::{GitHubWorld, BASE_SHA};
+use crate::support::github_world::GitHubWorld;
 use crate::support::sha;
-use crate::support::world::World;
+use crate::support::world::{ready_to_ship, World, SHIP_POLICY};
 use std::time::Duration;
-
-const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
 /// A world with a small PR 7 by alice, approved by bob, CI green, and the ship policy.
 async fn ready_world() -> GitHubWorld {
-    let w = GitHubWorld::start().await;
-    w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
-    {
-        let mut s = w.gh.state();
-        for (user, role) in [
-            ("alice", "write"),
-            ("bob", "write"),
-            ("maya", "maintain"),
-            ("sam", "read"),
-        ] {
-            s.roles.insert(user.into(), role.into());
-        }
-        s.commit_checks.insert(
-            sha(1),
-            vec![("ci/test".into(), "completed".into(), Some("success".into()))],
-        );
-    }
-    w.open_pr(7, &sha(1), small_files());
-    w.review(7, "bob", "APPROVED");
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
-    w.settle().await;
-    w.writes();
-    w
+    ready_to_ship().await
 }
 
 fn merge_sha() -> String {
@@ -185,7 +160,7 @@ async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() 
 #[tokio::test]
 async fn ship_refuses_with_a_checklist_when_not_ready() {
     let w = GitHubWorld::start().await;
-    w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
+    w.put_policy(SHIP_POLICY);
     w.gh.state().roles.insert("alice".into(), "write".into());
     w.gh.state().commit_checks.insert(
         sha(1),

@@ -2,7 +2,7 @@
 //! Prometheus; the clock is the store's, moved on by the test. On GitLab `/ship` merges
 //! and then follows the deployment the target branch's pipeline reports.
 use crate::support;
-use crate::support::world::World;
+use crate::support::world::{ready_to_ship, team_world, World};
 
 use crate::support::fake_github::{small_files, FakeFile};
 use crate::support::fake_gitlab::{merge_commit_sha, Write};
@@ -11,13 +11,6 @@ use crate::support::gitlab_world::{
 };
 use crate::support::sha;
 use std::time::Duration;
-
-const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
-
-/// GitLab's access levels.
-const REPORTER: u32 = 20;
-const DEVELOPER: u32 = 30;
-const MAINTAINER: u32 = 40;
 
 /// The deployment id GitLab gives the pipeline's production deployment.
 const DEPLOYMENT: u64 = 321;
@@ -45,30 +38,13 @@ fn github_snapshot(name: &str) -> String {
 /// A project with the ship policy on `main` and its members: alice (the author) and
 /// bob are developers, maya a maintainer, sam a reporter.
 async fn project_world() -> GitLabWorld {
-    let w = GitLabWorld::start().await;
-    w.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", POLICY);
-    let mut s = w.gl.state();
-    for (user, level) in [
-        ("alice", DEVELOPER),
-        ("bob", DEVELOPER),
-        ("maya", MAINTAINER),
-        ("sam", REPORTER),
-    ] {
-        s.members.insert(user.into(), level);
-    }
-    drop(s);
-    w
+    team_world().await
 }
 
 /// MR 7 by alice: small, approved by bob, its pipeline green, mergeable; gated once.
 async fn ready_world() -> GitLabWorld {
-    let w = project_world().await;
-    w.gl.ci_status(&sha(1), "test", "success");
-    w.open(7, &sha(1), small_files()).await;
-    w.approve(7, "bob").await;
-    w.settle().await;
+    let w: GitLabWorld = ready_to_ship().await;
     assert_eq!(w.gl.latest_status(&sha(1)).state, "success");
-    w.writes();
     w
 }
 

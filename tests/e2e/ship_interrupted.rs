@@ -3,17 +3,14 @@
 //! answer lost), and a new process on the same database finishes the ship. Each ends
 //! exactly as the uninterrupted ship: the same writes (one merge, one deployment and one
 //! revert when regressed) and the same shipping comment states.
-use crate::support::fake_github::{self, small_files};
+use crate::support::fake_github;
 use crate::support::fake_gitlab;
 use crate::support::github_world::{GitHubWorld, REPO};
 use crate::support::gitlab_world::GitLabWorld;
 use crate::support::kill::{Kill, When};
-use crate::support::sha;
-use crate::support::world::World;
+use crate::support::world::{ready_to_ship, World};
 use serde_json::Value;
 use std::time::Duration;
-
-const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
 /// What the test does to a ship, in order.
 #[derive(Debug, Clone, Copy)]
@@ -156,17 +153,9 @@ struct Outcome<W> {
     checks: u64,
 }
 
-/// Change 7 by alice, approved by bob, CI green, the ship policy, gated; nothing of
-/// that left to look at.
+/// Change 7 ready to ship, no calls or comment states left to look at.
 async fn ready_world<W: Interruptible>() -> W {
-    let w = W::start().await;
-    w.put_policy(POLICY);
-    w.grant_write("alice");
-    w.ci_passed(&sha(1));
-    w.open(7, &sha(1), small_files()).await;
-    w.approve(7, "bob").await;
-    w.settle().await;
-    w.writes();
+    let w = ready_to_ship::<W>().await;
     w.take_calls();
     w.forget_comment_states();
     w

@@ -4,7 +4,7 @@ use super::fake_github::{self, FakeFile, FakeGitHub, FakePr, FakeReview, Write};
 use super::fake_prometheus::FakePrometheus;
 use super::in_process::{self, InProcess, SqliteDb};
 use super::test_private_key;
-use super::world::{acknowledged, Webhook, World};
+use super::world::{acknowledged, Role, Webhook, World};
 use serde_json::Value;
 use smallbatch::app::Forges;
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
@@ -340,8 +340,13 @@ impl World for GitHubWorld {
         self.gh.put_file(BASE_SHA, ".github/smallbatch.yml", yaml);
     }
 
-    fn grant_write(&self, user: &str) {
-        self.gh.state().roles.insert(user.into(), "write".into());
+    fn grant(&self, user: &str, role: Role) {
+        let permission = match role {
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Maintain => "maintain",
+        };
+        self.gh.state().roles.insert(user.into(), permission.into());
     }
 
     fn ci_passed(&self, head: &str) {

@@ -7,7 +7,7 @@ use super::fake_gitlab::{
 };
 use super::fake_prometheus::FakePrometheus;
 use super::in_process::{self, InProcess, SqliteDb};
-use super::world::{acknowledged, Webhook, World};
+use super::world::{acknowledged, Role, Webhook, World};
 use serde_json::{json, Value};
 use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
@@ -29,6 +29,10 @@ pub const BASE_SHA: &str = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
 pub const MERGE_REQUEST_HOOK: &str = "Merge Request Hook";
 pub const NOTE_HOOK: &str = "Note Hook";
 pub const DEPLOYMENT_HOOK: &str = "Deployment Hook";
+/// GitLab's access levels.
+pub const REPORTER: u32 = 20;
+pub const DEVELOPER: u32 = 30;
+pub const MAINTAINER: u32 = 40;
 /// The id GitLab gives the production deployment of a merge (one per world).
 pub const DEPLOYMENT: u64 = 321;
 
@@ -390,9 +394,13 @@ impl World for GitLabWorld {
         self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
     }
 
-    /// GitLab's developer role (30) may merge.
-    fn grant_write(&self, user: &str) {
-        self.gl.state().members.insert(user.into(), 30);
+    fn grant(&self, user: &str, role: Role) {
+        let level = match role {
+            Role::Read => REPORTER,
+            Role::Write => DEVELOPER,
+            Role::Maintain => MAINTAINER,
+        };
+        self.gl.state().members.insert(user.into(), level);
     }
 
     fn ci_passed(&self, head: &str) {

@@ -2,8 +2,9 @@
 //! once and run on each through [`on_both_forges!`]. What each forge says in its own
 //! words (its API calls, its writes, "pull request" or "merge request") stays with the
 //! scenario, passed to it as data.
-use super::fake_github::FakeFile;
+use super::fake_github::{small_files, FakeFile};
 use super::fake_prometheus::FakePrometheus;
+use super::sha;
 use serde_json::Value;
 use smallbatch::store::Store;
 use std::fmt::Debug;
@@ -29,6 +30,48 @@ macro_rules! on_both_forges {
             }
         }
     )*};
+}
+
+/// A ship policy: watch production for 2 minutes, checking the error rate every minute.
+pub const SHIP_POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
+
+/// What a user may do in the repository, in neither forge's words.
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    /// GitHub's `read`, GitLab's Reporter.
+    Read,
+    /// May merge: GitHub's `write`, GitLab's Developer.
+    Write,
+    /// GitHub's `maintain`, GitLab's Maintainer.
+    Maintain,
+}
+
+/// A repository with [`SHIP_POLICY`] on its base commit and its people: alice (who
+/// authors) and bob may merge, maya maintains, sam may only read.
+pub async fn team_world<W: World>() -> W {
+    let w = W::start().await;
+    w.put_policy(SHIP_POLICY);
+    for (user, role) in [
+        ("alice", Role::Write),
+        ("bob", Role::Write),
+        ("maya", Role::Maintain),
+        ("sam", Role::Read),
+    ] {
+        w.grant(user, role);
+    }
+    w
+}
+
+/// A [`team_world`] with change 7 by alice, small, approved by bob, CI green, gated:
+/// ready to ship, nothing left to look at.
+pub async fn ready_to_ship<W: World>() -> W {
+    let w = team_world::<W>().await;
+    w.ci_passed(&sha(1));
+    w.open(7, &sha(1), small_files()).await;
+    w.approve(7, "bob").await;
+    w.settle().await;
+    w.writes();
+    w
 }
 
 /// A delivery as the forge sends it: its event name and payload.
@@ -77,8 +120,8 @@ pub trait World: Sized {
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);
-    /// `user` may merge (write access, or GitLab's developer role).
-    fn grant_write(&self, user: &str);
+    /// `user` has `role` in the repository.
+    fn grant(&self, user: &str, role: Role);
     /// CI passed on `head`.
     fn ci_passed(&self, head: &str);
     /// Change `n` is gone from the forge (deleted, or moved to another project).
