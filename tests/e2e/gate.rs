@@ -1,7 +1,10 @@
 //! The gate's scenarios both forges share, run on each through `on_both_forges!`; the
 //! API calls they expect are in each forge's words. What only one forge has, or says
 //! in words of its own, is in `gate_github.rs` and `gate_gitlab.rs`.
-use crate::support::fake_github::{oversized_files, small_files, FakeFile};
+use crate::support::fake_github::{self, oversized_files, small_files, FakeFile};
+use crate::support::fake_gitlab;
+use crate::support::github_world::GitHubWorld;
+use crate::support::gitlab_world::GitLabWorld;
 use crate::support::sha;
 use crate::support::world::{acknowledged, World};
 
@@ -87,6 +90,66 @@ fn gitlab_opening(n: u64, guidance: bool) -> Vec<String> {
     calls
 }
 
+/// A gate verdict, in neither forge's words.
+#[derive(Debug, Clone, Copy)]
+enum Gate {
+    Waiting,
+    Passed,
+}
+
+async fn approval_passes_the_gate_and_its_withdrawal_waits_again<W: World>(
+    verdict: fn(&W, &str, Gate) -> W::Write,
+) {
+    let w = W::start().await;
+    let head = sha(1);
+    w.open(7, &head, small_files()).await;
+    w.settle().await;
+    w.writes();
+
+    w.approve(7, "bob").await;
+    w.settle().await;
+    assert_eq!(w.writes(), [verdict(&w, &head, Gate::Passed)]);
+
+    w.withdraw_approval(7, "bob").await;
+    w.settle().await;
+    assert_eq!(w.writes(), [verdict(&w, &head, Gate::Waiting)]);
+    assert!(w.bot_comments(7).is_empty(), "no guidance to give");
+    w.assert_quiet();
+}
+
+/// GitHub updates the check run it created on the head.
+fn github_verdict(w: &GitHubWorld, head: &str, gate: Gate) -> fake_github::Write {
+    let first =
+        w.gh.state()
+            .check_runs
+            .iter()
+            .find(|c| c.head_sha == head)
+            .map(|c| c.id);
+    fake_github::Write::CheckRunUpdated {
+        id: first.expect("the check run created on opening"),
+        conclusion: match gate {
+            Gate::Waiting => "action_required",
+            Gate::Passed => "success",
+        }
+        .into(),
+        title: w.gh.latest_check(head).title,
+    }
+}
+
+/// GitLab gets a new `smallbatch` commit status on the head.
+fn gitlab_verdict(_: &GitLabWorld, head: &str, gate: Gate) -> fake_gitlab::Write {
+    let (state, description) = match gate {
+        Gate::Waiting => ("pending", "30 lines: needs 1 approval"),
+        Gate::Passed => ("success", "30 lines, 1 approval: ready"),
+    };
+    fake_gitlab::Write::StatusPosted {
+        sha: head.into(),
+        state: state.into(),
+        name: "smallbatch".into(),
+        description: description.into(),
+    }
+}
+
 async fn a_change_that_no_longer_exists_is_dropped_not_retried<W: World>() {
     let w = W::start().await;
     w.add(7, &sha(1), small_files());
@@ -109,4 +172,5 @@ on_both_forges!(
         |n| gitlab_opening(n, true)
     ),
     a_change_that_no_longer_exists_is_dropped_not_retried,
+    approval_passes_the_gate_and_its_withdrawal_waits_again(github_verdict, gitlab_verdict),
 );

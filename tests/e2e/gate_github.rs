@@ -79,45 +79,6 @@ async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
 }
 
 #[tokio::test]
-async fn approval_passes_the_gate_by_updating_the_same_check_run() {
-    let w = GitHubWorld::start().await;
-    let head = sha(1);
-    w.open(7, &head, small_files()).await;
-    w.settle().await;
-    let first = w.gh.latest_check(&head).id;
-    w.writes();
-
-    w.approve(7, "bob").await;
-    w.settle().await;
-    assert_eq!(
-        w.writes(),
-        [Write::CheckRunUpdated {
-            id: first,
-            conclusion: "success".into(),
-            title: w.gh.latest_check(&head).title
-        }]
-    );
-
-    // Dismissing the approval puts the PR back to waiting.
-    w.update_pr(7, |pr| pr.reviews[0].state = "DISMISSED");
-    w.deliver(
-        "pull_request_review",
-        &w.payload("pull_request_review.dismissed", 7),
-    )
-    .await;
-    w.settle().await;
-    assert_eq!(
-        w.writes(),
-        [Write::CheckRunUpdated {
-            id: first,
-            conclusion: "action_required".into(),
-            title: w.gh.latest_check(&head).title
-        }]
-    );
-    w.assert_quiet();
-}
-
-#[tokio::test]
 async fn self_approval_and_bot_approval_do_not_count() {
     let w = GitHubWorld::start().await;
     let head = sha(1);

@@ -198,26 +198,6 @@ async fn a_push_that_makes_the_mr_oversized_fails_the_new_head_with_one_note() {
 }
 
 #[tokio::test]
-async fn approval_by_someone_else_passes_and_unapproval_waits_again() {
-    let w = GitLabWorld::start().await;
-    let head = sha(1);
-    opened(&w, 7, &head, small_files()).await;
-
-    w.approve(7, "bob").await;
-    w.settle().await;
-    assert_eq!(
-        w.writes(),
-        [status(&head, "success", "30 lines, 1 approval: ready")]
-    );
-
-    w.unapprove(7, "bob").await;
-    w.settle().await;
-    assert_eq!(w.writes(), [status(&head, "pending", WAITING)]);
-    assert!(w.gl.state().notes.is_empty());
-    w.assert_quiet();
-}
-
-#[tokio::test]
 async fn a_reviewer_requesting_changes_fails_the_gate() {
     let w = GitLabWorld::start().await;
     let head = sha(1);

@@ -315,6 +315,17 @@ impl World for GitHubWorld {
         acknowledged(self.deliver("pull_request_review", &payload).await);
     }
 
+    /// A maintainer dismisses `user`'s review.
+    async fn withdraw_approval(&self, n: u64, user: &str) {
+        self.update_pr(n, |pr| {
+            for review in pr.reviews.iter_mut().filter(|r| r.user == user) {
+                review.state = "DISMISSED";
+            }
+        });
+        let payload = self.payload("pull_request_review.dismissed", n);
+        acknowledged(self.deliver("pull_request_review", &payload).await);
+    }
+
     async fn comment(&self, n: u64, id: u64, user: &str, body: &str) {
         let payload = self.comment_payload(n, id, user, body);
         acknowledged(self.deliver("issue_comment", &payload).await);

@@ -295,13 +295,6 @@ impl GitLabWorld {
         let resp = req.send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
-
-    /// `user` takes their approval of MR `iid` back.
-    pub async fn unapprove(&self, iid: u64, user: &str) {
-        self.update_mr(iid, |mr| mr.approved_by.retain(|u| u != user));
-        let hook = self.mr_hook("unapproved", iid);
-        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
-    }
 }
 
 impl World for GitLabWorld {
@@ -368,6 +361,13 @@ impl World for GitLabWorld {
             self.deliver(MERGE_REQUEST_HOOK, &self.mr_hook("approved", n))
                 .await,
         );
+    }
+
+    /// `user` takes their approval back.
+    async fn withdraw_approval(&self, n: u64, user: &str) {
+        self.update_mr(n, |mr| mr.approved_by.retain(|u| u != user));
+        let hook = self.mr_hook("unapproved", n);
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
     }
 
     async fn comment(&self, n: u64, id: u64, user: &str, body: &str) {

@@ -113,6 +113,8 @@ pub trait World: Sized {
     async fn push(&self, n: u64, head: &str, files: Vec<FakeFile>);
     /// `user` approves change `n`.
     async fn approve(&self, n: u64, user: &str);
+    /// `user`'s approval of change `n` no longer counts (dismissed, or taken back).
+    async fn withdraw_approval(&self, n: u64, user: &str);
     /// `user` posts comment `id` saying `body` on change `n`.
     async fn comment(&self, n: u64, id: u64, user: &str, body: &str);
     /// The team's deployment of change `n`'s merge to production succeeded.
