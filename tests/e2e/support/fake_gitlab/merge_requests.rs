@@ -1,21 +1,17 @@
 //! The fake GitLab's merge request routes.
 use super::json::*;
+use super::routes::Call;
 use super::*;
 use serde_json::{json, Value};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 /// The project's merge requests: listed, opened (a revert), read, and labelled.
-pub(super) fn merge_requests(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn merge_requests(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("GET", ["merge_requests"]) => {
-            let state = query(req, "state");
-            let target = query(req, "target_branch");
-            let source = query(req, "source_branch");
+            let state = query(call.req, "state");
+            let target = query(call.req, "target_branch");
+            let source = query(call.req, "source_branch");
             let list: Vec<Value> = s
                 .mrs
                 .values()
@@ -27,7 +23,7 @@ pub(super) fn merge_requests(
             Some(page_of(list, 1, 100))
         }
         ("POST", ["merge_requests"]) => {
-            let b = body(req);
+            let b = body(call.req);
             let source = b["source_branch"].as_str()?.to_string();
             let target = b["target_branch"].as_str()?.to_string();
             let title = b["title"].as_str()?.to_string();
@@ -78,7 +74,7 @@ pub(super) fn merge_requests(
         }
         ("PUT", ["merge_requests", iid]) => {
             let iid: u64 = iid.parse().ok()?;
-            let b = body(req);
+            let b = body(call.req);
             let (add, remove) = (
                 label_list(&b["add_labels"]),
                 label_list(&b["remove_labels"]),
@@ -114,17 +110,12 @@ pub(super) fn merge_requests(
 }
 
 /// What a merge request is made of: its diffs, approvals, reviewers and commits.
-pub(super) fn merge_request_parts(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn merge_request_parts(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("GET", ["merge_requests", iid, "diffs"]) => {
             let mr = s.mrs.get(&iid.parse().ok()?)?;
             let entries = mr.files.iter().map(diff_json).collect();
-            Some(requested_page(req, entries))
+            Some(requested_page(call.req, entries))
         }
         ("GET", ["merge_requests", iid, "approvals"]) => {
             let mr = s.mrs.get(&iid.parse().ok()?)?;
@@ -155,16 +146,11 @@ pub(super) fn merge_request_parts(
 }
 
 /// Merging, pinned to the head the bot saw.
-pub(super) fn merge(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn merge(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("PUT", ["merge_requests", iid, "merge"]) => {
             let iid: u64 = iid.parse().ok()?;
-            let b = body(req);
+            let b = body(call.req);
             let mr = s.mrs.get_mut(&iid)?;
             if mr.state != "opened" {
                 return Some(message(405, "405 Method Not Allowed"));
@@ -193,27 +179,22 @@ pub(super) fn merge(
 }
 
 /// A merge request's notes: listed, posted, edited, and awarded an emoji.
-pub(super) fn notes(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn notes(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("GET", ["merge_requests", iid, "notes"]) => {
             let iid: u64 = iid.parse().ok()?;
             let mut notes: Vec<&FakeNote> = s.notes.iter().filter(|n| n.iid == iid).collect();
             // GitLab's default order is newest first.
-            if query(req, "sort").as_deref() != Some("asc") {
+            if query(call.req, "sort").as_deref() != Some("asc") {
                 notes.reverse();
             }
             let list = notes.iter().map(|n| note_json(s, n)).collect();
-            Some(requested_page(req, list))
+            Some(requested_page(call.req, list))
         }
         ("POST", ["merge_requests", iid, "notes"]) => {
             let iid: u64 = iid.parse().ok()?;
             s.mrs.get(&iid)?;
-            let text = body(req)["body"].as_str()?.to_string();
+            let text = body(call.req)["body"].as_str()?.to_string();
             s.next_id += 1;
             let note = FakeNote {
                 id: s.next_id,
@@ -231,7 +212,7 @@ pub(super) fn notes(
         ("PUT", ["merge_requests", iid, "notes", id]) => {
             let iid: u64 = iid.parse().ok()?;
             let id: u64 = id.parse().ok()?;
-            let text = body(req)["body"].as_str()?.to_string();
+            let text = body(call.req)["body"].as_str()?.to_string();
             let Some(note) = s.notes.iter_mut().find(|n| n.id == id && n.iid == iid) else {
                 return Some(message(404, "404 Note Not Found"));
             };
@@ -243,7 +224,7 @@ pub(super) fn notes(
         }
         ("POST", ["merge_requests", iid, "notes", note, "award_emoji"]) => {
             let (iid, note): (u64, u64) = (iid.parse().ok()?, note.parse().ok()?);
-            let name = body(req)["name"].as_str()?.to_string();
+            let name = body(call.req)["name"].as_str()?.to_string();
             if !s.notes.iter().any(|n| n.id == note && n.iid == iid) {
                 return Some(message(404, "404 Note Not Found"));
             }

@@ -1,19 +1,15 @@
 //! The fake GitLab's project routes besides merge requests.
 use super::json::*;
+use super::routes::Call;
 use super::*;
 use serde_json::{json, Value};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 /// The repository: files at a ref, branches, a commit's statuses and its revert.
-pub(super) fn repository(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn repository(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("GET", ["repository", "files", path, "raw"]) => {
-            let git_ref = query(req, "ref").unwrap_or_default();
+            let git_ref = query(call.req, "ref").unwrap_or_default();
             match s.files.get(&(git_ref, (*path).to_string())) {
                 Some(text) => Some(
                     ResponseTemplate::new(200)
@@ -32,8 +28,8 @@ pub(super) fn repository(
             Some(ResponseTemplate::new(200).set_body_json(branch_json(s, branch, &sha)))
         }
         ("POST", ["repository", "branches"]) => {
-            let name = query(req, "branch")?;
-            let from = query(req, "ref")?;
+            let name = query(call.req, "branch")?;
+            let from = query(call.req, "ref")?;
             if s.branches.contains_key(&name) {
                 return Some(message(400, "Branch already exists"));
             }
@@ -56,10 +52,10 @@ pub(super) fn repository(
                 .filter(|st| st.sha == *sha)
                 .map(status_json)
                 .collect();
-            Some(requested_page(req, list))
+            Some(requested_page(call.req, list))
         }
         ("POST", ["repository", "commits", sha, "revert"]) => {
-            let branch = body(req)["branch"].as_str()?.to_string();
+            let branch = body(call.req)["branch"].as_str()?.to_string();
             if !s.branches.contains_key(&branch) {
                 return Some(message(404, "404 Branch Not Found"));
             }
@@ -86,13 +82,8 @@ pub(super) fn repository(
 }
 
 /// Deployments: read, and updated unless a CI job keeps them.
-pub(super) fn deployments(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn deployments(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("GET", ["deployments", id]) => {
             let id: u64 = id.parse().ok()?;
             let Some(deployment) = s.deployments.get(&id) else {
@@ -109,7 +100,7 @@ pub(super) fn deployments(
         }
         ("PUT", ["deployments", id]) => {
             let id: u64 = id.parse().ok()?;
-            let status = body(req)["status"].as_str()?.to_string();
+            let status = body(call.req)["status"].as_str()?.to_string();
             let Some(deployment) = s.deployments.get_mut(&id) else {
                 return Some(message(404, "404 Deployment Not Found"));
             };
@@ -138,15 +129,10 @@ pub(super) fn deployments(
 }
 
 /// Posting a commit status.
-pub(super) fn statuses(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn statuses(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("POST", ["statuses", sha]) => {
-            let b = body(req);
+            let b = body(call.req);
             let state = b["state"].as_str()?.to_string();
             let name = b["name"].as_str().unwrap_or("default").to_string();
             // GitLab refuses to move a running status to the state it is in.
@@ -190,15 +176,10 @@ pub(super) fn statuses(
 }
 
 /// Creating a project label.
-pub(super) fn labels(
-    s: &mut State,
-    req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn labels(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("POST", ["labels"]) => {
-            let b = body(req);
+            let b = body(call.req);
             let name = b["name"].as_str()?.to_string();
             let color = b["color"].as_str()?.to_string();
             if s.project_labels.contains_key(&name) {
@@ -230,13 +211,8 @@ pub(super) fn labels(
 }
 
 /// A member of the project, inherited memberships included.
-pub(super) fn members(
-    s: &mut State,
-    _req: &Request,
-    method: &str,
-    rest: &[&str],
-) -> Option<ResponseTemplate> {
-    match (method, rest) {
+pub(super) fn members(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
         ("GET", ["members", "all", id]) => {
             let id: u64 = id.parse().ok()?;
             let Some((username, level)) = s.members.iter().find(|(u, _)| user_id(u) == id) else {

@@ -6,8 +6,16 @@ use super::{merge_requests, message, percent_decode, project, query, State};
 use serde_json::Value;
 use wiremock::{Request, ResponseTemplate};
 
+/// A call to one of the project's resources.
+pub(super) struct Call<'a> {
+    pub method: &'a str,
+    /// The path below the project, each segment decoded.
+    pub rest: &'a [&'a str],
+    pub req: &'a Request,
+}
+
 /// A resource's routes: every method and path under it that GitLab has.
-type Routes = fn(&mut State, &Request, &str, &[&str]) -> Option<ResponseTemplate>;
+type Routes = fn(&mut State, &Call) -> Option<ResponseTemplate>;
 
 /// The resource a path under the project belongs to.
 fn resource(rest: &[&str]) -> Option<Routes> {
@@ -65,5 +73,5 @@ pub(super) fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
     }
     let routes = resource(rest)?;
-    routes(s, req, method, rest)
+    routes(s, &Call { method, rest, req })
 }
