@@ -30,7 +30,9 @@ async fn calls_of_opening<W: World>(
     w.writes();
     w.take_calls();
 
-    w.open(n, head, files).await;
+    w.add(n, head, files);
+    let (status, body) = w.send(&w.opened_hook(n)).await;
+    assert_eq!((status, body.contains("\"queued\"")), (202, true), "{body}");
     w.settle().await;
     in_order(w.take_calls())
 }
