@@ -1,6 +1,6 @@
 //! The policy file's JSON Schema, generated from the very types the parser reads, so
 //! the two cannot drift apart (`smallbatch schema`; held against the parser by
-//! `tests/policy_schema.rs`).
+//! `tests/e2e/policy_schema.rs`).
 use super::config::RepoConfig;
 
 /// The schema, draft 2020-12, for editors' YAML plugins.

@@ -22,8 +22,8 @@ use url::Url;
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const PRIVATE_KEY: &str = include_str!("keys/test-app.pem");
-const PUBLIC_KEY: &str = include_str!("keys/test-app.pub.pem");
+const PRIVATE_KEY: &str = include_str!("../keys/test-app.pem");
+const PUBLIC_KEY: &str = include_str!("../keys/test-app.pub.pem");
 const APP_ID: u64 = 1234;
 const INSTALLATION: u64 = 42;
 const TOKEN_PATH: &str = "/app/installations/42/access_tokens";

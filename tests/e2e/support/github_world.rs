@@ -1,199 +1,75 @@
-//! A small DSL for end-to-end tests: a real smallbatch process (router + worker + store)
-//! wired to a fake GitHub, driven with signed webhooks built from real fixtures.
-#![allow(dead_code)]
-
-pub mod fake_github;
-pub mod fake_gitlab;
-pub mod fake_prometheus;
-pub mod gitlab_world;
-pub mod kill;
-pub mod process;
-
-use fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write};
+//! The GitHub half of the end-to-end DSL: a real smallbatch process (router + worker +
+//! store) wired to a fake GitHub, driven with signed webhooks built from real fixtures.
+use super::fake_github::{self, FakeFile, FakeGitHub, FakePr, FakeReview, Write};
+use super::fake_prometheus::FakePrometheus;
+use super::in_process::{self, InProcess, SqliteDb};
+use super::test_private_key;
+use super::world::{acknowledged, Role, Webhook, World};
 use serde_json::Value;
-use smallbatch::app::{App, Forges};
+use smallbatch::app::Forges;
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
-use smallbatch::settings::{GitHubSettings, LogFormat, Settings, SweepSettings, WorkerSettings};
+use smallbatch::settings::{GitHubSettings, Settings};
+use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const REPO: &str = "octo-org/widgets";
 pub const INSTALLATION: u64 = 4242;
 pub const SECRET: &str = "webhook-secret";
 pub const BASE_SHA: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 
-pub fn sha(n: u32) -> String {
-    format!("{n:040x}")
-}
-
 pub fn fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/github/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
 }
 
-pub fn test_private_key() -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/keys/test-app.pem",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-pub struct World {
+pub struct GitHubWorld {
     pub gh: FakeGitHub,
-    pub prom: fake_prometheus::FakePrometheus,
+    pub prom: FakePrometheus,
     pub store: Store,
-    pub db_url: String,
-    _dir: Arc<tempfile::TempDir>,
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    running: Option<JoinHandle<()>>,
-    http: reqwest::Client,
-    next_delivery: std::sync::atomic::AtomicU64,
-    /// How far [`World::advance_clock`] moved the store's clock, kept across restarts.
-    advanced: std::sync::Mutex<Duration>,
+    process: InProcess,
 }
 
-fn settings(db_url: &str, gh: &FakeGitHub) -> Settings {
+fn settings(db: &SqliteDb, gh: &FakeGitHub) -> Settings {
     Settings {
-        prometheus_url: None,
-        // Sweeps are driven explicitly by tests/sweep.rs.
-        sweep: SweepSettings::disabled(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: db_url.into(),
-        log_format: LogFormat::Text,
-        worker: WorkerSettings {
-            concurrency: 4,
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            drain_timeout: Duration::from_secs(5),
-        },
-        gitlab: None,
         github: Some(GitHubSettings {
             app_id: 1,
             private_key: test_private_key().into(),
             webhook_secret: SECRET.into(),
             api_url: gh.uri().parse().unwrap(),
         }),
+        ..in_process::settings(db)
     }
 }
 
-impl World {
-    pub async fn start() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
-        let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(
-            gh,
-            fake_prometheus::FakePrometheus::start().await,
-            db_url,
-            dir,
-            true,
-        )
-        .await
-    }
-
-    async fn boot(
-        gh: FakeGitHub,
-        prom: fake_prometheus::FakePrometheus,
-        db_url: String,
-        dir: Arc<tempfile::TempDir>,
-        worker: bool,
-    ) -> Self {
-        let settings = settings(&db_url, &gh);
-        let store = Store::connect(&db_url).await.unwrap();
+impl GitHubWorld {
+    async fn boot(gh: FakeGitHub, prom: FakePrometheus, db: &SqliteDb, worker: bool) -> Self {
+        let settings = settings(db, &gh);
         let forges = Forges {
-            prometheus: Some(
-                smallbatch::ship::telemetry::Prometheus::new(prom.uri().parse().unwrap()).unwrap(),
-            ),
+            prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: Some(make_forge(settings.github.as_ref().unwrap())),
             gitlab: None,
         };
-        let app = App::new(store.clone(), forges, &settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let running = if worker {
-            let stop = shutdown.clone();
-            Some(tokio::spawn(async move {
-                app.run(listener, stop).await.unwrap()
-            }))
-        } else {
-            // Intake only: deliveries are stored and acknowledged, nothing processes them.
-            let router = smallbatch::server::router(app.state);
-            let stop = shutdown.clone();
-            Some(tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-                    .unwrap()
-            }))
-        };
+        let process = InProcess::boot(db, &settings, forges, worker).await;
         Self {
             gh,
             prom,
-            store,
-            db_url,
-            _dir: dir,
-            addr,
-            shutdown,
-            running,
-            http: reqwest::Client::new(),
-            next_delivery: 1.into(),
-            advanced: Duration::ZERO.into(),
+            store: process.store.clone(),
+            process,
         }
     }
 
     /// A process that acknowledges webhooks but whose worker never runs.
     pub async fn start_intake_only() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(
-            gh,
-            fake_prometheus::FakePrometheus::start().await,
-            db_url,
-            dir,
-            false,
-        )
-        .await
-    }
-
-    /// Stops this process (gracefully) and starts a new one on the same database and fake GitHub.
-    pub async fn restart(mut self) -> Self {
-        self.stop().await;
-        let gh = self.gh.clone();
-        let w = Self::boot(
-            gh,
-            self.prom.clone(),
-            self.db_url.clone(),
-            self._dir.clone(),
-            true,
-        )
-        .await;
-        // GitHub's delivery ids are unique: a new process must not reuse one.
-        let next = self.next_delivery.load(std::sync::atomic::Ordering::SeqCst);
-        w.next_delivery
-            .store(next, std::sync::atomic::Ordering::SeqCst);
-        // The database's clock went on; the new process sees the same time.
-        w.advance_clock(*self.advanced.lock().unwrap());
-        w
-    }
-
-    pub async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(h) = self.running.take() {
-            h.await.unwrap();
-        }
+        Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), false).await
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.process.url(path)
     }
 
     /// Adds an open PR to the fake GitHub.
@@ -278,14 +154,6 @@ impl World {
         v
     }
 
-    /// Posts a comment and waits for everything it caused.
-    pub async fn say(&self, number: u64, comment_id: u64, login: &str, body: &str) {
-        let payload = self.comment_payload(number, comment_id, login, body);
-        let (status, _) = self.deliver("issue_comment", &payload).await;
-        assert_eq!(status, 202);
-        self.settle().await;
-    }
-
     /// A real `deployment_status` delivery for `sha` in `environment`.
     pub fn deployment_payload(&self, id: u64, sha: &str, environment: &str, state: &str) -> Value {
         let mut v = fixture("deployment_status.created");
@@ -347,33 +215,8 @@ impl World {
         v
     }
 
-    /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
-    pub async fn advance(&self, by: Duration) {
-        self.advance_clock(by);
-        self.settle().await;
-    }
-
-    /// Moves the store's clock on without waiting for what falls due.
-    pub fn advance_clock(&self, by: Duration) {
-        self.store.advance_clock(by);
-        *self.advanced.lock().unwrap() += by;
-    }
-
-    /// The bot's comments on a PR, oldest first.
-    pub fn bot_comments(&self, number: u64) -> Vec<String> {
-        self.gh
-            .state()
-            .comments
-            .iter()
-            .filter(|c| c.1 == number && c.2 == fake_github::BOT_LOGIN)
-            .map(|c| c.3.clone())
-            .collect()
-    }
-
     fn delivery_id(&self) -> String {
-        let n = self
-            .next_delivery
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let n = self.process.next_delivery();
         format!("72d3162e-cc78-11e3-81ab-{n:012x}")
     }
 
@@ -397,6 +240,7 @@ impl World {
         body: Vec<u8>,
     ) -> (u16, String) {
         let mut req = self
+            .process
             .http
             .post(self.url("/webhooks/github"))
             .header("content-type", "application/json")
@@ -409,28 +253,142 @@ impl World {
         let resp = req.send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
+}
 
-    /// Waits until every job due within 30 s has run (retries fall due within seconds);
-    /// ship steps, scheduled a minute or more ahead, wait for `advance`.
-    pub async fn settle(&self) {
-        for _ in 0..600 {
-            if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+impl World for GitHubWorld {
+    type Write = Write;
+
+    async fn start() -> Self {
+        let gh = FakeGitHub::start(REPO, BASE_SHA).await;
+        Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), true).await
+    }
+
+    /// Stops this process (gracefully) and starts a new one on the same database, fake
+    /// GitHub and clock; delivery ids go on where they were.
+    async fn restart(mut self) -> Self {
+        self.stop().await;
+        let db = self.process.db.clone();
+        let w = Self::boot(self.gh.clone(), self.prom.clone(), &db, true).await;
+        self.process.hand_over_to(&w.process);
+        w
+    }
+
+    async fn stop(&mut self) {
+        self.process.stop().await;
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn prom(&self) -> &FakePrometheus {
+        &self.prom
+    }
+
+    fn opened_hook(&self, n: u64) -> Webhook {
+        Webhook {
+            event: "pull_request",
+            payload: self.payload("pull_request.opened", n),
         }
-        panic!(
-            "jobs did not settle; calls so far: {:#?}",
-            self.gh.state().calls
+    }
+
+    async fn send(&self, hook: &Webhook) -> (u16, String) {
+        self.deliver(hook.event, &hook.payload).await
+    }
+
+    fn add(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        self.open_pr(n, head, files);
+    }
+
+    async fn push(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        self.update_pr(n, |pr| {
+            pr.head_sha = head.into();
+            pr.files = files;
+        });
+        let payload = self.payload("pull_request.synchronize", n);
+        acknowledged(self.deliver("pull_request", &payload).await);
+    }
+
+    async fn approve(&self, n: u64, user: &str) {
+        self.review(n, user, "APPROVED");
+        let payload = self.payload("pull_request_review.submitted", n);
+        acknowledged(self.deliver("pull_request_review", &payload).await);
+    }
+
+    /// A maintainer dismisses `user`'s review.
+    async fn withdraw_approval(&self, n: u64, user: &str) {
+        self.update_pr(n, |pr| {
+            for review in pr.reviews.iter_mut().filter(|r| r.user == user) {
+                review.state = "DISMISSED";
+            }
+        });
+        let payload = self.payload("pull_request_review.dismissed", n);
+        acknowledged(self.deliver("pull_request_review", &payload).await);
+    }
+
+    async fn comment(&self, n: u64, id: u64, user: &str, body: &str) {
+        let payload = self.comment_payload(n, id, user, body);
+        acknowledged(self.deliver("issue_comment", &payload).await);
+    }
+
+    async fn deployed(&self, n: u64) {
+        let (id, sha) = {
+            let s = self.gh.state();
+            let sha = s.merge_shas[&n].clone();
+            let id = s
+                .deployments
+                .iter()
+                .find(|d| d.1 == sha)
+                .expect("a Deployment")
+                .0;
+            (id, sha)
+        };
+        let payload = self.deployment_payload(id, &sha, "production", "success");
+        acknowledged(self.deliver("deployment_status", &payload).await);
+    }
+
+    fn put_policy(&self, yaml: &str) {
+        self.gh.put_file(BASE_SHA, ".github/smallbatch.yml", yaml);
+    }
+
+    fn grant(&self, user: &str, role: Role) {
+        let permission = match role {
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Maintain => "maintain",
+        };
+        self.gh.state().roles.insert(user.into(), permission.into());
+    }
+
+    fn ci_passed(&self, head: &str) {
+        self.gh.state().commit_checks.insert(
+            head.into(),
+            vec![("ci/test".into(), "completed".into(), Some("success".into()))],
         );
     }
 
-    pub fn writes(&self) -> Vec<Write> {
+    fn forget(&self, n: u64) {
+        self.gh.state().prs.remove(&n);
+    }
+
+    async fn settle(&self) {
+        self.process.settle(|| self.gh.state().calls.clone()).await;
+    }
+
+    fn advance_clock(&self, by: Duration) {
+        self.process.advance_clock(by);
+    }
+
+    fn writes(&self) -> Vec<Write> {
         self.gh.take_writes()
     }
 
+    fn take_calls(&self) -> Vec<String> {
+        self.gh.take_calls()
+    }
+
     /// Fails on any call the fake GitHub did not expect, and on writes no test looked at.
-    pub fn assert_quiet(&self) {
+    fn assert_quiet(&self) {
         let s = self.gh.state();
         assert!(
             s.unexpected.is_empty(),
@@ -443,11 +401,16 @@ impl World {
             s.writes
         );
     }
-}
 
-impl Drop for World {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    /// The bot's comments on a PR, oldest first.
+    fn bot_comments(&self, number: u64) -> Vec<String> {
+        self.gh
+            .state()
+            .comments
+            .iter()
+            .filter(|c| c.1 == number && c.2 == fake_github::BOT_LOGIN)
+            .map(|c| c.3.clone())
+            .collect()
     }
 }
 

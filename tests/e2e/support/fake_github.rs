@@ -218,7 +218,7 @@ impl FakeGitHub {
     pub async fn start(repo: &str, default_head: &str) -> Self {
         let server = MockServer::start().await;
         let template: Value = serde_json::from_str(include_str!(
-            "../../fixtures/github/pull_request.opened.json"
+            "../../../fixtures/github/pull_request.opened.json"
         ))
         .unwrap();
         let state = Arc::new(Mutex::new(State {

@@ -1,15 +1,16 @@
 //! End-to-end: GitHub's merge queue asks for the `smallbatch` check on a merge group's
 //! commit; every PR in the group is judged again and one check run answers on that
 //! commit, with nothing written to the PRs themselves.
-mod support;
 
 use smallbatch::domain::{CommitSha, InstallationId, PrNumber, PrRef, RepoRef};
-use support::fake_github::{oversized_files, small_files, Write};
-use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
+use crate::support::fake_github::{oversized_files, small_files, Write};
+use crate::support::github_world::{GitHubWorld, BASE_SHA, INSTALLATION, REPO};
+use crate::support::sha;
+use crate::support::world::World;
 use wiremock::ResponseTemplate;
 
 /// Opens PRs #7 (small) and #9 (oversized), both approved, and queues them in that order.
-fn two_queued(w: &World) -> Vec<String> {
+fn two_queued(w: &GitHubWorld) -> Vec<String> {
     w.open_pr(7, &sha(1), small_files());
     w.open_pr(9, &sha(2), oversized_files());
     w.review(7, "bob", "APPROVED");
@@ -17,7 +18,7 @@ fn two_queued(w: &World) -> Vec<String> {
     w.queue(&[7, 9])
 }
 
-async fn checks_requested(w: &World, head: &str) {
+async fn checks_requested(w: &GitHubWorld, head: &str) {
     let payload = w.merge_group_payload("checks_requested", head);
     let (status, body) = w.deliver("merge_group", &payload).await;
     assert_eq!(status, 202, "{body}");
@@ -35,7 +36,7 @@ fn created(head: &str, conclusion: &str, title: &str) -> Write {
 
 #[tokio::test]
 async fn a_group_holding_an_oversized_pr_fails_on_its_commit_naming_that_pr() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     let head = &groups[1];
     checks_requested(&w, head).await;
@@ -50,7 +51,7 @@ async fn a_group_holding_an_oversized_pr_fails_on_its_commit_naming_that_pr() {
         )]
     );
     let check = w.gh.latest_check(head);
-    insta::assert_snapshot!("group_with_an_oversized_pr", check.summary);
+    assert_snapshot!("group_with_an_oversized_pr", check.summary);
 
     // Every call one evaluation makes; the per-PR reads run concurrently, so sorted.
     let mut calls = w.gh.take_calls();
@@ -80,7 +81,7 @@ async fn a_group_holding_an_oversized_pr_fails_on_its_commit_naming_that_pr() {
 
 #[tokio::test]
 async fn a_group_of_passing_prs_succeeds() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.open_pr(7, &sha(1), small_files());
     w.open_pr(8, &sha(2), small_files());
     w.review(7, "bob", "APPROVED");
@@ -107,7 +108,7 @@ async fn a_group_of_passing_prs_succeeds() {
 
 #[tokio::test]
 async fn an_overridden_oversized_pr_passes_in_its_group() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     w.store
         .record_override(
@@ -144,7 +145,7 @@ async fn an_overridden_oversized_pr_passes_in_its_group() {
 
 #[tokio::test]
 async fn a_pr_waiting_for_approval_fails_its_group() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.open_pr(7, &sha(1), small_files());
     w.open_pr(8, &sha(2), small_files());
     w.review(7, "bob", "APPROVED");
@@ -171,7 +172,7 @@ async fn a_pr_waiting_for_approval_fails_its_group() {
 
 #[tokio::test]
 async fn a_destroyed_group_is_acknowledged_and_ignored() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     let payload = w.merge_group_payload("destroyed", &groups[1]);
     let (status, body) = w.deliver("merge_group", &payload).await;
@@ -185,7 +186,7 @@ async fn a_destroyed_group_is_acknowledged_and_ignored() {
 
 #[tokio::test]
 async fn a_group_checked_again_keeps_its_one_check_run() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     let head = &groups[1];
     checks_requested(&w, head).await;
@@ -215,7 +216,7 @@ async fn a_group_checked_again_keeps_its_one_check_run() {
 
 #[tokio::test]
 async fn a_check_run_whose_answer_was_lost_is_found_not_created_twice() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     let head = &groups[1];
     // GitHub creates the run, then answers 502.
@@ -251,7 +252,7 @@ async fn a_check_run_whose_answer_was_lost_is_found_not_created_twice() {
 
 #[tokio::test]
 async fn prs_ahead_are_found_past_the_first_page_of_the_groups_commits() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     // #7's branch carries 150 commits: the group's commits span two pages of 100.
     {
@@ -285,7 +286,7 @@ async fn prs_ahead_are_found_past_the_first_page_of_the_groups_commits() {
 
 #[tokio::test]
 async fn a_group_whose_commit_is_gone_is_dropped_without_a_check() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let groups = two_queued(&w);
     let payload = w.merge_group_payload("checks_requested", &groups[1]);
     // The group was destroyed and its commit collected before the job ran: compare 404s.

@@ -1,11 +1,13 @@
 //! The `smallbatch` binary as an operator runs it: start-up errors, logs, SIGTERM.
-mod support;
+use crate::support;
 
+use crate::support::fake_github::{FakeFile, FakeGitHub};
+use crate::support::github_world::{fixture, BASE_SHA, INSTALLATION, REPO, SECRET};
+use crate::support::process::free_port;
+use crate::support::sha;
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
-use support::fake_github::{FakeFile, FakeGitHub};
-use support::{sha, BASE_SHA, REPO};
 
 fn smallbatch(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smallbatch"));
@@ -65,14 +67,6 @@ fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
     assert_eq!(err.lines().count(), 1);
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `smallbatch serve` as an operator starts it, against a fake GitHub, on a free port
 /// with its own database.
 struct Served {
@@ -101,7 +95,7 @@ impl Served {
                 "SMALLBATCH_GITHUB__PRIVATE_KEY",
                 support::test_private_key(),
             )
-            .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", support::SECRET)
+            .env("SMALLBATCH_GITHUB__WEBHOOK_SECRET", SECRET)
             .env("SMALLBATCH_GITHUB__API_URL", gh.uri())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -159,9 +153,9 @@ impl Served {
                 version: 1,
             },
         );
-        let mut payload = support::fixture("pull_request.opened");
+        let mut payload = fixture("pull_request.opened");
         payload["repository"]["full_name"] = REPO.into();
-        payload["installation"]["id"] = support::INSTALLATION.into();
+        payload["installation"]["id"] = INSTALLATION.into();
         payload["pull_request"]["number"] = 3.into();
         payload["pull_request"]["head"]["sha"] = head.into();
         let body = serde_json::to_vec(&payload).unwrap();
@@ -171,7 +165,7 @@ impl Served {
             .header("x-github-delivery", "bin-1")
             .header(
                 "x-hub-signature-256",
-                smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body),
+                smallbatch::server::signature::sign_sha256(SECRET.as_bytes(), &body),
             )
             .body(body)
             .send()
@@ -239,7 +233,7 @@ async fn serves_logs_each_evaluation_and_drains_on_sigterm() {
     assert_eq!(evaluated["fields"]["verdict"], "Wait");
     assert!(logs.contains("worker stopped"), "{logs}");
     assert!(
-        !logs.contains(support::SECRET),
+        !logs.contains(SECRET),
         "the webhook secret leaked into the logs"
     );
     assert!(

@@ -5,8 +5,10 @@
 //!
 //! Needs PostgreSQL at `SMALLBATCH_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); a fresh database is created and dropped.
-mod support;
 
+use crate::support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
+use crate::support::github_world::{self, BASE_SHA, INSTALLATION, REPO, SECRET};
+use crate::support::process::{cpu_secs, timed_alone, Database, Replica};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -16,9 +18,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
-use support::process::{cpu_secs, Database, Replica};
-use support::{BASE_SHA, INSTALLATION, REPO, SECRET};
 
 const REPLICAS: usize = 3;
 const PRS: u64 = 200;
@@ -183,7 +182,7 @@ fn apply(
         }
     };
     pr.version += 1;
-    let mut payload: Value = support::fixture(fixture);
+    let mut payload: Value = github_world::fixture(fixture);
     payload["repository"]["full_name"] = REPO.into();
     payload["repository"]["name"] = "widgets".into();
     payload["repository"]["owner"]["login"] = "octo-org".into();
@@ -261,6 +260,7 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_process_2000_deliveries_exactly_once_despite_a_sigkill() {
+    let _timing = timed_alone().await;
     let db = Database::create().await;
     let outcome = tokio::spawn(scenario(db.url.clone())).await;
     db.drop_it().await;

@@ -1,13 +1,13 @@
 //! A replica that dies (SIGKILL: OOM, node preemption) while it runs jobs: its
 //! acknowledged webhooks still get their verdicts within seconds, from itself after a
 //! restart (SQLite) or from another replica (PostgreSQL), with the default lease.
-mod support;
 
+use crate::support::fake_github::{small_files, FakeGitHub, FakePr};
+use crate::support::github_world::{fixture, BASE_SHA, INSTALLATION, REPO, SECRET};
+use crate::support::process::{timed, Database, Replica};
+use crate::support::sha;
 use smallbatch::server::signature::sign_sha256;
 use std::time::{Duration, Instant};
-use support::fake_github::{small_files, FakeGitHub, FakePr};
-use support::process::{Database, Replica};
-use support::{sha, BASE_SHA, INSTALLATION, REPO, SECRET};
 
 /// PRs whose jobs are running when the process is killed.
 const PRS: [u64; 3] = [11, 12, 13];
@@ -36,7 +36,7 @@ fn open_prs(gh: &FakeGitHub) {
 }
 
 async fn deliver_opened(http: &reqwest::Client, replica: &Replica, number: u64, head: &str) {
-    let mut payload = support::fixture("pull_request.opened");
+    let mut payload = fixture("pull_request.opened");
     payload["repository"]["full_name"] = REPO.into();
     payload["installation"]["id"] = INSTALLATION.into();
     payload["pull_request"]["number"] = number.into();
@@ -118,6 +118,7 @@ fn assert_one_verdict_each(gh: &FakeGitHub) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_restarted_on_sqlite_lands_its_three_verdicts_within_seconds() {
+    let _timing = timed().await;
     let gh = FakeGitHub::start(REPO, BASE_SHA).await;
     open_prs(&gh);
     let dir = tempfile::tempdir().unwrap();
@@ -160,6 +161,7 @@ fn sweeps(gh: &FakeGitHub) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replica_on_postgres_loses_its_three_jobs_to_the_other_within_seconds() {
+    let _timing = timed().await;
     let db = Database::create().await;
     let outcome = tokio::spawn(two_replicas_one_killed(db.url.clone())).await;
     db.drop_it().await;

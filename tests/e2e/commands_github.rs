@@ -1,40 +1,16 @@
 //! End-to-end: chat commands and `/ship` on GitHub, against the fake GitHub and a fake
 //! Prometheus; the clock is the store's, moved on by the test.
-mod support;
 
 use smallbatch::domain::{InstallationId, PrNumber, PrRef, RepoRef};
+use crate::support::fake_github::{small_files, FakeFile, Write};
+use crate::support::github_world::{GitHubWorld, INSTALLATION, REPO};
+use crate::support::sha;
+use crate::support::world::{ready_to_ship, World, SHIP_POLICY};
 use std::time::Duration;
-use support::fake_github::{small_files, FakeFile, Write};
-use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
-
-const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
 
 /// A world with a small PR 7 by alice, approved by bob, CI green, and the ship policy.
-async fn ready_world() -> World {
-    let w = World::start().await;
-    w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
-    {
-        let mut s = w.gh.state();
-        for (user, role) in [
-            ("alice", "write"),
-            ("bob", "write"),
-            ("maya", "maintain"),
-            ("sam", "read"),
-        ] {
-            s.roles.insert(user.into(), role.into());
-        }
-        s.commit_checks.insert(
-            sha(1),
-            vec![("ci/test".into(), "completed".into(), Some("success".into()))],
-        );
-    }
-    w.open_pr(7, &sha(1), small_files());
-    w.review(7, "bob", "APPROVED");
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
-    w.settle().await;
-    w.writes();
-    w
+async fn ready_world() -> GitHubWorld {
+    ready_to_ship().await
 }
 
 fn merge_sha() -> String {
@@ -58,7 +34,7 @@ async fn help_is_acknowledged_and_answered_with_the_active_policy() {
         "{writes:#?}"
     );
     assert_eq!(writes.len(), 2);
-    insta::assert_snapshot!("help_reply", w.bot_comments(7).last().unwrap());
+    assert_snapshot!("help_reply", w.bot_comments(7).last().unwrap());
     w.assert_quiet();
 }
 
@@ -113,13 +89,11 @@ async fn an_edited_comment_runs_only_its_new_commands() {
 
 #[tokio::test]
 async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.gh.state().roles.insert("alice".into(), "write".into());
     w.gh.state().roles.insert("maya".into(), "maintain".into());
     let files = vec![FakeFile::added("api/handlers.rs", 450)];
-    w.open_pr(9, &sha(1), files.clone());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
-        .await;
+    w.open(9, &sha(1), files.clone()).await;
     w.settle().await;
     assert_eq!(w.gh.latest_check(&sha(1)).conclusion, "failure");
     w.writes();
@@ -189,8 +163,8 @@ async fn override_needs_maintain_and_a_reason_is_audited_and_ends_with_a_push() 
 
 #[tokio::test]
 async fn ship_refuses_with_a_checklist_when_not_ready() {
-    let w = World::start().await;
-    w.gh.put_file(BASE_SHA, ".github/smallbatch.yml", POLICY);
+    let w = GitHubWorld::start().await;
+    w.put_policy(SHIP_POLICY);
     w.gh.state().roles.insert("alice".into(), "write".into());
     w.gh.state().commit_checks.insert(
         sha(1),
@@ -198,7 +172,7 @@ async fn ship_refuses_with_a_checklist_when_not_ready() {
     );
     w.open_pr(7, &sha(1), small_files());
     w.say(7, 501, "alice", "/ship").await;
-    insta::assert_snapshot!("ship_not_ready", w.bot_comments(7).last().unwrap());
+    assert_snapshot!("ship_not_ready", w.bot_comments(7).last().unwrap());
     let writes = w.writes();
     assert!(
         !writes.iter().any(|w| matches!(w, Write::Merged { .. })),
@@ -220,7 +194,7 @@ async fn ship_refuses_users_without_write_permission() {
 }
 
 /// Ships PR 7 and reports the deployment as successful; returns the shipping comment id.
-async fn ship_and_deploy(w: &World) -> u64 {
+async fn ship_and_deploy(w: &GitHubWorld) -> u64 {
     w.say(7, 501, "alice", "/ship").await;
     let writes = w.writes();
     let comment = writes
@@ -280,7 +254,7 @@ async fn ship_merges_deploys_watches_and_reports_healthy_once() {
         [Write::CommentEdited { id: comment }],
         "the verdict"
     );
-    insta::assert_snapshot!("ship_healthy", w.gh.comment_body(comment));
+    assert_snapshot!("ship_healthy", w.gh.comment_body(comment));
 
     // Nothing more happens once the verdict is in.
     w.advance(Duration::from_secs(600)).await;
@@ -310,7 +284,7 @@ async fn a_regression_marks_the_deployment_failed_and_opens_a_revert() {
             Write::CommentEdited { id: comment },
         ]
     );
-    insta::assert_snapshot!("ship_regressed", w.gh.comment_body(comment));
+    assert_snapshot!("ship_regressed", w.gh.comment_body(comment));
     w.advance(Duration::from_secs(600)).await;
     assert_eq!(w.writes(), [], "the verdict is final");
     w.assert_quiet();
@@ -326,7 +300,7 @@ async fn unreachable_telemetry_is_never_healthy() {
     w.writes();
     let body = w.gh.comment_body(comment);
     assert!(!body.contains("Operating as designed"));
-    insta::assert_snapshot!("ship_not_verified", body);
+    assert_snapshot!("ship_not_verified", body);
     w.assert_quiet();
 }
 
@@ -538,7 +512,7 @@ async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author(
     w.settle().await;
     let comment = 1002;
     assert_eq!(w.writes(), [Write::CommentEdited { id: comment }]);
-    insta::assert_snapshot!("ship_deploy_failed", w.gh.comment_body(comment));
+    assert_snapshot!("ship_deploy_failed", w.gh.comment_body(comment));
     w.advance(Duration::from_secs(600)).await;
     assert_eq!(w.writes(), [], "nothing is watched");
     w.assert_quiet();

@@ -15,7 +15,6 @@ pub struct Values {
 pub struct FakePrometheus {
     pub server: Arc<MockServer>,
     values: Arc<Mutex<Values>>,
-    pub queries: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakePrometheus {
@@ -26,18 +25,15 @@ impl FakePrometheus {
             current: 0.002,
             down: false,
         }));
-        let queries = Arc::new(Mutex::new(Vec::new()));
         Mock::given(wiremock::matchers::path("/api/v1/query"))
             .respond_with(Responder {
                 values: values.clone(),
-                queries: queries.clone(),
             })
             .mount(&server)
             .await;
         Self {
             server: Arc::new(server),
             values,
-            queries,
         }
     }
 
@@ -56,7 +52,6 @@ impl FakePrometheus {
 
 struct Responder {
     values: Arc<Mutex<Values>>,
-    queries: Arc<Mutex<Vec<String>>>,
 }
 
 impl Respond for Responder {
@@ -72,7 +67,6 @@ impl Respond for Responder {
                     .map(|(_, v)| v.into_owned())
             })
             .unwrap_or_default();
-        self.queries.lock().unwrap().push(query.clone());
         let v = *self.values.lock().unwrap();
         if v.down {
             return ResponseTemplate::new(503).set_body_string("unavailable");

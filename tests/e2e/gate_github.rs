@@ -1,9 +1,10 @@
 //! End-to-end: signed webhooks into the real router, a fake GitHub behind wiremock,
 //! and assertions on exactly what a user would see.
-mod support;
 
-use support::fake_github::{oversized_files, small_files, FakeFile, Write};
-use support::{sha, World, BASE_SHA};
+use crate::support::fake_github::{oversized_files, small_files, FakeFile, Write};
+use crate::support::github_world::{fixture, GitHubWorld, BASE_SHA, INSTALLATION, REPO, SECRET};
+use crate::support::sha;
+use crate::support::world::World;
 use wiremock::ResponseTemplate;
 
 fn label(name: &str, color: &str) -> Write {
@@ -15,7 +16,7 @@ fn label(name: &str, color: &str) -> Write {
 
 /// Asserts what opening oversized PR `pr` at `head` wrote: a failing check, the guidance
 /// comment (its id returned) and the size label.
-fn assert_oversized_opened(w: &World, pr: u64, head: &str) -> u64 {
+fn assert_oversized_opened(w: &GitHubWorld, pr: u64, head: &str) -> u64 {
     let writes = w.writes();
     let comment_id = match &writes[1] {
         Write::CommentCreated { pr: on, id } if *on == pr => *id,
@@ -42,7 +43,7 @@ fn assert_oversized_opened(w: &World, pr: u64, head: &str) -> u64 {
 
 #[tokio::test]
 async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
 
@@ -68,8 +69,8 @@ async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
         ]
     );
     let check = w.gh.latest_check(&head);
-    insta::assert_snapshot!("small_pr_check_title", check.title);
-    insta::assert_snapshot!("small_pr_check_summary", check.summary);
+    assert_snapshot!("small_pr_check_title", check.title);
+    assert_snapshot!("small_pr_check_summary", check.summary);
     assert!(
         w.gh.state().comments.is_empty(),
         "no guidance to give, so no comment"
@@ -78,54 +79,8 @@ async fn opened_small_pr_waits_for_approval_and_gets_a_size_label() {
 }
 
 #[tokio::test]
-async fn approval_passes_the_gate_by_updating_the_same_check_run() {
-    let w = World::start().await;
-    let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
-    w.settle().await;
-    let first = w.gh.latest_check(&head).id;
-    w.writes();
-
-    w.review(7, "bob", "APPROVED");
-    w.deliver(
-        "pull_request_review",
-        &w.payload("pull_request_review.submitted", 7),
-    )
-    .await;
-    w.settle().await;
-    assert_eq!(
-        w.writes(),
-        [Write::CheckRunUpdated {
-            id: first,
-            conclusion: "success".into(),
-            title: w.gh.latest_check(&head).title
-        }]
-    );
-
-    // Dismissing the approval puts the PR back to waiting.
-    w.update_pr(7, |pr| pr.reviews[0].state = "DISMISSED");
-    w.deliver(
-        "pull_request_review",
-        &w.payload("pull_request_review.dismissed", 7),
-    )
-    .await;
-    w.settle().await;
-    assert_eq!(
-        w.writes(),
-        [Write::CheckRunUpdated {
-            id: first,
-            conclusion: "action_required".into(),
-            title: w.gh.latest_check(&head).title
-        }]
-    );
-    w.assert_quiet();
-}
-
-#[tokio::test]
 async fn self_approval_and_bot_approval_do_not_count() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
     w.review(7, "alice", "APPROVED");
@@ -143,7 +98,7 @@ async fn self_approval_and_bot_approval_do_not_count() {
 
 #[tokio::test]
 async fn changes_requested_fails_the_gate() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
     w.review(7, "bob", "APPROVED");
@@ -156,23 +111,21 @@ async fn changes_requested_fails_the_gate() {
     w.settle().await;
     let check = w.gh.latest_check(&head);
     assert_eq!(check.conclusion, "failure");
-    insta::assert_snapshot!("changes_requested_check_summary", check.summary);
+    assert_snapshot!("changes_requested_check_summary", check.summary);
     w.writes();
     w.assert_quiet();
 }
 
 #[tokio::test]
 async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(9, &head, oversized_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
-        .await;
+    w.open(9, &head, oversized_files()).await;
     w.settle().await;
 
     let comment_id = assert_oversized_opened(&w, 9, &head);
-    insta::assert_snapshot!("oversized_comment", w.gh.comment_body(comment_id));
-    insta::assert_snapshot!("oversized_check_summary", w.gh.latest_check(&head).summary);
+    assert_snapshot!("oversized_comment", w.gh.comment_body(comment_id));
+    assert_snapshot!("oversized_check_summary", w.gh.latest_check(&head).summary);
 
     // The same event again (a different delivery) changes nothing.
     w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
@@ -182,12 +135,7 @@ async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
 
     // The author splits the PR: the new head passes the size rule, the comment says so.
     let head2 = sha(2);
-    w.update_pr(9, |pr| {
-        pr.head_sha = head2.clone();
-        pr.files = small_files();
-    });
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
-        .await;
+    w.push(9, &head2, small_files()).await;
     w.settle().await;
     assert_eq!(
         w.writes(),
@@ -209,14 +157,14 @@ async fn oversized_pr_fails_with_one_guidance_comment_edited_when_fixed() {
             },
         ]
     );
-    insta::assert_snapshot!("resolved_comment", w.gh.comment_body(comment_id));
+    assert_snapshot!("resolved_comment", w.gh.comment_body(comment_id));
     assert_eq!(w.gh.state().comments.len(), 1, "never a second comment");
     w.assert_quiet();
 }
 
 #[tokio::test]
 async fn replayed_delivery_is_processed_once() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, oversized_files());
     let payload = w.payload("pull_request.opened", 7);
@@ -246,7 +194,7 @@ async fn replayed_delivery_is_processed_once() {
 
 #[tokio::test]
 async fn bad_or_missing_signature_is_refused_and_does_nothing() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.open_pr(7, &sha(1), small_files());
     let body = serde_json::to_vec(&w.payload("pull_request.opened", 7)).unwrap();
     let (status, _) = w
@@ -263,14 +211,14 @@ async fn bad_or_missing_signature_is_refused_and_does_nothing() {
 
 #[tokio::test]
 async fn malformed_json_is_400_and_unhandled_events_are_acknowledged() {
-    let w = World::start().await;
-    let sig = smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), b"{not json");
+    let w = GitHubWorld::start().await;
+    let sig = smallbatch::server::signature::sign_sha256(SECRET.as_bytes(), b"{not json");
     let (status, _) = w
         .post("pull_request", "d-1", Some(&sig), b"{not json".to_vec())
         .await;
     assert_eq!(status, 400);
 
-    let (status, body) = w.deliver("ping", &support::fixture("ping")).await;
+    let (status, body) = w.deliver("ping", &fixture("ping")).await;
     assert_eq!(status, 202);
     assert!(body.contains("ignored"), "{body}");
     let (status, _) = w.deliver("gollum", &serde_json::json!({"pages": []})).await;
@@ -281,9 +229,9 @@ async fn malformed_json_is_400_and_unhandled_events_are_acknowledged() {
 
 #[tokio::test]
 async fn oversized_body_is_refused() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let body = vec![b' '; smallbatch::server::MAX_WEBHOOK_BYTES + 1];
-    let sig = smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body);
+    let sig = smallbatch::server::signature::sign_sha256(SECRET.as_bytes(), &body);
     let (status, _) = w.post("pull_request", "d-1", Some(&sig), body).await;
     assert_eq!(status, 413);
     w.assert_quiet();
@@ -291,7 +239,7 @@ async fn oversized_body_is_refused() {
 
 #[tokio::test]
 async fn acknowledged_jobs_survive_a_restart() {
-    let mut w = World::start_intake_only().await;
+    let mut w = GitHubWorld::start_intake_only().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
     let (status, _) = w
@@ -314,7 +262,7 @@ async fn acknowledged_jobs_survive_a_restart() {
 
 #[tokio::test]
 async fn transient_api_failures_are_retried_until_correct() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
     {
@@ -346,20 +294,18 @@ async fn transient_api_failures_are_retried_until_correct() {
 
 #[tokio::test]
 async fn broken_repo_config_fails_the_check_with_its_location() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.gh.put_file(
         BASE_SHA,
         ".github/smallbatch.yml",
         "size:\n  max_lines: 300\n  colour: blue\n",
     );
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     let check = w.gh.latest_check(&head);
     assert_eq!(check.conclusion, "failure");
-    insta::assert_snapshot!(
+    assert_snapshot!(
         "config_error_check",
         format!("{}\n\n{}", check.title, check.summary)
     );
@@ -369,15 +315,13 @@ async fn broken_repo_config_fails_the_check_with_its_location() {
 
 #[tokio::test]
 async fn repo_config_is_read_from_the_base_commit_once() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.gh.put_file(
         BASE_SHA,
         ".github/smallbatch.yml",
         "size:\n  max_lines: 20\n  warn_lines: 10\n",
     );
-    w.open_pr(7, &sha(1), small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &sha(1), small_files()).await;
     w.settle().await;
     assert_eq!(
         w.gh.latest_check(&sha(1)).conclusion,
@@ -401,7 +345,7 @@ async fn repo_config_is_read_from_the_base_commit_once() {
 
 #[tokio::test]
 async fn health_endpoints_answer() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let r = reqwest::get(w.url("/healthz")).await.unwrap();
     assert_eq!(r.status(), 200);
     let r = reqwest::get(w.url("/readyz")).await.unwrap();
@@ -410,7 +354,7 @@ async fn health_endpoints_answer() {
 
 #[tokio::test]
 async fn a_late_event_for_an_old_head_gates_the_current_head_only() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let (old, new) = (sha(1), sha(2));
     w.open_pr(7, &old, small_files());
     w.update_pr(7, |pr| {
@@ -442,11 +386,9 @@ async fn a_late_event_for_an_old_head_gates_the_current_head_only() {
 
 #[tokio::test]
 async fn a_policy_change_on_the_base_branch_re_evaluates_open_prs() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     let run = w.gh.latest_check(&head).id;
     w.writes();
@@ -461,11 +403,11 @@ async fn a_policy_change_on_the_base_branch_re_evaluates_open_prs() {
     w.gh.state()
         .branches
         .insert("main".into(), main_after.clone());
-    let mut push = support::fixture("push");
+    let mut push = fixture("push");
     push["ref"] = "refs/heads/main".into();
     push["after"] = main_after.clone().into();
-    push["repository"]["full_name"] = support::REPO.into();
-    push["installation"]["id"] = support::INSTALLATION.into();
+    push["repository"]["full_name"] = REPO.into();
+    push["installation"]["id"] = INSTALLATION.into();
     push["commits"][0]["modified"] = serde_json::json!([".github/smallbatch.yml"]);
     let (status, _) = w.deliver("push", &push).await;
     assert_eq!(status, 202);
@@ -491,25 +433,23 @@ async fn a_policy_change_on_the_base_branch_re_evaluates_open_prs() {
 
 #[tokio::test]
 async fn re_running_the_check_re_evaluates_without_writing_what_has_not_changed() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     w.writes();
     w.gh.take_calls();
 
-    let mut rerun = support::fixture("check_run.rerequested");
+    let mut rerun = fixture("check_run.rerequested");
     rerun["check_run"]["name"] = "smallbatch".into();
     rerun["check_run"]["pull_requests"] = serde_json::json!([{
-        "url": format!("https://api.github.com/repos/{}/pulls/7", support::REPO),
+        "url": format!("https://api.github.com/repos/{}/pulls/7", REPO),
         "id": 1, "number": 7,
         "head": {"ref": "feature", "sha": head, "repo": {"id": 1, "url": "https://api.github.com/repos/x", "name": "widgets"}},
         "base": {"ref": "main", "sha": BASE_SHA, "repo": {"id": 1, "url": "https://api.github.com/repos/x", "name": "widgets"}}
     }]);
-    rerun["repository"]["full_name"] = support::REPO.into();
-    rerun["installation"]["id"] = support::INSTALLATION.into();
+    rerun["repository"]["full_name"] = REPO.into();
+    rerun["installation"]["id"] = INSTALLATION.into();
     let (status, _) = w.deliver("check_run", &rerun).await;
     assert_eq!(status, 202);
     w.settle().await;
@@ -530,11 +470,9 @@ async fn re_running_the_check_re_evaluates_without_writing_what_has_not_changed(
 
 #[tokio::test]
 async fn a_deleted_guidance_comment_is_posted_again_when_guidance_changes() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(9, &head, oversized_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 9))
-        .await;
+    w.open(9, &head, oversized_files()).await;
     w.settle().await;
     w.writes();
     w.gh.state().comments.clear();
@@ -559,12 +497,12 @@ async fn a_deleted_guidance_comment_is_posted_again_when_guidance_changes() {
 
 #[tokio::test]
 async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(9, &head, oversized_files());
     // GitHub posts the comment, then answers 502.
-    let post = format!("POST /repos/{}/issues/9/comments", support::REPO);
-    let list = format!("GET /repos/{}/issues/9/comments", support::REPO);
+    let post = format!("POST /repos/{}/issues/9/comments", REPO);
+    let list = format!("GET /repos/{}/issues/9/comments", REPO);
     w.gh.state()
         .lost_answers
         .push((post.clone(), ResponseTemplate::new(502)));
@@ -585,12 +523,7 @@ async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
     assert_eq!(w.gh.state().comments.len(), 1);
 
     // The found comment is the one on record: a fix edits it.
-    w.update_pr(9, |pr| {
-        pr.head_sha = sha(2);
-        pr.files = small_files();
-    });
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
-        .await;
+    w.push(9, &sha(2), small_files()).await;
     w.settle().await;
     let writes = w.writes();
     assert!(
@@ -603,11 +536,11 @@ async fn a_guidance_comment_whose_answer_was_lost_is_found_not_posted_twice() {
 
 #[tokio::test]
 async fn a_check_run_whose_answer_was_lost_is_found_not_created_twice() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
     // GitHub creates the run, then answers 502.
-    let post = format!("POST /repos/{}/check-runs", support::REPO);
+    let post = format!("POST /repos/{}/check-runs", REPO);
     w.gh.state()
         .lost_answers
         .push((post.clone(), ResponseTemplate::new(502)));
@@ -627,8 +560,8 @@ async fn a_check_run_whose_answer_was_lost_is_found_not_created_twice() {
         after_post[..3],
         [
             post.as_str(),
-            &format!("GET /repos/{}/commits/{head}/check-runs", support::REPO),
-            &format!("PATCH /repos/{}/check-runs/{id}", support::REPO),
+            &format!("GET /repos/{}/commits/{head}/check-runs", REPO),
+            &format!("PATCH /repos/{}/check-runs/{id}", REPO),
         ],
         "{calls:#?}"
     );
@@ -640,13 +573,13 @@ async fn a_check_run_whose_answer_was_lost_is_found_not_created_twice() {
 
 #[tokio::test]
 async fn a_check_run_creation_left_unconfirmed_is_looked_for_by_the_next_attempt() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(7, &head, small_files());
     // The run is created and its answer lost, and GitHub fails every lookup of this
     // attempt: the job ends not knowing whether its run exists.
-    let post = format!("POST /repos/{}/check-runs", support::REPO);
-    let lookup = format!("GET /repos/{}/commits/{head}/check-runs", support::REPO);
+    let post = format!("POST /repos/{}/check-runs", REPO);
+    let lookup = format!("GET /repos/{}/commits/{head}/check-runs", REPO);
     {
         let mut s = w.gh.state();
         s.lost_answers
@@ -680,12 +613,12 @@ async fn a_check_run_creation_left_unconfirmed_is_looked_for_by_the_next_attempt
 
 #[tokio::test]
 async fn a_guidance_comment_left_unconfirmed_is_looked_for_by_the_next_attempt() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
     w.open_pr(9, &head, oversized_files());
     // The comment is posted and its answer lost, and every lookup of this attempt fails.
-    let post = format!("POST /repos/{}/issues/9/comments", support::REPO);
-    let list = format!("GET /repos/{}/issues/9/comments", support::REPO);
+    let post = format!("POST /repos/{}/issues/9/comments", REPO);
+    let list = format!("GET /repos/{}/issues/9/comments", REPO);
     {
         let mut s = w.gh.state();
         s.lost_answers
@@ -710,12 +643,7 @@ async fn a_guidance_comment_left_unconfirmed_is_looked_for_by_the_next_attempt()
     // The comment the retry found is the one on record: a fix edits it.
     let comment_id = w.gh.state().comments[0].0;
     w.writes();
-    w.update_pr(9, |pr| {
-        pr.head_sha = sha(2);
-        pr.files = small_files();
-    });
-    w.deliver("pull_request", &w.payload("pull_request.synchronize", 9))
-        .await;
+    w.push(9, &sha(2), small_files()).await;
     w.settle().await;
     let writes = w.writes();
     assert!(
@@ -727,21 +655,8 @@ async fn a_guidance_comment_left_unconfirmed_is_looked_for_by_the_next_attempt()
 }
 
 #[tokio::test]
-async fn a_pr_that_no_longer_exists_is_dropped_not_retried() {
-    let w = World::start().await;
-    w.open_pr(7, &sha(1), small_files());
-    let payload = w.payload("pull_request.opened", 7);
-    w.gh.state().prs.clear();
-    w.deliver("pull_request", &payload).await;
-    w.settle().await;
-    assert_eq!(w.store.parked_count().await.unwrap(), 0);
-    assert_eq!(w.writes(), []);
-    w.assert_quiet();
-}
-
-#[tokio::test]
 async fn metrics_count_verdicts_and_api_calls_per_installation() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.open_pr(7, &sha(1), small_files());
     w.open_pr(9, &sha(2), oversized_files());
     w.deliver("pull_request", &w.payload("pull_request.opened", 7))
@@ -773,7 +688,7 @@ async fn metrics_count_verdicts_and_api_calls_per_installation() {
     assert!(
         scraped.contains(&format!(
             "smallbatch_api_calls_total{{forge=\"github\",credential=\"installation {}\"}} {installation_calls}",
-            support::INSTALLATION
+            INSTALLATION
         )),
         "{installation_calls} calls; {scraped}"
     );
@@ -783,70 +698,5 @@ async fn metrics_count_verdicts_and_api_calls_per_installation() {
         ),
         "{scraped}"
     );
-    w.assert_quiet();
-}
-
-/// The calls of one evaluation: the snapshot's concurrent reads sorted (their order is
-/// not fixed), then every later call in the order it was made.
-fn in_order(mut calls: Vec<String>) -> Vec<String> {
-    let reads = calls.iter().take_while(|c| c.starts_with("GET ")).count();
-    calls[..reads].sort();
-    calls
-}
-
-/// Opens PR `number` at `head` and returns the calls its evaluation made, after a PR of
-/// the same size class was evaluated: the token, the base commit's policy and the size
-/// label are known, as in a running process.
-async fn calls_of_opening(w: &World, number: u64, head: &str, files: Vec<FakeFile>) -> Vec<String> {
-    w.open_pr(1, &sha(100), files.clone());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 1))
-        .await;
-    w.settle().await;
-    w.writes();
-    w.gh.take_calls();
-
-    w.open_pr(number, head, files);
-    w.deliver("pull_request", &w.payload("pull_request.opened", number))
-        .await;
-    w.settle().await;
-    in_order(w.gh.take_calls())
-}
-
-#[tokio::test]
-async fn opening_a_clean_pr_costs_five_calls_in_steady_state() {
-    let w = World::start().await;
-    let head = sha(1);
-    let calls = calls_of_opening(&w, 7, &head, small_files()).await;
-    assert_eq!(
-        calls,
-        [
-            "GET /repos/octo-org/widgets/pulls/7",
-            "GET /repos/octo-org/widgets/pulls/7/files",
-            "GET /repos/octo-org/widgets/pulls/7/reviews",
-            "POST /repos/octo-org/widgets/check-runs",
-            "POST /repos/octo-org/widgets/issues/7/labels",
-        ]
-    );
-    w.writes();
-    w.assert_quiet();
-}
-
-#[tokio::test]
-async fn opening_an_oversized_pr_costs_six_calls_in_steady_state() {
-    let w = World::start().await;
-    let head = sha(1);
-    let calls = calls_of_opening(&w, 9, &head, oversized_files()).await;
-    assert_eq!(
-        calls,
-        [
-            "GET /repos/octo-org/widgets/pulls/9",
-            "GET /repos/octo-org/widgets/pulls/9/files",
-            "GET /repos/octo-org/widgets/pulls/9/reviews",
-            "POST /repos/octo-org/widgets/check-runs",
-            "POST /repos/octo-org/widgets/issues/9/comments",
-            "POST /repos/octo-org/widgets/issues/9/labels",
-        ]
-    );
-    w.writes();
     w.assert_quiet();
 }

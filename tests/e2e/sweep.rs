@@ -1,8 +1,14 @@
 //! End-to-end: the periodic sweep against the fake forges. Sweeps are run explicitly
 //! (the worlds' processes have it disabled) by a second process on the same database,
 //! as a replica would; the worlds' workers run what it queues.
-mod support;
+use crate::support;
+use crate::support::world::World;
 
+use crate::support::fake_github::{FakeFile, Write};
+use crate::support::fake_gitlab;
+use crate::support::github_world::{GitHubWorld, INSTALLATION, REPO, SECRET};
+use crate::support::gitlab_world::{GitLabWorld, TOKEN};
+use crate::support::{sha, test_private_key};
 use serde_json::{json, Value};
 use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::GitHubForge;
@@ -14,10 +20,6 @@ use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
 use std::sync::Arc;
 use std::time::Duration;
-use support::fake_github::{FakeFile, Write};
-use support::fake_gitlab;
-use support::gitlab_world::{GitLabWorld, MERGE_REQUEST_HOOK, TOKEN};
-use support::{sha, test_private_key, World, SECRET};
 
 fn files() -> Vec<FakeFile> {
     vec![
@@ -40,7 +42,7 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
 }
 
 /// A replica that only sweeps, sharing `store` with the world.
-fn github_sweeper(w: &World) -> App {
+fn github_sweeper(w: &GitHubWorld) -> App {
     let gh = GitHubSettings {
         app_id: 1,
         private_key: test_private_key().into(),
@@ -81,13 +83,13 @@ fn logged(id: u64, guid: &str, minutes: i64, status_code: u16) -> Value {
         "redelivery": false, "status_code": status_code,
         "status": if status_code == 202 { "OK" } else { "Service Unavailable" },
         "event": "pull_request", "action": "synchronize",
-        "installation_id": support::INSTALLATION, "repository_id": 1
+        "installation_id": INSTALLATION, "repository_id": 1
     })
 }
 
 #[tokio::test]
 async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_never() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.open_pr(7, &sha(1), files());
     // Stored and processed, though GitHub logged a timeout (status 0) for it.
     let (status, _) = w
@@ -132,11 +134,9 @@ async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_nev
 
 #[tokio::test]
 async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_is_left_alone() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     for (number, head) in [(7, sha(1)), (8, sha(3))] {
-        w.open_pr(number, &head, files());
-        w.deliver("pull_request", &w.payload("pull_request.opened", number))
-            .await;
+        w.open(number, &head, files()).await;
     }
     w.settle().await;
     w.writes();
@@ -192,7 +192,7 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
 async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
     // Webhooks acknowledged while the worker is down: PR 7's job waits in the queue,
     // PR 8's delivery never came.
-    let w = World::start_intake_only().await;
+    let w = GitHubWorld::start_intake_only().await;
     w.open_pr(7, &sha(1), files());
     w.open_pr(8, &sha(2), files());
     let (status, _) = w
@@ -218,7 +218,7 @@ async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
     w.settle().await;
     let calls = w.gh.take_calls();
     for number in [7, 8] {
-        let pr = format!("GET /repos/{}/pulls/{number}", support::REPO);
+        let pr = format!("GET /repos/{}/pulls/{number}", REPO);
         assert_eq!(
             calls.iter().filter(|c| **c == pr).count(),
             1,
@@ -234,7 +234,7 @@ async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
 
 #[tokio::test]
 async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer_swept() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.open_pr(7, &sha(1), files());
     let opened = w.payload("pull_request.opened", 7);
     w.deliver("pull_request", &opened).await;
@@ -275,13 +275,15 @@ async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer
 async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
     let w = GitLabWorld::start().await;
     for iid in [1, 2] {
-        w.open_mr(iid, &sha(iid as u32), files());
-        let (code, _) = w.deliver(MERGE_REQUEST_HOOK, &w.mr_hook("open", iid)).await;
-        assert_eq!(code, 202);
+        w.open(iid, &sha(iid as u32), files()).await;
     }
     w.settle().await;
     w.writes();
-    w.push(1, &sha(10), files());
+    // The push's webhook never arrives: the bot was down.
+    w.update_mr(1, |mr| {
+        mr.head_sha = sha(10);
+        mr.files = files();
+    });
 
     let sweeper = gitlab_sweeper(&w, w.store.clone());
     let report = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();

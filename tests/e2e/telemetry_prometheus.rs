@@ -1,6 +1,7 @@
 //! `ship::telemetry` and `ship::judge` against a real Prometheus server (Debian's
 //! `prometheus` package) scraping a tiny app whose gauge the test sets.
 
+use crate::support::process::free_port;
 use axum::routing::get;
 use axum::Router;
 use smallbatch::policy::config::{Bound, MetricSpec};
@@ -45,11 +46,6 @@ async fn serve_app(gauge: Gauge) -> u16 {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
     port
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// A Prometheus child process on loopback, killed when dropped.

@@ -2,19 +2,21 @@
 //! store) wired to a fake GitLab, driven with token-checked webhooks built from real
 //! fixtures.
 use super::fake_github::FakeFile;
-use super::fake_gitlab::{FakeDeployment, FakeGitLab, FakeMr, FakeReviewer, Write};
+use super::fake_gitlab::{
+    merge_commit_sha, FakeDeployment, FakeGitLab, FakeMr, FakeReviewer, Write,
+};
 use super::fake_prometheus::FakePrometheus;
+use super::in_process::{self, InProcess, SqliteDb};
+use super::world::{acknowledged, Role, Webhook, World};
 use serde_json::{json, Value};
-use smallbatch::app::{App, Forges};
+use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
 use smallbatch::forge::Forge;
-use smallbatch::settings::{GitLabSettings, LogFormat, Settings, SweepSettings, WorkerSettings};
+use smallbatch::settings::{GitLabSettings, Settings};
+use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// A project in a subgroup, so that the URL-encoded project id has two `%2F`.
 pub const PROJECT: &str = "acme/tools/widgets";
@@ -27,6 +29,12 @@ pub const BASE_SHA: &str = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
 pub const MERGE_REQUEST_HOOK: &str = "Merge Request Hook";
 pub const NOTE_HOOK: &str = "Note Hook";
 pub const DEPLOYMENT_HOOK: &str = "Deployment Hook";
+/// GitLab's access levels.
+pub const REPORTER: u32 = 20;
+pub const DEVELOPER: u32 = 30;
+pub const MAINTAINER: u32 = 40;
+/// The id GitLab gives the production deployment of a merge (one per world).
+pub const DEPLOYMENT: u64 = 321;
 
 pub fn gitlab_fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -37,37 +45,17 @@ pub struct GitLabWorld {
     pub gl: FakeGitLab,
     pub prom: FakePrometheus,
     pub store: Store,
-    db_url: String,
-    _dir: Arc<tempfile::TempDir>,
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    running: Option<JoinHandle<()>>,
-    http: reqwest::Client,
-    next_delivery: AtomicU64,
-    /// How far [`GitLabWorld::advance_clock`] moved the store's clock, kept across restarts.
-    advanced: std::sync::Mutex<Duration>,
+    process: InProcess,
 }
 
-fn settings(db_url: &str, gl: &FakeGitLab) -> Settings {
+fn settings(db: &SqliteDb, gl: &FakeGitLab) -> Settings {
     Settings {
-        prometheus_url: None,
-        // Sweeps are driven explicitly by tests/sweep.rs.
-        sweep: SweepSettings::disabled(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: db_url.into(),
-        log_format: LogFormat::Text,
-        worker: WorkerSettings {
-            concurrency: 4,
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            drain_timeout: Duration::from_secs(5),
-        },
-        github: None,
         gitlab: Some(GitLabSettings {
             url: gl.uri().parse().unwrap(),
             token: TOKEN.into(),
             webhook_secrets: vec![SECRET.into(), NEXT_SECRET.into()],
         }),
+        ..in_process::settings(db)
     }
 }
 
@@ -83,71 +71,24 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 }
 
 impl GitLabWorld {
-    pub async fn start() -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("smallbatch.db").display());
-        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
-        let prom = FakePrometheus::start().await;
-        Self::boot(gl, prom, db_url, dir).await
-    }
-
-    /// Stops this process (gracefully) and starts a new one on the same database, fake
-    /// GitLab and clock; webhook ids go on where they were.
-    pub async fn restart(mut self) -> Self {
-        self.stop().await;
-        let w = Self::boot(
-            self.gl.clone(),
-            self.prom.clone(),
-            self.db_url.clone(),
-            self._dir.clone(),
-        )
-        .await;
-        let next = self.next_delivery.load(Ordering::SeqCst);
-        w.next_delivery.store(next, Ordering::SeqCst);
-        w.advance_clock(*self.advanced.lock().unwrap());
-        w
-    }
-
-    async fn boot(
-        gl: FakeGitLab,
-        prom: FakePrometheus,
-        db_url: String,
-        dir: Arc<tempfile::TempDir>,
-    ) -> Self {
-        let settings = settings(&db_url, &gl);
-        let store = Store::connect(&db_url).await.unwrap();
+    async fn boot(gl: FakeGitLab, prom: FakePrometheus, db: &SqliteDb) -> Self {
+        let settings = settings(db, &gl);
         let forges = Forges {
-            prometheus: Some(
-                smallbatch::ship::telemetry::Prometheus::new(prom.uri().parse().unwrap()).unwrap(),
-            ),
+            prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: None,
             gitlab: Some(make_forge(settings.gitlab.as_ref().unwrap())),
         };
-        let app = App::new(store.clone(), forges, &settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let running = Some(tokio::spawn(async move {
-            app.run(listener, stop).await.unwrap()
-        }));
+        let process = InProcess::boot(db, &settings, forges, true).await;
         Self {
             gl,
             prom,
-            store,
-            db_url,
-            _dir: dir,
-            addr,
-            shutdown,
-            running,
-            http: reqwest::Client::new(),
-            next_delivery: 1.into(),
-            advanced: Duration::ZERO.into(),
+            store: process.store.clone(),
+            process,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.process.url(path)
     }
 
     /// Adds an open merge request by `alice` to the fake GitLab.
@@ -180,24 +121,6 @@ impl GitLabWorld {
         let mr = s.mrs.get_mut(&iid).unwrap();
         f(mr);
         mr.version += 1;
-    }
-
-    /// A new head with `files`; returns the head it replaced.
-    pub fn push(&self, iid: u64, head: &str, files: Vec<FakeFile>) -> String {
-        let mut old = String::new();
-        self.update_mr(iid, |mr| {
-            old = std::mem::replace(&mut mr.head_sha, head.into());
-            mr.files = files;
-        });
-        old
-    }
-
-    pub fn approve(&self, iid: u64, user: &str) {
-        self.update_mr(iid, |mr| mr.approved_by.push(user.into()));
-    }
-
-    pub fn unapprove(&self, iid: u64, user: &str) {
-        self.update_mr(iid, |mr| mr.approved_by.retain(|u| u != user));
     }
 
     pub fn reviewer(&self, iid: u64, user: &str, state: &'static str) {
@@ -288,16 +211,6 @@ impl GitLabWorld {
         v
     }
 
-    /// Posts a note as `username` and waits for everything it caused (steps scheduled
-    /// a minute or more ahead wait for [`Self::advance`]).
-    pub async fn say(&self, iid: u64, note_id: u64, username: &str, body: &str) {
-        self.gl.put_note(iid, note_id, username, body);
-        let hook = self.note_hook(iid, note_id, username, body);
-        let (status, _) = self.deliver(NOTE_HOOK, &hook).await;
-        assert_eq!(status, 202);
-        self.settle().await;
-    }
-
     /// The real `deployment.json` Deployment Hook: deployment `deployment_id` of `sha`
     /// to `environment` is now `status`. The fake GitLab learns of the deployment too,
     /// as made by a CI job (the fixture's `deployable_id`), so the API may not update it.
@@ -333,25 +246,8 @@ impl GitLabWorld {
         v
     }
 
-    /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
-    pub async fn advance(&self, by: Duration) {
-        self.advance_clock(by);
-        self.settle().await;
-    }
-
-    /// Moves the store's clock on without waiting for what falls due.
-    pub fn advance_clock(&self, by: Duration) {
-        self.store.advance_clock(by);
-        *self.advanced.lock().unwrap() += by;
-    }
-
-    /// The bot's notes on MR `iid`, oldest first.
-    pub fn bot_notes(&self, iid: u64) -> Vec<String> {
-        self.gl.bot_notes(iid)
-    }
-
     fn delivery_id(&self) -> String {
-        let n = self.next_delivery.fetch_add(1, Ordering::SeqCst);
+        let n = self.process.next_delivery();
         format!("9a3c1f2e-5b7d-4e10-8f2a-{n:012x}")
     }
 
@@ -381,6 +277,7 @@ impl GitLabWorld {
         body: Vec<u8>,
     ) -> (u16, String) {
         let mut req = self
+            .process
             .http
             .post(self.url("/webhooks/gitlab"))
             .header("content-type", "application/json")
@@ -398,28 +295,140 @@ impl GitLabWorld {
         let resp = req.send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
+}
 
-    /// Waits until every job due within 30 s has run (retries fall due within seconds);
-    /// ship steps, scheduled a minute or more ahead, wait for [`Self::advance`].
-    pub async fn settle(&self) {
-        for _ in 0..600 {
-            if self.store.due_depth(Duration::from_secs(30)).await.unwrap() == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+impl World for GitLabWorld {
+    type Write = Write;
+
+    async fn start() -> Self {
+        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        Self::boot(gl, FakePrometheus::start().await, &SqliteDb::new()).await
+    }
+
+    /// Stops this process (gracefully) and starts a new one on the same database, fake
+    /// GitLab and clock; webhook ids go on where they were.
+    async fn restart(mut self) -> Self {
+        self.stop().await;
+        let db = self.process.db.clone();
+        let w = Self::boot(self.gl.clone(), self.prom.clone(), &db).await;
+        self.process.hand_over_to(&w.process);
+        w
+    }
+
+    async fn stop(&mut self) {
+        self.process.stop().await;
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn prom(&self) -> &FakePrometheus {
+        &self.prom
+    }
+
+    fn opened_hook(&self, n: u64) -> Webhook {
+        Webhook {
+            event: MERGE_REQUEST_HOOK,
+            payload: self.mr_hook("open", n),
         }
-        panic!(
-            "jobs did not settle; calls so far: {:#?}",
-            self.gl.state().calls
+    }
+
+    async fn send(&self, hook: &Webhook) -> (u16, String) {
+        self.deliver(hook.event, &hook.payload).await
+    }
+
+    fn add(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        self.open_mr(n, head, files);
+    }
+
+    /// A push reaches us as an `update` naming the head it replaced.
+    async fn push(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        let mut old = String::new();
+        self.update_mr(n, |mr| {
+            old = std::mem::replace(&mut mr.head_sha, head.into());
+            mr.files = files;
+        });
+        acknowledged(
+            self.deliver(MERGE_REQUEST_HOOK, &self.push_hook(n, &old))
+                .await,
         );
     }
 
-    pub fn writes(&self) -> Vec<Write> {
+    async fn approve(&self, n: u64, user: &str) {
+        self.update_mr(n, |mr| mr.approved_by.push(user.into()));
+        acknowledged(
+            self.deliver(MERGE_REQUEST_HOOK, &self.mr_hook("approved", n))
+                .await,
+        );
+    }
+
+    /// `user` takes their approval back.
+    async fn withdraw_approval(&self, n: u64, user: &str) {
+        self.update_mr(n, |mr| mr.approved_by.retain(|u| u != user));
+        let hook = self.mr_hook("unapproved", n);
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    async fn comment(&self, n: u64, id: u64, user: &str, body: &str) {
+        self.gl.put_note(n, id, user, body);
+        let hook = self.note_hook(n, id, user, body);
+        acknowledged(self.deliver(NOTE_HOOK, &hook).await);
+    }
+
+    /// A deployment made through the API (not kept by a CI job), so smallbatch may mark
+    /// it failed.
+    async fn deployed(&self, n: u64) {
+        let merged = merge_commit_sha(n);
+        let hook = self.deployment_hook(&merged, "production", "success", DEPLOYMENT);
+        self.gl
+            .state()
+            .deployments
+            .get_mut(&DEPLOYMENT)
+            .unwrap()
+            .by_ci = false;
+        acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    fn put_policy(&self, yaml: &str) {
+        self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
+    }
+
+    fn grant(&self, user: &str, role: Role) {
+        let level = match role {
+            Role::Read => REPORTER,
+            Role::Write => DEVELOPER,
+            Role::Maintain => MAINTAINER,
+        };
+        self.gl.state().members.insert(user.into(), level);
+    }
+
+    fn ci_passed(&self, head: &str) {
+        self.gl.ci_status(head, "test", "success");
+    }
+
+    fn forget(&self, n: u64) {
+        self.gl.state().mrs.remove(&n);
+    }
+
+    async fn settle(&self) {
+        self.process.settle(|| self.gl.state().calls.clone()).await;
+    }
+
+    fn advance_clock(&self, by: Duration) {
+        self.process.advance_clock(by);
+    }
+
+    fn writes(&self) -> Vec<Write> {
         self.gl.take_writes()
     }
 
+    fn take_calls(&self) -> Vec<String> {
+        self.gl.take_calls()
+    }
+
     /// Fails on any call the fake GitLab did not expect, and on writes no test looked at.
-    pub fn assert_quiet(&self) {
+    fn assert_quiet(&self) {
         let s = self.gl.state();
         assert!(
             s.unexpected.is_empty(),
@@ -433,16 +442,7 @@ impl GitLabWorld {
         );
     }
 
-    pub async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(h) = self.running.take() {
-            h.await.unwrap();
-        }
-    }
-}
-
-impl Drop for GitLabWorld {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    fn bot_comments(&self, n: u64) -> Vec<String> {
+        self.gl.bot_notes(n)
     }
 }

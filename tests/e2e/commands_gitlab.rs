@@ -1,21 +1,17 @@
 //! End-to-end: chat commands and `/ship` on GitLab, against the fake GitLab and a fake
 //! Prometheus; the clock is the store's, moved on by the test. On GitLab `/ship` merges
 //! and then follows the deployment the target branch's pipeline reports.
-mod support;
+use crate::support;
+use crate::support::world::{ready_to_ship, team_world, World};
 
 use smallbatch::domain::{PrNumber, PrRef, RepoRef};
+use crate::support::fake_github::{small_files, FakeFile};
+use crate::support::fake_gitlab::{merge_commit_sha, Write};
+use crate::support::gitlab_world::{
+    GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK, PROJECT,
+};
+use crate::support::sha;
 use std::time::Duration;
-use support::fake_github::{small_files, FakeFile};
-use support::fake_gitlab::{merge_commit_sha, Write};
-use support::gitlab_world::{GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK, PROJECT};
-use support::sha;
-
-const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
-
-/// GitLab's access levels.
-const REPORTER: u32 = 20;
-const DEVELOPER: u32 = 30;
-const MAINTAINER: u32 = 40;
 
 /// The deployment id GitLab gives the pipeline's production deployment.
 const DEPLOYMENT: u64 = 321;
@@ -30,7 +26,7 @@ fn awarded_eyes(note: u64) -> Write {
 /// The body of a GitHub e2e snapshot, to hold the GitLab text to the same words.
 fn github_snapshot(name: &str) -> String {
     let path = format!(
-        "{}/tests/snapshots/commands_github__{name}.snap",
+        "{}/tests/snapshots/e2e__commands_github__{name}.snap",
         env!("CARGO_MANIFEST_DIR")
     );
     let snap = std::fs::read_to_string(&path).expect(&path);
@@ -43,31 +39,13 @@ fn github_snapshot(name: &str) -> String {
 /// A project with the ship policy on `main` and its members: alice (the author) and
 /// bob are developers, maya a maintainer, sam a reporter.
 async fn project_world() -> GitLabWorld {
-    let w = GitLabWorld::start().await;
-    w.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", POLICY);
-    let mut s = w.gl.state();
-    for (user, level) in [
-        ("alice", DEVELOPER),
-        ("bob", DEVELOPER),
-        ("maya", MAINTAINER),
-        ("sam", REPORTER),
-    ] {
-        s.members.insert(user.into(), level);
-    }
-    drop(s);
-    w
+    team_world().await
 }
 
 /// MR 7 by alice: small, approved by bob, its pipeline green, mergeable; gated once.
 async fn ready_world() -> GitLabWorld {
-    let w = project_world().await;
-    w.gl.ci_status(&sha(1), "test", "success");
-    w.open_mr(7, &sha(1), small_files());
-    w.approve(7, "bob");
-    w.deliver(MERGE_REQUEST_HOOK, &w.mr_hook("open", 7)).await;
-    w.settle().await;
+    let w: GitLabWorld = ready_to_ship().await;
     assert_eq!(w.gl.latest_status(&sha(1)).state, "success");
-    w.writes();
     w
 }
 
@@ -95,7 +73,7 @@ async fn help_is_acknowledged_and_answered_as_on_github_in_gitlab_roles() {
         [awarded_eyes(501), Write::NoteCreated { iid: 7, id: reply }]
     );
     let body = w.gl.note_body(reply);
-    insta::assert_snapshot!("help_reply", body);
+    assert_snapshot!("help_reply", body);
     let in_roles = github_snapshot("help_reply")
         .replace("`maintain` permission", "Maintainer role")
         .replace("`write` permission", "Developer role");
@@ -218,7 +196,7 @@ async fn ship_refuses_with_a_checklist_when_the_pipeline_failed() {
         "no merge"
     );
     let body = w.gl.note_body(checklist);
-    insta::assert_snapshot!("ship_not_ready", body);
+    assert_snapshot!("ship_not_ready", body);
     assert_eq!(w.gl.state().mrs[&7].state, "opened");
     w.assert_quiet();
 }
@@ -281,7 +259,7 @@ async fn ship_merges_follows_the_deployment_and_reports_healthy_once() {
     w.advance(Duration::from_secs(61)).await;
     assert_eq!(w.writes(), [Write::NoteEdited { id: note }], "the verdict");
     let body = w.gl.note_body(note);
-    insta::assert_snapshot!("ship_healthy", body);
+    assert_snapshot!("ship_healthy", body);
     assert_eq!(body.trim_end(), github_snapshot("ship_healthy"));
 
     // Nothing more happens once the verdict is in.
@@ -354,7 +332,7 @@ async fn a_regression_opens_a_revert_even_though_gitlab_keeps_ci_deployments() {
          - **error rate**: 0.034 over max 0.01 (3.4×)\n\n\
          Opened by smallbatch. Ship it with `/ship` to restore service.\n"
     );
-    insta::assert_snapshot!("ship_regressed", w.gl.note_body(note));
+    assert_snapshot!("ship_regressed", w.gl.note_body(note));
 
     w.advance(Duration::from_secs(600)).await;
     assert_eq!(w.writes(), [], "the verdict is final");

@@ -1,10 +1,33 @@
 //! `smallbatch serve` as child processes, and throwaway PostgreSQL databases, for the
 //! tests that run the binary the way an operator does.
 use super::fake_github::FakeGitHub;
-use super::SECRET;
+use super::github_world::SECRET;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The tests that time `smallbatch serve` replicas share this binary's process (and the
+/// machine's two cores): the crash tests may run together (`timed`), the replicas soak,
+/// which keeps both cores busy, runs with none of them (`timed_alone`).
+static REPLICA_TIMING: RwLock<()> = RwLock::const_new(());
+
+pub async fn timed() -> RwLockReadGuard<'static, ()> {
+    REPLICA_TIMING.read().await
+}
+
+pub async fn timed_alone() -> RwLockWriteGuard<'static, ()> {
+    REPLICA_TIMING.write().await
+}
+
+/// A loopback port free right now, for a child process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// A fresh PostgreSQL database, dropped (forcibly) at the end.
 pub struct Database {
@@ -61,11 +84,7 @@ impl Replica {
         gh: &FakeGitHub,
         env: &[(&str, &str)],
     ) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let log = dir.join(format!("replica-{index}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_smallbatch"))

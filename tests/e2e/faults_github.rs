@@ -2,19 +2,21 @@
 //! late, and imposes a secondary rate limit (403 + `Retry-After`) on every call for a
 //! while. The bot must still reach every verdict, write nothing twice, park nothing, and
 //! stop calling while the limit holds.
-mod support;
+use crate::support;
+use crate::support::world::World;
 
+use crate::support::fake_github::{oversized_files, small_files, Chaos, Write};
+use crate::support::github_world::{GitHubWorld, BASE_SHA, INSTALLATION, REPO};
+use crate::support::sha;
 use secrecy::SecretString;
 use smallbatch::domain::{InstallationId, RepoRef};
 use smallbatch::forge::github::{GitHubApp, GitHubForge, RetryPolicy};
 use smallbatch::forge::{Forge, ForgeError};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::fake_github::{oversized_files, small_files, Chaos, Write};
-use support::{sha, World, BASE_SHA, INSTALLATION, REPO};
 use wiremock::ResponseTemplate;
 
-/// The worker's concurrency in the test world (`support::settings`).
+/// The worker's concurrency in the test world (`support::in_process::settings`).
 const CONCURRENCY: usize = 4;
 const PRS: u64 = 30;
 
@@ -78,7 +80,7 @@ struct Outcome {
     labels: Vec<String>,
 }
 
-fn outcomes(w: &World) -> BTreeMap<u64, Outcome> {
+fn outcomes(w: &GitHubWorld) -> BTreeMap<u64, Outcome> {
     let s = w.gh.state();
     s.prs
         .values()
@@ -111,7 +113,7 @@ fn outcomes(w: &World) -> BTreeMap<u64, Outcome> {
 /// Waits for every job, moving the store clock on whenever only jobs waiting out
 /// their retry backoff are left, so retries run without real waiting. The clock moves
 /// only while nothing runs, so no lease expires under a running job.
-async fn settle_through_retries(w: &World) {
+async fn settle_through_retries(w: &GitHubWorld) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if w.store.due_depth(Duration::ZERO).await.unwrap() == 0 {
@@ -131,7 +133,7 @@ async fn settle_through_retries(w: &World) {
 
 /// Opens the PRs, then reviews and splits them, through real deliveries; settles after
 /// each phase (so the order of phases, not of jobs, fixes the outcome).
-async fn drive(w: &World) {
+async fn drive(w: &GitHubWorld) {
     for n in numbers() {
         let files = match Kind::of(n) {
             Kind::Oversized | Kind::Split => oversized_files(),
@@ -154,12 +156,7 @@ async fn drive(w: &World) {
                 w.review(n, "carol", "CHANGES_REQUESTED");
             }
             Kind::Split => {
-                w.update_pr(n, |pr| {
-                    pr.head_sha = sha(10_000 + n as u32);
-                    pr.files = small_files();
-                });
-                w.deliver("pull_request", &w.payload("pull_request.synchronize", n))
-                    .await;
+                w.push(n, &sha(10_000 + n as u32), small_files()).await;
                 continue;
             }
         }
@@ -181,12 +178,12 @@ fn count(writes: &[Write], f: impl Fn(&Write) -> bool) -> usize {
 #[tokio::test]
 async fn under_502s_latency_spikes_and_a_secondary_rate_limit_every_verdict_is_right_once() {
     // The same story against a well-behaved GitHub gives the reference outcome.
-    let mut calm = World::start().await;
+    let mut calm = GitHubWorld::start().await;
     drive(&calm).await;
     let expected = outcomes(&calm);
     calm.stop().await;
 
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     w.gh.state().chaos = Some(Chaos::new(0x5eed_f00d));
     drive(&w).await;
 
@@ -317,11 +314,9 @@ async fn a_secondary_limit_without_retry_after_is_waited_out_not_retried_at_once
 
 #[tokio::test]
 async fn a_job_hitting_a_secondary_limit_without_retry_after_runs_again_a_minute_later() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let head = sha(1);
-    w.open_pr(7, &head, small_files());
-    w.deliver("pull_request", &w.payload("pull_request.opened", 7))
-        .await;
+    w.open(7, &head, small_files()).await;
     w.settle().await;
     w.writes();
     w.gh.take_calls();
