@@ -7,9 +7,9 @@
 //!   cargo bench --bench fake_github -- PRS
 #![allow(dead_code)]
 
-#[path = "../tests/support/fake_github.rs"]
+#[path = "../tests/e2e/support/fake_github.rs"]
 mod fake_github;
-#[path = "../tests/support/kill.rs"]
+#[path = "../tests/e2e/support/kill.rs"]
 mod kill;
 
 use fake_github::{small_files, FakeGitHub, FakePr};

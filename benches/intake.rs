@@ -4,12 +4,16 @@
 //! - the GitHub API calls needed to evaluate an opened 20-file PR, cold and warm.
 //!
 //! Run: `cargo bench --bench intake` (env BENCH_REQUESTS, BENCH_CONCURRENCY).
-#[path = "../tests/support/mod.rs"]
+// The end-to-end tests' support, of which this bench uses a part.
+#[allow(dead_code, unused_macros)]
+#[path = "../tests/e2e/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 use support::fake_github::FakeFile;
-use support::{sha, World};
+use support::github_world::GitHubWorld;
+use support::sha;
+use support::world::World;
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -28,11 +32,12 @@ async fn main() {
 }
 
 async fn intake(requests: usize, concurrency: usize) {
-    let w = World::start_intake_only().await;
+    let w = GitHubWorld::start_intake_only().await;
     w.open_pr(1, &sha(1), vec![FakeFile::modified("src/lib.rs", 10, 2)]);
     let payload = w.payload("pull_request.opened", 1);
     let body = serde_json::to_vec(&payload).unwrap();
-    let sig = smallbatch::server::signature::sign_sha256(support::SECRET.as_bytes(), &body);
+    let sig =
+        smallbatch::server::signature::sign_sha256(support::github_world::SECRET.as_bytes(), &body);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
@@ -85,7 +90,7 @@ async fn intake(requests: usize, concurrency: usize) {
 }
 
 async fn api_calls() {
-    let w = World::start().await;
+    let w = GitHubWorld::start().await;
     let files: Vec<FakeFile> = (0..20)
         .map(|i| FakeFile::modified(&format!("src/m{i}.rs"), 3, 1))
         .collect();

@@ -11,10 +11,14 @@ pub async fn delivery_metrics(
     repo: Option<&str>,
     since: std::time::Duration,
 ) -> StoreResult<Vec<RepoMetrics>> {
-    let now_ms = store.now_ms().await?;
-    let since_ms = now_ms.saturating_sub(i64::try_from(since.as_millis()).unwrap_or(i64::MAX));
+    let now = store.now().await?;
+    // A period reaching before any date can: from the epoch, before every ship.
+    let from = time::Duration::try_from(since)
+        .ok()
+        .and_then(|since| now.checked_sub(since))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     // A ship counts in the period it deployed in; it may have started a little before.
-    let started_since = since_ms.saturating_sub(7 * 24 * 3_600_000);
+    let started_since = from.saturating_sub(time::Duration::days(7));
     let ships: Vec<(i64, ShipRecord)> = store
         .ships(None, started_since)
         .await?
@@ -31,6 +35,5 @@ pub async fn delivery_metrics(
     if let Some(repo) = repo {
         facts.retain(|f| f.repo == repo);
     }
-    let to = |ms: i64| crate::domain::millis::datetime(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Ok(dora::compute(&facts, to(since_ms), to(now_ms)))
+    Ok(dora::compute(&facts, from, now))
 }

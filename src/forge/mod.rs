@@ -9,6 +9,7 @@ pub mod rest;
 pub mod retry;
 pub mod webhook;
 
+pub use crate::domain::{CheckOutcome, HeadCheck, MergeMethod};
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, MergeGroup, Permission, PrNumber,
     PrRef, PrSnapshot, RepoRef, StatusTarget,
@@ -79,21 +80,6 @@ pub struct ApiUsage {
     pub rate_limit_remaining: Option<u64>,
 }
 
-/// Another check or status on a PR's head, as `/ship` needs to see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeadCheck {
-    pub name: String,
-    pub outcome: CheckOutcome,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckOutcome {
-    /// success, neutral or skipped
-    Passed,
-    Pending,
-    Failed,
-}
-
 /// Whether a PR can be merged now, apart from the gate itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeReadiness {
@@ -101,16 +87,6 @@ pub struct MergeReadiness {
     pub mergeable: Option<bool>,
     /// Every other check run and commit status on the head; the bot's own excluded.
     pub checks: Vec<HeadCheck>,
-}
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum MergeMethod {
-    Merge,
-    Squash,
-    Rebase,
 }
 
 /// How a forge deploys a merged change.

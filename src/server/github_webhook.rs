@@ -88,7 +88,7 @@ impl FromRequest<AppState> for GitHubDelivery {
             return Err(Rejection::BadSignature);
         }
         let event = header(&headers, "x-github-event")?;
-        let id = DeliveryId::new(format!("github:{}", header(&headers, "x-github-delivery")?));
+        let id = DeliveryId::github(header(&headers, "x-github-delivery")?);
         let outcome = match webhook::parse(event, &body)? {
             Parsed::Events(events) => DeliveryOutcome::Events(events),
             Parsed::Ignored { reason } => DeliveryOutcome::Ignored(reason),

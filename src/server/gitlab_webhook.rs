@@ -29,7 +29,7 @@ fn delivery_id(headers: &HeaderMap, body: &[u8]) -> DeliveryId {
         .or_else(|| header(headers, "x-gitlab-event-uuid"))
         .map(str::to_owned)
         .unwrap_or_else(|| format!("sha256-{}", hex::encode(Sha256::digest(body))));
-    DeliveryId::new(format!("gitlab:{key}"))
+    DeliveryId::gitlab(&key)
 }
 
 impl FromRequest<AppState> for GitLabDelivery {

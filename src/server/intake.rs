@@ -46,7 +46,7 @@ async fn acknowledge(
         let id = if single {
             delivery_id.clone()
         } else {
-            DeliveryId::new(format!("{}/{i}", delivery_id))
+            delivery_id.part(i)
         };
         match state.store.enqueue(&Delivery { id, event }).await {
             Ok(Enqueued::New) => queued += 1,

@@ -2,6 +2,7 @@
 //! so that the gate knows without asking GitHub whether a run of its own may be on a head.
 
 use super::{Store, StoreResult};
+use crate::domain::{CheckRunId, CommitSha, RepoRef};
 
 /// What the store knows of the bot's check run on one head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,13 +16,13 @@ pub enum RecordedRun {
 }
 
 impl Store {
-    pub async fn recorded_run(&self, repo_key: &str, head: &str) -> StoreResult<RecordedRun> {
+    pub async fn recorded_run(&self, repo: &RepoRef, head: &CommitSha) -> StoreResult<RecordedRun> {
         let row: Option<Option<i64>> = read!(self, |db| {
             sqlx::query_scalar(
                 "SELECT check_run_id FROM check_runs WHERE repo_key = $1 AND head_sha = $2",
             )
-            .bind(repo_key)
-            .bind(head)
+            .bind(repo.key())
+            .bind(head.as_str())
             .fetch_optional(db)
             .await
         })?;
@@ -36,8 +37,8 @@ impl Store {
     /// Records that a run is about to be created on `head`, before asking GitHub to.
     /// `false` when a creation was recorded already (by another job on the same head):
     /// its run may exist, and the caller looks for it.
-    pub async fn start_run(&self, repo_key: &str, head: &str) -> StoreResult<bool> {
-        let (repo_key, head) = (repo_key.to_owned(), head.to_owned());
+    pub async fn start_run(&self, repo: &RepoRef, head: &CommitSha) -> StoreResult<bool> {
+        let (repo_key, head) = (repo.key(), head.0.clone());
         write_one!(self, |db| {
             let done = sqlx::query(
                 "INSERT INTO check_runs (repo_key, head_sha) VALUES ($1, $2) \
@@ -52,8 +53,13 @@ impl Store {
     }
 
     /// Records the run GitHub created or updated on `head`.
-    pub async fn record_run(&self, repo_key: &str, head: &str, id: u64) -> StoreResult<()> {
-        let (repo_key, head, id) = (repo_key.to_owned(), head.to_owned(), id as i64);
+    pub async fn record_run(
+        &self,
+        repo: &RepoRef,
+        head: &CommitSha,
+        id: CheckRunId,
+    ) -> StoreResult<()> {
+        let (repo_key, head, id) = (repo.key(), head.0.clone(), id.0 as i64);
         write_one!(self, |db| {
             sqlx::query(
                 "INSERT INTO check_runs (repo_key, head_sha, check_run_id) VALUES ($1, $2, $3) \

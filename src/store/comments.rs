@@ -3,21 +3,36 @@
 //! the bot remembers it.
 
 use super::{Store, StoreResult};
+use crate::domain::{CommentId, PrRef};
+
+/// A comment's row: comment ids are unique per forge, not across forges.
+fn comment_key(pr: &PrRef, comment: CommentId) -> String {
+    format!("{}/comment:{comment}", pr.key())
+}
 
 impl Store {
-    /// The body last remembered for `comment_key`, if any.
-    pub async fn comment_body(&self, comment_key: &str) -> StoreResult<Option<String>> {
+    /// The body last remembered for `comment` on `pr`, if any.
+    pub async fn comment_body(
+        &self,
+        pr: &PrRef,
+        comment: CommentId,
+    ) -> StoreResult<Option<String>> {
         read!(self, |db| {
             sqlx::query_scalar("SELECT body FROM seen_comments WHERE comment_key = $1")
-                .bind(comment_key)
+                .bind(comment_key(pr, comment))
                 .fetch_optional(db)
                 .await
         })
     }
 
-    /// Remembers `body` as the current body of `comment_key`, replacing any earlier one.
-    pub async fn remember_comment(&self, comment_key: &str, body: &str) -> StoreResult<()> {
-        let (key, body, offset) = (comment_key.to_owned(), body.to_owned(), self.offset());
+    /// Remembers `body` as the current body of `comment` on `pr`, replacing any earlier one.
+    pub async fn remember_comment(
+        &self,
+        pr: &PrRef,
+        comment: CommentId,
+        body: &str,
+    ) -> StoreResult<()> {
+        let (key, body, offset) = (comment_key(pr, comment), body.to_owned(), self.offset());
         write_one!(self, |db, dialect| {
             let sql = sql!(
                 "INSERT INTO seen_comments (comment_key, body, updated_at) VALUES ($2, $3, ",

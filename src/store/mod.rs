@@ -17,7 +17,8 @@
 //! Time: every timestamp is Unix epoch milliseconds read from the *database's* clock, so
 //! several replicas on one PostgreSQL share a single "now" (on SQLite the database clock
 //! is the host's). [`Store::advance_clock`] shifts a handle's view of that clock forward,
-//! which lets tests exercise leases and delays without sleeping.
+//! which lets tests exercise leases and delays without sleeping. The API speaks
+//! `OffsetDateTime`; `to_ms` and `from_ms` convert where values are bound and read.
 //!
 //! Layout: each table's queries live in its module (`jobs`, `prs`, `files`, `comments`,
 //! `overrides`, `ships`, `check_runs`, and `sweep` for the sweep's and metrics' reads and
@@ -48,10 +49,12 @@ pub use overrides::OverrideRecord;
 pub use prs::PrRecord;
 pub use ships::StoredShip;
 
+use crate::domain::millis;
 use dispatch::{Backend, SqliteDb};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -161,9 +164,14 @@ impl Store {
         })
     }
 
-    /// The store's "now" in epoch milliseconds: the database clock plus any
-    /// [`Store::advance_clock`] offset. Every stored timestamp is on this clock.
-    pub async fn now_ms(&self) -> StoreResult<i64> {
+    /// The store's "now": the database clock plus any [`Store::advance_clock`] offset.
+    /// Every stored timestamp is on this clock.
+    pub async fn now(&self) -> StoreResult<OffsetDateTime> {
+        from_ms(self.now_ms().await?)
+    }
+
+    /// [`Store::now`] in epoch milliseconds, as the columns hold it.
+    async fn now_ms(&self) -> StoreResult<i64> {
         let offset = self.offset();
         read!(self, |db, dialect| {
             sqlx::query_scalar(sql!("SELECT ", now!()).on(dialect))
@@ -172,6 +180,17 @@ impl Store {
                 .await
         })
     }
+}
+
+/// A timestamp as its column holds it.
+fn to_ms(at: OffsetDateTime) -> i64 {
+    millis::of(at)
+}
+
+/// A timestamp column's value; one out of `OffsetDateTime`'s range is corrupt.
+fn from_ms(ms: i64) -> StoreResult<OffsetDateTime> {
+    millis::datetime(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp out of range: {ms} ms")))
 }
 
 /// Durations as database milliseconds, capped far below overflow of `now + duration`.

@@ -1,11 +1,12 @@
 //! What the bot last published on each PR, so it writes only when something changed.
 
 use super::{Store, StoreResult};
+use crate::domain::{CommitSha, PrRef};
 
 /// What the bot last published on a PR, so it writes only when something changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrRecord {
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     /// The PR's `updated_at` at the last applied evaluation; older snapshots are not applied.
     pub updated_at: String,
     pub check_run_id: Option<u64>,
@@ -18,23 +19,38 @@ pub struct PrRecord {
     pub comment_unconfirmed: bool,
 }
 
+/// A PR the bot never published on: no head, nothing written.
+impl Default for PrRecord {
+    fn default() -> Self {
+        Self {
+            head_sha: CommitSha::new(""),
+            updated_at: String::new(),
+            check_run_id: None,
+            check_fingerprint: None,
+            comment_id: None,
+            comment_body: None,
+            comment_unconfirmed: false,
+        }
+    }
+}
+
 impl Store {
-    pub async fn pr_record(&self, pr_key: &str) -> StoreResult<Option<PrRecord>> {
+    pub async fn pr_record(&self, pr: &PrRef) -> StoreResult<Option<PrRecord>> {
         let row: Option<PrRow> = read!(self, |db| {
             sqlx::query_as(
                 "SELECT head_sha, updated_at, check_run_id, check_fingerprint, comment_id, comment_body, \
                  comment_unconfirmed FROM pr_records WHERE pr_key = $1",
             )
-            .bind(pr_key)
+            .bind(pr.key())
             .fetch_optional(db)
             .await
         })?;
         Ok(row.map(PrRow::into_record))
     }
 
-    /// Inserts or replaces the record of `pr_key`.
-    pub async fn save_pr_record(&self, pr_key: &str, record: &PrRecord) -> StoreResult<()> {
-        let (pr_key, row) = (pr_key.to_owned(), PrRow::from_record(record));
+    /// Inserts or replaces the record of `pr`.
+    pub async fn save_pr_record(&self, pr: &PrRef, record: &PrRecord) -> StoreResult<()> {
+        let (pr_key, row) = (pr.key(), PrRow::from_record(record));
         write_one!(self, |db| {
             sqlx::query(
                 "INSERT INTO pr_records \
@@ -77,7 +93,7 @@ struct PrRow {
 impl PrRow {
     fn from_record(r: &PrRecord) -> Self {
         Self {
-            head_sha: r.head_sha.clone(),
+            head_sha: r.head_sha.0.clone(),
             updated_at: r.updated_at.clone(),
             check_run_id: r.check_run_id.map(|id| id as i64),
             check_fingerprint: r.check_fingerprint.clone(),
@@ -89,7 +105,7 @@ impl PrRow {
 
     fn into_record(self) -> PrRecord {
         PrRecord {
-            head_sha: self.head_sha,
+            head_sha: CommitSha(self.head_sha),
             updated_at: self.updated_at,
             check_run_id: self.check_run_id.map(|id| id as u64),
             check_fingerprint: self.check_fingerprint,

@@ -5,32 +5,70 @@
 //! same ship cannot overwrite each other; the loser gets `None` and re-reads. At most
 //! one unfinished ship per PR is enforced by a partial unique index.
 
-use super::{Store, StoreError, StoreResult};
+use super::{from_ms, to_ms, Store, StoreError, StoreResult};
+use crate::domain::{CommitSha, PrRef, RepoRef};
+use time::OffsetDateTime;
 
-/// The columns of a [`StoredShip`], named as its fields.
+/// The columns of a [`ShipRow`], named as its fields.
 macro_rules! ship_columns {
     () => {
         "id, version, pr_key, repo_key, state, finished, merge_sha, environment, data, \
-         created_at AS created_at_ms, updated_at AS updated_at_ms"
+         created_at, updated_at"
     };
 }
 
 /// One `/ship` run as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredShip {
     pub id: i64,
     /// 1 at creation, incremented by every successful [`Store::update_ship`].
     pub version: i64,
+    /// [`PrRef::key`] of the PR.
     pub pr_key: String,
+    /// [`RepoRef::key`] of its repository.
     pub repo_key: String,
     pub state: String,
     pub finished: bool,
-    pub merge_sha: Option<String>,
+    pub merge_sha: Option<CommitSha>,
     pub environment: String,
     /// JSON owned by the ship module; the store does not look inside.
     pub data: String,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A [`StoredShip`] in column types.
+#[derive(sqlx::FromRow)]
+struct ShipRow {
+    id: i64,
+    version: i64,
+    pr_key: String,
+    repo_key: String,
+    state: String,
+    finished: bool,
+    merge_sha: Option<String>,
+    environment: String,
+    data: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl ShipRow {
+    fn into_ship(self) -> StoreResult<StoredShip> {
+        Ok(StoredShip {
+            id: self.id,
+            version: self.version,
+            pr_key: self.pr_key,
+            repo_key: self.repo_key,
+            state: self.state,
+            finished: self.finished,
+            merge_sha: self.merge_sha.map(CommitSha),
+            environment: self.environment,
+            data: self.data,
+            created_at: from_ms(self.created_at)?,
+            updated_at: from_ms(self.updated_at)?,
+        })
+    }
 }
 
 /// Inserts that hit a ship which finished before we could look it up, before giving up.
@@ -42,8 +80,7 @@ impl Store {
     /// Fails with [`StoreError::ShipInProgress`] while the PR has an unfinished ship.
     pub async fn create_ship(
         &self,
-        pr_key: &str,
-        repo_key: &str,
+        pr: &PrRef,
         environment: &str,
         state: &str,
         data: &str,
@@ -51,9 +88,10 @@ impl Store {
         let mut attempt = 1;
         loop {
             let offset = self.offset();
-            let owned = [pr_key, repo_key, environment, state, data].map(str::to_owned);
+            let [environment, state, data] = [environment, state, data].map(str::to_owned);
+            let owned = [pr.key(), pr.repo.key(), environment, state, data];
             // Fails with a unique violation while the PR has an unfinished ship.
-            let created = write_one!(self, |db, dialect| {
+            let created: StoreResult<ShipRow> = write_one!(self, |db, dialect| {
                 let [pr_key, repo_key, environment, state, data] = owned;
                 let sql = sql!(
                     "INSERT INTO ships (version, pr_key, repo_key, environment, state, finished, ",
@@ -77,9 +115,9 @@ impl Store {
                     .await
             });
             match created {
-                Ok(ship) => return Ok(ship),
+                Ok(row) => return row.into_ship(),
                 Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                    if let Some(active) = self.active_ship(pr_key).await? {
+                    if let Some(active) = self.active_ship(pr).await? {
                         return Err(StoreError::ShipInProgress { id: active.id });
                     }
                     // The blocking ship finished in between: the PR is free again.
@@ -94,7 +132,7 @@ impl Store {
     }
 
     pub async fn ship(&self, id: i64) -> StoreResult<Option<StoredShip>> {
-        read!(self, |db| {
+        let row: Option<ShipRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 ship_columns!(),
@@ -103,12 +141,17 @@ impl Store {
             .bind(id)
             .fetch_optional(db)
             .await
-        })
+        })?;
+        row.map(ShipRow::into_ship).transpose()
     }
 
     /// The PR's unfinished ship, if any.
-    pub async fn active_ship(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
-        read!(self, |db, dialect| {
+    pub async fn active_ship(&self, pr: &PrRef) -> StoreResult<Option<StoredShip>> {
+        self.active_ship_of(&pr.key()).await
+    }
+
+    async fn active_ship_of(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
+        let row: Option<ShipRow> = read!(self, |db, dialect| {
             let sql = sql!(
                 "SELECT ",
                 ship_columns!(),
@@ -119,30 +162,32 @@ impl Store {
                 .bind(pr_key)
                 .fetch_optional(db)
                 .await
-        })
+        })?;
+        row.map(ShipRow::into_ship).transpose()
     }
 
     /// The newest ship, finished or not, that merged as `merge_sha` and deploys to
     /// `environment`: what a deployment status event belongs to.
     pub async fn ship_for_deployment(
         &self,
-        repo_key: &str,
-        merge_sha: &str,
+        repo: &RepoRef,
+        merge_sha: &CommitSha,
         environment: &str,
     ) -> StoreResult<Option<StoredShip>> {
-        read!(self, |db| {
+        let row: Option<ShipRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 ship_columns!(),
                 " FROM ships WHERE repo_key = $1 AND merge_sha = $2 AND environment = $3 ",
                 "ORDER BY id DESC LIMIT 1"
             ))
-            .bind(repo_key)
-            .bind(merge_sha)
+            .bind(repo.key())
+            .bind(merge_sha.as_str())
             .bind(environment)
             .fetch_optional(db)
             .await
-        })
+        })?;
+        row.map(ShipRow::into_ship).transpose()
     }
 
     /// Replaces the ship's state, `finished`, `merge_sha` (pass the current one to keep
@@ -158,15 +203,15 @@ impl Store {
         expected_version: i64,
         state: &str,
         finished: bool,
-        merge_sha: Option<&str>,
+        merge_sha: Option<&CommitSha>,
         data: &str,
     ) -> StoreResult<Option<StoredShip>> {
         let offset = self.offset();
         let (state, data) = (state.to_owned(), data.to_owned());
-        let merge_sha = merge_sha.map(str::to_owned);
+        let merge_sha = merge_sha.map(|sha| sha.0.clone());
         // A unique violation when this would reopen a ship beside another unfinished
         // one of its PR.
-        let updated = write_one!(self, |db, dialect| {
+        let updated: StoreResult<Option<ShipRow>> = write_one!(self, |db, dialect| {
             let sql = sql!(
                 "UPDATE ships SET version = version + 1, state = $4, finished = $5, ",
                 "merge_sha = $6, data = $7, updated_at = ",
@@ -186,11 +231,11 @@ impl Store {
                 .await
         });
         match updated {
-            Ok(ship) => Ok(ship),
+            Ok(row) => row.map(ShipRow::into_ship).transpose(),
             Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 let pr_key = self.ship(id).await?.map(|ship| ship.pr_key);
                 let active = match pr_key {
-                    Some(pr_key) => self.active_ship(&pr_key).await?,
+                    Some(pr_key) => self.active_ship_of(&pr_key).await?,
                     None => None,
                 };
                 match active {
@@ -202,14 +247,15 @@ impl Store {
         }
     }
 
-    /// Ships created at or after `since_ms`, oldest first; of one repository, or of
-    /// all when `repo_key` is `None`. For delivery metrics.
+    /// Ships created at or after `since`, oldest first; of one repository, or of all
+    /// when `repo` is `None`. For delivery metrics.
     pub async fn ships(
         &self,
-        repo_key: Option<&str>,
-        since_ms: i64,
+        repo: Option<&RepoRef>,
+        since: OffsetDateTime,
     ) -> StoreResult<Vec<StoredShip>> {
-        read!(self, |db| {
+        let repo_key = repo.map(RepoRef::key);
+        let rows: Vec<ShipRow> = read!(self, |db| {
             sqlx::query_as(concat!(
                 "SELECT ",
                 ship_columns!(),
@@ -217,9 +263,10 @@ impl Store {
                 "ORDER BY created_at, id"
             ))
             .bind(repo_key)
-            .bind(since_ms)
+            .bind(to_ms(since))
             .fetch_all(db)
             .await
-        })
+        })?;
+        rows.into_iter().map(ShipRow::into_ship).collect()
     }
 }

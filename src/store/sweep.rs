@@ -1,22 +1,23 @@
 //! What the periodic sweep and `/metrics` ask of the store: known deliveries, live jobs per
 //! key, recently active repositories, a lease so one replica sweeps at a time, and job latencies.
 
-use super::{millis, Store, StoreError, StoreResult};
-use crate::domain::{DomainEvent, RepoRef};
+use super::{from_ms, millis, to_ms, Store, StoreError, StoreResult};
+use crate::domain::{DeliveryId, DomainEvent, RepoRef};
 use std::collections::HashSet;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 impl Store {
     /// Whether a delivery with this id was stored, alone or as the first of several
-    /// events (`<id>/0`, see intake).
-    pub async fn has_delivery(&self, delivery_id: &str) -> StoreResult<bool> {
-        let first_of_many = format!("{delivery_id}/0");
+    /// events ([`DeliveryId::part`]).
+    pub async fn has_delivery(&self, delivery_id: &DeliveryId) -> StoreResult<bool> {
+        let first_of_many = delivery_id.part(0);
         let n: i64 = read!(self, |db| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM jobs WHERE delivery_id = $1 OR delivery_id = $2",
             )
-            .bind(delivery_id)
-            .bind(&first_of_many)
+            .bind(delivery_id.as_str())
+            .bind(first_of_many.as_str())
             .fetch_one(db)
             .await
         })?;
@@ -107,20 +108,21 @@ impl Store {
         })
     }
 
-    /// The time recorded under `name` by [`Store::set_mark`], in store milliseconds.
+    /// The time recorded under `name` by [`Store::set_mark`], on the store's clock.
     /// Marks share the leases table: a mark is a row whose `until_ms` is a moment.
-    pub async fn mark(&self, name: &str) -> StoreResult<Option<i64>> {
-        read!(self, |db| {
+    pub async fn mark(&self, name: &str) -> StoreResult<Option<OffsetDateTime>> {
+        let at: Option<i64> = read!(self, |db| {
             sqlx::query_scalar("SELECT until_ms FROM leases WHERE name = $1")
                 .bind(name)
                 .fetch_optional(db)
                 .await
-        })
+        })?;
+        at.map(from_ms).transpose()
     }
 
-    /// Records `at_ms` under `name`, by `holder`, replacing any earlier mark.
-    pub async fn set_mark(&self, name: &str, holder: &str, at_ms: i64) -> StoreResult<()> {
-        let (name, holder) = (name.to_owned(), holder.to_owned());
+    /// Records `at` under `name`, by `holder`, replacing any earlier mark.
+    pub async fn set_mark(&self, name: &str, holder: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let (name, holder, at_ms) = (name.to_owned(), holder.to_owned(), to_ms(at));
         write_one!(self, |db| {
             sqlx::query(
                 "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \

@@ -21,11 +21,10 @@ pub async fn handle(
     if comment.author.is_bot {
         return Ok(());
     }
-    let key = format!("{}/comment:{}", pr.key(), comment.id);
     // The forge's "before" wins (GitHub sends it); otherwise what we saw last (GitLab).
     let before = match &comment.previous_body {
         Some(before) => Some(before.clone()),
-        None => ctx.store.comment_body(&key).await?,
+        None => ctx.store.comment_body(pr, comment.id).await?,
     };
     let found = match &before {
         Some(before) => commands::new_commands(before, &comment.body),
@@ -41,7 +40,9 @@ pub async fn handle(
     }
     // Only once they all ran: a retry after a failure runs the commands again rather
     // than losing them (at least once; a repeat is a second reply, never a second ship).
-    ctx.store.remember_comment(&key, &comment.body).await?;
+    ctx.store
+        .remember_comment(pr, comment.id, &comment.body)
+        .await?;
     Ok(())
 }
 

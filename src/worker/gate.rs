@@ -1,7 +1,7 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::score::{score, Outcome, Scored};
 use super::{Ctx, JobError};
-use crate::domain::{CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
+use crate::domain::{millis, CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
 use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
@@ -16,8 +16,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
         return Ok(());
     }
-    let key = pr.key();
-    let record = ctx.store.pr_record(&key).await?;
+    let record = ctx.store.pr_record(pr).await?;
     if let Some(rec) = &record {
         // Replicas and retries can run an older snapshot after a newer one was applied.
         if rec.updated_at.as_str() > snap.updated_at.as_str() {
@@ -38,7 +37,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
                 &snap,
             );
             publish(ctx, forge, pr, &snap, &status, &mut record).await?;
-            return save(ctx, &key, &snap, record).await;
+            return save(ctx, pr, &snap, record).await;
         }
     };
     tracing::info!(
@@ -52,8 +51,8 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             let note = OverrideNote {
                 actor: record.actor,
                 reason: record.reason,
-                at: crate::domain::millis::rfc3339(record.created_at_ms),
-                head_sha: record.head_sha,
+                at: millis::rfc3339(millis::of(record.created_at)),
+                head_sha: record.head_sha.0,
                 overridden: record.overridden,
             };
             let text = command_text::overridden_check(render::check_text(&eval), &note);
@@ -71,11 +70,11 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     if publish(ctx, forge, pr, &snap, &status, &mut record).await? {
         // Recorded at once: should a later step fail, the retry updates this check run
         // instead of creating a second one on the head.
-        save(ctx, &key, &snap, record.clone()).await?;
+        save(ctx, pr, &snap, record.clone()).await?;
     }
     reconcile_comment(ctx, forge, pr, &snap, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
-    save(ctx, &key, &snap, record).await
+    save(ctx, pr, &snap, record).await
 }
 
 fn gate_status(conclusion: Conclusion, text: CheckText, snap: &PrSnapshot) -> GateStatus {
@@ -107,7 +106,7 @@ async fn publish(
     status: &GateStatus,
     record: &mut PrRecord,
 ) -> Result<bool, JobError> {
-    let same_head = record.head_sha == snap.head_sha.as_str();
+    let same_head = record.head_sha == snap.head_sha;
     let fp = fingerprint(status);
     if same_head && record.check_fingerprint.as_deref() == Some(fp.as_str()) {
         return Ok(false);
@@ -116,9 +115,7 @@ async fn publish(
     let run = our_run(ctx, forge, pr, &snap.head_sha, known).await?;
     let id = forge.publish_gate(pr, &snap.head_sha, status, run).await?;
     if let Some(id) = id {
-        ctx.store
-            .record_run(&pr.repo.key(), snap.head_sha.as_str(), id.0)
-            .await?;
+        ctx.store.record_run(&pr.repo, &snap.head_sha, id).await?;
     }
     record.check_run_id = id.map(|i| i.0);
     record.check_fingerprint = Some(fp);
@@ -142,14 +139,13 @@ async fn our_run(
     if let Some(id) = known {
         return Ok(OurRun::Known(CheckRunId(id)));
     }
-    let repo = pr.repo.key();
-    Ok(match ctx.store.recorded_run(&repo, head.as_str()).await? {
+    Ok(match ctx.store.recorded_run(&pr.repo, head).await? {
         // Ours from an earlier evaluation of this head: a force-push back to it, or
         // another PR on the same commit.
         RecordedRun::Created(id) => OurRun::Known(CheckRunId(id)),
         RecordedRun::Unconfirmed => OurRun::MayExist,
         RecordedRun::None => {
-            if ctx.store.start_run(&repo, head.as_str()).await? {
+            if ctx.store.start_run(&pr.repo, head).await? {
                 OurRun::Absent
             } else {
                 // Another job started one on this head in the meantime.
@@ -198,9 +194,8 @@ async fn reconcile_comment(
             record.comment_body = Some(body);
         }
         (CommentAction::Create(body) | CommentAction::Edit(body), _) => {
-            let key = pr.key();
             record.comment_unconfirmed = true;
-            save(ctx, &key, snap, record.clone()).await?;
+            save(ctx, pr, snap, record.clone()).await?;
             let id = forge
                 .create_marked_comment(pr, GUIDANCE_MARKER, &body)
                 .await?;
@@ -209,7 +204,7 @@ async fn reconcile_comment(
             record.comment_unconfirmed = false;
             // Recorded at once, so that a failure later in the job is not taken for a
             // post whose answer was lost.
-            save(ctx, &key, snap, record.clone()).await?;
+            save(ctx, pr, snap, record.clone()).await?;
         }
     }
     Ok(())
@@ -248,12 +243,12 @@ async fn reconcile_labels(
 
 async fn save(
     ctx: &Ctx,
-    key: &str,
+    pr: &PrRef,
     snap: &PrSnapshot,
     mut record: PrRecord,
 ) -> Result<(), JobError> {
-    record.head_sha = snap.head_sha.to_string();
+    record.head_sha = snap.head_sha.clone();
     record.updated_at = snap.updated_at.clone();
-    ctx.store.save_pr_record(key, &record).await?;
+    ctx.store.save_pr_record(pr, &record).await?;
     Ok(())
 }

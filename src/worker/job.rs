@@ -1,6 +1,6 @@
 //! One job: run it, then complete, retry or park it.
 use super::{backoff, gate, Ctx};
-use crate::domain::{Delivery, DeliveryId, DomainEvent};
+use crate::domain::{Delivery, DomainEvent};
 use crate::forge::ForgeError;
 use crate::store::{Job, StoreError};
 use std::sync::Arc;
@@ -147,7 +147,7 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
                 };
                 let delivery = Delivery {
                     // Derived ids keep a retried fan-out from queueing a PR twice.
-                    id: DeliveryId::new(format!("{}/pr{}", job.delivery_id, number)),
+                    id: job.delivery_id.for_pr(number),
                     event: DomainEvent::PrChanged {
                         pr,
                         head_sha: None,

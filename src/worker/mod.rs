@@ -50,7 +50,7 @@ pub struct Ctx {
     pub github: Option<Arc<dyn Forge>>,
     pub gitlab: Option<Arc<dyn Forge>>,
     /// Production telemetry for `/ship`; server configuration, never a repository's.
-    pub prometheus: Option<crate::ship::telemetry::Prometheus>,
+    pub prometheus: Option<crate::telemetry::Prometheus>,
     pub settings: WorkerSettings,
     /// Woken by intake when a job is stored.
     pub job_stored: Arc<Notify>,

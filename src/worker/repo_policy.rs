@@ -21,8 +21,8 @@ pub async fn policy_commit(
     repo: &RepoRef,
     branch: &str,
 ) -> Result<CommitSha, JobError> {
-    if let Some(sha) = ctx.store.policy_head(&repo.key(), branch).await? {
-        return Ok(CommitSha::new(sha));
+    if let Some(sha) = ctx.store.policy_head(repo, branch).await? {
+        return Ok(sha);
     }
     refresh_policy_commit(ctx, forge, repo, branch).await
 }
@@ -35,9 +35,7 @@ pub async fn refresh_policy_commit(
     branch: &str,
 ) -> Result<CommitSha, JobError> {
     let head = forge.branch_head(repo, branch).await?;
-    ctx.store
-        .set_policy_head(&repo.key(), branch, head.as_str())
-        .await?;
+    ctx.store.set_policy_head(repo, branch, &head).await?;
     Ok(head)
 }
 
@@ -68,17 +66,12 @@ async fn file_at(
     commit: &CommitSha,
     path: &str,
 ) -> Result<Option<String>, JobError> {
-    let repo_key = repo.key();
-    if let Some(cached) = ctx
-        .store
-        .cached_file(&repo_key, commit.as_str(), path)
-        .await?
-    {
+    if let Some(cached) = ctx.store.cached_file(repo, commit, path).await? {
         return Ok(cached);
     }
     let content = forge.file_at(repo, commit, path).await?;
     ctx.store
-        .cache_file(&repo_key, commit.as_str(), path, content.as_deref())
+        .cache_file(repo, commit, path, content.as_deref())
         .await?;
     Ok(content)
 }

@@ -55,10 +55,7 @@ pub(super) async fn score(
         _ => snap,
     };
     let eval = policy::evaluate(&snap, &config, policy.gitattributes.as_deref());
-    let overridden = ctx
-        .store
-        .override_for(&pr.key(), snap.head_sha.as_str())
-        .await?;
+    let overridden = ctx.store.override_for(pr, &snap.head_sha).await?;
     Ok(Scored {
         snap,
         outcome: Outcome::Evaluated {

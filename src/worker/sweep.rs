@@ -72,7 +72,7 @@ pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken)
     let mut process_start = None;
     loop {
         if process_start.is_none() {
-            process_start = ctx.store.now_ms().await.ok();
+            process_start = ctx.store.now().await.ok();
         }
         if let Some(start) = process_start {
             match sweep_due(&ctx, start, interval).await {
@@ -94,13 +94,17 @@ pub async fn run(ctx: Arc<Ctx>, interval: Duration, shutdown: CancellationToken)
 }
 
 /// Due when no sweep started since this process did, or none within `interval`.
-async fn sweep_due(ctx: &Ctx, process_start: i64, interval: Duration) -> Result<bool, JobError> {
+async fn sweep_due(
+    ctx: &Ctx,
+    process_start: OffsetDateTime,
+    interval: Duration,
+) -> Result<bool, JobError> {
     let Some(last) = ctx.store.mark(STARTED_MARK).await? else {
         return Ok(true);
     };
-    let now = ctx.store.now_ms().await?;
-    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
-    Ok(last < process_start || last <= now.saturating_sub(interval_ms))
+    let now = ctx.store.now().await?;
+    let interval = time::Duration::try_from(interval).unwrap_or(time::Duration::MAX);
+    Ok(last < process_start || last <= now.saturating_sub(interval))
 }
 
 /// One sweep, if this replica gets the lease; the lease is renewed while it runs and
@@ -122,7 +126,7 @@ async fn sweep_under_lease(ctx: &Ctx, sweeper: &mut Sweeper, shutdown: &Cancella
         }
     }
     let marked = async {
-        let now = ctx.store.now_ms().await?;
+        let now = ctx.store.now().await?;
         ctx.store.set_mark(STARTED_MARK, &ctx.worker_id, now).await
     };
     if let Err(e) = marked.await {
@@ -241,7 +245,7 @@ async fn redeliver_failed(
         // Stored but answered too late (a timeout): the work is queued already.
         if ctx
             .store
-            .has_delivery(&format!("github:{}", attempt.guid))
+            .has_delivery(&DeliveryId::github(&attempt.guid))
             .await?
         {
             continue;
@@ -295,8 +299,8 @@ async fn requeue_unevaluated(
             number: open.number,
         };
         let key = pr.key();
-        let evaluated = ctx.store.pr_record(&key).await?.map(|r| r.head_sha);
-        if evaluated.as_deref() == Some(open.head_sha.as_str()) {
+        let evaluated = ctx.store.pr_record(&pr).await?.map(|r| r.head_sha);
+        if evaluated.as_ref() == Some(&open.head_sha) {
             continue;
         }
         // A job of the PR is still to run (at start-up, typically the webhooks of the
@@ -319,7 +323,7 @@ async fn requeue_unevaluated(
 /// Derived from the head, so no sweep queues the same head twice.
 fn sweep_delivery(pr: PrRef, head: CommitSha) -> Delivery {
     Delivery {
-        id: DeliveryId::new(format!("sweep:{}@{head}", pr.key())),
+        id: DeliveryId::sweep(&pr, &head),
         event: DomainEvent::PrChanged {
             pr,
             head_sha: Some(head),

@@ -54,7 +54,6 @@ async fn save(
     stored: &StoredShip,
     record: &ShipRecord,
 ) -> Result<Option<StoredShip>, JobError> {
-    let merge_sha = record.merge_sha.as_ref().map(|s| s.as_str());
     let saved = ctx
         .store
         .update_ship(
@@ -62,7 +61,7 @@ async fn save(
             stored.version,
             record.stage.as_str(),
             record.stage.finished(),
-            merge_sha,
+            record.merge_sha.as_ref(),
             &encode(record),
         )
         .await?;
@@ -134,7 +133,7 @@ async fn save_and_publish(
     config: &RepoConfig,
 ) -> Result<(), JobError> {
     if record.stage.finished() && record.verdict_at_ms.is_none() {
-        record.verdict_at_ms = Some(ctx.store.now_ms().await?);
+        record.verdict_at_ms = Some(crate::domain::millis::of(ctx.store.now().await?));
     }
     let Some(stored) = save(ctx, stored, record).await? else {
         return Ok(());
@@ -168,12 +167,8 @@ async fn schedule(
     delay: Duration,
 ) -> Result<(), JobError> {
     // One job per step of one ship: scheduling it again (a retry that resumes) is a no-op.
-    let step = match after_checks {
-        None => "start".to_owned(),
-        Some(n) => format!("check-{n}"),
-    };
     let delivery = Delivery {
-        id: DeliveryId::new(format!("ship:{ship_id}:{step}")),
+        id: DeliveryId::ship_step(ship_id, after_checks),
         event: DomainEvent::ShipStep {
             pr: pr.clone(),
             ship_id,

@@ -11,6 +11,9 @@ use crate::ship::record::{ShipRecord, Stage};
 use crate::ship::text;
 use crate::store::StoreError;
 
+/// How far back the ships of a repository are looked through for this PR's.
+const SHIPS_LOOKED_BACK: time::Duration = time::Duration::days(90);
+
 /// `/ship [environment]`: checks everything on the current head, then starts the ship.
 pub async fn request(
     ctx: &Ctx,
@@ -28,11 +31,7 @@ pub async fn request(
     }
     let environment = environment.unwrap_or(&config.ship.environment).to_owned();
     let eval = policy::evaluate(snap, config, gitattributes);
-    let overridden = ctx
-        .store
-        .override_for(&pr.key(), snap.head_sha.as_str())
-        .await?
-        .is_some();
+    let overridden = ctx.store.override_for(pr, &snap.head_sha).await?.is_some();
     let readiness = forge.merge_readiness(pr, &snap.head_sha).await?;
     let facts = ShipFacts {
         open: snap.state == PrState::Open,
@@ -50,7 +49,7 @@ pub async fn request(
             .await?;
         return Ok(());
     }
-    let now = ctx.store.now_ms().await?;
+    let now = millis::of(ctx.store.now().await?);
     let first_commit_at_ms = forge
         .first_commit_at(pr)
         .await?
@@ -89,13 +88,7 @@ pub async fn request(
     };
     let stored = match ctx
         .store
-        .create_ship(
-            &pr.key(),
-            &pr.repo.key(),
-            &environment,
-            Stage::Merging.as_str(),
-            &encode(&record),
-        )
+        .create_ship(pr, &environment, Stage::Merging.as_str(), &encode(&record))
         .await
     {
         Ok(stored) => stored,
@@ -121,14 +114,14 @@ async fn earlier_ship(
     pr: &PrRef,
     snap: &PrSnapshot,
 ) -> Result<Option<String>, JobError> {
-    if let Some(running) = ctx.store.active_ship(&pr.key()).await? {
+    if let Some(running) = ctx.store.active_ship(pr).await? {
         return Ok(Some(already_shipping(snap, &decode(&running.data)?)));
     }
     if snap.state != PrState::Merged {
         return Ok(None);
     }
-    let since = ctx.store.now_ms().await? - 90 * 24 * 3_600_000;
-    let ships = ctx.store.ships(Some(&pr.repo.key()), since).await?;
+    let since = ctx.store.now().await?.saturating_sub(SHIPS_LOOKED_BACK);
+    let ships = ctx.store.ships(Some(&pr.repo), since).await?;
     let merged_by_ship = ships
         .iter()
         .rev()
@@ -158,8 +151,8 @@ fn shipping_link(snap: &PrSnapshot, ship: &ShipRecord) -> Option<String> {
 
 /// The PR being shipped reverts an earlier, regressed ship: its healthy deploy restores service.
 async fn reverted_ship(ctx: &Ctx, pr: &PrRef) -> Result<Option<i64>, JobError> {
-    let since = ctx.store.now_ms().await? - 90 * 24 * 3_600_000;
-    let ships = ctx.store.ships(Some(&pr.repo.key()), since).await?;
+    let since = ctx.store.now().await?.saturating_sub(SHIPS_LOOKED_BACK);
+    let ships = ctx.store.ships(Some(&pr.repo), since).await?;
     Ok(ships.iter().rev().find_map(|s| {
         let record = decode(&s.data).ok()?;
         (record.revert_pr == Some(pr.number.0)).then_some(s.id)
@@ -187,8 +180,8 @@ pub async fn record_override(
     let record = ctx
         .store
         .record_override(
-            &pr.key(),
-            snap.head_sha.as_str(),
+            pr,
+            &snap.head_sha,
             &comment.author.login,
             reason,
             &overridden,
@@ -198,8 +191,8 @@ pub async fn record_override(
     let note = command_text::OverrideNote {
         actor: record.actor.clone(),
         reason: record.reason.clone(),
-        at: millis::rfc3339(record.created_at_ms),
-        head_sha: record.head_sha.clone(),
+        at: millis::rfc3339(millis::of(record.created_at)),
+        head_sha: record.head_sha.to_string(),
         overridden: record.overridden.clone(),
     };
     forge

@@ -105,7 +105,7 @@ async fn merge(
         Err(e) => return Err(e.into()),
     };
     record.merge_sha = Some(merge_sha);
-    record.merged_at_ms = Some(ctx.store.now_ms().await?);
+    record.merged_at_ms = Some(millis::of(ctx.store.now().await?));
     record.stage = Stage::Merged;
     let Some(stored) = save(ctx, &stored, record).await? else {
         return Ok(());
@@ -167,11 +167,7 @@ pub async fn deployment_changed(
 ) -> Result<(), JobError> {
     let found = ctx
         .store
-        .ship_for_deployment(
-            &repo.key(),
-            deployment.sha.as_str(),
-            &deployment.environment,
-        )
+        .ship_for_deployment(repo, &deployment.sha, &deployment.environment)
         .await?;
     let Some(stored) = found else {
         tracing::debug!(repo = %repo.full_name, sha = %deployment.sha, "deployment of no ship");
@@ -196,11 +192,11 @@ pub async fn deployment_changed(
         record.failure = Some(text::deployment_failed(&deployment.environment, state));
         return save_and_publish(ctx, forge, &stored, &mut record, &config).await;
     }
-    let now = ctx.store.now_ms().await?;
+    let now = ctx.store.now().await?;
     let watch = config.ship.watch;
     record.stage = Stage::Watching;
-    record.deployed_at_ms = Some(now);
-    record.watch_until_ms = Some(now + watch.as_millis() as i64);
+    record.deployed_at_ms = Some(millis::of(now));
+    record.watch_until_ms = Some(millis::of(now) + watch.as_millis() as i64);
     record.baselines = baselines(ctx, &config, now).await;
     let Some(stored) = save(ctx, &stored, &record).await? else {
         return Ok(());
@@ -209,11 +205,14 @@ pub async fn deployment_changed(
     schedule_check(ctx, &record.pr, stored.id, 0, config.ship.interval).await
 }
 
-async fn baselines(ctx: &Ctx, config: &RepoConfig, deployed_at_ms: i64) -> Vec<Option<f64>> {
+async fn baselines(
+    ctx: &Ctx,
+    config: &RepoConfig,
+    before: time::OffsetDateTime,
+) -> Vec<Option<f64>> {
     let Some(prometheus) = &ctx.prometheus else {
         return vec![None; config.ship.metrics.len()];
     };
-    let before = millis::datetime(deployed_at_ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let mut out = Vec::new();
     for metric in &config.ship.metrics {
         out.push(
@@ -261,7 +260,7 @@ async fn watch(
     {
         record.unknown_checks += 1;
     }
-    let now = ctx.store.now_ms().await?;
+    let now = millis::of(ctx.store.now().await?);
     let watch_over = record.watch_until_ms.is_none_or(|until| now >= until);
     record.stage = progress::after_check(&record.last_check, record.unknown_checks, watch_over);
     if record.stage.finished() {

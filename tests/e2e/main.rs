@@ -1,0 +1,25 @@
+//! The end-to-end tests, one binary: the support code compiles once, and scenarios both
+//! forges share are written once (`on_both_forges!`).
+#[macro_use]
+mod support;
+
+mod commands_github;
+mod commands_gitlab;
+mod crash_recovery;
+mod faults_github;
+mod gate;
+mod gate_github;
+mod gate_gitlab;
+mod github_forge;
+mod github_webhook;
+mod gitlab_forge;
+mod gitlab_webhook;
+mod local_check;
+mod merge_queue_github;
+mod policy_schema;
+mod replicas_postgres;
+mod serve_binary;
+mod ship_interrupted;
+mod store;
+mod sweep;
+mod telemetry_prometheus;

@@ -1,0 +1,164 @@
+//! What the GitHub and GitLab worlds share, so that a scenario both forges run is written
+//! once and run on each through [`on_both_forges!`]. What each forge says in its own
+//! words (its API calls, its writes, "pull request" or "merge request") stays with the
+//! scenario, passed to it as data.
+use super::fake_github::{small_files, FakeFile};
+use super::fake_prometheus::FakePrometheus;
+use super::sha;
+use serde_json::Value;
+use smallbatch::store::Store;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// Runs the scenarios named, each a function generic over [`World`], once per forge:
+/// `name::github` and `name::gitlab`. `name(github_data, gitlab_data)` passes each
+/// forge's own words (expressions resolved in the scenario's module).
+macro_rules! on_both_forges {
+    ($($name:ident $(($github:expr, $gitlab:expr))?),* $(,)?) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn github() {
+                super::$name::<$crate::support::github_world::GitHubWorld>($($github)?).await
+            }
+
+            #[tokio::test]
+            async fn gitlab() {
+                super::$name::<$crate::support::gitlab_world::GitLabWorld>($($gitlab)?).await
+            }
+        }
+    )*};
+}
+
+/// A ship policy: watch production for 2 minutes, checking the error rate every minute.
+pub const SHIP_POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))\n      max: 0.01\n";
+
+/// What a user may do in the repository, in neither forge's words.
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    /// GitHub's `read`, GitLab's Reporter.
+    Read,
+    /// May merge: GitHub's `write`, GitLab's Developer.
+    Write,
+    /// GitHub's `maintain`, GitLab's Maintainer.
+    Maintain,
+}
+
+/// A repository with [`SHIP_POLICY`] on its base commit and its people: alice (who
+/// authors) and bob may merge, maya maintains, sam may only read.
+pub async fn team_world<W: World>() -> W {
+    let w = W::start().await;
+    w.put_policy(SHIP_POLICY);
+    for (user, role) in [
+        ("alice", Role::Write),
+        ("bob", Role::Write),
+        ("maya", Role::Maintain),
+        ("sam", Role::Read),
+    ] {
+        w.grant(user, role);
+    }
+    w
+}
+
+/// A [`team_world`] with change 7 by alice, small, approved by bob, CI green, gated:
+/// ready to ship, nothing left to look at.
+pub async fn ready_to_ship<W: World>() -> W {
+    let w = team_world::<W>().await;
+    w.ci_passed(&sha(1));
+    w.open(7, &sha(1), small_files()).await;
+    // One evaluation at a time, so that every run posts the same verdicts (and the fake
+    // hands out the same ids after them).
+    w.settle().await;
+    w.approve(7, "bob").await;
+    w.settle().await;
+    w.writes();
+    w
+}
+
+/// A delivery as the forge sends it: its event name and payload.
+pub struct Webhook {
+    pub event: &'static str,
+    pub payload: Value,
+}
+
+/// A real smallbatch process wired to one fake forge. The verbs (`open`, `push`,
+/// `approve`, `comment`) change the fake and deliver the webhook the forge sends for
+/// that change in one call, so the two cannot disagree; each asserts the delivery was
+/// acknowledged and returns without waiting for the work it queued ([`World::settle`]).
+#[allow(async_fn_in_trait)]
+pub trait World: Sized {
+    /// A write the fake forge saw, in its own terms.
+    type Write: Debug + PartialEq + Clone;
+
+    async fn start() -> Self;
+    /// Stops this process and starts another on the same database, fake forge and clock.
+    async fn restart(self) -> Self;
+    async fn stop(&mut self);
+    fn store(&self) -> &Store;
+    fn prom(&self) -> &FakePrometheus;
+
+    /// The webhook announcing change `n` as it is in the fake now, opened.
+    fn opened_hook(&self, n: u64) -> Webhook;
+    /// Sends `hook` as the forge does (signed, or with its token); returns (status, body).
+    async fn send(&self, hook: &Webhook) -> (u16, String);
+
+    /// Puts change `n` by alice at `head` with `files` in the fake, announcing it to
+    /// no one (as one opened while the bot was down).
+    fn add(&self, n: u64, head: &str, files: Vec<FakeFile>);
+    /// alice opens change `n` at `head` with `files`.
+    async fn open(&self, n: u64, head: &str, files: Vec<FakeFile>) {
+        self.add(n, head, files);
+        acknowledged(self.send(&self.opened_hook(n)).await);
+    }
+    /// Change `n` gets a new head with `files`.
+    async fn push(&self, n: u64, head: &str, files: Vec<FakeFile>);
+    /// `user` approves change `n`.
+    async fn approve(&self, n: u64, user: &str);
+    /// `user`'s approval of change `n` no longer counts (dismissed, or taken back).
+    async fn withdraw_approval(&self, n: u64, user: &str);
+    /// `user` posts comment `id` saying `body` on change `n`.
+    async fn comment(&self, n: u64, id: u64, user: &str, body: &str);
+    /// The team's deployment of change `n`'s merge to production succeeded.
+    async fn deployed(&self, n: u64);
+
+    /// The repository's policy file on the base commit says `yaml`.
+    fn put_policy(&self, yaml: &str);
+    /// `user` has `role` in the repository.
+    fn grant(&self, user: &str, role: Role);
+    /// CI passed on `head`.
+    fn ci_passed(&self, head: &str);
+    /// Change `n` is gone from the forge (deleted, or moved to another project).
+    fn forget(&self, n: u64);
+
+    /// Waits until every job due within 30 s has run.
+    async fn settle(&self);
+    /// Moves the store's clock on without waiting for what falls due.
+    fn advance_clock(&self, by: Duration);
+    /// Moves the store's clock on, so scheduled steps fall due, and waits for them.
+    async fn advance(&self, by: Duration) {
+        self.advance_clock(by);
+        self.settle().await;
+    }
+
+    /// The writes since the last look, oldest first.
+    fn writes(&self) -> Vec<Self::Write>;
+    /// The calls since the last look (`METHOD /path?query`), oldest first.
+    fn take_calls(&self) -> Vec<String>;
+    /// Fails on any call the fake forge did not expect, and on writes no test looked at.
+    fn assert_quiet(&self);
+    /// The bot's comments on change `n`, oldest first.
+    fn bot_comments(&self, n: u64) -> Vec<String>;
+
+    /// Posts a comment and waits for everything it caused.
+    async fn say(&self, n: u64, id: u64, user: &str, body: &str) {
+        self.comment(n, id, user, body).await;
+        self.settle().await;
+    }
+}
+
+/// Asserts a delivery was acknowledged: 202, whatever it queued.
+pub fn acknowledged((status, body): (u16, String)) {
+    assert_eq!(status, 202, "{body}");
+}
