@@ -1,11 +1,11 @@
 //! End-to-end: chat commands and `/ship` on GitHub, against the fake GitHub and a fake
 //! Prometheus; the clock is the store's, moved on by the test.
 
-use smallbatch::domain::{InstallationId, PrNumber, PrRef, RepoRef};
 use crate::support::fake_github::{small_files, FakeFile, Write};
 use crate::support::github_world::{GitHubWorld, INSTALLATION, REPO};
 use crate::support::sha;
 use crate::support::world::{ready_to_ship, World, SHIP_POLICY};
+use smallbatch::domain::{InstallationId, PrNumber, PrRef, RepoRef};
 use std::time::Duration;
 
 /// A world with a small PR 7 by alice, approved by bob, CI green, and the ship policy.
@@ -516,4 +516,60 @@ async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author(
     w.advance(Duration::from_secs(600)).await;
     assert_eq!(w.writes(), [], "nothing is watched");
     w.assert_quiet();
+}
+
+/// Ships PR 7 with the merge answered by `status` and `message`, not carried out; returns
+/// the shipping comment's text.
+async fn ship_with_merge_answered(w: &GitHubWorld, status: u16, message: &str) -> String {
+    w.gh.state().refusals.push((
+        format!("PUT /repos/{REPO}/pulls/7/merge"),
+        wiremock::ResponseTemplate::new(status).set_body_json(serde_json::json!({
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+        })),
+    ));
+    w.say(7, 501, "alice", "/ship").await;
+    let writes = w.writes();
+    assert!(
+        !writes.iter().any(|x| matches!(x, Write::Merged { .. })),
+        "{writes:#?}"
+    );
+    let comment = writes
+        .iter()
+        .find_map(|x| match x {
+            Write::CommentCreated { pr: 7, id } => Some(*id),
+            _ => None,
+        })
+        .expect("a shipping comment");
+    w.gh.comment_body(comment)
+}
+
+#[tokio::test]
+async fn a_merge_github_refuses_shows_githubs_reason() {
+    let w = ready_world().await;
+    let body = ship_with_merge_answered(
+        &w,
+        405,
+        "Base branch was modified. Review and try the merge again.",
+    )
+    .await;
+    assert!(body.contains("Not merged"), "{body}");
+    assert!(
+        body.contains("Base branch was modified. Review and try the merge again."),
+        "{body}"
+    );
+    assert!(!body.contains("Something went wrong"), "{body}");
+}
+
+#[tokio::test]
+async fn a_merge_that_fails_for_another_reason_says_only_that_something_went_wrong() {
+    let w = ready_world().await;
+    let body = ship_with_merge_answered(&w, 403, "Resource not accessible by integration").await;
+    assert!(body.contains("Not merged"), "{body}");
+    assert!(
+        body.contains("Something went wrong while merging. The details are in smallbatch's log."),
+        "{body}"
+    );
+    assert!(!body.contains("Resource not accessible"), "{body}");
+    assert!(!body.contains("403"), "{body}");
 }

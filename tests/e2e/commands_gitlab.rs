@@ -4,13 +4,13 @@
 use crate::support;
 use crate::support::world::{ready_to_ship, team_world, World};
 
-use smallbatch::domain::{PrNumber, PrRef, RepoRef};
 use crate::support::fake_github::{small_files, FakeFile};
 use crate::support::fake_gitlab::{merge_commit_sha, Write};
 use crate::support::gitlab_world::{
     GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK, PROJECT,
 };
 use crate::support::sha;
+use smallbatch::domain::{PrNumber, PrRef, RepoRef};
 use std::time::Duration;
 
 /// The deployment id GitLab gives the pipeline's production deployment.

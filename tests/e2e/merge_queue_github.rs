@@ -2,11 +2,11 @@
 //! commit; every PR in the group is judged again and one check run answers on that
 //! commit, with nothing written to the PRs themselves.
 
-use smallbatch::domain::{CommitSha, InstallationId, PrNumber, PrRef, RepoRef};
 use crate::support::fake_github::{oversized_files, small_files, Write};
 use crate::support::github_world::{GitHubWorld, BASE_SHA, INSTALLATION, REPO};
 use crate::support::sha;
 use crate::support::world::World;
+use smallbatch::domain::{CommitSha, InstallationId, PrNumber, PrRef, RepoRef};
 use wiremock::ResponseTemplate;
 
 /// Opens PRs #7 (small) and #9 (oversized), both approved, and queues them in that order.

@@ -214,7 +214,11 @@ async fn ship<W: Interruptible>(
         killed.is_none() || !w.armed(),
         "the process died: {killed:?}"
     );
-    let ships = w.store().ships(None, time::OffsetDateTime::UNIX_EPOCH).await.unwrap();
+    let ships = w
+        .store()
+        .ships(None, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
     assert_eq!(ships.len(), 1);
     let record: Value = serde_json::from_str(&ships[0].data).unwrap();
     let seen = w.record();
