@@ -1,6 +1,5 @@
 //! What `smallbatch check --format json` prints (the text format is in `super::text`).
 use super::git::Range;
-use crate::policy::comment::GUIDANCE_MARKER;
 use crate::policy::{Evaluation, SizeScore, TestsOutcome};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -46,31 +45,4 @@ pub fn write_json(
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
-}
-
-/// The comment without the marker line that only the bot reads, and without blank edges.
-pub fn strip_marker(comment: &str) -> String {
-    comment
-        .lines()
-        .filter(|line| line.trim() != GUIDANCE_MARKER)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim_matches('\n')
-        .to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strip_marker_drops_only_the_marker_line_and_blank_edges() {
-        let comment = format!("{GUIDANCE_MARKER}\n\n### Too big\n\nSplit it.\n");
-        assert_eq!(strip_marker(&comment), "### Too big\n\nSplit it.");
-    }
-
-    #[test]
-    fn strip_marker_keeps_a_comment_without_marker() {
-        assert_eq!(strip_marker("Split it."), "Split it.");
-    }
 }
