@@ -20,8 +20,38 @@ pub(super) async fn connect(url: &str) -> StoreResult<SqlitePool> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
+    let pool = open_pool(url, options).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Switching a fresh file to WAL needs it alone: a process opening it while another one
+/// does gets "database is locked" at once, without the busy handler waiting. A short
+/// retry lets the first one finish.
+async fn open_pool(url: &str, options: SqliteConnectOptions) -> StoreResult<SqlitePool> {
+    const ATTEMPTS: u32 = 10;
+    let mut attempt = 1;
+    loop {
+        match pool_options(url).connect_with(options.clone()).await {
+            Err(sqlx::Error::Database(e)) if attempt < ATTEMPTS && is_busy(e.code().as_deref()) => {
+                tracing::warn!(error = %e, attempt, "sqlite database busy while opening; retrying");
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            opened => return Ok(opened?),
+        }
+    }
+}
+
+/// SQLITE_BUSY, with or without an extended code (the low byte is the primary one).
+fn is_busy(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
+}
+
+fn pool_options(url: &str) -> SqlitePoolOptions {
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    let pool = if in_memory {
+    if in_memory {
         // Each connection to `:memory:` is its own database: keep exactly one, forever.
         SqlitePoolOptions::new()
             .min_connections(1)
@@ -31,10 +61,6 @@ pub(super) async fn connect(url: &str) -> StoreResult<SqlitePool> {
     } else {
         SqlitePoolOptions::new().max_connections(8)
     }
-    .connect_with(options)
-    .await?;
-    migrate(&pool).await?;
-    Ok(pool)
 }
 
 /// sqlx takes no lock when migrating SQLite, so two processes opening a fresh file at
