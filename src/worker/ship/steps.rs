@@ -16,19 +16,6 @@ use crate::ship::record::{MetricStatus, ShipRecord, Stage};
 use crate::ship::text;
 use crate::store::StoredShip;
 
-/// What a failed merge says when the forge did not refuse it: the error itself is in
-/// the log, not for the user to decode.
-const MERGE_WENT_WRONG: &str =
-    "Something went wrong while merging. The details are in smallbatch's log.";
-
-/// The deployment's counterpart of [`MERGE_WENT_WRONG`].
-fn deployment_went_wrong(environment: &str) -> String {
-    format!(
-        "Something went wrong while starting the deployment to **{environment}**. The details \
-         are in smallbatch's log."
-    )
-}
-
 /// A scheduled step: the start (`after_checks: None`) or a telemetry check.
 pub async fn step(
     ctx: &Ctx,
@@ -99,7 +86,7 @@ async fn merge(
         Err(e @ ForgeError::Permanent(_)) => {
             tracing::error!(%pr, error = %e, "merge failed");
             record.stage = Stage::MergeFailed;
-            record.failure = Some(MERGE_WENT_WRONG.to_owned());
+            record.failure = Some(text::MERGE_WENT_WRONG.to_owned());
             return save_and_publish(ctx, forge, &stored, record, config).await;
         }
         Err(e) => return Err(e.into()),
@@ -148,7 +135,7 @@ async fn deploy(
         Err(e @ ForgeError::Permanent(_)) => {
             tracing::error!(%pr, error = %e, "deployment not started");
             record.stage = Stage::DeployFailed;
-            record.failure = Some(deployment_went_wrong(&record.environment));
+            record.failure = Some(text::deployment_went_wrong(&record.environment));
             return save_and_publish(ctx, forge, stored, record, config).await;
         }
         Err(e) => return Err(e.into()),

@@ -9,6 +9,19 @@ pub fn marker(id: i64) -> String {
     format!("<!-- smallbatch:ship:{id} -->")
 }
 
+/// What a failed merge says when the forge did not refuse it: the error itself is in
+/// the log, not for the user to decode.
+pub const MERGE_WENT_WRONG: &str =
+    "Something went wrong while merging. The details are in smallbatch's log.";
+
+/// The deployment's counterpart of [`MERGE_WENT_WRONG`].
+pub fn deployment_went_wrong(environment: &str) -> String {
+    format!(
+        "Something went wrong while starting the deployment to **{environment}**. The details \
+         are in smallbatch's log."
+    )
+}
+
 /// `/ship` on a PR that is not ready: everything missing, as a checklist.
 pub fn not_ready(environment: &str, missing: &[String]) -> String {
     let mut out = format!("Not shipping to **{environment}** yet. Still needed:\n\n");
