@@ -23,7 +23,6 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 256;
 
 /// A delivery to store as a queued job.
-#[derive(Clone)]
 pub(super) struct NewJob {
     pub delivery_id: String,
     pub key: String,
@@ -73,17 +72,20 @@ impl Intake {
 async fn insert_batches(target: Target, mut incoming: mpsc::Receiver<Request>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match insert(&target, &batch).await {
+        let (jobs, replies): (Vec<NewJob>, Vec<_>) =
+            batch.drain(..).map(|r| (r.job, r.reply)).unzip();
+        let deliveries = jobs.len();
+        match insert(&target, jobs).await {
             Ok(stored) => {
-                for (request, stored) in batch.drain(..).zip(stored) {
+                for (reply, stored) in replies.into_iter().zip(stored) {
                     // The caller may have gone (its client hung up); the job stays stored.
-                    let _ = request.reply.send(Ok(stored));
+                    let _ = reply.send(Ok(stored));
                 }
             }
             Err(message) => {
-                tracing::warn!(error = %message, deliveries = batch.len(), "storing deliveries failed");
-                for request in batch.drain(..) {
-                    let _ = request.reply.send(Err(StoreError::Batch(message.clone())));
+                tracing::warn!(error = %message, deliveries, "storing deliveries failed");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Batch(message.clone())));
                 }
             }
         }
@@ -93,17 +95,15 @@ async fn insert_batches(target: Target, mut incoming: mpsc::Receiver<Request>) {
 /// One statement for the whole batch: all of it is stored, or none. A delivery id that
 /// appears twice in a batch is stored once, like one sent twice in a row: the first is
 /// new, the later ones are duplicates.
-async fn insert(target: &Target, batch: &[Request]) -> Result<Vec<bool>, String> {
+async fn insert(target: &Target, jobs: Vec<NewJob>) -> Result<Vec<bool>, String> {
+    // The ids only: the events move into the statement, uncopied.
+    let ids: Vec<String> = jobs.iter().map(|j| j.delivery_id.clone()).collect();
     let mut seen = HashSet::new();
-    let first: Vec<bool> = batch
-        .iter()
-        .map(|r| seen.insert(r.job.delivery_id.as_str()))
-        .collect();
-    let rows: Vec<NewJob> = batch
-        .iter()
+    let first: Vec<bool> = ids.iter().map(|id| seen.insert(id.as_str())).collect();
+    let rows: Vec<NewJob> = jobs
+        .into_iter()
         .zip(&first)
-        .filter(|(_, first)| **first)
-        .map(|(r, _)| r.job.clone())
+        .filter_map(|(job, first)| first.then_some(job))
         .collect();
     let inserted = match target {
         Target::Postgres(pool) => insert_postgres(pool, &rows)
@@ -115,10 +115,10 @@ async fn insert(target: &Target, batch: &[Request]) -> Result<Vec<bool>, String>
             .map_err(|e| e.to_string())?,
     };
     let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
-    Ok(batch
+    Ok(ids
         .iter()
         .zip(first)
-        .map(|(r, first)| first && inserted.contains(r.job.delivery_id.as_str()))
+        .map(|(id, first)| first && inserted.contains(id.as_str()))
         .collect())
 }
 
