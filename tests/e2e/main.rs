@@ -21,5 +21,6 @@ mod replicas_postgres;
 mod serve_binary;
 mod ship_interrupted;
 mod store;
+mod store_controls;
 mod sweep;
 mod telemetry_prometheus;
