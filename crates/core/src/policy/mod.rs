@@ -7,6 +7,7 @@ pub mod comment;
 pub mod config;
 pub mod gitattributes;
 pub mod globs;
+pub mod hold;
 pub mod labels;
 pub mod merge_group;
 pub mod render;

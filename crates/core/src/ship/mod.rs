@@ -1,5 +1,6 @@
 //! `/ship`: merge, deploy, watch production, restore fast. The record, the checklist,
 //! the texts and what Prometheus answers are pure; the main crate's worker drives them.
+pub mod controls;
 pub mod facts;
 pub mod judge;
 pub mod preconditions;

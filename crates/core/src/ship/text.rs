@@ -71,7 +71,7 @@ pub fn already_merged(forge: ForgeKind) -> String {
 }
 
 /// Where a ship is, in a few words.
-fn stage_words(stage: Stage) -> &'static str {
+pub(crate) fn stage_words(stage: Stage) -> &'static str {
     match stage {
         Stage::Merging => "merging",
         Stage::Merged => "merged, starting the deployment",
@@ -124,14 +124,14 @@ fn owners(ship: &ShipRecord) -> impl Iterator<Item = &str> {
 
 /// How the forge links a pull or merge request in Markdown: `#7` on GitHub, `!7` on
 /// GitLab (where `#7` is issue 7).
-fn change_ref(forge: ForgeKind, number: u64) -> String {
+pub(crate) fn change_ref(forge: ForgeKind, number: u64) -> String {
     match forge {
         ForgeKind::GitHub => format!("#{number}"),
         ForgeKind::GitLab => format!("!{number}"),
     }
 }
 
-fn short(sha: &str) -> &str {
+pub(crate) fn short(sha: &str) -> &str {
     &sha[..sha.len().min(7)]
 }
 
@@ -182,6 +182,16 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
         ship.environment,
         ship.requested_by
     );
+    if let Some(skip) = &ship.order_override {
+        let skipped: Vec<String> = skip.skipped.iter().map(|e| format!("**{e}**")).collect();
+        let _ = writeln!(
+            out,
+            "Out of order: @{} skipped {} ({}).\n",
+            skip.by,
+            skipped.join(", "),
+            skip.reason
+        );
+    }
     let merged = ship
         .merge_sha
         .as_ref()
@@ -369,6 +379,9 @@ mod tests {
             reverts_ship: None,
             restored_at_ms: None,
             failure: None,
+            order_override: None,
+            rehearsal: false,
+            reverted: None,
         }
     }
 
@@ -416,6 +429,21 @@ mod tests {
         assert_eq!(
             deployment_not_started(ForgeKind::GitHub, "production", "environment is protected"),
             "GitHub refused to start the deployment to **production**: environment is protected"
+        );
+    }
+
+    #[test]
+    fn an_order_override_is_shown_under_the_requester() {
+        let mut s = ship(Stage::Merging);
+        s.order_override = Some(super::super::record::OrderSkip {
+            by: "maya".into(),
+            reason: "staging is down".into(),
+            skipped: vec!["staging".into()],
+        });
+        let body = shipping_comment(3, &s, 900_000);
+        assert!(
+            body.contains("Requested by @alice.\n\nOut of order: @maya skipped **staging** (staging is down).\n\n- [x]"),
+            "{body}"
         );
     }
 
