@@ -22,7 +22,10 @@ pub fn facts(ships: &[(i64, ShipRecord)]) -> Vec<ShipFact> {
                 // Never reached production: not a deployment at all.
                 Stage::DeployFailed | Stage::MergeFailed => None,
             };
-            let reached_production = !matches!(r.stage, Stage::DeployFailed | Stage::MergeFailed);
+            // A rehearsal (an environment before the last of `ship.environments`) is
+            // not a production deployment.
+            let reached_production =
+                !r.rehearsal && !matches!(r.stage, Stage::DeployFailed | Stage::MergeFailed);
             ShipFact {
                 repo: r.pr.repo.full_name.clone(),
                 pr: r.pr.number.0,
@@ -35,6 +38,11 @@ pub fn facts(ships: &[(i64, ShipRecord)]) -> Vec<ShipFact> {
                 verdict_at: at(r.verdict_at_ms).filter(|_| verdict.is_some()),
                 reverts: r.reverts_ship.and_then(|id| pr_of.get(&id).copied()),
                 restored_at: at(r.restored_at_ms),
+                reverted_at: r.reverted.and_then(|by| at(Some(by.merged_at_ms))),
+                // Rollbacks are recorded by `/rollback` and `ship.on_regression: rollback`
+                // (issue 10, part 1); until then nothing is rolled back.
+                rolled_back_at: None,
+                rework: r.reverts_ship.is_some(),
             }
         })
         .collect()

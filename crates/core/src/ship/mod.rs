@@ -7,4 +7,5 @@ pub mod preconditions;
 pub mod progress;
 pub mod prometheus_api;
 pub mod record;
+pub mod reverts;
 pub mod text;
