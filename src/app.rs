@@ -91,6 +91,7 @@ impl App {
                 .map(|s| Arc::new(s.webhook_secrets.clone())),
             job_stored,
             worker: Some(ctx.clone()),
+            dora: settings.dora,
         };
         Self {
             state,

@@ -15,6 +15,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "gitlab",
             "telemetry",
             "sweep",
+            "dora",
         ],
     ),
     (
@@ -39,6 +40,7 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("gitlab", &["url", "token", "webhook_secret"]),
     ("telemetry", &["prometheus_url"]),
     ("sweep", &["interval_secs"]),
+    ("dora", &["failure_window"]),
 ];
 
 /// The dotted names of the keys in `table` that no section takes, sorted.

@@ -58,6 +58,38 @@ pub struct Settings {
     /// Where `/ship` reads production telemetry (the Prometheus HTTP API).
     pub prometheus_url: Option<Url>,
     pub sweep: SweepSettings,
+    /// How delivery metrics count failures.
+    pub dora: DoraSettings,
+}
+
+/// Delivery metrics (`GET /metrics`; `smallbatch report` reads the same variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoraSettings {
+    /// A deploy reverted or rolled back within this long after it deployed failed.
+    pub failure_window: Duration,
+}
+
+impl Default for DoraSettings {
+    fn default() -> Self {
+        Self {
+            failure_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl DoraSettings {
+    /// Reads `SMALLBATCH_DORA__FAILURE_WINDOW`'s value: `24h`, `90m`, `1h30m`.
+    pub fn failure_window(text: &str) -> Result<Duration, SettingsError> {
+        let window = crate::policy::config::duration_text::parse(text)
+            .map_err(|e| invalid("SMALLBATCH_DORA__FAILURE_WINDOW", e))?;
+        if window.is_zero() {
+            return Err(invalid(
+                "SMALLBATCH_DORA__FAILURE_WINDOW",
+                "must be longer than 0s",
+            ));
+        }
+        Ok(window)
+    }
 }
 
 /// The periodic sweep that recovers from missed webhooks.
@@ -138,6 +170,13 @@ struct Raw {
     gitlab: RawGitLab,
     telemetry: RawTelemetry,
     sweep: RawSweep,
+    dora: RawDora,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawDora {
+    failure_window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -313,6 +352,12 @@ impl Settings {
             .transpose()
             .map_err(|e| invalid("SMALLBATCH_TELEMETRY__PROMETHEUS_URL", e))?;
         let sweep = validate_sweep(raw.sweep)?;
+        let dora = match raw.dora.failure_window {
+            Some(text) => DoraSettings {
+                failure_window: DoraSettings::failure_window(&text)?,
+            },
+            None => DoraSettings::default(),
+        };
         Ok(Self {
             listen,
             database_url,
@@ -322,6 +367,7 @@ impl Settings {
             gitlab,
             prometheus_url,
             sweep,
+            dora,
         })
     }
 }
@@ -558,6 +604,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("invalid setting SMALLBATCH_SWEEP__INTERVAL_SECS: "));
+    }
+
+    #[test]
+    fn the_failure_window_reads_as_the_policy_writes_durations() {
+        let with = |window: &str| {
+            Settings::validate(Raw {
+                dora: RawDora {
+                    failure_window: Some(window.into()),
+                },
+                ..raw()
+            })
+        };
+        assert_eq!(
+            Settings::validate(raw()).unwrap().dora.failure_window,
+            Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            with("1h30m").unwrap().dora.failure_window,
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            with("a day").unwrap_err().to_string(),
+            "invalid setting SMALLBATCH_DORA__FAILURE_WINDOW: invalid duration `a day`: write it like `90s`, `15m` or `1h30m`"
+        );
+        assert_eq!(
+            with("0s").unwrap_err().to_string(),
+            "invalid setting SMALLBATCH_DORA__FAILURE_WINDOW: must be longer than 0s"
+        );
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
+use super::controls::hold_note;
 use super::score::{score, Outcome, Scored};
 use super::{Ctx, JobError};
 use crate::domain::{millis, CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
 use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
+use crate::policy::hold::held_check;
 use crate::policy::render::{self, CheckText};
+use crate::policy::verdict::published;
 use crate::policy::{labels, Conclusion, Evaluation};
 use crate::store::{PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
@@ -26,8 +29,13 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     }
     let Scored { snap, outcome } = score(ctx, forge, pr, snap).await?;
     let mut record = record.unwrap_or_default();
-    let (eval, overridden) = match outcome {
-        Outcome::Evaluated { eval, overridden } => (eval, overridden),
+    let (eval, overridden, held, release_needs) = match outcome {
+        Outcome::Evaluated {
+            eval,
+            overridden,
+            held,
+            release_needs,
+        } => (eval, overridden, held, release_needs),
         Outcome::InvalidPolicy(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
             ctx.verdicts.count("config_error");
@@ -43,11 +51,23 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     tracing::info!(
         repo = %pr.repo.full_name, pr = %pr.number, head = %snap.head_sha,
         verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
-        "evaluated"
+        held = held.is_some(), "evaluated"
     );
-    let status = match overridden {
+    let conclusion = published(
+        eval.verdict.conclusion,
+        overridden.is_some(),
+        held.is_some(),
+    );
+    let text = match (&held, overridden) {
+        // A hold waits, whatever else was said: an override does not lift it.
+        (Some(hold), _) => held_check(
+            render::check_text(&eval),
+            &hold_note(hold),
+            release_needs,
+            pr.repo.forge,
+        ),
         // An override holds for exactly this head; the next push ends it.
-        Some(record) => {
+        (None, Some(record)) => {
             let note = OverrideNote {
                 actor: record.actor,
                 reason: record.reason,
@@ -55,18 +75,20 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
                 head_sha: record.head_sha.0,
                 overridden: record.overridden,
             };
-            let text = command_text::overridden_check(render::check_text(&eval), &note);
-            gate_status(Conclusion::Pass, text, &snap)
+            command_text::overridden_check(render::check_text(&eval), &note)
         }
-        None => gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap),
+        (None, None) => render::check_text(&eval),
     };
-    ctx.verdicts
-        .count(match (status.conclusion, eval.verdict.conclusion) {
-            (Conclusion::Pass, Conclusion::Pass) => "pass",
-            (Conclusion::Pass, _) => "overridden",
-            (_, Conclusion::Wait) => "wait",
+    let status = gate_status(conclusion, text, &snap);
+    ctx.verdicts.count(
+        match (held.is_some(), conclusion, eval.verdict.conclusion) {
+            (true, _, _) => "held",
+            (false, Conclusion::Pass, Conclusion::Pass) => "pass",
+            (false, Conclusion::Pass, _) => "overridden",
+            (false, _, Conclusion::Wait) => "wait",
             _ => "fail",
-        });
+        },
+    );
     if publish(ctx, forge, pr, &snap, &status, &mut record).await? {
         // Recorded at once: should a later step fail, the retry updates this check run
         // instead of creating a second one on the head.

@@ -262,14 +262,28 @@ fn merge_request_update_of_nothing_the_gate_reads_is_ignored() {
 }
 
 #[test]
-fn closed_or_merged_merge_requests_are_ignored() {
+fn closed_merge_requests_are_ignored_and_merged_ones_told() {
     assert_eq!(
         parse_value(MERGE_REQUEST_HOOK, &opened_with("close")).unwrap(),
         ignored("merge_request.close: the merge request is no longer open"),
     );
+    let mut merged = opened_with("merge");
+    merged["object_attributes"]["description"] = json!("This reverts merge request !3");
+    assert_eq!(
+        parse_value(MERGE_REQUEST_HOOK, &merged).unwrap(),
+        Parsed::Events(vec![DomainEvent::ChangeMerged {
+            pr: PrRef {
+                repo: gitlab_test(),
+                number: PrNumber(1),
+            },
+            title: "MS-Viewport".into(),
+            body: "This reverts merge request !3".into(),
+        }])
+    );
+    // The upstream group hook's keys carry stray spaces (`"iid "`): nothing names the MR.
     assert_eq!(
         parse_fixture(MERGE_REQUEST_HOOK, "merge_request.merge"),
-        ignored("merge_request.merge: the merge request is no longer open"),
+        ignored("merge_request.merge: no iid names the merge request; nothing to learn from it"),
     );
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod commands_github;
 mod commands_gitlab;
+mod controls;
 mod crash_recovery;
 mod faults_github;
 mod gate;

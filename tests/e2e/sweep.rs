@@ -37,6 +37,7 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
         github,
         gitlab,
         prometheus_url: None,
+        dora: Default::default(),
         sweep: SweepSettings::default(),
     }
 }

@@ -56,6 +56,15 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
                 "pull_request.edited: title or body only, the base is unchanged",
             ))
         }
+        "closed"
+            if payload
+                .pull_request
+                .as_ref()
+                .is_some_and(|p| p.merged == Some(true)) =>
+        {
+            let repo = repo_ref(payload.repository, payload.installation)?;
+            return merged(repo, payload.pull_request);
+        }
         // Our own label changes come back as `labeled`/`unlabeled`: reacting would loop.
         "labeled" | "unlabeled" => {
             return Ok(ignored(format!(
@@ -71,6 +80,23 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
     let repo = repo_ref(payload.repository, payload.installation)?;
     let event = pr_changed(repo, payload.pull_request, format!("pull_request.{action}"))?;
     Ok(Parsed::Events(vec![event]))
+}
+
+/// A merged pull request: whether it reverts a shipped one is the worker's to find out.
+fn merged(
+    repo: RepoRef,
+    pull_request: Option<payload::PullRequest>,
+) -> Result<Parsed, WebhookError> {
+    let pull_request = required(pull_request, "pull_request")?;
+    let number = required(pull_request.number, "pull_request.number")?;
+    Ok(Parsed::Events(vec![DomainEvent::ChangeMerged {
+        pr: PrRef {
+            repo,
+            number: PrNumber(number),
+        },
+        title: pull_request.title.unwrap_or_default(),
+        body: pull_request.body.unwrap_or_default(),
+    }]))
 }
 
 fn pull_request_review(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookError> {
@@ -376,6 +402,10 @@ mod payload {
     pub struct PullRequest {
         pub number: Option<u64>,
         pub head: Option<Head>,
+        /// Sent with `closed`: whether it was merged rather than closed.
+        pub merged: Option<bool>,
+        pub title: Option<String>,
+        pub body: Option<String>,
     }
 
     /// What an `edited` action changed; only a new base matters to the gate.

@@ -76,10 +76,11 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
                 "merge_request.update: no new commits, draft status or target branch",
             ))
         }
-        Some(action @ ("close" | "merge")) => {
-            return Ok(ignored(format!(
-                "merge_request.{action}: the merge request is no longer open"
-            )))
+        Some("merge") => return merged(payload.project, attributes),
+        Some("close") => {
+            return Ok(ignored(
+                "merge_request.close: the merge request is no longer open",
+            ))
         }
         Some(action) => {
             return Ok(ignored(format!(
@@ -101,6 +102,28 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
         },
         head_sha: head_sha.map(CommitSha),
         cause,
+    }]))
+}
+
+/// A merged merge request: whether it reverts a shipped one is the worker's to find out.
+/// One without an iid (GitLab's group hooks have sent such) cannot be named: ignored.
+fn merged(
+    project: Option<payload::Project>,
+    attributes: payload::MergeRequestAttributes,
+) -> Result<Parsed, WebhookError> {
+    let Some(iid) = attributes.iid else {
+        return Ok(ignored(
+            "merge_request.merge: no iid names the merge request; nothing to learn from it",
+        ));
+    };
+    let repo = repo_ref(project)?;
+    Ok(Parsed::Events(vec![DomainEvent::ChangeMerged {
+        pr: PrRef {
+            repo,
+            number: PrNumber(iid),
+        },
+        title: attributes.title.unwrap_or_default(),
+        body: attributes.description.unwrap_or_default(),
     }]))
 }
 
@@ -265,6 +288,8 @@ mod payload {
         /// The previous head, sent only when an update brought new commits.
         pub oldrev: Option<String>,
         pub last_commit: Option<Commit>,
+        pub title: Option<String>,
+        pub description: Option<String>,
     }
 
     #[derive(Deserialize)]

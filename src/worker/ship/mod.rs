@@ -1,11 +1,15 @@
 //! Drives `/ship` through its stages. Each step does one thing on the forge, then
 //! records that it happened (compare-and-set), then tells the people; a retry or a
 //! restart at any point reads the record and finishes the step it finds, exactly once.
+mod controls;
 mod regression;
 mod request;
+mod reverted;
 mod steps;
 
+pub use controls::Ask;
 pub use request::{record_override, request};
+pub use reverted::change_merged;
 pub use steps::{deployment_changed, step};
 
 use super::{repo_policy, Ctx, JobError};
