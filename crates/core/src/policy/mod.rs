@@ -2,6 +2,9 @@
 //! Pure functions only: no I/O, no async, no clocks. Adapters feed it snapshots and
 //! carry out the decisions it returns.
 
+pub mod codeowners;
+#[cfg(test)]
+mod codeowners_against_git;
 pub mod command_text;
 pub mod comment;
 pub mod config;
