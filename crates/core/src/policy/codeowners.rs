@@ -36,6 +36,22 @@ pub fn is_codeowners(file: &str) -> bool {
     file.rsplit('/').next() == Some("CODEOWNERS")
 }
 
+/// The error when the policy asks for CODEOWNERS (`reviews.owners: codeowners`) and the
+/// base branch has none: the policy file's, at its `owners:` line.
+pub fn missing(policy_file: &str, policy_text: &str, forge: ForgeKind) -> ConfigError {
+    let looked: Vec<String> = paths(forge).iter().map(|p| format!("`{p}`")).collect();
+    ConfigError {
+        file: policy_file.to_owned(),
+        line: super::config::line_of_key(policy_text, "owners"),
+        column: None,
+        message: format!(
+            "reviews.owners is `codeowners`, but the base branch has no CODEOWNERS file \
+             (looked for {})",
+            looked.join(", ")
+        ),
+    }
+}
+
 /// Someone whose approval counts: a user or a team (`@org/team` on GitHub, a group on
 /// GitLab), or an email address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -502,6 +518,20 @@ mod tests {
         let c = github("[Docs]\n*.md @writers\n");
         assert_eq!(owners(&c, "a.md"), one(2, &["@writers"]));
         assert_eq!(owners(&c, "D"), [], "`[Docs]` is a pattern without owners");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_at_the_owners_key() {
+        let e = missing(
+            ".gitlab/smallbatch.yml",
+            "reviews:\n  owners: codeowners\n",
+            ForgeKind::GitLab,
+        );
+        assert_eq!(
+            e.to_string(),
+            ".gitlab/smallbatch.yml:2: reviews.owners is `codeowners`, but the base branch has \
+             no CODEOWNERS file (looked for `CODEOWNERS`, `docs/CODEOWNERS`, `.gitlab/CODEOWNERS`)"
+        );
     }
 
     #[test]
