@@ -76,6 +76,7 @@ impl App {
             job_stored: job_stored.clone(),
             worker_id: worker_id(),
             verdicts: Default::default(),
+            teams: Default::default(),
         });
         let state = AppState {
             store,
