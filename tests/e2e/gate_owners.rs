@@ -40,6 +40,13 @@ enum Gate {
     Passed,
 }
 
+/// Reads the verdict on a head, as [`github_gate`] and [`gitlab_gate`] do.
+type GateOf<W> = fn(&W, &str) -> (Gate, String);
+/// The writes a forge is expected to have seen.
+type WritesOf<W> = fn(&W) -> Vec<<W as World>::Write>;
+/// The calls one opening is expected to cost.
+type CallsOf = fn(u64) -> Vec<String>;
+
 /// The verdict on `head` as the forge shows it, and its one line.
 fn github_gate(w: &GitHubWorld, head: &str) -> (Gate, String) {
     let run = w.gh.latest_check(head);
@@ -77,12 +84,7 @@ async fn owned_world<W: World>(names: Names) -> W {
 }
 
 async fn a_non_owners_approval_leaves_the_change_waiting_and_names_whom_to_ask<W: World>(
-    (names, gate, approved, snapshot): (
-        Names,
-        fn(&W, &str) -> (Gate, String),
-        fn(&W) -> Vec<W::Write>,
-        &str,
-    ),
+    (names, gate, approved, snapshot): (Names, GateOf<W>, WritesOf<W>, &str),
 ) {
     let w = owned_world::<W>(names).await;
     w.writes();
@@ -123,11 +125,7 @@ fn gitlab_still_waiting(w: &GitLabWorld) -> Vec<fake_gitlab::Write> {
 }
 
 async fn a_team_members_approval_passes<W: World>(
-    (names, gate, resolved): (
-        Names,
-        fn(&W, &str) -> (Gate, String),
-        fn(&W) -> Vec<W::Write>,
-    ),
+    (names, gate, resolved): (Names, GateOf<W>, WritesOf<W>),
 ) {
     let w = owned_world::<W>(names).await;
     w.writes();
@@ -173,7 +171,7 @@ fn gitlab_resolved(w: &GitLabWorld) -> Vec<fake_gitlab::Write> {
 }
 
 async fn an_unknown_team_leaves_its_files_waiting_and_says_so<W: World>(
-    (names, gate, note): (Names, fn(&W, &str) -> (Gate, String), &str),
+    (names, gate, note): (Names, GateOf<W>, &str),
 ) {
     let w = W::start().await;
     w.put_policy(POLICY);
@@ -205,7 +203,7 @@ async fn an_unknown_team_leaves_its_files_waiting_and_says_so<W: World>(
 /// members once; a second change costs what any change with a comment due costs, as
 /// both are cached.
 async fn owners_are_read_once_then_cost_no_call<W: World>(
-    (names, owner_calls, opening): (Names, &[&str], fn(u64) -> Vec<String>),
+    (names, owner_calls, opening): (Names, &[&str], CallsOf),
 ) {
     let w = W::start().await;
     w.put_policy(POLICY);
@@ -230,7 +228,7 @@ async fn owners_are_read_once_then_cost_no_call<W: World>(
 /// `reviews.rules`: the sources need two approvals from the team; a non-member's does
 /// not count, and whom to ask is named until a second member approves.
 async fn a_rule_counts_only_approvals_from_whom_it_names<W: World>(
-    (names, gate): (Names, fn(&W, &str) -> (Gate, String)),
+    (names, gate): (Names, GateOf<W>),
 ) {
     let w = W::start().await;
     w.put_policy(&format!(

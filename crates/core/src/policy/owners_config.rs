@@ -24,6 +24,7 @@ pub enum OwnersSource {
 #[serde(deny_unknown_fields)]
 pub struct ReviewRule {
     /// Globs (gitignore semantics); the rule applies when a counted file matches one.
+    #[schemars(length(min = 1))]
     pub paths: Vec<String>,
     #[serde(default = "one")]
     #[schemars(range(min = 1))]
