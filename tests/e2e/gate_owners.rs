@@ -124,6 +124,7 @@ fn gitlab_still_waiting(w: &GitLabWorld) -> Vec<fake_gitlab::Write> {
     vec![]
 }
 
+/// dave has no role on the repository at all: an owner counts whatever their permission.
 async fn a_team_members_approval_passes<W: World>(
     (names, gate, resolved): (Names, GateOf<W>, WritesOf<W>),
 ) {
@@ -263,6 +264,44 @@ async fn a_rule_counts_only_approvals_from_whom_it_names<W: World>(
     w.assert_quiet();
 }
 
+/// A CODEOWNERS line that cannot be used fails the check, naming the file and the line,
+/// instead of silently dropping an owner.
+async fn a_broken_codeowners_fails_the_check_at_its_line<W: World>(
+    (failed, file): (fn(&W, &str) -> String, &str),
+) {
+    let w = W::start().await;
+    w.put_policy(POLICY);
+    w.put_codeowners("* @lead\n!vendor/ @nobody\n");
+    w.open(7, &sha(1), small_files()).await;
+    w.settle().await;
+    w.writes();
+    assert_eq!(
+        failed(&w, &sha(1)),
+        format!("Invalid CODEOWNERS file {file} (line 2)")
+    );
+    w.assert_quiet();
+}
+
+/// The title of a failing check run.
+fn github_failed(w: &GitHubWorld, head: &str) -> String {
+    let run = w.gh.latest_check(head);
+    assert_eq!(run.conclusion, "failure");
+    assert!(
+        run.summary
+            .contains("**Line 2:** `!vendor/`: negation (`!`) is not allowed in CODEOWNERS"),
+        "{}",
+        run.summary
+    );
+    run.title
+}
+
+/// The description of a failed status.
+fn gitlab_failed(w: &GitLabWorld, head: &str) -> String {
+    let status = w.gl.latest_status(head);
+    assert_eq!(status.state, "failed");
+    status.description
+}
+
 const GITHUB_OWNER_CALLS: &[&str] = &[
     "GET /repos/octo-org/widgets/contents/.github/CODEOWNERS",
     "GET /orgs/octo-org/teams/reviewers/members",
@@ -312,6 +351,10 @@ on_both_forges!(
         )
     ),
     a_rule_counts_only_approvals_from_whom_it_names((GITHUB, github_gate), (GITLAB, gitlab_gate)),
+    a_broken_codeowners_fails_the_check_at_its_line(
+        (github_failed, ".github/CODEOWNERS"),
+        (gitlab_failed, ".gitlab/CODEOWNERS")
+    ),
     owners_are_read_once_then_cost_no_call(
         (GITHUB, GITHUB_OWNER_CALLS, |n| github_opening(n, true)),
         (GITLAB, GITLAB_OWNER_CALLS, |n| gitlab_opening(n, true))

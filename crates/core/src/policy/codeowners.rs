@@ -64,8 +64,8 @@ pub enum Owner {
 }
 
 impl Owner {
-    /// An owner as written in CODEOWNERS or in `reviews.rules[].from` (`@` optional
-    /// there); `None` when it is neither a handle nor an email address.
+    /// An owner as CODEOWNERS writes it (`@alice`, `@org/team`, an email address); an
+    /// error saying what to write instead when it is none of them.
     pub fn parse(text: &str, forge: ForgeKind) -> Result<Self, String> {
         let wanted = match forge {
             ForgeKind::GitHub => "write `@user`, `@org/team` or an email address",
