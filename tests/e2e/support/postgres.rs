@@ -126,7 +126,11 @@ fn run(command: &mut Command) {
 fn watch_until_exit(as_root: bool, bin: &Path, dir: &Path, data: &Path) {
     let stop = format!(
         "{} {} -D '{}' -m immediate stop",
-        if as_root { "runuser -u postgres --" } else { "" },
+        if as_root {
+            "runuser -u postgres --"
+        } else {
+            ""
+        },
         bin.join("pg_ctl").display(),
         data.display()
     );
