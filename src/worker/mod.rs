@@ -57,6 +57,9 @@ pub struct Ctx {
     /// Unique per process, recorded with each lease.
     pub worker_id: String,
     pub verdicts: VerdictCounts,
+    /// Where the web page of each PR is published, when people can reach it: GitLab's
+    /// commit status links there, since GitLab has nowhere else to show the summary.
+    pub pages_url: Option<url::Url>,
 }
 
 impl Ctx {

@@ -23,3 +23,4 @@ mod ship_interrupted;
 mod store;
 mod sweep;
 mod telemetry_prometheus;
+mod web_pages;

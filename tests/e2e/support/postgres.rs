@@ -123,6 +123,8 @@ fn run(command: &mut Command) {
 
 /// A detached shell that waits for this process to end, then stops the cluster and removes
 /// its folder: the test harness has no hook that runs after the last test.
+// Never waited for: it is meant to outlive this process.
+#[allow(clippy::zombie_processes)]
 fn watch_until_exit(as_root: bool, bin: &Path, dir: &Path, data: &Path) {
     let stop = format!(
         "{} {} -D '{}' -m immediate stop",
