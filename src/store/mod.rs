@@ -35,6 +35,7 @@ mod files;
 mod intake;
 mod jobs;
 mod overrides;
+mod pages;
 mod postgres;
 mod prs;
 mod reach;
@@ -46,6 +47,7 @@ mod writer;
 pub use check_runs::RecordedRun;
 pub use jobs::{Enqueued, Job};
 pub use overrides::OverrideRecord;
+pub use pages::PrPage;
 pub use prs::PrRecord;
 pub use ships::StoredShip;
 

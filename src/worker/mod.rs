@@ -60,6 +60,9 @@ pub struct Ctx {
     pub verdicts: VerdictCounts,
     /// Members of the teams owners name, read recently.
     pub teams: owners::TeamCache,
+    /// Where the web page of each PR is published, when people can reach it: GitLab's
+    /// commit status links there, since GitLab has nowhere else to show the summary.
+    pub pages_url: Option<url::Url>,
 }
 
 impl Ctx {

@@ -675,6 +675,40 @@ mod end_to_end {
         );
     }
 
+    /// `smallbatch check | head -1`: the reader closes the pipe after the first line, and
+    /// the exit code is still the verdict's (1: over the limit), not an error.
+    #[test]
+    fn a_reader_closing_the_pipe_early_keeps_the_verdicts_exit_code() {
+        use std::io::Read;
+        use std::process::Stdio;
+        // 3,000 files: a listing larger than the pipe's 64 KiB buffer, so writing it must
+        // meet the closed pipe.
+        let repo = repo_with_limit_10_and_feature_of(1);
+        for n in 0..3_000 {
+            repo.write(&format!("src/generated_module_{n:05}.rs"), "x\n");
+        }
+        repo.commit_all("many files");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smallbatch"))
+            .arg("check")
+            .current_dir(repo.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("smallbatch check starts");
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .take()
+            .expect("piped stdout")
+            .read_exact(&mut first)
+            .expect("the first bytes of the verdict");
+        // The pipe's read end is now closed.
+        let output = child.wait_with_output().expect("smallbatch check ends");
+        assert_eq!(String::from_utf8_lossy(&first), "3,001 lines: ove");
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    }
+
     #[test]
     fn within_the_limit_exits_0() {
         let repo = repo_with_limit_10_and_feature_of(3);

@@ -24,3 +24,4 @@ mod ship_interrupted;
 mod store;
 mod sweep;
 mod telemetry_prometheus;
+mod web_pages;

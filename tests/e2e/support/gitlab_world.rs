@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
 use smallbatch::forge::Forge;
-use smallbatch::settings::{GitLabSettings, Settings};
+use smallbatch::settings::{GitLabSettings, Settings, UiSettings};
 use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
@@ -72,7 +72,19 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 
 impl GitLabWorld {
     async fn boot(gl: FakeGitLab, prom: FakePrometheus, db: &SqliteDb) -> Self {
-        let settings = settings(db, &gl);
+        Self::boot_with(gl, prom, db, UiSettings::default()).await
+    }
+
+    async fn boot_with(
+        gl: FakeGitLab,
+        prom: FakePrometheus,
+        db: &SqliteDb,
+        ui: UiSettings,
+    ) -> Self {
+        let settings = Settings {
+            ui,
+            ..settings(db, &gl)
+        };
         let forges = Forges {
             prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: None,
@@ -303,6 +315,19 @@ impl World for GitLabWorld {
     async fn start() -> Self {
         let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
         Self::boot(gl, FakePrometheus::start().await, &SqliteDb::new()).await
+    }
+
+    async fn start_with_pages(ui: UiSettings) -> Self {
+        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        Self::boot_with(gl, FakePrometheus::start().await, &SqliteDb::new(), ui).await
+    }
+
+    fn base_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    fn page_path(&self, n: u64) -> String {
+        format!("/pr/gitlab/{PROJECT}/{n}")
     }
 
     /// Stops this process (gracefully) and starts a new one on the same database, fake
