@@ -78,6 +78,7 @@ impl App {
             job_stored: job_stored.clone(),
             worker_id: worker_id(),
             verdicts: Default::default(),
+            teams: Default::default(),
             pages_url: settings
                 .ui
                 .public_url

@@ -10,6 +10,7 @@ mod faults_github;
 mod gate;
 mod gate_github;
 mod gate_gitlab;
+mod gate_owners;
 mod github_forge;
 mod github_webhook;
 mod gitlab_forge;

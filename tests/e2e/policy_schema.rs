@@ -87,6 +87,11 @@ fn what_the_parser_refuses_the_schema_refuses() {
         "ship:\n  watch: 15 minutes\n",
         "ship:\n  merge_method: fast-forward\n",
         "commands:\n  ship_permission: root\n",
+        "reviews:\n  owners: github\n",
+        "reviews:\n  rules:\n    - paths: []\n",
+        "reviews:\n  rules:\n    - from: [alice]\n",
+        "reviews:\n  rules:\n    - paths: ['db/**']\n      required_approvals: 0\n",
+        "reviews:\n  rules:\n    - paths: ['db/**']\n      team: dba\n",
         "ship:\n  metrics:\n    - name: errors\n      query: rate(x[5m])\n      maximum: 1\n",
     ];
     for text in refused {

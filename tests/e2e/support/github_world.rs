@@ -384,6 +384,15 @@ impl World for GitHubWorld {
         self.gh.put_file(BASE_SHA, ".github/smallbatch.yml", yaml);
     }
 
+    fn put_codeowners(&self, text: &str) {
+        self.gh.put_file(BASE_SHA, ".github/CODEOWNERS", text);
+    }
+
+    fn put_team(&self, handle: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.gh.state().teams.insert(handle.into(), members);
+    }
+
     fn grant(&self, user: &str, role: Role) {
         let permission = match role {
             Role::Read => "read",

@@ -419,6 +419,15 @@ impl World for GitLabWorld {
         self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
     }
 
+    fn put_codeowners(&self, text: &str) {
+        self.gl.put_file(BASE_SHA, ".gitlab/CODEOWNERS", text);
+    }
+
+    fn put_team(&self, handle: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.gl.state().groups.insert(handle.into(), members);
+    }
+
     fn grant(&self, user: &str, role: Role) {
         let level = match role {
             Role::Read => REPORTER,

@@ -139,6 +139,10 @@ pub trait World: Sized {
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);
+    /// CODEOWNERS on the base commit says `text` (in `.github/` or `.gitlab/`).
+    fn put_codeowners(&self, text: &str);
+    /// The team (GitHub, `org/team`) or group (GitLab) `handle` has `members`.
+    fn put_team(&self, handle: &str, members: &[&str]);
     /// `user` has `role` in the repository.
     fn grant(&self, user: &str, role: Role);
     /// CI passed on `head`.

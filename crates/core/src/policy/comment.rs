@@ -27,7 +27,8 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
         || size.over_warn()
         || size.too_many_files()
         || eval.tests.missing
-        || size.truncated.is_some();
+        || size.truncated.is_some()
+        || eval.reviews.owners.waiting().next().is_some();
     if !needs_guidance {
         return None;
     }
@@ -81,6 +82,14 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
     }
     if size.oversized() || size.over_warn() || size.too_many_files() {
         split_table(&mut out, eval, forge);
+    }
+    if eval.reviews.owners.waiting().next().is_some() {
+        let waits = if draft {
+            "the check will wait once it is ready for review"
+        } else {
+            "the check waits"
+        };
+        super::owners_text::comment_section(&mut out, &eval.reviews.owners, waits);
     }
     if eval.tests.missing {
         tests_guidance(&mut out, eval, fails);
@@ -241,7 +250,7 @@ fn normalized(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::testing::{plain_base, pr, PrBuilder};
     use crate::policy::{evaluate, RepoConfig};
 
     // GitHub's words; GitLab's are checked where they differ.
@@ -272,7 +281,7 @@ mod tests {
     }
 
     fn eval(b: PrBuilder) -> Evaluation {
-        evaluate(&b.build(), &RepoConfig::default(), None)
+        evaluate(&b.build(), &RepoConfig::default(), &plain_base())
     }
 
     fn small() -> Evaluation {

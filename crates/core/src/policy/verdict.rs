@@ -32,6 +32,10 @@ pub enum Reason {
         have: u32,
         need: u32,
     },
+    /// Counted files still lacking an approval from one of their owners.
+    NeedsOwnerApproval {
+        files: u64,
+    },
     /// Non-blocking unless `tests.required`; listed either way so the user sees it.
     TestsMissing {
         blocking: bool,
@@ -46,7 +50,9 @@ impl Reason {
             | Reason::TooManyFiles { .. }
             | Reason::ChangesRequested { .. } => true,
             Reason::TestsMissing { blocking } => *blocking,
-            Reason::Draft | Reason::NeedsApprovals { .. } => false,
+            Reason::Draft | Reason::NeedsApprovals { .. } | Reason::NeedsOwnerApproval { .. } => {
+                false
+            }
         }
     }
 }
@@ -91,6 +97,10 @@ pub fn decide(
             need: config.reviews.required_approvals,
         });
     }
+    let files = reviews.owners.waiting_paths();
+    if files > 0 {
+        reasons.push(Reason::NeedsOwnerApproval { files });
+    }
     if tests.missing {
         reasons.push(Reason::TestsMissing {
             blocking: config.tests.required,
@@ -101,10 +111,12 @@ pub fn decide(
         Conclusion::Wait
     } else if reasons.iter().any(Reason::fails) {
         Conclusion::Fail
-    } else if reasons
-        .iter()
-        .any(|r| matches!(r, Reason::NeedsApprovals { .. }))
-    {
+    } else if reasons.iter().any(|r| {
+        matches!(
+            r,
+            Reason::NeedsApprovals { .. } | Reason::NeedsOwnerApproval { .. }
+        )
+    }) {
         Conclusion::Wait
     } else {
         Conclusion::Pass
@@ -118,12 +130,13 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ForgeKind;
     use crate::policy::config::RepoConfig;
-    use crate::policy::evaluate;
     use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::{evaluate, BaseFacts};
 
     fn verdict(b: PrBuilder, config: &RepoConfig) -> Verdict {
-        evaluate(&b.build(), config, None).verdict
+        evaluate(&b.build(), config, &BaseFacts::new(ForgeKind::GitHub, None)).verdict
     }
 
     fn tested(lines: u64) -> PrBuilder {
