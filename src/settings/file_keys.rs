@@ -9,6 +9,8 @@ const KNOWN: &[(&str, &[&str])] = &[
         &[
             "listen",
             "database_url",
+            "public_url",
+            "credentials_file",
             "log_format",
             "worker",
             "github",
@@ -33,6 +35,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "private_key_path",
             "private_key",
             "webhook_secret",
+            "url",
             "api_url",
         ],
     ),

@@ -14,7 +14,8 @@ use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::GitHubForge;
 use smallbatch::forge::gitlab::GitLabForge;
 use smallbatch::settings::{
-    GitHubSettings, GitLabSettings, LogFormat, Settings, SweepSettings, WorkerSettings,
+    GitHubSettings, GitLabSettings, LogFormat, Settings, SetupSettings, SweepSettings,
+    WorkerSettings,
 };
 use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
@@ -38,6 +39,7 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
         gitlab,
         prometheus_url: None,
         sweep: SweepSettings::default(),
+        setup: SetupSettings::default(),
     }
 }
 
