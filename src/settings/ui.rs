@@ -44,15 +44,9 @@ pub(super) struct RawUi {
 
 pub(super) fn validate_ui(
     raw: RawUi,
-    public_url: Option<&str>,
+    public_url: Option<Url>,
     listen: SocketAddr,
 ) -> Result<UiSettings, SettingsError> {
-    let public_url = public_url
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(Url::parse)
-        .transpose()
-        .map_err(|e| invalid("SMALLBATCH_PUBLIC_URL", e))?;
     let token = raw.token.filter(|t| !t.expose_secret().trim().is_empty());
     let header = raw
         .trusted_header
@@ -96,6 +90,7 @@ mod tests {
     }
 
     fn access(raw: RawUi, public: Option<&str>, listen: &str) -> Result<UiAccess, SettingsError> {
+        let public = public.map(|u| Url::parse(u).unwrap());
         validate_ui(raw, public, listen.parse().unwrap()).map(|s| s.access)
     }
 

@@ -20,6 +20,7 @@ mod merge_queue_github;
 mod policy_schema;
 mod replicas_postgres;
 mod serve_binary;
+mod setup_page;
 mod ship_interrupted;
 mod store;
 mod sweep;

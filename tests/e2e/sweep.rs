@@ -14,7 +14,8 @@ use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::GitHubForge;
 use smallbatch::forge::gitlab::GitLabForge;
 use smallbatch::settings::{
-    GitHubSettings, GitLabSettings, LogFormat, Settings, SweepSettings, WorkerSettings,
+    GitHubSettings, GitLabSettings, LogFormat, Settings, SetupSettings, SweepSettings,
+    WorkerSettings,
 };
 use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
@@ -39,6 +40,7 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
         prometheus_url: None,
         sweep: SweepSettings::default(),
         ui: Default::default(),
+        setup: SetupSettings::default(),
     }
 }
 

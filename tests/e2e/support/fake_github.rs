@@ -2,6 +2,11 @@
 //! adapter makes from in-memory state, logs every write in order, and records any call
 //! it does not know so that a test fails on it.
 use super::kill::{self, Kill, When};
+
+// Beside this file; spelt out for the bench that includes this file by its path.
+#[path = "fake_github/apps.rs"]
+pub mod apps;
+
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -188,6 +193,8 @@ pub struct State {
     /// Answers to calls starting with this (`GET /repos/o/r/pulls/`) are held back this
     /// long: calls in flight stay in flight, so a process can be killed mid-job.
     pub hold: Option<(String, Duration)>,
+    /// The manifest flow: manifests posted, codes handed out, apps converted.
+    pub apps: apps::Apps,
     next_id: u64,
     template_pr: Value,
 }
@@ -313,7 +320,10 @@ impl Respond for Responder {
             Some(Mischief::Delay(delay)) => Some(delay),
             None | Some(Mischief::None) => None,
         };
-        let routed = route(&mut s, req);
+        let routed = match enterprise_path(req) {
+            Some(req) => route(&mut s, &req),
+            None => route(&mut s, req),
+        };
         if dies == Some(When::After) {
             s.dead = true;
             return kill::gone();
@@ -463,7 +473,24 @@ fn body(req: &Request) -> Value {
     serde_json::from_slice(&req.body).unwrap_or(Value::Null)
 }
 
+/// A GitHub Enterprise Server's API is under `/api/v3` (GraphQL: `/api/graphql`); the
+/// fake answers it there as github.com's at the root. `None` for any other path.
+fn enterprise_path(req: &Request) -> Option<Request> {
+    let path = req.url.path();
+    let rest = path
+        .strip_prefix("/api/v3/")
+        .map(|rest| format!("/{rest}"))
+        .or_else(|| (path == "/api/graphql").then(|| "/graphql".to_owned()))?;
+    let mut req = req.clone();
+    req.url.set_path(&rest);
+    Some(req)
+}
+
 fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
+    let base_url = s.base_url.clone();
+    if let Some(answer) = apps::route(&mut s.apps, &base_url, req) {
+        return Some(answer);
+    }
     let path = req.url.path().to_string();
     let method = req.method.as_str();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();

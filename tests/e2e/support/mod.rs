@@ -12,6 +12,7 @@ macro_rules! assert_snapshot {
     };
 }
 
+pub mod browser;
 pub mod fake_github;
 pub mod fake_gitlab;
 pub mod fake_prometheus;
