@@ -23,11 +23,15 @@ fn footer(forge: ForgeKind) -> String {
 /// is no guidance to give.
 pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
     let size = &eval.size;
-    let needs_guidance = size.oversized()
-        || size.over_warn()
-        || size.too_many_files()
+    // An exempt change skips the size rule, and so its advice.
+    let size_rule = eval.exempt.size.is_none();
+    let over_budget: Vec<_> = size.budgets_over().filter(|_| size_rule).collect();
+    let size_advice = size_rule && (size.oversized() || size.over_warn() || size.too_many_files());
+    let needs_guidance = size_advice
+        || !over_budget.is_empty()
         || eval.tests.missing
-        || size.truncated.is_some();
+        || size.truncated.is_some()
+        || !eval.stack.is_empty();
     if !needs_guidance {
         return None;
     }
@@ -45,7 +49,10 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
              but this advice already applies.\n\n",
         );
     }
-    if size.oversized() {
+    if let Some(stack) = super::stack::section(eval, forge, "####") {
+        out.push_str(&stack);
+    }
+    if size_rule && size.oversized() {
         let _ = writeln!(
             out,
             "#### Too large to review well\n\n\
@@ -56,7 +63,7 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
             lines(size.max_lines),
             review_time(size.lines)
         );
-    } else if size.over_warn() {
+    } else if size_rule && size.over_warn() {
         let _ = writeln!(
             out,
             "#### Getting large\n\n\
@@ -69,7 +76,10 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
             review_time(size.lines)
         );
     }
-    if let Some(max) = size.max_files.filter(|_| size.too_many_files()) {
+    if let Some(max) = size
+        .max_files
+        .filter(|_| size_rule && size.too_many_files())
+    {
         let _ = writeln!(
             out,
             "#### Too many files\n\n\
@@ -79,7 +89,18 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
             files(max)
         );
     }
-    if size.oversized() || size.over_warn() || size.too_many_files() {
+    for budget in &over_budget {
+        let _ = writeln!(
+            out,
+            "#### Over a path budget\n\n\
+             **{}** under {} count toward their own budget of **{}** (`size.paths`), so \
+             {fails} unless fewer lines change there.\n",
+            lines(budget.lines),
+            budget.name(),
+            lines(budget.max_lines)
+        );
+    }
+    if size_advice {
         split_table(&mut out, eval, forge);
     }
     if eval.tests.missing {
@@ -106,7 +127,8 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
 
 /// Counted lines by directory, largest first, so the author sees where a split could go.
 fn split_table(out: &mut String, eval: &Evaluation, forge: ForgeKind) {
-    let counted: Vec<&str> = eval.size.counted().map(|f| f.path.as_str()).collect();
+    // Files under a `size.paths` budget are not what makes the change too large.
+    let counted: Vec<&str> = eval.size.scored().map(|f| f.path.as_str()).collect();
     let top = |path: &str| path.split_once('/').map(|(dir, _)| dir.to_owned());
     let tops: Vec<Option<String>> = counted.iter().map(|p| top(p)).collect();
     // When everything sits in one top-level directory, its subdirectories are the useful split.
@@ -115,7 +137,7 @@ fn split_table(out: &mut String, eval: &Evaluation, forge: ForgeKind) {
         _ => 1,
     };
     let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for f in eval.size.counted() {
+    for f in eval.size.scored() {
         let group = group_of(&f.path, depth);
         let entry = groups.entry(group).or_default();
         entry.0 += 1;

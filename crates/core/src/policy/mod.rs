@@ -2,9 +2,11 @@
 //! Pure functions only: no I/O, no async, no clocks. Adapters feed it snapshots and
 //! carry out the decisions it returns.
 
+pub mod budgets;
 pub mod command_text;
 pub mod comment;
 pub mod config;
+pub mod exempt;
 pub mod gitattributes;
 pub mod globs;
 pub mod labels;
@@ -15,6 +17,7 @@ pub mod schema;
 pub mod size;
 #[cfg(test)]
 mod snapshot_tests;
+pub mod stack;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tests_found;
@@ -23,9 +26,11 @@ pub mod verdict;
 
 pub use crate::domain::SizeLabel;
 pub use config::{ConfigError, RepoConfig};
+pub use exempt::{Exemptions, SizeExemption};
 pub use labels::LabelPlan;
 pub use reviews::ReviewOutcome;
 pub use size::{Exclusion, FileOutcome, SizeScore};
+pub use stack::StackedPr;
 pub use tests_found::TestsOutcome;
 pub use verdict::{Conclusion, Reason, Verdict};
 
@@ -40,6 +45,20 @@ pub struct Evaluation {
     pub tests: TestsOutcome,
     pub label: SizeLabel,
     pub verdict: Verdict,
+    /// The rules the change skips (`exempt`).
+    #[serde(skip_serializing_if = "Exemptions::is_none")]
+    pub exempt: Exemptions,
+    /// The open changes below this one, nearest first, when it is stacked on them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<StackedPr>,
+}
+
+impl Evaluation {
+    /// The same evaluation, knowing the changes below it (`stack`, nearest first).
+    pub fn with_stack(mut self, stack: Vec<StackedPr>) -> Self {
+        self.stack = stack;
+        self
+    }
 }
 
 /// Scores a PR. `gitattributes` is the text of `.gitattributes` on the base branch.
@@ -47,7 +66,8 @@ pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, gitattributes: Option<&str
     let size = size::score(&pr.files, size::Totals::of(pr), &config.size, gitattributes)
         .with_estimated(&pr.estimated);
     let reviews = reviews::tally(pr, &config.reviews);
-    conclude(pr.draft, size, reviews, config)
+    let exempt = exempt::exemptions(pr, &config.exempt);
+    conclude(pr.draft, size, reviews, exempt, config)
 }
 
 /// Scores a local change (`smallbatch check`) by the same rules, minus reviews: a branch
@@ -70,23 +90,26 @@ pub fn evaluate_local(
         required: 0,
         stale: Vec::new(),
     };
-    conclude(false, size, reviews, config)
+    conclude(false, size, reviews, Exemptions::default(), config)
 }
 
 fn conclude(
     draft: bool,
     size: SizeScore,
     reviews: ReviewOutcome,
+    exempt: Exemptions,
     config: &RepoConfig,
 ) -> Evaluation {
     let tests = tests_found::check(&size, &config.tests);
     let label = SizeLabel::for_lines(size.lines);
-    let verdict = verdict::decide(draft, &size, &reviews, &tests, config);
+    let verdict = verdict::decide(draft, &size, &reviews, &tests, &exempt, config);
     Evaluation {
         size,
         reviews,
         tests,
         label,
         verdict,
+        exempt,
+        stack: Vec::new(),
     }
 }

@@ -1,5 +1,6 @@
 //! The check run's title and summary.
 use super::config::config_paths;
+use super::exempt::SizeExemption;
 use super::size::{Exclusion, FileOutcome};
 use super::text::{code, count, counted, files, lines, people};
 use super::{Conclusion, ConfigError, Evaluation, Reason};
@@ -41,11 +42,18 @@ fn title(eval: &Evaluation) -> String {
 fn short_reason(reason: &Reason) -> String {
     match reason {
         Reason::Draft => "draft".to_owned(),
+        Reason::SizeExempt { by } => format!("size rule skipped ({})", exemption_short(by)),
         Reason::Oversized { max, .. } => format!("over the {}-line limit", count(*max)),
         Reason::TooManyFiles { files: n, max } => {
             format!("{}, over the {}-file limit", files(*n), count(*max))
         }
+        Reason::OverBudget { paths, max, .. } => format!(
+            "{} over its {}-line budget",
+            budget_name(paths),
+            count(*max)
+        ),
         Reason::ChangesRequested { by } => format!("changes requested by {}", people(by)),
+        Reason::ReviewsExempt { .. } => "review rule skipped".to_owned(),
         Reason::NeedsApprovals { have, need } => {
             let missing = u64::from(need.saturating_sub(*have));
             let more = if *have > 0 { " more" } else { "" };
@@ -107,6 +115,17 @@ fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
             files(*n),
             count(*max)
         ),
+        Reason::OverBudget { paths, lines: n, max } => format!(
+            "**Over a path budget:** {} counted under {}, over its budget of {} (`size.paths`).",
+            lines(*n),
+            budget_name(paths),
+            count(*max)
+        ),
+        Reason::SizeExempt { by } => format!("**Size rule skipped:** {}.", exemption_long(by)),
+        Reason::ReviewsExempt { author } => format!(
+            "**Review rule skipped:** @{author} is in `exempt.authors` and `exempt.reviews` \
+             is on, so no approval is needed."
+        ),
         Reason::ChangesRequested { by } => format!(
             "**Changes requested** by {}: waiting for a new review or for the review to be dismissed.",
             people(by)
@@ -123,6 +142,28 @@ fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
             }
         }
     }
+}
+
+/// The short form of what skipped the size rule, for the title.
+fn exemption_short(by: &SizeExemption) -> String {
+    match by {
+        SizeExemption::Author { login } => format!("author @{login}"),
+        SizeExemption::Label { name } => format!("label {}", code(name)),
+    }
+}
+
+/// What skipped the size rule and the policy key that says so.
+pub(crate) fn exemption_long(by: &SizeExemption) -> String {
+    match by {
+        SizeExemption::Author { login } => {
+            format!("the author @{login} is in `exempt.authors`")
+        }
+        SizeExemption::Label { name } => format!("label {} is in `exempt.labels`", code(name)),
+    }
+}
+
+fn budget_name(paths: &[String]) -> String {
+    paths.iter().map(|p| code(p)).collect::<Vec<_>>().join(", ")
 }
 
 fn size_section(out: &mut String, eval: &Evaluation) {
@@ -144,6 +185,23 @@ fn size_section(out: &mut String, eval: &Evaluation) {
         lines(size.max_lines),
         count(size.warn_lines)
     );
+    if !size.budgets.is_empty() {
+        out.push_str(
+            "Path budgets (`size.paths`): their files count toward them, not the limit.\n\n",
+        );
+        for b in &size.budgets {
+            let _ = writeln!(
+                out,
+                "- {}: {} of {} lines in {}{}",
+                b.name(),
+                count(b.lines),
+                count(b.max_lines),
+                files(b.files),
+                if b.over() { ", **over**" } else { "" }
+            );
+        }
+        out.push('\n');
+    }
 
     let counted: Vec<&FileOutcome> = size.counted().collect();
     if !counted.is_empty() {
@@ -152,7 +210,7 @@ fn size_section(out: &mut String, eval: &Evaluation) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                file_cell(f),
+                file_cell(f, &size.budgets),
                 count(f.additions),
                 count(f.deletions),
                 count(f.lines)
@@ -166,7 +224,12 @@ fn size_section(out: &mut String, eval: &Evaluation) {
         let _ = writeln!(out, "**Not counted ({}):**\n", files(excluded.len() as u64));
         out.push_str("| File | Reason |\n|---|---|\n");
         for (f, why) in excluded.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "| {} | {} |", file_cell(f), exclusion_text(why));
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                file_cell(f, &size.budgets),
+                exclusion_text(why)
+            );
         }
         more_rows(out, excluded.len(), "files");
     }
@@ -198,7 +261,7 @@ fn more_rows(out: &mut String, total: usize, what: &str) {
     out.push('\n');
 }
 
-fn file_cell(f: &FileOutcome) -> String {
+fn file_cell(f: &FileOutcome, budgets: &[super::budgets::BudgetUse]) -> String {
     let mut cell = code(&f.path);
     if let Some(previous) = &f.previous_path {
         let _ = write!(cell, " (from {})", code(previous));
@@ -208,6 +271,9 @@ fn file_cell(f: &FileOutcome) -> String {
     }
     if f.binary {
         cell.push_str(" (binary)");
+    }
+    if let Some(budget) = f.budget.and_then(|i| budgets.get(i)) {
+        let _ = write!(cell, " (budget {})", budget.name());
     }
     cell
 }
@@ -327,10 +393,14 @@ pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) ->
 fn defaults_yaml(d: &super::RepoConfig) -> String {
     format!(
         "size:\n  max_lines: {}      # fails above this\n  warn_lines: {}     # advises above this\n  \
-         max_files: null     # e.g. 50; fails above this\n  ignore: []          # gitignore-style globs that don't count\n\
+         max_files: null     # e.g. 50; fails above this\n  ignore: []          # gitignore-style globs that don't count\n  \
+         paths: []           # budgets of their own: - paths: [globs]\n                      #   max_lines: 2000\n\
          reviews:\n  required_approvals: {}\n  stale: keep         # keep | dismiss | changed\n\
          tests:\n  min_lines: {}       # source lines changed before tests are expected\n  \
-         required: {}     # fail instead of advising\n  patterns: null      # globs that replace the default test-file patterns\n",
+         required: {}     # fail instead of advising\n  patterns: null      # globs that replace the default test-file patterns\n\
+         exempt:\n  authors: []         # logins whose changes skip the size rule\n  \
+         labels: []          # labels that skip the size rule\n  \
+         reviews: false      # exempt authors need no approval either\n",
         d.size.max_lines,
         d.size.warn_lines,
         d.reviews.required_approvals,

@@ -39,6 +39,12 @@ pub(super) async fn snapshot(api: RepoClient<'_>, pr: &PrRef) -> ForgeResult<PrS
         api.get_all::<models::Review>(reviews_url, usize::MAX),
     )?;
     let reviews: Vec<Review> = reviews.into_iter().filter_map(review).collect();
+    // Only a branch of this repository can be another PR's base.
+    let own_branch = pull
+        .head
+        .repo
+        .as_ref()
+        .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&pr.repo.full_name));
     Ok(PrSnapshot {
         number: PrNumber(pull.number),
         state: pr_state(&pull),
@@ -47,6 +53,7 @@ pub(super) async fn snapshot(api: RepoClient<'_>, pr: &PrRef) -> ForgeResult<PrS
         author: user(pull.user),
         draft: pull.draft,
         head_sha: CommitSha::new(pull.head.sha),
+        head_ref: own_branch.then_some(pull.head.name),
         base_ref: pull.base.name,
         base_sha: CommitSha::new(pull.base.sha),
         labels: pull.labels.into_iter().map(|l| l.name).collect(),

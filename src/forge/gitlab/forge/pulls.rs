@@ -59,6 +59,8 @@ pub(super) async fn snapshot(gl: &GitLabForge, pr: &PrRef) -> ForgeResult<PrSnap
     }
     let total_additions = files.iter().map(|f| f.additions).sum();
     let total_deletions = files.iter().map(|f| f.deletions).sum();
+    // Only a branch of this project can be another MR's target.
+    let own_branch = mr.source_project_id.is_some() && mr.source_project_id == mr.target_project_id;
     Ok(PrSnapshot {
         number: PrNumber(mr.iid),
         title: mr.title,
@@ -67,6 +69,7 @@ pub(super) async fn snapshot(gl: &GitLabForge, pr: &PrRef) -> ForgeResult<PrSnap
         state: pr_state(&mr.state),
         draft: mr.draft.or(mr.work_in_progress).unwrap_or(false),
         head_sha: CommitSha::new(head),
+        head_ref: (own_branch && !mr.source_branch.is_empty()).then_some(mr.source_branch),
         base_ref: mr.target_branch,
         base_sha: CommitSha::new(base),
         labels: mr
