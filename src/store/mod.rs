@@ -40,6 +40,7 @@ mod prs;
 mod reach;
 mod ships;
 mod sqlite;
+mod stacks;
 mod sweep;
 mod writer;
 
@@ -48,6 +49,7 @@ pub use jobs::{Enqueued, Job};
 pub use overrides::OverrideRecord;
 pub use prs::PrRecord;
 pub use ships::StoredShip;
+pub use stacks::BranchRecord;
 
 use crate::domain::millis;
 use dispatch::{Backend, SqliteDb};

@@ -9,6 +9,7 @@ mod merge_group;
 mod repo_policy;
 mod score;
 mod ship;
+mod stack;
 pub mod sweep;
 
 pub use job::JobError;
