@@ -216,6 +216,18 @@ fn tests_guidance(out: &mut String, eval: &Evaluation, fails: &str) {
 /// What an earlier guidance comment becomes once its problems are fixed.
 pub fn resolved_comment(eval: &Evaluation, forge: ForgeKind) -> String {
     let size = &eval.size;
+    if let Some(by) = &eval.exempt.size {
+        // Within the limits or not, the size no longer holds the change.
+        return format!(
+            "{GUIDANCE_MARKER}\n## smallbatch\n\n#### Size rule skipped\n\n\
+             The earlier advice no longer applies: {}, so this {}'s {} are not held to \
+             this repository's size limits.\n\n{}",
+            super::render::exemption_long(by),
+            forge.change_noun(),
+            lines(size.lines),
+            footer(forge)
+        );
+    }
     format!(
         "{GUIDANCE_MARKER}\n## smallbatch\n\n#### All clear\n\n\
          The earlier advice no longer applies: this {} now counts **{}** in {}, within \
@@ -395,6 +407,34 @@ mod tests {
         assert_eq!(
             reconcile(Some("<!-- smallbatch:guidance -->\nold"), &large()),
             CommentAction::Edit(body)
+        );
+    }
+
+    #[test]
+    fn an_exempt_change_gets_no_size_advice_and_its_old_advice_says_why() {
+        let mut config = RepoConfig::default();
+        config.exempt.labels = vec!["release-merge".into()];
+        let e = evaluate(
+            &pr()
+                .file("src/a.rs", 900, 0)
+                .file("tests/a.rs", 5, 0)
+                .label("release-merge")
+                .build(),
+            &config,
+            None,
+        );
+        assert_eq!(guidance_comment(&e), None);
+        let old = guidance_comment(&large()).unwrap();
+        let CommentAction::Edit(body) = reconcile(Some(&old), &e) else {
+            panic!("the old advice is edited");
+        };
+        assert!(
+            body.contains(
+                "#### Size rule skipped\n\nThe earlier advice no longer applies: label \
+             `release-merge` is in `exempt.labels`, so this pull request's 905 lines are not \
+             held to this repository's size limits."
+            ),
+            "{body}"
         );
     }
 

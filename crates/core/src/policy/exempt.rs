@@ -3,6 +3,7 @@
 use crate::domain::PrSnapshot;
 use serde::{Deserialize, Serialize};
 
+/// Who and what skips the size rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExemptConfig {

@@ -47,11 +47,10 @@ fn short_reason(reason: &Reason) -> String {
         Reason::TooManyFiles { files: n, max } => {
             format!("{}, over the {}-file limit", files(*n), count(*max))
         }
-        Reason::OverBudget { paths, max, .. } => format!(
-            "{} over its {}-line budget",
-            budget_name(paths),
-            count(*max)
-        ),
+        // Titles are plain text on both forges: no code spans.
+        Reason::OverBudget { paths, max, .. } => {
+            format!("{} over its {}-line budget", paths.join(", "), count(*max))
+        }
         Reason::ChangesRequested { by } => format!("changes requested by {}", people(by)),
         Reason::ReviewsExempt { .. } => "review rule skipped".to_owned(),
         Reason::NeedsApprovals { have, need } => {
@@ -148,7 +147,7 @@ fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
 fn exemption_short(by: &SizeExemption) -> String {
     match by {
         SizeExemption::Author { login } => format!("author @{login}"),
-        SizeExemption::Label { name } => format!("label {}", code(name)),
+        SizeExemption::Label { name } => format!("label {name}"),
     }
 }
 
