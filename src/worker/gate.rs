@@ -14,7 +14,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     let snap = forge.snapshot(pr).await?;
     if snap.state != PrState::Open {
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
-        return Ok(());
+        return stack::found_closed(ctx, pr, &snap).await;
     }
     let record = ctx.store.pr_record(pr).await?;
     if let Some(rec) = &record {

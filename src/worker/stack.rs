@@ -69,14 +69,21 @@ pub(super) async fn record(
 
 /// `pr` was closed or merged (`delivery`): the PRs above it are stacked on it no more.
 pub(super) async fn closed(ctx: &Ctx, pr: &PrRef, delivery: &DeliveryId) -> Result<(), JobError> {
+    close(ctx, pr, |above| delivery.for_pr(above.number)).await
+}
+
+/// `snap` shows `pr` closed or merged, as a missed close event would have said.
+pub(super) async fn found_closed(ctx: &Ctx, pr: &PrRef, snap: &PrSnapshot) -> Result<(), JobError> {
+    let version = format!("closed@{}", snap.updated_at);
+    close(ctx, pr, |above| DeliveryId::restack(above, pr, &version)).await
+}
+
+async fn close(ctx: &Ctx, pr: &PrRef, id: impl Fn(&PrRef) -> DeliveryId) -> Result<(), JobError> {
     let Some(record) = ctx.store.pr_branches(pr).await?.filter(|r| r.open) else {
         return Ok(());
     };
     ctx.store.close_pr_branches(pr).await?;
-    restack_above(ctx, pr, &record.head_ref, |above| {
-        delivery.for_pr(above.number)
-    })
-    .await
+    restack_above(ctx, pr, &record.head_ref, id).await
 }
 
 /// Queues an evaluation of every open PR stacked, directly or through others, on `head`,

@@ -133,3 +133,24 @@ on_both_forges!(
     ),
     a_change_on_a_branch_of_no_open_change_is_not_stacked,
 );
+
+/// A close the bot missed (its webhook lost) is learnt when the change below is read
+/// again: the change above is restacked all the same.
+#[tokio::test]
+async fn a_missed_close_is_learnt_when_the_change_below_is_read_again() {
+    use crate::support::github_world::GitHubWorld;
+    let w = GitHubWorld::start().await;
+    w.open(7, &sha(7), oversized_files()).await;
+    w.add_on(8, &sha(8), "feature-7", own_files());
+    acknowledged(w.send(&w.opened_hook(8)).await);
+    w.settle().await;
+    assert!(guidance(&w, 8).contains("#### Stacked on #7\n"));
+
+    w.update_pr(7, |pr| pr.state = "closed");
+    w.say(7, 701, "bob", "/recheck").await;
+    let comment = guidance(&w, 8);
+    assert!(!comment.contains("Stacked on"), "{comment}");
+    assert!(comment.contains("#### All clear"), "{comment}");
+    w.writes();
+    w.assert_quiet();
+}

@@ -289,12 +289,18 @@ pub(crate) fn exclusion_text(why: &Exclusion) -> String {
 
 fn reviews_section(out: &mut String, eval: &Evaluation) {
     let r = &eval.reviews;
-    let _ = writeln!(
-        out,
-        "### Reviews: {} of {} required\n",
-        counted(r.approvers.len() as u64, "approval", "approvals"),
-        r.required
-    );
+    let have = counted(r.approvers.len() as u64, "approval", "approvals");
+    match &eval.exempt.reviews {
+        Some(author) => {
+            let _ = writeln!(
+                out,
+                "### Reviews: {have}, none required for @{author} (`exempt.reviews`)\n"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "### Reviews: {have} of {} required\n", r.required);
+        }
+    }
     if r.approvers.is_empty() {
         out.push_str(
             "- No counted approvals yet (the author's own and bots' reviews don't count).\n",
@@ -438,6 +444,30 @@ mod tests {
             title_of(pr().file("src/a.rs", 60, 0).approve("a")),
             "60 lines, 1 approval: ready; no tests changed"
         );
+    }
+
+    #[test]
+    fn an_exempt_author_needing_no_review_is_told_so() {
+        use crate::domain::User;
+        let mut config = RepoConfig::default();
+        config.exempt.authors = vec!["renovate[bot]".into()];
+        config.exempt.reviews = true;
+        let b = pr()
+            .author(User::bot("renovate[bot]"))
+            .file("src/a.rs", 900, 0)
+            .file("tests/a.rs", 1, 0);
+        let text = check_text(&evaluate(&b.build(), &config, None));
+        assert_eq!(
+            text.title,
+            "901 lines: ready; size rule skipped (author @renovate[bot]); review rule skipped"
+        );
+        assert!(text.summary.contains(
+            "- **Review rule skipped:** @renovate[bot] is in `exempt.authors` and \
+             `exempt.reviews` is on, so no approval is needed.\n"
+        ));
+        assert!(text.summary.contains(
+            "### Reviews: 0 approvals, none required for @renovate[bot] (`exempt.reviews`)\n"
+        ));
     }
 
     #[test]
