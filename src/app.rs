@@ -3,7 +3,7 @@ use crate::forge::github::{GitHubApp, GitHubForge};
 use crate::forge::gitlab::{GitLabApp, GitLabForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
-use crate::settings::{GitHubSettings, GitLabSettings, Settings, SweepSettings};
+use crate::settings::{GitHubSettings, GitLabSettings, Settings, SweepSettings, UiSettings};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Prometheus;
 use crate::worker::{self, Ctx};
@@ -49,6 +49,8 @@ pub struct App {
     pub state: AppState,
     pub ctx: Arc<Ctx>,
     pub sweep: SweepSettings,
+    /// The web pages for people.
+    pub ui: UiSettings,
 }
 
 impl App {
@@ -76,6 +78,12 @@ impl App {
             job_stored: job_stored.clone(),
             worker_id: worker_id(),
             verdicts: Default::default(),
+            teams: Default::default(),
+            pages_url: settings
+                .ui
+                .public_url
+                .clone()
+                .filter(|_| settings.ui.enabled()),
         });
         let state = AppState {
             store,
@@ -96,6 +104,7 @@ impl App {
             state,
             ctx,
             sweep: settings.sweep.clone(),
+            ui: settings.ui.clone(),
         }
     }
 
@@ -125,7 +134,8 @@ impl App {
                 shutdown.clone(),
             ))
         });
-        let router = server::router(self.state);
+        let pages = server::ui::router(self.state.store.clone(), &self.ui);
+        let router = server::router(self.state).merge(pages);
         let stop = shutdown.clone();
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move { stop.cancelled().await })

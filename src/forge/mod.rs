@@ -14,6 +14,7 @@ use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, MergeGroup, Permission, PrNumber,
     PrRef, PrSnapshot, RepoRef, StatusTarget,
 };
+use crate::policy::owners::Membership;
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -260,6 +261,11 @@ pub trait Forge: Send + Sync {
 
     /// What `user` may do in the repository.
     async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission>;
+
+    /// The logins of the team (GitHub's `org/team`) or group (GitLab's `group` or
+    /// `group/subgroup`) that an owner `handle` names, as seen from `repo`; what the forge
+    /// answers when it knows none or may not say (`NotFound`, `Forbidden`).
+    async fn team_members(&self, repo: &RepoRef, handle: &str) -> ForgeResult<Membership>;
 
     /// Mergeability and every other check on `head`.
     async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness>;

@@ -7,6 +7,7 @@ mod health;
 mod intake;
 mod metrics;
 pub mod signature;
+pub mod ui;
 
 use crate::store::Store;
 use axum::extract::DefaultBodyLimit;

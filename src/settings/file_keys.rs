@@ -15,6 +15,8 @@ const KNOWN: &[(&str, &[&str])] = &[
             "gitlab",
             "telemetry",
             "sweep",
+            "public_url",
+            "ui",
         ],
     ),
     (
@@ -39,6 +41,7 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("gitlab", &["url", "token", "webhook_secret"]),
     ("telemetry", &["prometheus_url"]),
     ("sweep", &["interval_secs"]),
+    ("ui", &["token", "trusted_header"]),
 ];
 
 /// The dotted names of the keys in `table` that no section takes, sorted.

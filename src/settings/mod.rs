@@ -5,6 +5,9 @@
 //! bad setting stops start-up with one line naming the variable an operator would set.
 
 mod file_keys;
+mod ui;
+
+pub use ui::{UiAccess, UiSettings};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -58,6 +61,8 @@ pub struct Settings {
     /// Where `/ship` reads production telemetry (the Prometheus HTTP API).
     pub prometheus_url: Option<Url>,
     pub sweep: SweepSettings,
+    /// The web pages for people: the dashboard and a page per PR.
+    pub ui: UiSettings,
 }
 
 /// The periodic sweep that recovers from missed webhooks.
@@ -138,6 +143,8 @@ struct Raw {
     gitlab: RawGitLab,
     telemetry: RawTelemetry,
     sweep: RawSweep,
+    public_url: Option<String>,
+    ui: ui::RawUi,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -313,6 +320,7 @@ impl Settings {
             .transpose()
             .map_err(|e| invalid("SMALLBATCH_TELEMETRY__PROMETHEUS_URL", e))?;
         let sweep = validate_sweep(raw.sweep)?;
+        let ui = ui::validate_ui(raw.ui, raw.public_url.as_deref(), listen)?;
         Ok(Self {
             listen,
             database_url,
@@ -322,6 +330,7 @@ impl Settings {
             gitlab,
             prometheus_url,
             sweep,
+            ui,
         })
     }
 }

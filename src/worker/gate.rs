@@ -1,13 +1,15 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::score::{score, Outcome, Scored};
 use super::{stack, Ctx, JobError};
-use crate::domain::{millis, CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
+use crate::domain::{
+    millis, CheckRunId, CommentId, CommitSha, ForgeKind, PrRef, PrSnapshot, PrState,
+};
 use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
 use crate::policy::render::{self, CheckText};
 use crate::policy::{labels, Conclusion, Evaluation};
-use crate::store::{PrRecord, RecordedRun};
+use crate::store::{PrPage, PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
 
 pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
@@ -35,6 +37,8 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
             ctx.verdicts.count("config_error");
             let status = gate_status(
+                ctx,
+                pr,
                 Conclusion::Fail,
                 render::config_error_check(&err, pr.repo.forge),
                 &snap,
@@ -60,9 +64,15 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
                 overridden: record.overridden,
             };
             let text = command_text::overridden_check(render::check_text(&eval), &note);
-            gate_status(Conclusion::Pass, text, &snap)
+            gate_status(ctx, pr, Conclusion::Pass, text, &snap)
         }
-        None => gate_status(eval.verdict.conclusion, render::check_text(&eval), &snap),
+        None => gate_status(
+            ctx,
+            pr,
+            eval.verdict.conclusion,
+            render::check_text(&eval),
+            &snap,
+        ),
     };
     ctx.verdicts
         .count(match (status.conclusion, eval.verdict.conclusion) {
@@ -82,12 +92,24 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     stack::record(ctx, pr, &snap, eval.size.lines).await
 }
 
-fn gate_status(conclusion: Conclusion, text: CheckText, snap: &PrSnapshot) -> GateStatus {
+fn gate_status(
+    ctx: &Ctx,
+    pr: &PrRef,
+    conclusion: Conclusion,
+    text: CheckText,
+    snap: &PrSnapshot,
+) -> GateStatus {
+    // A GitHub check shows its summary itself; a GitLab status shows one line, so it
+    // links to the PR's web page when people can reach it.
+    let page = match (&ctx.pages_url, pr.repo.forge) {
+        (Some(base), ForgeKind::GitLab) => Some(crate::server::ui::pr_page_url(base, pr)),
+        _ => None,
+    };
     GateStatus {
         conclusion,
         title: text.title,
         summary: text.summary,
-        details_url: snap.html_url.clone(),
+        details_url: page.unwrap_or_else(|| snap.html_url.clone()),
         target: snap.status_target.clone(),
     }
 }
@@ -124,7 +146,34 @@ async fn publish(
     }
     record.check_run_id = id.map(|i| i.0);
     record.check_fingerprint = Some(fp);
+    ctx.store
+        .save_pr_page(pr, &page_of(pr, snap, status))
+        .await?;
     Ok(true)
+}
+
+fn page_of(pr: &PrRef, snap: &PrSnapshot, status: &GateStatus) -> PrPage {
+    PrPage {
+        forge: pr.repo.forge,
+        repo: pr.repo.full_name.clone(),
+        number: pr.number.0,
+        title: snap.title.clone(),
+        html_url: snap.html_url.clone(),
+        head_sha: snap.head_sha.0.clone(),
+        conclusion: conclusion_name(status.conclusion).to_owned(),
+        check_title: status.title.clone(),
+        summary: status.summary.clone(),
+        // Set by the store from its clock.
+        evaluated_at: time::OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+fn conclusion_name(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Pass => "pass",
+        Conclusion::Wait => "wait",
+        Conclusion::Fail => "fail",
+    }
 }
 
 /// What is known of our check run on `head`, from the store alone. Before a first

@@ -3,8 +3,8 @@
 //! replicas, one replica SIGKILLed halfway. Every PR must end with the right check on its
 //! final head, one guidance comment where one is due, and no side effect done twice.
 //!
-//! Needs PostgreSQL at `SMALLBATCH_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`); a fresh database is created and dropped.
+//! Runs on the PostgreSQL server `support::postgres` finds or starts; a fresh database is
+//! created and dropped.
 
 use crate::support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
 use crate::support::github_world::{self, BASE_SHA, INSTALLATION, REPO, SECRET};

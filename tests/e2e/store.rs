@@ -1,6 +1,6 @@
 //! The job queue and caches, run identically against SQLite (a fresh temp file) and
-//! PostgreSQL (a fresh database per test at `SMALLBATCH_TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/test`). Time moves with `Store::advance_clock`,
+//! PostgreSQL (a fresh database per test on the server `support::postgres` finds or
+//! starts). Time moves with `Store::advance_clock`,
 //! so no test sleeps.
 
 use smallbatch::domain::{
@@ -81,8 +81,7 @@ struct Fixture {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("SMALLBATCH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    crate::support::postgres::admin_url().to_owned()
 }
 
 impl Fixture {

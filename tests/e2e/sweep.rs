@@ -38,6 +38,7 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
         gitlab,
         prometheus_url: None,
         sweep: SweepSettings::default(),
+        ui: Default::default(),
     }
 }
 

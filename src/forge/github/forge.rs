@@ -8,6 +8,7 @@ mod labels;
 mod merge_queue;
 mod pulls;
 mod ship;
+mod teams;
 
 use super::client::{ApiRequest, ApiResponse, GitHubClient};
 use super::{GitHubApp, RetryPolicy, SetupError};
@@ -20,6 +21,7 @@ use crate::forge::{
     ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, Label,
     MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits,
 };
+use crate::policy::owners::Membership;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -223,6 +225,10 @@ impl Forge for GitHubForge {
 
     async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
         comments::permission(self.repo(repo)?, user).await
+    }
+
+    async fn team_members(&self, repo: &RepoRef, handle: &str) -> ForgeResult<Membership> {
+        teams::members(self.repo(repo)?, handle).await
     }
 
     async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {

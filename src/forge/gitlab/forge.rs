@@ -6,6 +6,7 @@ mod comments;
 mod labels;
 mod pulls;
 mod ship;
+mod teams;
 
 use super::client::GitLabClient;
 use super::{GitLabApp, RetryPolicy, SetupError};
@@ -18,6 +19,7 @@ use crate::forge::{
     ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, Label, MergeMethod, MergeReadiness,
     OpenPr, OurRun,
 };
+use crate::policy::owners::Membership;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -165,6 +167,10 @@ impl Forge for GitLabForge {
 
     async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission> {
         comments::permission(self, repo, user).await
+    }
+
+    async fn team_members(&self, _repo: &RepoRef, handle: &str) -> ForgeResult<Membership> {
+        teams::members(self, handle).await
     }
 
     async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {

@@ -182,6 +182,14 @@ pub struct Member {
     pub state: Option<String>,
 }
 
+/// An entry of `GET /groups/:id/members/all`.
+#[derive(Debug, Deserialize)]
+pub struct GroupMember {
+    pub username: String,
+    /// `awaiting` for an invitation not yet accepted; absent on old instances.
+    pub membership_state: Option<String>,
+}
+
 /// GitLab's error body: `{"message": "..."}`, `{"message": {"field": ["..."]}}` for
 /// validation errors, or `{"error": "..."}`.
 #[derive(Debug, Default, Deserialize)]

@@ -5,7 +5,7 @@ use crate::domain::millis;
 use crate::domain::{PostedComment, PrRef, PrSnapshot, PrState};
 use crate::forge::Forge;
 use crate::policy::config::RepoConfig;
-use crate::policy::{self, command_text, render};
+use crate::policy::{self, command_text, render, BaseFacts};
 use crate::ship::preconditions::{self, ShipFacts};
 use crate::ship::record::{ShipRecord, Stage};
 use crate::ship::text;
@@ -21,16 +21,16 @@ pub async fn request(
     pr: &PrRef,
     snap: &PrSnapshot,
     comment: &PostedComment,
-    policy: (&RepoConfig, Option<&str>),
+    policy: (&RepoConfig, &BaseFacts),
     environment: Option<&str>,
 ) -> Result<(), JobError> {
-    let (config, gitattributes) = policy;
+    let (config, base) = policy;
     if let Some(reply) = earlier_ship(ctx, pr, snap).await? {
         forge.create_comment(pr, &reply).await?;
         return Ok(());
     }
     let environment = environment.unwrap_or(&config.ship.environment).to_owned();
-    let eval = policy::evaluate(snap, config, gitattributes);
+    let eval = policy::evaluate(snap, config, base);
     let overridden = ctx.store.override_for(pr, &snap.head_sha).await?.is_some();
     let readiness = forge.merge_readiness(pr, &snap.head_sha).await?;
     let facts = ShipFacts {
@@ -168,10 +168,10 @@ pub async fn record_override(
     snap: &PrSnapshot,
     comment: &PostedComment,
     reason: &str,
-    policy: (&RepoConfig, Option<&str>),
+    policy: (&RepoConfig, &BaseFacts),
 ) -> Result<(), JobError> {
-    let (config, gitattributes) = policy;
-    let eval = policy::evaluate(snap, config, gitattributes);
+    let (config, base) = policy;
+    let eval = policy::evaluate(snap, config, base);
     let overridden = format!(
         "{}: {}",
         format!("{:?}", eval.verdict.conclusion).to_lowercase(),

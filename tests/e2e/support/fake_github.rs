@@ -169,6 +169,12 @@ pub struct State {
     pub pr_bodies: BTreeMap<u64, String>,
     /// Repository roles by login; anyone else is not a collaborator (404).
     pub roles: BTreeMap<String, String>,
+    /// Organization teams (`org/team-slug`) and their members; any other team is
+    /// unknown (404).
+    pub teams: BTreeMap<String, Vec<String>>,
+    /// Whether the App lacks the organization permission "Members: read": every team
+    /// listing answers 403, as GitHub does then.
+    pub no_members_permission: bool,
     /// Other checks on a commit: (name, status, conclusion).
     pub commit_checks: BTreeMap<String, Vec<(String, String, Option<String>)>>,
     /// Set when a PR is merged: the merge commit it produced.
@@ -535,6 +541,9 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             "pullRequest": {"number": of}, "revertPullRequest": {"number": number, "url": format!("https://github.com/{}/pull/{number}", s.repo)}
         }}})));
     }
+    if let ("GET", ["orgs", org, "teams", slug, "members"]) = (method, segs.as_slice()) {
+        return Some(team_members(s, req, &format!("{org}/{slug}")));
+    }
     if segs.len() < 3 || segs[0] != "repos" || format!("{}/{}", segs[1], segs[2]) != s.repo {
         return None;
     }
@@ -895,6 +904,42 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
         _ => None,
     }
+}
+
+/// `GET /orgs/{org}/teams/{team_slug}/members`: 30 a page unless `per_page` (at most 100)
+/// says otherwise, with a `Link` to the next; 404 for a team GitHub does not know, 403
+/// without the "Members: read" permission.
+fn team_members(s: &State, req: &Request, team: &str) -> ResponseTemplate {
+    if s.no_members_permission {
+        return ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/teams/members#list-team-members",
+            "status": "403"
+        }));
+    }
+    let Some(members) = s.teams.get(team) else {
+        return not_found();
+    };
+    let page: usize = query(req, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let per: usize = query(req, "per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30)
+        .min(100);
+    let list: Vec<Value> = members
+        .iter()
+        .enumerate()
+        .skip((page - 1) * per)
+        .take(per)
+        .map(|(i, login)| {
+            json!({"login": login, "id": 7000 + i, "node_id": "MDQ6VXNlcjE=", "type": "User",
+                   "site_admin": false, "url": format!("https://api.github.com/users/{login}")})
+        })
+        .collect();
+    let mut resp = ResponseTemplate::new(200).set_body_json(list);
+    if page * per < members.len() {
+        resp = resp.insert_header("link", next_link(s, req, per, page).as_str());
+    }
+    resp
 }
 
 /// `compare/{base}...{head}`: the commits reachable from head but not from base, oldest

@@ -10,7 +10,7 @@ use smallbatch::app::Forges;
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
-use smallbatch::settings::{GitHubSettings, Settings};
+use smallbatch::settings::{GitHubSettings, Settings, UiSettings};
 use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
@@ -47,7 +47,20 @@ fn settings(db: &SqliteDb, gh: &FakeGitHub) -> Settings {
 
 impl GitHubWorld {
     async fn boot(gh: FakeGitHub, prom: FakePrometheus, db: &SqliteDb, worker: bool) -> Self {
-        let settings = settings(db, &gh);
+        Self::boot_with(gh, prom, db, worker, UiSettings::default()).await
+    }
+
+    async fn boot_with(
+        gh: FakeGitHub,
+        prom: FakePrometheus,
+        db: &SqliteDb,
+        worker: bool,
+        ui: UiSettings,
+    ) -> Self {
+        let settings = Settings {
+            ui,
+            ..settings(db, &gh)
+        };
         let forges = Forges {
             prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: Some(make_forge(settings.github.as_ref().unwrap())),
@@ -268,6 +281,26 @@ impl World for GitHubWorld {
         Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), true).await
     }
 
+    async fn start_with_pages(ui: UiSettings) -> Self {
+        let gh = FakeGitHub::start(REPO, BASE_SHA).await;
+        Self::boot_with(
+            gh,
+            FakePrometheus::start().await,
+            &SqliteDb::new(),
+            true,
+            ui,
+        )
+        .await
+    }
+
+    fn base_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    fn page_path(&self, n: u64) -> String {
+        format!("/pr/github/{REPO}/{n}")
+    }
+
     /// Stops this process (gracefully) and starts a new one on the same database, fake
     /// GitHub and clock; delivery ids go on where they were.
     async fn restart(mut self) -> Self {
@@ -354,6 +387,15 @@ impl World for GitHubWorld {
 
     fn put_policy(&self, yaml: &str) {
         self.gh.put_file(BASE_SHA, ".github/smallbatch.yml", yaml);
+    }
+
+    fn put_codeowners(&self, text: &str) {
+        self.gh.put_file(BASE_SHA, ".github/CODEOWNERS", text);
+    }
+
+    fn put_team(&self, handle: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.gh.state().teams.insert(handle.into(), members);
     }
 
     fn grant(&self, user: &str, role: Role) {

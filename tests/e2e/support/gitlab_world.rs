@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
 use smallbatch::forge::Forge;
-use smallbatch::settings::{GitLabSettings, Settings};
+use smallbatch::settings::{GitLabSettings, Settings, UiSettings};
 use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
@@ -83,7 +83,19 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 
 impl GitLabWorld {
     async fn boot(gl: FakeGitLab, prom: FakePrometheus, db: &SqliteDb) -> Self {
-        let settings = settings(db, &gl);
+        Self::boot_with(gl, prom, db, UiSettings::default()).await
+    }
+
+    async fn boot_with(
+        gl: FakeGitLab,
+        prom: FakePrometheus,
+        db: &SqliteDb,
+        ui: UiSettings,
+    ) -> Self {
+        let settings = Settings {
+            ui,
+            ..settings(db, &gl)
+        };
         let forges = Forges {
             prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: None,
@@ -331,6 +343,19 @@ impl World for GitLabWorld {
         Self::boot(gl, FakePrometheus::start().await, &SqliteDb::new()).await
     }
 
+    async fn start_with_pages(ui: UiSettings) -> Self {
+        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        Self::boot_with(gl, FakePrometheus::start().await, &SqliteDb::new(), ui).await
+    }
+
+    fn base_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    fn page_path(&self, n: u64) -> String {
+        format!("/pr/gitlab/{PROJECT}/{n}")
+    }
+
     /// Stops this process (gracefully) and starts a new one on the same database, fake
     /// GitLab and clock; webhook ids go on where they were.
     async fn restart(mut self) -> Self {
@@ -418,6 +443,15 @@ impl World for GitLabWorld {
 
     fn put_policy(&self, yaml: &str) {
         self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
+    }
+
+    fn put_codeowners(&self, text: &str) {
+        self.gl.put_file(BASE_SHA, ".gitlab/CODEOWNERS", text);
+    }
+
+    fn put_team(&self, handle: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.gl.state().groups.insert(handle.into(), members);
     }
 
     fn grant(&self, user: &str, role: Role) {

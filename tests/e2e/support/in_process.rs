@@ -36,6 +36,7 @@ pub fn settings(db: &SqliteDb) -> Settings {
         prometheus_url: None,
         // Sweeps are driven explicitly by tests/e2e/sweep.rs.
         sweep: SweepSettings::disabled(),
+        ui: Default::default(),
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db.url.clone(),
         log_format: LogFormat::Text,

@@ -19,6 +19,7 @@ pub mod github_world;
 pub mod gitlab_world;
 pub mod in_process;
 pub mod kill;
+pub mod postgres;
 pub mod process;
 #[macro_use]
 pub mod world;

@@ -49,7 +49,11 @@ pub enum Role {
 /// A repository with [`SHIP_POLICY`] on its base commit and its people: alice (who
 /// authors) and bob may merge, maya maintains, sam may only read.
 pub async fn team_world<W: World>() -> W {
-    let w = W::start().await;
+    staffed(W::start().await)
+}
+
+/// `w` with [`SHIP_POLICY`] and the people of [`team_world`].
+pub fn staffed<W: World>(w: W) -> W {
     w.put_policy(SHIP_POLICY);
     for (user, role) in [
         ("alice", Role::Write),
@@ -65,7 +69,11 @@ pub async fn team_world<W: World>() -> W {
 /// A [`team_world`] with change 7 by alice, small, approved by bob, CI green, gated:
 /// ready to ship, nothing left to look at.
 pub async fn ready_to_ship<W: World>() -> W {
-    let w = team_world::<W>().await;
+    made_ready(team_world::<W>().await).await
+}
+
+/// A [`team_world`] `w` with change 7 as [`ready_to_ship`] has it.
+pub async fn made_ready<W: World>(w: W) -> W {
     w.ci_passed(&sha(1));
     w.open(7, &sha(1), small_files()).await;
     // One evaluation at a time, so that every run posts the same verdicts (and the fake
@@ -104,6 +112,12 @@ pub trait World: Sized {
     type Write: Debug + PartialEq + Clone;
 
     async fn start() -> Self;
+    /// As [`World::start`], with the web pages served as `ui` says.
+    async fn start_with_pages(ui: smallbatch::settings::UiSettings) -> Self;
+    /// A URL of this process.
+    fn base_url(&self, path: &str) -> String;
+    /// The path of change `n`'s web page.
+    fn page_path(&self, n: u64) -> String;
     /// Stops this process and starts another on the same database, fake forge and clock.
     async fn restart(self) -> Self;
     async fn stop(&mut self);
@@ -136,6 +150,10 @@ pub trait World: Sized {
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);
+    /// CODEOWNERS on the base commit says `text` (in `.github/` or `.gitlab/`).
+    fn put_codeowners(&self, text: &str);
+    /// The team (GitHub, `org/team`) or group (GitLab) `handle` has `members`.
+    fn put_team(&self, handle: &str, members: &[&str]);
     /// `user` has `role` in the repository.
     fn grant(&self, user: &str, role: Role);
     /// CI passed on `head`.

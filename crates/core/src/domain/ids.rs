@@ -152,6 +152,14 @@ impl ForgeKind {
         }
     }
 
+    /// What precedes a change's number in a reference: `#7` on GitHub, `!7` on GitLab.
+    pub fn change_sigil(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => "#",
+            ForgeKind::GitLab => "!",
+        }
+    }
+
     /// A link to the comment `id` on the change at `change_url` (its web page).
     pub fn comment_url(self, change_url: &str, id: u64) -> String {
         match self {

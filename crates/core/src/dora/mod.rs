@@ -2,6 +2,7 @@
 //! failure rate, time to restore) per repository, from smallbatch's own
 //! `/ship` records, joined with batch size. Pure: time is passed in.
 mod bands;
+mod dashboard;
 mod fact;
 mod metrics;
 mod prometheus;
@@ -10,6 +11,7 @@ mod stats;
 mod table;
 
 pub use bands::{Bands, DurationBand, FailureRateBand, FrequencyBand, INSUFFICIENT_DATA};
+pub use dashboard::{repo_cards, KeyRow, RepoCard, SizeRow};
 pub use fact::{ShipFact, Verdict};
 pub use metrics::{compute, DeployCounts, DurationSummary, RepoMetrics, SizeBucket, Unrestored};
 pub use prometheus::render_prometheus;

@@ -71,12 +71,14 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
          ### Policy in force\n\n\
          - Size: fails above {max} lines, advice above {warn} lines; files: {max_files}.\n\
          - Reviews: {approvals} approval(s) from someone other than the author; stale approvals: `{stale}`.\n\
+         {owners}\
          - Tests: {tests}.\n",
         ovr = role(perms.override_needs, forge),
         ship = role(perms.ship_needs, forge),
         max = size.max_lines,
         warn = size.warn_lines,
         approvals = config.reviews.required_approvals,
+        owners = owners_in_force(&config.reviews),
         stale = match config.reviews.stale {
             super::config::StaleReviews::Keep => "keep",
             super::config::StaleReviews::Dismiss => "dismiss",
@@ -120,6 +122,29 @@ fn budget_and_exemption_lines(config: &RepoConfig) -> String {
         lines.push_str(&format!(
             "- Size rule skipped for changes labelled {}.\n",
             listed(&exempt.labels, "")
+        ));
+    }
+    lines
+}
+
+/// The owners' lines of the policy in force, when it names owners.
+fn owners_in_force(reviews: &super::config::ReviewsConfig) -> String {
+    let mut lines = String::new();
+    if reviews.owners == super::config::OwnersSource::Codeowners {
+        lines.push_str(
+            "- Owners: each changed file needs an approval from one of its owners in CODEOWNERS.\n",
+        );
+    }
+    for (i, rule) in reviews.rules.iter().enumerate() {
+        let from = if rule.from.is_empty() {
+            "anyone".to_owned()
+        } else {
+            rule.from.join(", ")
+        };
+        lines.push_str(&format!(
+            "- Rule {i}: `{}` need {} approval(s) from {from}.\n",
+            rule.paths.join("`, `"),
+            rule.required_approvals
         ));
     }
     lines
@@ -202,6 +227,20 @@ mod tests {
         };
         insta::assert_snapshot!(help_reply(&RepoConfig::default(), perms, ForgeKind::GitHub));
         let gitlab = help_reply(&RepoConfig::default(), perms, ForgeKind::GitLab);
+        let owned = RepoConfig::parse(
+            "t.yml",
+            "reviews:\n  owners: codeowners\n  rules:\n    - paths: ['db/**', '*.sql']\n      \
+             required_approvals: 2\n      from: ['@ann', 'acme/dba']\n",
+        )
+        .unwrap();
+        let text = help_reply(&owned, perms, ForgeKind::GitHub);
+        assert!(
+            text.contains(
+                "- Owners: each changed file needs an approval from one of its owners in CODEOWNERS.\n\
+                 - Rule 0: `db/**`, `*.sql` need 2 approval(s) from @ann, acme/dba.\n"
+            ),
+            "{text}"
+        );
         assert!(gitlab.contains("| Maintainer role or higher |"), "{gitlab}");
         assert!(gitlab.contains("| Developer role or higher |"), "{gitlab}");
     }

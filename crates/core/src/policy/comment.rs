@@ -27,10 +27,14 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
     let size_rule = eval.exempt.size.is_none();
     let over_budget: Vec<_> = size.budgets_over().filter(|_| size_rule).collect();
     let size_advice = size_rule && (size.oversized() || size.over_warn() || size.too_many_files());
+    // `exempt.reviews` waives the owners' approval too.
+    let owners_waiting =
+        eval.exempt.reviews.is_none() && eval.reviews.owners.waiting().next().is_some();
     let needs_guidance = size_advice
         || !over_budget.is_empty()
         || eval.tests.missing
         || size.truncated.is_some()
+        || owners_waiting
         || !eval.stack.is_empty();
     if !needs_guidance {
         return None;
@@ -102,6 +106,14 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
     }
     if size_advice {
         split_table(&mut out, eval, forge);
+    }
+    if owners_waiting {
+        let waits = if draft {
+            "the check will wait once it is ready for review"
+        } else {
+            "the check waits"
+        };
+        super::owners_text::comment_section(&mut out, &eval.reviews.owners, waits);
     }
     if eval.tests.missing {
         tests_guidance(&mut out, eval, fails);
@@ -275,7 +287,7 @@ fn normalized(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::testing::{plain_base, pr, PrBuilder};
     use crate::policy::{evaluate, RepoConfig};
 
     // GitHub's words; GitLab's are checked where they differ.
@@ -306,7 +318,7 @@ mod tests {
     }
 
     fn eval(b: PrBuilder) -> Evaluation {
-        evaluate(&b.build(), &RepoConfig::default(), None)
+        evaluate(&b.build(), &RepoConfig::default(), &plain_base())
     }
 
     fn small() -> Evaluation {
@@ -421,7 +433,7 @@ mod tests {
                 .label("release-merge")
                 .build(),
             &config,
-            None,
+            &crate::policy::testing::plain_base(),
         );
         assert_eq!(guidance_comment(&e), None);
         let old = guidance_comment(&large()).unwrap();

@@ -2,6 +2,7 @@
 pub use super::budgets::PathBudget;
 pub use super::exempt::ExemptConfig;
 use super::globs::PathGlobs;
+pub use super::owners_config::{OwnersSource, ReviewRule};
 use crate::domain::{MergeMethod, Permission};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct SizeConfig {
 pub struct ReviewsConfig {
     pub required_approvals: u32,
     pub stale: StaleReviews,
+    pub owners: OwnersSource,
+    pub rules: Vec<ReviewRule>,
 }
 
 #[derive(
@@ -343,6 +346,14 @@ impl RepoConfig {
         text: &str,
     ) -> Result<Self, ConfigError> {
         let config = Self::parse(file, text)?;
+        super::owners_config::validate(&config.reviews.rules, forge).map_err(|message| {
+            ConfigError {
+                file: file.to_owned(),
+                line: line_of_key(text, "rules"),
+                column: None,
+                message,
+            }
+        })?;
         if forge == crate::domain::ForgeKind::GitLab && config.reviews.stale != StaleReviews::Keep {
             return Err(ConfigError {
                 file: file.to_owned(),
@@ -402,6 +413,9 @@ impl RepoConfig {
             PathGlobs::new(patterns)
                 .map_err(|e| Problem::at("patterns", format!("tests.patterns: {e}")))?;
         }
+        // GitLab's terms are the wider (nested groups); `parse_for` holds GitHub to its own.
+        super::owners_config::validate(&self.reviews.rules, crate::domain::ForgeKind::GitLab)
+            .map_err(|message| Problem::at("rules", message))?;
         self.commands.validate()?;
         self.ship.validate()
     }
@@ -557,7 +571,7 @@ impl Problem {
 }
 
 /// The 1-based line where `key:` first appears (block style), if it does.
-fn line_of_key(text: &str, key: &str) -> Option<usize> {
+pub(super) fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|line| {
             line.trim_start()
@@ -701,6 +715,8 @@ impl Default for ReviewsConfig {
         Self {
             required_approvals: 1,
             stale: StaleReviews::Keep,
+            owners: OwnersSource::None,
+            rules: Vec::new(),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! carry out the decisions it returns.
 
 pub mod budgets;
+pub mod codeowners;
+#[cfg(test)]
+mod codeowners_against_git;
 pub mod command_text;
 pub mod comment;
 pub mod config;
@@ -11,6 +14,9 @@ pub mod gitattributes;
 pub mod globs;
 pub mod labels;
 pub mod merge_group;
+pub mod owners;
+pub mod owners_config;
+mod owners_text;
 pub mod render;
 pub mod reviews;
 pub mod schema;
@@ -25,16 +31,18 @@ mod text;
 pub mod verdict;
 
 pub use crate::domain::SizeLabel;
+pub use codeowners::CodeOwners;
 pub use config::{ConfigError, RepoConfig};
 pub use exempt::{Exemptions, SizeExemption};
 pub use labels::LabelPlan;
+pub use owners::{OwnersOutcome, Teams};
 pub use reviews::ReviewOutcome;
 pub use size::{Exclusion, FileOutcome, SizeScore};
 pub use stack::StackedPr;
 pub use tests_found::TestsOutcome;
 pub use verdict::{Conclusion, Reason, Verdict};
 
-use crate::domain::{FileChange, PrSnapshot};
+use crate::domain::{FileChange, ForgeKind, PrSnapshot};
 use serde::Serialize;
 
 /// Everything the gate decides about one PR at one head.
@@ -61,13 +69,89 @@ impl Evaluation {
     }
 }
 
-/// Scores a PR. `gitattributes` is the text of `.gitattributes` on the base branch.
-pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, gitattributes: Option<&str>) -> Evaluation {
-    let size = size::score(&pr.files, size::Totals::of(pr), &config.size, gitattributes)
-        .with_estimated(&pr.estimated);
-    let reviews = reviews::tally(pr, &config.reviews);
+/// What the base branch says besides the policy file, and what the forge says of the
+/// teams its owners name.
+#[derive(Debug, Clone)]
+pub struct BaseFacts {
+    /// Whose words to use: teams are GitHub's, groups GitLab's.
+    pub forge: ForgeKind,
+    /// `.gitattributes`, for generated and vendored files.
+    pub gitattributes: Option<String>,
+    /// CODEOWNERS, when `reviews.owners` is `codeowners`.
+    pub codeowners: Option<CodeOwners>,
+    pub teams: Teams,
+}
+
+impl BaseFacts {
+    pub fn new(forge: ForgeKind, gitattributes: Option<String>) -> Self {
+        Self {
+            forge,
+            gitattributes,
+            codeowners: None,
+            teams: Teams::default(),
+        }
+    }
+}
+
+/// Scores a PR against `config` and what its base branch says.
+pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, base: &BaseFacts) -> Evaluation {
+    let size = score_size(pr, config, base);
+    let mut reviews = reviews::tally(pr, &config.reviews);
+    let paths: Vec<&str> = size.counted().map(|f| f.path.as_str()).collect();
+    reviews.owners = owners::check(
+        &paths,
+        &pr.author.login,
+        &reviews.approvers,
+        &config.reviews,
+        base.codeowners.as_ref(),
+        &base.teams,
+        base.forge,
+    );
     let exempt = exempt::exemptions(pr, &config.exempt);
     conclude(pr.draft, size, reviews, exempt, config)
+}
+
+/// The teams and groups whose members [`evaluate`] needs in `base.teams`: those owning
+/// the PR's counted files.
+pub fn owner_handles(pr: &PrSnapshot, config: &RepoConfig, base: &BaseFacts) -> Vec<String> {
+    let size = score_size(pr, config, base);
+    let paths: Vec<&str> = size.counted().map(|f| f.path.as_str()).collect();
+    owners::handles_to_resolve(
+        &paths,
+        &config.reviews,
+        base.codeowners.as_ref(),
+        base.forge,
+    )
+}
+
+fn score_size(pr: &PrSnapshot, config: &RepoConfig, base: &BaseFacts) -> SizeScore {
+    size::score(
+        &pr.files,
+        size::Totals::of(pr),
+        &config.size,
+        base.gitattributes.as_deref(),
+    )
+    .with_estimated(&pr.estimated)
+}
+
+/// Whom a local change will ask (`smallbatch check`): every owner group its counted files
+/// have, none approved yet.
+pub fn owners_to_ask(
+    eval: &Evaluation,
+    config: &RepoConfig,
+    codeowners: Option<&CodeOwners>,
+    forge: ForgeKind,
+) -> OwnersOutcome {
+    let paths: Vec<&str> = eval.size.counted().map(|f| f.path.as_str()).collect();
+    owners::check(
+        &paths,
+        "",
+        &[],
+        &config.reviews,
+        codeowners,
+        &Teams::default(),
+        forge,
+    )
 }
 
 /// Scores a local change (`smallbatch check`) by the same rules, minus reviews: a branch
@@ -89,6 +173,7 @@ pub fn evaluate_local(
         changes_requested_by: Vec::new(),
         required: 0,
         stale: Vec::new(),
+        owners: OwnersOutcome::default(),
     };
     conclude(false, size, reviews, Exemptions::default(), config)
 }

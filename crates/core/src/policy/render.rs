@@ -65,6 +65,9 @@ fn short_reason(reason: &Reason) -> String {
                 }
             )
         }
+        Reason::NeedsOwnerApproval { files: n } => {
+            format!("needs an owner's approval for {}", files(*n))
+        }
         Reason::TestsMissing { blocking: true } => "tests missing".to_owned(),
         Reason::TestsMissing { blocking: false } => "no tests changed".to_owned(),
     }
@@ -75,6 +78,13 @@ fn summary(eval: &Evaluation) -> String {
     verdict_section(&mut out, eval);
     size_section(&mut out, eval);
     reviews_section(&mut out, eval);
+    if !eval.reviews.owners.is_empty() {
+        super::owners_text::check_section(
+            &mut out,
+            &eval.reviews.owners,
+            eval.size.truncated.is_some(),
+        );
+    }
     tests_section(&mut out, eval);
     out
 }
@@ -131,6 +141,13 @@ fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
         ),
         Reason::NeedsApprovals { have, need } => format!(
             "**Needs approval:** {have} of {need} required (`reviews.required_approvals`)."
+        ),
+        Reason::NeedsOwnerApproval { files: n } => format!(
+            "**Needs owners' approval:** {} still {} an approval from one of {} owners; \
+             see Owners below for whom to ask.",
+            files(*n),
+            if *n == 1 { "lacks" } else { "lack" },
+            if *n == 1 { "its" } else { "their" }
         ),
         Reason::TestsMissing { blocking } => {
             let source = lines(eval.tests.source_lines);
@@ -366,6 +383,9 @@ fn tests_section(out: &mut String, eval: &Evaluation) {
 /// The failing gate for a broken policy file, naming the places the policy is read from
 /// on `forge`.
 pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) -> CheckText {
+    if super::codeowners::is_codeowners(&err.file) {
+        return codeowners_error_check(err, forge);
+    }
     let place = match (err.line, err.column) {
         (Some(l), Some(c)) => format!("Line {l}, column {c}"),
         (Some(l), None) => format!("Line {l}"),
@@ -395,12 +415,54 @@ pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) ->
     CheckText { title, summary }
 }
 
+/// The failing gate for a CODEOWNERS file that cannot be used (`reviews.owners:
+/// codeowners` reads it).
+fn codeowners_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) -> CheckText {
+    let change = forge.change_noun();
+    let (title, place) = match err.line {
+        Some(l) => (
+            format!("Invalid CODEOWNERS file {} (line {l})", err.file),
+            format!("Line {l}"),
+        ),
+        None => (
+            format!("Invalid CODEOWNERS file {}", err.file),
+            "Problem".to_owned(),
+        ),
+    };
+    let owners = match forge {
+        crate::domain::ForgeKind::GitHub => "`@user`, `@org/team` or an email address",
+        crate::domain::ForgeKind::GitLab => {
+            "`@user`, `@group`, `@group/subgroup` or an email address; `[Section]` lines \
+             start sections"
+        }
+    };
+    let summary = format!(
+        "The CODEOWNERS file `{}` could not be used, so this {change} was not scored \
+         (`reviews.owners: codeowners` reads it).\n\n\
+         **{place}:** {}\n\n\
+         ### How to fix\n\n\
+         Correct the file on the base branch: owners are always read from there, so a {change} \
+         cannot choose its own reviewers. Once the fix is merged, open {change}s are checked \
+         again. Each line is a pattern, matched with git's rules (`!` is not allowed), followed \
+         by its owners: {owners}. A line without owners leaves its files unowned. The file is \
+         read from the first of these that exists: {}.\n",
+        err.file,
+        err.message,
+        super::codeowners::paths(forge)
+            .map(|p| format!("`{p}`"))
+            .join(", ")
+    );
+    CheckText { title, summary }
+}
+
 fn defaults_yaml(d: &super::RepoConfig) -> String {
     format!(
         "size:\n  max_lines: {}      # fails above this\n  warn_lines: {}     # advises above this\n  \
          max_files: null     # e.g. 50; fails above this\n  ignore: []          # gitignore-style globs that don't count\n  \
          paths: []           # budgets of their own: - paths: [globs]\n                      #   max_lines: 2000\n\
-         reviews:\n  required_approvals: {}\n  stale: keep         # keep | dismiss | changed\n\
+         reviews:\n  required_approvals: {}\n  stale: keep         # keep | dismiss | changed\n  \
+         owners: none        # none | codeowners: each file needs one of its owners\n  \
+         rules: []           # each: paths, required_approvals, from\n\
          tests:\n  min_lines: {}       # source lines changed before tests are expected\n  \
          required: {}     # fail instead of advising\n  patterns: null      # globs that replace the default test-file patterns\n\
          exempt:\n  authors: []         # logins whose changes skip the size rule\n  \
@@ -417,11 +479,11 @@ fn defaults_yaml(d: &super::RepoConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::testing::{plain_base, pr, PrBuilder};
     use crate::policy::{evaluate, RepoConfig};
 
     fn title_of(b: PrBuilder) -> String {
-        check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).title
+        check_text(&evaluate(&b.build(), &RepoConfig::default(), &plain_base())).title
     }
 
     #[test]
@@ -456,7 +518,7 @@ mod tests {
             .author(User::bot("renovate[bot]"))
             .file("src/a.rs", 900, 0)
             .file("tests/a.rs", 1, 0);
-        let text = check_text(&evaluate(&b.build(), &config, None));
+        let text = check_text(&evaluate(&b.build(), &config, &plain_base()));
         assert_eq!(
             text.title,
             "901 lines: ready; size rule skipped (author @renovate[bot]); review rule skipped"
@@ -478,7 +540,8 @@ mod tests {
                 .file(&format!("src/f{i:03}.rs"), 1, 0)
                 .file(&format!("vendor/v{i:03}.c"), 1, 0);
         }
-        let summary = check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).summary;
+        let summary =
+            check_text(&evaluate(&b.build(), &RepoConfig::default(), &plain_base())).summary;
         assert!(summary.contains("| `src/f049.rs` | 1 | 0 | 1 |"));
         assert!(!summary.contains("`src/f050.rs`"));
         assert!(!summary.contains("`vendor/v050.c`"));
@@ -498,7 +561,7 @@ mod tests {
         let summary = check_text(&evaluate(
             &b.totals(9000, 90000, 90000).build(),
             &RepoConfig::default(),
-            None,
+            &plain_base(),
         ))
         .summary;
         assert!(summary.len() < 65_535, "{} chars", summary.len());

@@ -1,15 +1,20 @@
 //! What users read, frozen: the check run and the guidance comment for typical PRs.
 use super::comment::guidance_comment;
 use super::config::StaleReviews;
+use super::owners::Membership;
 use super::render::{check_text, config_error_check};
 use super::testing::{pr, PrBuilder, OLD};
-use super::{evaluate, Evaluation, RepoConfig};
+use super::{evaluate, BaseFacts, CodeOwners, Evaluation, RepoConfig, Teams};
 use crate::domain::{ForgeKind, ReviewState, User};
 
 const GITATTRIBUTES: &str = "/gen/** linguist-generated\n";
 
 fn eval(b: PrBuilder, config: &RepoConfig) -> Evaluation {
-    evaluate(&b.build(), config, Some(GITATTRIBUTES))
+    evaluate(
+        &b.build(),
+        config,
+        &BaseFacts::new(ForgeKind::GitHub, Some(GITATTRIBUTES.to_owned())),
+    )
 }
 
 fn check(eval: &Evaluation) -> String {
@@ -156,6 +161,80 @@ fn config_error() {
     let text = config_error_check(&err, crate::domain::ForgeKind::GitHub);
     insta::assert_snapshot!(
         "config_error_check",
+        format!("title: {}\n\n{}", text.title, text.summary)
+    );
+}
+
+/// A PR whose billing files a team owns, approved by one of its members; its docs wait
+/// for their owner, after a non-owner's approval; a rule wants two DBAs for the schema and
+/// has one; an owner team that cannot be found and an email owner are named as such.
+fn owners_waiting() -> Evaluation {
+    let config = RepoConfig::parse(
+        "t.yml",
+        "reviews:\n  owners: codeowners\n  rules:\n    - paths: ['db/**']\n      \
+         required_approvals: 2\n      from: ['dba-ann', 'dba-bo', 'acme/dba']\n",
+    )
+    .unwrap();
+    let codeowners = CodeOwners::parse(
+        ".github/CODEOWNERS",
+        "# Owners\n* @lead\n/src/billing/ @carol @acme/billing\n*.md @docs-dan jane@example.com\n\
+         /db/ @acme/ghost\n",
+        ForgeKind::GitHub,
+    )
+    .unwrap();
+    let mut teams = Teams::default();
+    teams.insert(
+        "acme/billing",
+        Membership::Members {
+            logins: vec!["erin".into()],
+        },
+    );
+    teams.insert("acme/ghost", Membership::NotFound);
+    teams.insert(
+        "acme/dba",
+        Membership::Members {
+            logins: vec!["dba-ann".into()],
+        },
+    );
+    let base = BaseFacts {
+        codeowners: Some(codeowners),
+        teams,
+        ..BaseFacts::new(ForgeKind::GitHub, None)
+    };
+    evaluate(
+        &pr()
+            .file("src/billing/invoice.rs", 40, 8)
+            .added("src/billing/tax.rs", 30)
+            .file("docs/billing.md", 12, 2)
+            .file("db/schema.sql", 6, 0)
+            .added("tests/billing.rs", 20)
+            .approve("bob")
+            .approve("erin")
+            .approve("dba-ann")
+            .build(),
+        &config,
+        &base,
+    )
+}
+
+#[test]
+fn owners_waiting_pr() {
+    let e = owners_waiting();
+    insta::assert_snapshot!("owners_waiting_check", check(&e));
+    insta::assert_snapshot!("owners_waiting_guidance", guidance(&e));
+}
+
+#[test]
+fn codeowners_error() {
+    let err = CodeOwners::parse(
+        "CODEOWNERS",
+        "* @lead\n!vendor/ @nobody\n",
+        ForgeKind::GitLab,
+    )
+    .unwrap_err();
+    let text = config_error_check(&err, ForgeKind::GitLab);
+    insta::assert_snapshot!(
+        "codeowners_error_check",
         format!("title: {}\n\n{}", text.title, text.summary)
     );
 }

@@ -75,12 +75,12 @@ fn capitalized(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::pr;
+    use crate::policy::testing::{plain_base, pr};
     use crate::policy::{evaluate, RepoConfig};
 
     fn stacked() -> Evaluation {
         let snap = pr().file("src/c.rs", 5, 3).build();
-        evaluate(&snap, &RepoConfig::default(), None).with_stack(vec![
+        evaluate(&snap, &RepoConfig::default(), &plain_base()).with_stack(vec![
             StackedPr {
                 number: PrNumber(12),
                 branch: "feature-b".into(),
@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn no_stack_no_section() {
-        let e = evaluate(&pr().build(), &RepoConfig::default(), None);
+        let e = evaluate(&pr().build(), &RepoConfig::default(), &plain_base());
         assert_eq!(section(&e, ForgeKind::GitHub, "####"), None);
     }
 }

@@ -157,3 +157,8 @@ impl PrBuilder {
         self.pr
     }
 }
+
+/// A GitHub base branch with no `.gitattributes` and no CODEOWNERS.
+pub fn plain_base() -> crate::policy::BaseFacts {
+    crate::policy::BaseFacts::new(crate::domain::ForgeKind::GitHub, None)
+}

@@ -47,6 +47,10 @@ pub enum Reason {
         have: u32,
         need: u32,
     },
+    /// Counted files still lacking an approval from one of their owners.
+    NeedsOwnerApproval {
+        files: u64,
+    },
     /// Non-blocking unless `tests.required`; listed either way so the user sees it.
     TestsMissing {
         blocking: bool,
@@ -65,7 +69,8 @@ impl Reason {
             Reason::Draft
             | Reason::SizeExempt { .. }
             | Reason::ReviewsExempt { .. }
-            | Reason::NeedsApprovals { .. } => false,
+            | Reason::NeedsApprovals { .. }
+            | Reason::NeedsOwnerApproval { .. } => false,
         }
     }
 }
@@ -107,6 +112,11 @@ pub fn decide(
             need: config.reviews.required_approvals,
         });
     }
+    // `exempt.reviews` waives the owners' approval as it waives the others.
+    let files = reviews.owners.waiting_paths();
+    if files > 0 && exempt.reviews.is_none() {
+        reasons.push(Reason::NeedsOwnerApproval { files });
+    }
     if tests.missing {
         reasons.push(Reason::TestsMissing {
             blocking: config.tests.required,
@@ -117,10 +127,12 @@ pub fn decide(
         Conclusion::Wait
     } else if reasons.iter().any(Reason::fails) {
         Conclusion::Fail
-    } else if reasons
-        .iter()
-        .any(|r| matches!(r, Reason::NeedsApprovals { .. }))
-    {
+    } else if reasons.iter().any(|r| {
+        matches!(
+            r,
+            Reason::NeedsApprovals { .. } | Reason::NeedsOwnerApproval { .. }
+        )
+    }) {
         Conclusion::Wait
     } else {
         Conclusion::Pass
@@ -157,13 +169,13 @@ fn size_reasons(size: &SizeScore, reasons: &mut Vec<Reason>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::User;
+    use crate::domain::{ForgeKind, User};
     use crate::policy::config::RepoConfig;
-    use crate::policy::evaluate;
     use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::{evaluate, BaseFacts};
 
     fn verdict(b: PrBuilder, config: &RepoConfig) -> Verdict {
-        evaluate(&b.build(), config, None).verdict
+        evaluate(&b.build(), config, &BaseFacts::new(ForgeKind::GitHub, None)).verdict
     }
 
     fn tested(lines: u64) -> PrBuilder {
@@ -342,6 +354,36 @@ mod tests {
         // A change request still holds an exempt author's change.
         let v = verdict(bot().request_changes("carol"), &config);
         assert_eq!(v.conclusion, Conclusion::Fail);
+    }
+
+    #[test]
+    fn exempt_reviews_waive_the_owners_approval_too() {
+        use crate::policy::CodeOwners;
+        let mut config = RepoConfig::parse("t.yml", "reviews:\n  owners: codeowners\n").unwrap();
+        config.exempt.authors = vec!["renovate[bot]".into()];
+        let base = BaseFacts {
+            codeowners: Some(
+                CodeOwners::parse("CODEOWNERS", "* @lead\n", ForgeKind::GitHub).unwrap(),
+            ),
+            ..BaseFacts::new(ForgeKind::GitHub, None)
+        };
+        let change = || {
+            pr().author(User::bot("renovate[bot]"))
+                .file("package.json", 3, 3)
+                .build()
+        };
+        let v = evaluate(&change(), &config, &base).verdict;
+        assert!(
+            v.reasons.contains(&Reason::NeedsOwnerApproval { files: 1 }),
+            "{v:?}"
+        );
+        config.exempt.reviews = true;
+        let v = evaluate(&change(), &config, &base).verdict;
+        assert_eq!(v.conclusion, Conclusion::Pass, "{v:?}");
+        assert!(!v
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::NeedsOwnerApproval { .. })));
     }
 
     #[test]

@@ -171,6 +171,9 @@ pub struct State {
     pub statuses: Vec<FakeStatus>,
     /// Access level per username (`members/all`); a user not listed is no member.
     pub members: BTreeMap<String, u32>,
+    /// Groups by full path (`acme/reviewers`) and their members (`groups/:id/members/all`);
+    /// any other path is no group (404).
+    pub groups: BTreeMap<String, Vec<String>>,
     pub deployments: BTreeMap<u64, FakeDeployment>,
     /// Awards as (note id, emoji name).
     pub awards: Vec<(u64, String)>,

@@ -210,6 +210,26 @@ pub(super) fn labels(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
     }
 }
 
+/// `GET /groups/:id/members/all` (`:id` the group's full path, URL-encoded): its members,
+/// inherited ones included, 20 a page unless `per_page` says otherwise.
+pub(super) fn group_members(s: &State, req: &wiremock::Request, group: &str) -> ResponseTemplate {
+    let Some(members) = s.groups.get(group) else {
+        return message(404, "404 Group Not Found");
+    };
+    let list = members
+        .iter()
+        .map(|username| {
+            let mut member = account_json(username);
+            member["access_level"] = json!(30);
+            member["created_at"] = json!("2026-01-05T10:00:00.000Z");
+            member["expires_at"] = Value::Null;
+            member["membership_state"] = json!("active");
+            member
+        })
+        .collect();
+    requested_page(req, list)
+}
+
 /// A member of the project, inherited memberships included.
 pub(super) fn members(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
     match (call.method, call.rest) {

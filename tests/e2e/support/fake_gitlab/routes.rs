@@ -60,6 +60,9 @@ pub(super) fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             .collect();
         return Some(ResponseTemplate::new(200).set_body_json(list));
     }
+    if let ("GET", ["groups", group, "members", "all"]) = (method, rest) {
+        return Some(project::group_members(s, req, group));
+    }
     let ["projects", project, rest @ ..] = rest else {
         return None;
     };
