@@ -110,7 +110,7 @@ async fn restack_above(
             let delivery = Delivery {
                 id: id(&above),
                 event: DomainEvent::PrChanged {
-                    cause: format!("the stack below it changed at {}", pr.number),
+                    cause: format!("restacked: {pr} below it changed"),
                     pr: above,
                     head_sha: None,
                 },
