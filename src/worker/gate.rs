@@ -89,7 +89,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     reconcile_comment(ctx, forge, pr, &snap, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
     save(ctx, pr, &snap, record).await?;
-    stack::record(ctx, pr, &snap, eval.size.lines).await
+    stack::record(ctx, pr, &snap, eval.size.lines, &eval.stack).await
 }
 
 fn gate_status(

@@ -35,13 +35,14 @@ pub(super) async fn below(
     Ok(stack)
 }
 
-/// Records `pr`'s branches and score as evaluated. When they changed, or `pr` is new to
-/// the store, the PRs above it are queued again.
+/// Records `pr`'s branches and score as evaluated with `stack` below it. When they
+/// changed, or `pr` is new to the store, the PRs above it are queued again.
 pub(super) async fn record(
     ctx: &Ctx,
     pr: &PrRef,
     snap: &PrSnapshot,
     lines: u64,
+    stack: &[StackedPr],
 ) -> Result<(), JobError> {
     let before = ctx.store.pr_branches(pr).await?;
     let Some(head) = &snap.head_ref else {
@@ -61,6 +62,20 @@ pub(super) async fn record(
         .save_pr_branches(pr, head, &snap.base_ref, lines)
         .await?;
     let version = format!("{}@{}", snap.head_sha, snap.updated_at);
+    // The PR below, evaluated at the same time, may have been recorded after this one
+    // read its stack and before this one was recorded, so that neither saw the other:
+    // read again now that this one is on record, and evaluate it again if it changed.
+    if below(ctx, pr, snap).await? != stack {
+        let cause = "restacked: the stack below it changed while it was evaluated".to_owned();
+        enqueue(
+            ctx,
+            pr.clone(),
+            DeliveryId::restack(pr, pr, &version),
+            cause,
+        )
+        .await?;
+        ctx.job_stored.notify_one();
+    }
     restack_above(ctx, pr, head, |above| {
         DeliveryId::restack(above, pr, &version)
     })
@@ -86,6 +101,20 @@ async fn close(ctx: &Ctx, pr: &PrRef, id: impl Fn(&PrRef) -> DeliveryId) -> Resu
     restack_above(ctx, pr, &record.head_ref, id).await
 }
 
+/// Queues an evaluation of `pr` as delivery `id`, because the stack below it changed.
+async fn enqueue(ctx: &Ctx, pr: PrRef, id: DeliveryId, cause: String) -> Result<(), JobError> {
+    let delivery = Delivery {
+        id,
+        event: DomainEvent::PrChanged {
+            cause,
+            pr,
+            head_sha: None,
+        },
+    };
+    ctx.store.enqueue(&delivery).await?;
+    Ok(())
+}
+
 /// Queues an evaluation of every open PR stacked, directly or through others, on `head`,
 /// the head branch of `pr`; `id` names each one's delivery.
 async fn restack_above(
@@ -107,15 +136,14 @@ async fn restack_above(
                 repo: pr.repo.clone(),
                 number: above.number,
             };
-            let delivery = Delivery {
-                id: id(&above),
-                event: DomainEvent::PrChanged {
-                    cause: format!("restacked: {pr} below it changed"),
-                    pr: above,
-                    head_sha: None,
-                },
-            };
-            ctx.store.enqueue(&delivery).await?;
+            let delivery = id(&above);
+            enqueue(
+                ctx,
+                above,
+                delivery,
+                format!("restacked: {pr} below it changed"),
+            )
+            .await?;
         }
     }
     if queued.len() > 1 {
