@@ -27,6 +27,7 @@ fn snapshot(files: usize) -> PrSnapshot {
         state: PrState::Open,
         draft: false,
         head_sha: CommitSha::new("a".repeat(40)),
+        head_ref: None,
         base_ref: "main".into(),
         base_sha: CommitSha::new("b".repeat(40)),
         labels: vec![],

@@ -100,7 +100,7 @@ pub fn size_exceeded(verdict: &Verdict) -> bool {
     verdict.reasons.iter().any(|reason| {
         matches!(
             reason,
-            Reason::Oversized { .. } | Reason::TooManyFiles { .. }
+            Reason::Oversized { .. } | Reason::TooManyFiles { .. } | Reason::OverBudget { .. }
         )
     })
 }

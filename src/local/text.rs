@@ -102,9 +102,20 @@ fn write_counted(out: &mut dyn Write, eval: &Evaluation) -> io::Result<()> {
         out,
         "\nCounted: {}, {} (a file counts its added plus deleted lines; a deleted file 1, a \
          binary file 0)",
-        files(counted.len()),
+        files(eval.size.counted_files as usize),
         plural(eval.size.lines, "line", "lines")
     )?;
+    for budget in &eval.size.budgets {
+        writeln!(
+            out,
+            "Path budget {}: {} of {} lines in {}, counted apart{}",
+            budget.paths.join(", "),
+            budget.lines,
+            budget.max_lines,
+            files(budget.files as usize),
+            if budget.over() { ", over" } else { "" }
+        )?;
+    }
     // git's numstat shows `-` for a binary file's counts.
     let numbers = |f: &FileOutcome| {
         if f.binary {
@@ -128,11 +139,11 @@ fn write_counted(out: &mut dyn Write, eval: &Evaluation) -> io::Result<()> {
     )?;
     for file in counted {
         let [a, d, l] = numbers(file);
-        writeln!(
-            out,
-            "  {a:>added$}  {d:>deleted$}  {l:>lines$}  {}",
-            described(file)
-        )?;
+        let mut what = described(file);
+        if let Some(budget) = file.budget.and_then(|i| eval.size.budgets.get(i)) {
+            what.push_str(&format!(" (budget {})", budget.paths.join(", ")));
+        }
+        writeln!(out, "  {a:>added$}  {d:>deleted$}  {l:>lines$}  {what}")?;
     }
     Ok(())
 }
@@ -308,6 +319,26 @@ pub(super) mod tests {
             Some(".github/smallbatch.yml"),
             "size:\n  max_files: 4\n  ignore: [\"docs/*.md\"]\n",
             Some("generated/** linguist-generated\nlegacy/** linguist-vendored\n"),
+        );
+        insta::assert_snapshot!(text_of(&files, &policy));
+    }
+
+    #[test]
+    fn a_path_budget_counts_apart_and_names_its_files() {
+        let files = [
+            file(
+                "db/migrations/0042_accounts.sql",
+                FileStatus::Added,
+                2100,
+                0,
+            ),
+            file("src/accounts.rs", FileStatus::Modified, 20, 4),
+            file("tests/accounts.rs", FileStatus::Added, 12, 0),
+        ];
+        let policy = policy(
+            Some(".github/smallbatch.yml"),
+            "size:\n  paths:\n    - paths: ['db/migrations/']\n      max_lines: 2000\n",
+            None,
         );
         insta::assert_snapshot!(text_of(&files, &policy));
     }

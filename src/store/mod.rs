@@ -41,6 +41,7 @@ mod prs;
 mod reach;
 mod ships;
 mod sqlite;
+mod stacks;
 mod sweep;
 mod writer;
 
@@ -50,6 +51,7 @@ pub use overrides::OverrideRecord;
 pub use pages::PrPage;
 pub use prs::PrRecord;
 pub use ships::StoredShip;
+pub use stacks::BranchRecord;
 
 use crate::domain::millis;
 use dispatch::{Backend, SqliteDb};

@@ -183,6 +183,7 @@ impl Store {
 fn event_repo(event: DomainEvent) -> RepoRef {
     match event {
         DomainEvent::PrChanged { pr, .. }
+        | DomainEvent::PrClosed { pr }
         | DomainEvent::CommentPosted { pr, .. }
         | DomainEvent::ShipStep { pr, .. } => pr.repo,
         DomainEvent::PolicyChanged { repo, .. }

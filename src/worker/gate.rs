@@ -1,6 +1,6 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::score::{score, Outcome, Scored};
-use super::{Ctx, JobError};
+use super::{stack, Ctx, JobError};
 use crate::domain::{
     millis, CheckRunId, CommentId, CommitSha, ForgeKind, PrRef, PrSnapshot, PrState,
 };
@@ -16,7 +16,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     let snap = forge.snapshot(pr).await?;
     if snap.state != PrState::Open {
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
-        return Ok(());
+        return stack::found_closed(ctx, pr, &snap).await;
     }
     let record = ctx.store.pr_record(pr).await?;
     if let Some(rec) = &record {
@@ -29,7 +29,10 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     let Scored { snap, outcome } = score(ctx, forge, pr, snap).await?;
     let mut record = record.unwrap_or_default();
     let (eval, overridden) = match outcome {
-        Outcome::Evaluated { eval, overridden } => (eval, overridden),
+        Outcome::Evaluated { eval, overridden } => {
+            let stack = stack::below(ctx, pr, &snap).await?;
+            (eval.with_stack(stack), overridden)
+        }
         Outcome::InvalidPolicy(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
             ctx.verdicts.count("config_error");
@@ -49,8 +52,9 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
         "evaluated"
     );
-    let status = match overridden {
-        // An override holds for exactly this head; the next push ends it.
+    // An override holds for exactly this head; the next push ends it. A draft waits
+    // whatever was overridden: its check never stays green from its ready days.
+    let status = match overridden.filter(|_| !snap.draft) {
         Some(record) => {
             let note = OverrideNote {
                 actor: record.actor,
@@ -84,7 +88,8 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     }
     reconcile_comment(ctx, forge, pr, &snap, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
-    save(ctx, pr, &snap, record).await
+    save(ctx, pr, &snap, record).await?;
+    stack::record(ctx, pr, &snap, eval.size.lines, &eval.stack).await
 }
 
 fn gate_status(

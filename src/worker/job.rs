@@ -101,6 +101,7 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
             tracing::debug!(%pr, %cause, "evaluating");
             gate::evaluate(ctx, forge, pr).await
         }
+        DomainEvent::PrClosed { pr } => super::stack::closed(ctx, pr, &job.delivery_id).await,
         DomainEvent::CommentPosted { pr, comment } => {
             let forge = ctx
                 .forge(pr.repo.forge)

@@ -10,6 +10,7 @@ mod owners;
 mod repo_policy;
 mod score;
 mod ship;
+mod stack;
 pub mod sweep;
 
 pub use job::JobError;

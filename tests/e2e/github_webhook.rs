@@ -139,24 +139,12 @@ fn pull_request_edited_counts_only_when_retargeted() {
 fn pull_request_actions_that_do_not_change_the_verdict() {
     let cases = [
         (
-            "pull_request.closed",
-            "pull_request.closed: does not change the verdict",
-        ),
-        (
             "pull_request.assigned",
             "pull_request.assigned: does not change the verdict",
         ),
         (
             "pull_request.review_requested",
             "pull_request.review_requested: does not change the verdict",
-        ),
-        (
-            "pull_request.labeled",
-            "pull_request.labeled: labels do not change the verdict",
-        ),
-        (
-            "pull_request.unlabeled",
-            "pull_request.unlabeled: labels do not change the verdict",
         ),
     ];
     for (name, reason) in cases {
@@ -166,6 +154,43 @@ fn pull_request_actions_that_do_not_change_the_verdict() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_label_change_is_evaluated_unless_it_is_a_size_label() {
+    // The fixtures add and remove `bug`, which `exempt.labels` may name.
+    for action in ["labeled", "unlabeled"] {
+        let cause = format!("pull_request.{action}");
+        assert_eq!(
+            parse_fixture("pull_request", &cause),
+            events(vec![pr_changed(hello_world(), 2, HEAD_SHA, &cause)]),
+        );
+        // The bot's own size labels come back as these actions: they are not evaluated.
+        let mut ours = fixture(&cause);
+        ours["label"]["name"] = json!("size/XL");
+        assert_eq!(
+            parse_value("pull_request", &ours).unwrap(),
+            ignored(&format!(
+                "pull_request.{action}: `size/XL` is a size label, which smallbatch sets itself"
+            )),
+        );
+        ours.as_object_mut().unwrap().remove("label");
+        let err = parse_value("pull_request", &ours).unwrap_err();
+        assert_eq!(err.to_string(), "payload is missing `label`");
+    }
+}
+
+#[test]
+fn a_closed_pull_request_restacks_the_ones_above_it() {
+    assert_eq!(
+        parse_fixture("pull_request", "pull_request.closed"),
+        events(vec![DomainEvent::PrClosed {
+            pr: PrRef {
+                repo: hello_world(),
+                number: PrNumber(2),
+            },
+        }]),
+    );
 }
 
 #[test]
@@ -627,10 +652,10 @@ fn acting_without_an_installation_is_an_error() {
     assert_eq!(err.to_string(), "payload is missing `installation`");
 
     // Events we ignore need no installation.
-    payload["action"] = json!("closed");
+    payload["action"] = json!("assigned");
     assert_eq!(
         parse_value("pull_request", &payload).unwrap(),
-        ignored("pull_request.closed: does not change the verdict"),
+        ignored("pull_request.assigned: does not change the verdict"),
     );
 }
 

@@ -93,6 +93,11 @@ fn what_the_parser_refuses_the_schema_refuses() {
         "reviews:\n  rules:\n    - paths: ['db/**']\n      required_approvals: 0\n",
         "reviews:\n  rules:\n    - paths: ['db/**']\n      team: dba\n",
         "ship:\n  metrics:\n    - name: errors\n      query: rate(x[5m])\n      maximum: 1\n",
+        "size:\n  paths:\n    - paths: []\n      max_lines: 100\n",
+        "size:\n  paths:\n    - paths: ['db/**']\n      max_lines: 0\n",
+        "size:\n  paths:\n    - paths: ['db/**']\n",
+        "exempt:\n  bots: ['dependabot[bot]']\n",
+        "exempt:\n  reviews: yes please\n",
     ];
     for text in refused {
         assert!(

@@ -140,6 +140,8 @@ fn open_prs(gh: &FakeGitHub, plan: &Plan) {
                 draft: false,
                 state: "open",
                 head_sha: head_sha(number, 0),
+                head_ref: format!("feature-{}", number),
+                base_ref: "main".into(),
                 base_sha: BASE_SHA.into(),
                 labels: vec![],
                 files: class.files(number, 0),

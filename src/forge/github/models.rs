@@ -29,6 +29,14 @@ pub struct Branch {
     #[serde(rename = "ref")]
     pub name: String,
     pub sha: String,
+    /// The repository the branch is in; null once a fork is deleted.
+    #[serde(default)]
+    pub repo: Option<RepoName>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RepoName {
+    pub full_name: String,
 }
 
 #[derive(Debug, Deserialize)]

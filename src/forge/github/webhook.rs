@@ -11,6 +11,7 @@ use crate::domain::{
     PostedComment, PrNumber, PrRef, RepoRef, User,
 };
 use crate::forge::webhook::{decode, ignored, required, PushCommit};
+use crate::policy::labels::is_size_label;
 use serde::de::IgnoredAny;
 
 pub use crate::forge::webhook::{Parsed, WebhookError};
@@ -56,11 +57,28 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
                 "pull_request.edited: title or body only, the base is unchanged",
             ))
         }
-        // Our own label changes come back as `labeled`/`unlabeled`: reacting would loop.
+        // A label may be in `exempt.labels`. Our own size labels come back this way too:
+        // reacting to those would loop.
         "labeled" | "unlabeled" => {
-            return Ok(ignored(format!(
-                "pull_request.{action}: labels do not change the verdict"
-            )))
+            let label = required(payload.label, "label")?;
+            let name = required(label.name, "label.name")?;
+            if is_size_label(&name) {
+                return Ok(ignored(format!(
+                    "pull_request.{action}: `{name}` is a size label, which smallbatch sets itself"
+                )));
+            }
+        }
+        // The PRs stacked on it are re-evaluated, from the store alone.
+        "closed" => {
+            let repo = repo_ref(payload.repository, payload.installation)?;
+            let pull_request = required(payload.pull_request, "pull_request")?;
+            let number = required(pull_request.number, "pull_request.number")?;
+            return Ok(Parsed::Events(vec![DomainEvent::PrClosed {
+                pr: PrRef {
+                    repo,
+                    number: PrNumber(number),
+                },
+            }]));
         }
         _ => {
             return Ok(ignored(format!(
@@ -368,8 +386,15 @@ mod payload {
         pub action: Option<String>,
         pub pull_request: Option<PullRequest>,
         pub changes: Option<Changes>,
+        /// The label a `labeled` or `unlabeled` action added or removed.
+        pub label: Option<Label>,
         pub repository: Option<Repository>,
         pub installation: Option<Installation>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Label {
+        pub name: Option<String>,
     }
 
     #[derive(Deserialize)]

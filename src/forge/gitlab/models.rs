@@ -54,6 +54,9 @@ pub struct MergeRequest {
     pub target_branch: String,
     #[serde(default)]
     pub source_branch: String,
+    /// The projects of the source and target branches: they differ for a fork's MR.
+    pub source_project_id: Option<u64>,
+    pub target_project_id: Option<u64>,
     pub diff_refs: Option<DiffRefs>,
     #[serde(default)]
     pub labels: Vec<Label>,

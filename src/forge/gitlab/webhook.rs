@@ -69,17 +69,28 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
         {
             "merge_request.update".to_owned()
         }
-        // Title, description, assignees, labels... Our own label changes come back this
-        // way: reacting would loop.
+        // Title, description, assignees, size labels... Our own size labels come back
+        // this way: reacting would loop.
         Some("update") => {
             return Ok(ignored(
-                "merge_request.update: no new commits, draft status or target branch",
+                "merge_request.update: no new commits, and no change of draft status, \
+                 target branch, reviewers or labels other than size labels",
             ))
         }
+        // The MRs stacked on it are re-evaluated, from the store alone.
         Some(action @ ("close" | "merge")) => {
-            return Ok(ignored(format!(
-                "merge_request.{action}: the merge request is no longer open"
-            )))
+            let Some(iid) = attributes.iid else {
+                return Ok(ignored(format!(
+                    "merge_request.{action}: no `object_attributes.iid` to name the merge request"
+                )));
+            };
+            let repo = repo_ref(payload.project)?;
+            return Ok(Parsed::Events(vec![DomainEvent::PrClosed {
+                pr: PrRef {
+                    repo,
+                    number: PrNumber(iid),
+                },
+            }]));
         }
         Some(action) => {
             return Ok(ignored(format!(
@@ -275,13 +286,14 @@ mod payload {
     /// The fields an update changed, as `{previous, current}`; only these matter to the
     /// gate. `work_in_progress` is what GitLab before 13.x calls `draft`. `reviewers`
     /// changes when a review is submitted ("Request changes", "Reviewed"), which GitLab
-    /// sends only as an `update`.
+    /// sends only as an `update`. A label may be in `exempt.labels`.
     #[derive(Deserialize)]
     pub struct MergeRequestChanges {
         draft: Option<IgnoredAny>,
         work_in_progress: Option<IgnoredAny>,
         target_branch: Option<IgnoredAny>,
         reviewers: Option<IgnoredAny>,
+        labels: Option<LabelChange>,
     }
 
     impl MergeRequestChanges {
@@ -290,6 +302,35 @@ mod payload {
                 || self.work_in_progress.is_some()
                 || self.target_branch.is_some()
                 || self.reviewers.is_some()
+                || self.labels.as_ref().is_some_and(LabelChange::beyond_size)
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct LabelChange {
+        #[serde(default)]
+        previous: Vec<Label>,
+        #[serde(default)]
+        current: Vec<Label>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Label {
+        title: Option<String>,
+    }
+
+    impl LabelChange {
+        /// Whether a label other than a size label was added or removed.
+        fn beyond_size(&self) -> bool {
+            let titles = |labels: &[Label]| -> Vec<String> {
+                labels.iter().filter_map(|l| l.title.clone()).collect()
+            };
+            let (before, after) = (titles(&self.previous), titles(&self.current));
+            before
+                .iter()
+                .filter(|t| !after.contains(t))
+                .chain(after.iter().filter(|t| !before.contains(t)))
+                .any(|t| !crate::policy::labels::is_size_label(t))
         }
     }
 

@@ -116,6 +116,10 @@ pub struct FakePr {
     pub draft: bool,
     pub state: &'static str,
     pub head_sha: String,
+    /// The head branch, in the repository itself (no fork).
+    pub head_ref: String,
+    /// The base branch, `main` unless the PR is stacked or retargeted.
+    pub base_ref: String,
     pub base_sha: String,
     pub labels: Vec<String>,
     pub files: Vec<FakeFile>,
@@ -1069,10 +1073,19 @@ fn pr_json(s: &State, pr: &FakePr) -> Value {
     v["merged"] = json!(pr.state == "merged");
     v["draft"] = json!(pr.draft);
     v["user"]["login"] = json!(pr.author);
-    v["user"]["type"] = json!("User");
+    v["user"]["type"] = json!(if pr.author.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    });
     v["head"]["sha"] = json!(pr.head_sha);
-    v["base"]["ref"] = json!("main");
+    v["head"]["ref"] = json!(pr.head_ref);
+    v["head"]["label"] = json!(format!("{}:{}", owner(&s.repo), pr.head_ref));
+    v["head"]["repo"]["full_name"] = json!(s.repo);
+    v["base"]["ref"] = json!(pr.base_ref);
+    v["base"]["label"] = json!(format!("{}:{}", owner(&s.repo), pr.base_ref));
     v["base"]["sha"] = json!(pr.base_sha);
+    v["base"]["repo"]["full_name"] = json!(s.repo);
     v["labels"] = json!(pr
         .labels
         .iter()
@@ -1087,6 +1100,10 @@ fn pr_json(s: &State, pr: &FakePr) -> Value {
     v["additions"] = json!(adds);
     v["deletions"] = json!(dels);
     v
+}
+
+fn owner(repo: &str) -> &str {
+    repo.split('/').next().unwrap_or(repo)
 }
 
 fn file_json(f: &FakeFile) -> Value {

@@ -7,7 +7,7 @@ use super::fake_gitlab::{
 };
 use super::fake_prometheus::FakePrometheus;
 use super::in_process::{self, InProcess, SqliteDb};
-use super::world::{acknowledged, Role, Webhook, World};
+use super::world::{acknowledged, GateState, Role, Webhook, World};
 use serde_json::{json, Value};
 use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
@@ -35,6 +35,17 @@ pub const DEVELOPER: u32 = 30;
 pub const MAINTAINER: u32 = 40;
 /// The id GitLab gives the production deployment of a merge (one per world).
 pub const DEPLOYMENT: u64 = 321;
+
+/// A label as GitLab's hooks embed one (the shape of the fixture's).
+fn label_json(title: &str) -> Value {
+    let mut label = gitlab_fixture("merge_request")["labels"][0].clone();
+    label["id"] = json!(title
+        .bytes()
+        .fold(200_u64, |h, b| h * 31 % 100_003 + u64::from(b)));
+    label["title"] = json!(title);
+    label["description"] = Value::Null;
+    label
+}
 
 pub fn gitlab_fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -165,8 +176,23 @@ impl GitLabWorld {
         attrs["target_branch"] = json!(mr.target_branch);
         attrs["last_commit"]["id"] = json!(mr.head_sha);
         attrs["url"] = json!(format!("{web_url}/-/merge_requests/{iid}"));
+        attrs["state"] = json!(mr.state);
+        attrs["draft"] = json!(mr.draft);
+        attrs["work_in_progress"] = json!(mr.draft);
+        let labels = json!(mr.labels.iter().map(|l| label_json(l)).collect::<Vec<_>>());
+        attrs["labels"] = labels.clone();
+        v["labels"] = labels;
         // Only an `open` carries the fixture's label change.
         v["changes"] = json!({});
+        v
+    }
+
+    /// The `update` GitLab sends when `changes` (`{field: {previous, current}}`) were made.
+    fn update_hook(&self, iid: u64, mut changes: Value) -> Value {
+        let mut v = self.mr_hook("update", iid);
+        changes["updated_at"] =
+            json!({"previous": "2026-11-27 10:00:01 UTC", "current": "2026-11-27 10:05:00 UTC"});
+        v["changes"] = changes;
         v
     }
 
@@ -443,6 +469,107 @@ impl World for GitLabWorld {
 
     fn forget(&self, n: u64) {
         self.gl.state().mrs.remove(&n);
+    }
+
+    fn add_on(&self, n: u64, head: &str, base: &str, files: Vec<FakeFile>) {
+        self.open_mr(n, head, files);
+        self.gl.state().mrs.get_mut(&n).unwrap().target_branch = base.into();
+    }
+
+    fn set_author(&self, n: u64, login: &str) {
+        self.update_mr(n, |mr| mr.author = login.into());
+    }
+
+    /// GitLab sends an `update` naming the old and new target branch.
+    async fn retarget(&self, n: u64, base: &str, files: Vec<FakeFile>) {
+        let mut previous = String::new();
+        self.update_mr(n, |mr| {
+            previous = std::mem::replace(&mut mr.target_branch, base.into());
+            mr.files = files;
+        });
+        let hook = self.update_hook(
+            n,
+            json!({"target_branch": {"previous": previous, "current": base}}),
+        );
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    async fn merged(&self, n: u64) {
+        self.update_mr(n, |mr| {
+            mr.state = "merged";
+            mr.detailed_merge_status = "not_open";
+            mr.merge_commit_sha = Some(merge_commit_sha(n));
+        });
+        let hook = self.mr_hook("merge", n);
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    async fn label(&self, n: u64, name: &str) {
+        let mut before = Vec::new();
+        self.gl
+            .state()
+            .project_labels
+            .entry(name.into())
+            .or_insert_with(|| "#6699cc".into());
+        self.update_mr(n, |mr| {
+            before = mr.labels.clone();
+            mr.labels.push(name.into());
+        });
+        let titles = |names: &[String]| names.iter().map(|l| label_json(l)).collect::<Vec<_>>();
+        let after = self.gl.state().mrs[&n].labels.clone();
+        let hook = self.update_hook(
+            n,
+            json!({"labels": {"previous": titles(&before), "current": titles(&after)}}),
+        );
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    /// GitLab marks a draft by its title's `Draft:` prefix, and says both changed.
+    async fn set_draft(&self, n: u64, draft: bool) {
+        let mut titles = (String::new(), String::new());
+        self.update_mr(n, |mr| {
+            mr.draft = draft;
+            let plain = mr.title.trim_start_matches("Draft: ").to_owned();
+            let title = if draft {
+                format!("Draft: {plain}")
+            } else {
+                plain
+            };
+            titles = (std::mem::replace(&mut mr.title, title.clone()), title);
+        });
+        let hook = self.update_hook(
+            n,
+            json!({
+                "draft": {"previous": !draft, "current": draft},
+                "title": {"previous": titles.0, "current": titles.1},
+            }),
+        );
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    fn gate(&self, head: &str) -> (GateState, String) {
+        let s = self.gl.state();
+        let status = s
+            .statuses
+            .iter()
+            .rev()
+            .find(|st| st.sha == head && st.name == "smallbatch")
+            .expect("a smallbatch status on the head");
+        let state = match status.state.as_str() {
+            "success" => GateState::Passed,
+            "pending" => GateState::Waiting,
+            "failed" => GateState::Failed,
+            other => panic!("unexpected status {other}"),
+        };
+        (state, status.description.clone())
+    }
+
+    fn labels(&self, n: u64) -> Vec<String> {
+        self.gl.state().mrs[&n].labels.clone()
+    }
+
+    fn gate_summary(&self, _: &str) -> Option<String> {
+        None
     }
 
     async fn settle(&self) {

@@ -85,6 +85,17 @@ pub async fn made_ready<W: World>(w: W) -> W {
     w
 }
 
+/// The gate's state, in neither forge's words (GitHub check conclusions, GitLab statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateState {
+    /// `success`.
+    Passed,
+    /// GitHub's `action_required`, GitLab's `pending`.
+    Waiting,
+    /// `failure`, `failed`.
+    Failed,
+}
+
 /// A delivery as the forge sends it: its event name and payload.
 pub struct Webhook {
     pub event: &'static str,
@@ -149,6 +160,28 @@ pub trait World: Sized {
     fn ci_passed(&self, head: &str);
     /// Change `n` is gone from the forge (deleted, or moved to another project).
     fn forget(&self, n: u64);
+
+    /// Puts change `n` by alice at `head`, from branch `feature-<n>` into `base`, with
+    /// `files` (its diff against `base`), announcing it to no one.
+    fn add_on(&self, n: u64, head: &str, base: &str, files: Vec<FakeFile>);
+    /// Change `n` is now by `login` (a bot account on GitHub when it ends in `[bot]`).
+    fn set_author(&self, n: u64, login: &str);
+    /// Change `n` is retargeted onto `base`, where its diff is `files`.
+    async fn retarget(&self, n: u64, base: &str, files: Vec<FakeFile>);
+    /// Someone merges change `n` on the forge (not through `/ship`).
+    async fn merged(&self, n: u64);
+    /// Someone adds label `name` to change `n`.
+    async fn label(&self, n: u64, name: &str);
+    /// Change `n` is marked a draft, or ready for review.
+    async fn set_draft(&self, n: u64, draft: bool);
+
+    /// The gate on `head` as the forge shows it now, and its one-line title.
+    fn gate(&self, head: &str) -> (GateState, String);
+    /// Change `n`'s labels.
+    fn labels(&self, n: u64) -> Vec<String>;
+    /// The gate's long text on `head` where the forge has a place for it (GitHub's
+    /// check summary; GitLab links to the merge request instead).
+    fn gate_summary(&self, head: &str) -> Option<String>;
 
     /// Waits until every job due within 30 s has run.
     async fn settle(&self);

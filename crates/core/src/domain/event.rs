@@ -14,6 +14,8 @@ pub enum DomainEvent {
         /// What happened, for the logs (`pull_request.synchronize`, ...).
         cause: String,
     },
+    /// A PR was closed or merged: the PRs stacked on it are evaluated again.
+    PrClosed { pr: PrRef },
     /// A push to a branch changed files that the gate reads (the repo policy or
     /// `.gitattributes`): every open PR targeting that branch must be re-evaluated.
     PolicyChanged { repo: RepoRef, branch: String },
@@ -88,7 +90,7 @@ impl DomainEvent {
     /// Work with the same key is serialized: two jobs for one PR never run at once.
     pub fn serial_key(&self) -> String {
         match self {
-            DomainEvent::PrChanged { pr, .. } => pr.key(),
+            DomainEvent::PrChanged { pr, .. } | DomainEvent::PrClosed { pr } => pr.key(),
             DomainEvent::PolicyChanged { repo, .. } => repo.key(),
             DomainEvent::CommentPosted { pr, .. } | DomainEvent::ShipStep { pr, .. } => pr.key(),
             // Deployment events name no PR; the worker finds the ship and its PR.

@@ -102,6 +102,11 @@ impl DeliveryId {
         Self(format!("{self}/pr{number}"))
     }
 
+    /// The evaluation of `above` after `below`, in its stack, changed to `version`.
+    pub fn restack(above: &PrRef, below: &PrRef, version: &str) -> Self {
+        Self(format!("stack:{}<{}@{version}", above.key(), below.key()))
+    }
+
     /// The sweep's evaluation of `pr` at `head`.
     pub fn sweep(pr: &PrRef, head: &CommitSha) -> Self {
         Self(format!("sweep:{}@{head}", pr.key()))

@@ -59,7 +59,7 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
             config.tests.min_lines
         )
     };
-    format!(
+    let mut reply = format!(
         "### smallbatch commands\n\n\
          | command | what it does | who may run it |\n\
          |---|---|---|\n\
@@ -84,7 +84,47 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
             super::config::StaleReviews::Dismiss => "dismiss",
             super::config::StaleReviews::Changed => "changed",
         },
-    )
+    );
+    reply.push_str(&budget_and_exemption_lines(config));
+    reply
+}
+
+/// The policy's path budgets and exemptions, when it has any, one line each.
+fn budget_and_exemption_lines(config: &RepoConfig) -> String {
+    let mut lines = String::new();
+    for budget in &config.size.paths {
+        lines.push_str(&format!(
+            "- Path budget: {}, at most {} lines.\n",
+            budget.name(),
+            super::text::count(budget.max_lines)
+        ));
+    }
+    let exempt = &config.exempt;
+    let listed = |names: &[String], prefix: &str| {
+        names
+            .iter()
+            .map(|n| format!("{prefix}{}", super::text::code(n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !exempt.authors.is_empty() {
+        lines.push_str(&format!(
+            "- Size rule skipped for changes by {}{}.\n",
+            listed(&exempt.authors, ""),
+            if exempt.reviews {
+                ", which need no approval either"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !exempt.labels.is_empty() {
+        lines.push_str(&format!(
+            "- Size rule skipped for changes labelled {}.\n",
+            listed(&exempt.labels, "")
+        ));
+    }
+    lines
 }
 
 /// The owners' lines of the policy in force, when it names owners.
@@ -203,6 +243,29 @@ mod tests {
         );
         assert!(gitlab.contains("| Maintainer role or higher |"), "{gitlab}");
         assert!(gitlab.contains("| Developer role or higher |"), "{gitlab}");
+    }
+
+    #[test]
+    fn help_lists_path_budgets_and_exemptions_when_there_are_any() {
+        let perms = CommandPermissions {
+            override_needs: Permission::Maintain,
+            ship_needs: Permission::Write,
+        };
+        let config = RepoConfig::parse(
+            "t.yml",
+            "size:\n  paths:\n    - paths: ['db/migrations/**']\n      max_lines: 2000\n\
+             exempt:\n  authors: ['dependabot[bot]']\n  labels: [release-merge]\n  reviews: true\n",
+        )
+        .unwrap();
+        let help = help_reply(&config, perms, ForgeKind::GitHub);
+        assert!(
+            help.ends_with(
+                "- Path budget: `db/migrations/**`, at most 2,000 lines.\n\
+                 - Size rule skipped for changes by `dependabot[bot]`, which need no approval either.\n\
+                 - Size rule skipped for changes labelled `release-merge`.\n"
+            ),
+            "{help}"
+        );
     }
 
     #[test]

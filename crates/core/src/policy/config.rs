@@ -1,4 +1,6 @@
 //! The repository's policy file. Read from the base branch, so a PR cannot loosen its own gate.
+pub use super::budgets::PathBudget;
+pub use super::exempt::ExemptConfig;
 use super::globs::PathGlobs;
 pub use super::owners_config::{OwnersSource, ReviewRule};
 use crate::domain::{MergeMethod, Permission};
@@ -25,6 +27,7 @@ pub struct RepoConfig {
     pub size: SizeConfig,
     pub reviews: ReviewsConfig,
     pub tests: TestsConfig,
+    pub exempt: ExemptConfig,
     pub commands: CommandsConfig,
     pub ship: ShipConfig,
 }
@@ -36,6 +39,8 @@ pub struct SizeConfig {
     pub warn_lines: u64,
     pub max_files: Option<u64>,
     pub ignore: Vec<String>,
+    /// Paths with a line budget of their own (see [`PathBudget`]).
+    pub paths: Vec<PathBudget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -323,8 +328,8 @@ impl RepoConfig {
         }
         config.validate().map_err(|problem| ConfigError {
             file: file.to_owned(),
-            line: problem.key.and_then(|key| match problem.metric {
-                Some(index) => line_in_metric(text, index, key),
+            line: problem.key.and_then(|key| match problem.entry {
+                Some((list, index)) => line_in_list(text, list, index, key),
                 None => line_of_key(text, key),
             }),
             column: None,
@@ -389,6 +394,14 @@ impl RepoConfig {
         }
         PathGlobs::new(&size.ignore)
             .map_err(|e| Problem::at("ignore", format!("size.ignore: {e}")))?;
+        for (index, budget) in size.paths.iter().enumerate() {
+            budget
+                .validate()
+                .map_err(|(key, message)| Problem::in_entry("paths", index, key, message))?;
+        }
+        self.exempt
+            .validate()
+            .map_err(|(key, message)| Problem::at(key, message))?;
         if let Some(patterns) = &self.tests.patterns {
             if patterns.is_empty() {
                 return Err(Problem::at(
@@ -526,8 +539,8 @@ impl MetricSpec {
 /// A semantic error and the key it is about, to point at its line.
 struct Problem {
     key: Option<&'static str>,
-    /// The key is inside this entry of `ship.metrics`, where keys repeat.
-    metric: Option<usize>,
+    /// The key is inside this entry of a list (`metrics`, `paths`), where keys repeat.
+    entry: Option<(&'static str, usize)>,
     message: String,
 }
 
@@ -535,14 +548,23 @@ impl Problem {
     fn at(key: &'static str, message: impl Into<String>) -> Self {
         Self {
             key: Some(key),
-            metric: None,
+            entry: None,
             message: message.into(),
         }
     }
 
     fn in_metric(index: usize, key: &'static str, message: impl Into<String>) -> Self {
+        Self::in_entry("metrics", index, key, message)
+    }
+
+    fn in_entry(
+        list: &'static str,
+        index: usize,
+        key: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
-            metric: Some(index),
+            entry: Some((list, index)),
             ..Self::at(key, message)
         }
     }
@@ -592,9 +614,17 @@ fn line_of_bad_value(text: &str, message: &str) -> Option<usize> {
 
 /// The 1-based line of `key:` inside the `index`-th entry of the block list under `metrics:`;
 /// that entry's first line when the key is not written there, or `metrics:` itself as a last resort.
+#[cfg(test)]
 fn line_in_metric(text: &str, index: usize, key: &str) -> Option<usize> {
+    line_in_list(text, "metrics", index, key)
+}
+
+/// The 1-based line of `key:` inside the `index`-th entry of the block list under `list:`
+/// (its first occurrence); that entry's first line when the key is not written there, or
+/// `list:` itself as a last resort.
+fn line_in_list(text: &str, list_key: &str, index: usize, key: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    let list = line_of_key(text, "metrics")?; // 1-based: the entries start on the next line
+    let list = line_of_key(text, list_key)?; // 1-based: the entries start on the next line
     let indent = |line: &str| line.len() - line.trim_start().len();
     let list_indent = indent(lines[list - 1]);
     let mut entries = Vec::new();
@@ -675,6 +705,7 @@ impl Default for SizeConfig {
             warn_lines: 200,
             max_files: None,
             ignore: Vec::new(),
+            paths: Vec::new(),
         }
     }
 }

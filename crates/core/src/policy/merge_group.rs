@@ -157,6 +157,16 @@ fn blocker(reason: &Reason) -> Option<String> {
                 count(*max)
             )
         }
+        Reason::OverBudget {
+            paths,
+            lines: n,
+            max,
+        } => format!(
+            "oversized: {} under {}, over its {}-line budget",
+            lines(*n),
+            paths.iter().map(|p| code(p)).collect::<Vec<_>>().join(", "),
+            count(*max)
+        ),
         Reason::ChangesRequested { by } => format!("changes requested by {}", people(by)),
         Reason::NeedsApprovals { have, need } => {
             format!("waiting for approval: {have} of {need}")
@@ -165,7 +175,9 @@ fn blocker(reason: &Reason) -> Option<String> {
             format!("waiting for owners' approval of {}", files(*n))
         }
         Reason::TestsMissing { blocking: true } => "tests missing".to_owned(),
-        Reason::TestsMissing { blocking: false } => return None,
+        Reason::TestsMissing { blocking: false }
+        | Reason::SizeExempt { .. }
+        | Reason::ReviewsExempt { .. } => return None,
     })
 }
 

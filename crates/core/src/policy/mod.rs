@@ -2,12 +2,14 @@
 //! Pure functions only: no I/O, no async, no clocks. Adapters feed it snapshots and
 //! carry out the decisions it returns.
 
+pub mod budgets;
 pub mod codeowners;
 #[cfg(test)]
 mod codeowners_against_git;
 pub mod command_text;
 pub mod comment;
 pub mod config;
+pub mod exempt;
 pub mod gitattributes;
 pub mod globs;
 pub mod labels;
@@ -21,6 +23,7 @@ pub mod schema;
 pub mod size;
 #[cfg(test)]
 mod snapshot_tests;
+pub mod stack;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tests_found;
@@ -30,10 +33,12 @@ pub mod verdict;
 pub use crate::domain::SizeLabel;
 pub use codeowners::CodeOwners;
 pub use config::{ConfigError, RepoConfig};
+pub use exempt::{Exemptions, SizeExemption};
 pub use labels::LabelPlan;
 pub use owners::{OwnersOutcome, Teams};
 pub use reviews::ReviewOutcome;
 pub use size::{Exclusion, FileOutcome, SizeScore};
+pub use stack::StackedPr;
 pub use tests_found::TestsOutcome;
 pub use verdict::{Conclusion, Reason, Verdict};
 
@@ -48,6 +53,20 @@ pub struct Evaluation {
     pub tests: TestsOutcome,
     pub label: SizeLabel,
     pub verdict: Verdict,
+    /// The rules the change skips (`exempt`).
+    #[serde(skip_serializing_if = "Exemptions::is_none")]
+    pub exempt: Exemptions,
+    /// The open changes below this one, nearest first, when it is stacked on them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<StackedPr>,
+}
+
+impl Evaluation {
+    /// The same evaluation, knowing the changes below it (`stack`, nearest first).
+    pub fn with_stack(mut self, stack: Vec<StackedPr>) -> Self {
+        self.stack = stack;
+        self
+    }
 }
 
 /// What the base branch says besides the policy file, and what the forge says of the
@@ -88,7 +107,8 @@ pub fn evaluate(pr: &PrSnapshot, config: &RepoConfig, base: &BaseFacts) -> Evalu
         &base.teams,
         base.forge,
     );
-    conclude(pr.draft, size, reviews, config)
+    let exempt = exempt::exemptions(pr, &config.exempt);
+    conclude(pr.draft, size, reviews, exempt, config)
 }
 
 /// The teams and groups whose members [`evaluate`] needs in `base.teams`: those owning
@@ -155,23 +175,26 @@ pub fn evaluate_local(
         stale: Vec::new(),
         owners: OwnersOutcome::default(),
     };
-    conclude(false, size, reviews, config)
+    conclude(false, size, reviews, Exemptions::default(), config)
 }
 
 fn conclude(
     draft: bool,
     size: SizeScore,
     reviews: ReviewOutcome,
+    exempt: Exemptions,
     config: &RepoConfig,
 ) -> Evaluation {
     let tests = tests_found::check(&size, &config.tests);
     let label = SizeLabel::for_lines(size.lines);
-    let verdict = verdict::decide(draft, &size, &reviews, &tests, config);
+    let verdict = verdict::decide(draft, &size, &reviews, &tests, &exempt, config);
     Evaluation {
         size,
         reviews,
         tests,
         label,
         verdict,
+        exempt,
+        stack: Vec::new(),
     }
 }

@@ -264,3 +264,93 @@ fn estimated_sizes_are_owned_up_to_in_the_check_and_the_comment() {
         guidance(&e)
     );
 }
+
+/// A 3,000-line dependency update by Dependabot, which `exempt.authors` lists.
+fn dependabot() -> Evaluation {
+    let config = RepoConfig::parse(
+        "t.yml",
+        "exempt:\n  authors: ['dependabot[bot]', 'renovate[bot]']\n",
+    )
+    .unwrap();
+    eval(
+        pr().author(User::bot("dependabot[bot]"))
+            .label("dependencies")
+            .file("package.json", 12, 12)
+            .file("vendor/modules.txt", 400, 300)
+            .added("third_party/grpc/api.pb.go", 1500)
+            .file("internal/client/retry.go", 40, 30)
+            .file("internal/client/retry_test.go", 20, 10)
+            .added("internal/client/generated.go", 1200)
+            .file("go.sum", 2000, 1800),
+        &config,
+    )
+}
+
+#[test]
+fn exempt_author() {
+    let e = dependabot();
+    insta::assert_snapshot!("exempt_author_check", check(&e));
+    insta::assert_snapshot!("exempt_author_guidance", guidance(&e));
+}
+
+#[test]
+fn exempt_label() {
+    let config = RepoConfig::parse("t.yml", "exempt:\n  labels: [release-merge]\n").unwrap();
+    let e = eval(
+        pr().label("release-merge")
+            .file("src/billing/invoice.rs", 600, 200)
+            .file("tests/invoice.rs", 90, 10)
+            .approve("bob"),
+        &config,
+    );
+    insta::assert_snapshot!("exempt_label_check", check(&e));
+    assert_eq!(guidance(&e), "(no guidance comment)");
+}
+
+#[test]
+fn path_budgets() {
+    let config = RepoConfig::parse(
+        "t.yml",
+        "size:\n  paths:\n    - paths: ['db/migrations/**']\n      max_lines: 2000\n    - paths: ['docs/**']\n      max_lines: 1000\n",
+    )
+    .unwrap();
+    let e = eval(
+        pr().added("db/migrations/0042_accounts.sql", 1200)
+            .added("db/migrations/0043_ledger.sql", 1100)
+            .file("docs/accounts.md", 120, 40)
+            .file("src/accounts/ledger.rs", 140, 20)
+            .file("tests/ledger.rs", 30, 0)
+            .approve("bob"),
+        &config,
+    );
+    insta::assert_snapshot!("path_budgets_check", check(&e));
+    insta::assert_snapshot!("path_budgets_guidance", guidance(&e));
+}
+
+#[test]
+fn stacked_pr() {
+    use crate::domain::PrNumber;
+    use crate::policy::StackedPr;
+    let e = eval(
+        pr().file("src/export/csv.rs", 5, 3)
+            .file("tests/export.rs", 12, 0),
+        &RepoConfig::default(),
+    )
+    .with_stack(vec![
+        StackedPr {
+            number: PrNumber(12),
+            branch: "export-writer".into(),
+            lines: 180,
+        },
+        StackedPr {
+            number: PrNumber(11),
+            branch: "export-model".into(),
+            lines: 95,
+        },
+    ]);
+    insta::assert_snapshot!("stacked_guidance", guidance(&e));
+    insta::assert_snapshot!(
+        "stacked_guidance_gitlab",
+        guidance_comment(&e, ForgeKind::GitLab).unwrap()
+    );
+}

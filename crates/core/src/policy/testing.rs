@@ -24,6 +24,7 @@ pub fn pr() -> PrBuilder {
             state: PrState::Open,
             draft: false,
             head_sha: sha(HEAD),
+            head_ref: Some("add-the-thing".to_owned()),
             base_ref: "main".to_owned(),
             base_sha: sha("3333333333333333333333333333333333333333"),
             labels: Vec::new(),
@@ -108,6 +109,16 @@ impl PrBuilder {
             ReviewState::ChangesRequested,
             Some(HEAD),
         )
+    }
+
+    pub fn author(mut self, author: User) -> Self {
+        self.pr.author = author;
+        self
+    }
+
+    pub fn label(mut self, name: &str) -> Self {
+        self.pr.labels.push(name.to_owned());
+        self
     }
 
     pub fn draft(mut self) -> Self {
