@@ -4,7 +4,7 @@
 mod bands;
 mod fact;
 mod metrics;
-mod prometheus;
+pub(crate) mod prometheus;
 mod since;
 mod stats;
 mod table;
