@@ -5,6 +5,7 @@ mod checks;
 mod comments;
 mod labels;
 mod pulls;
+mod rollback;
 mod ship;
 
 use super::client::GitLabClient;
@@ -16,7 +17,7 @@ use crate::domain::{
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
     ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, Label, MergeMethod, MergeReadiness,
-    OpenPr, OurRun,
+    OpenPr, OurRun, RollbackDeployment,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -190,6 +191,14 @@ impl Forge for GitLabForge {
         _description: &str,
     ) -> ForgeResult<DeploymentStart> {
         Ok(DeploymentStart::Following)
+    }
+
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
+    ) -> ForgeResult<DeploymentStart> {
+        rollback::start_rollback(self, repo, rollback).await
     }
 
     /// GitLab keeps no description on a deployment, so `description` is unused.
