@@ -267,6 +267,9 @@ async fn a_regression_marks_the_deployment_failed_and_opens_a_revert() {
     let w = ready_world().await;
     let comment = ship_and_deploy(&w).await;
     w.prom.set_current(0.034);
+    // One breaching reading waits for a second in a row (`failures: 2`).
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(w.writes(), [Write::CommentEdited { id: comment }]);
     w.advance(Duration::from_secs(61)).await;
     let deployment = w.gh.state().deployments[0].0;
     assert_eq!(
@@ -332,6 +335,7 @@ async fn a_healthy_revert_restores_service_and_delivery_metrics_show_it() {
     let w = ready_world().await;
     ship_and_deploy(&w).await;
     w.prom.set_current(0.034);
+    w.advance(Duration::from_secs(61)).await;
     w.advance(Duration::from_secs(61)).await;
     assert!(w.writes().contains(&Write::RevertOpened {
         of: 7,

@@ -310,6 +310,9 @@ async fn a_regression_opens_a_revert_even_though_gitlab_keeps_ci_deployments() {
     let note = ship_and_deploy(&w).await;
     w.gl.take_calls();
     w.prom.set_current(0.034);
+    // One breaching reading waits for a second in a row (`failures: 2`).
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(w.writes(), [Write::NoteEdited { id: note }]);
     w.advance(Duration::from_secs(61)).await;
     let mut expected = revert_opened().to_vec();
     expected.push(Write::NoteEdited { id: note });
@@ -329,7 +332,7 @@ async fn a_regression_opens_a_revert_even_though_gitlab_keeps_ci_deployments() {
     assert_eq!(
         revert.description,
         "Reverts !7 (`0000000`), which regressed in **production** after deploying:\n\n\
-         - **error rate**: 0.034 over max 0.01 (3.4×)\n\n\
+         - **error rate**: 0.034 over max 0.01 (3.4×), 2 of 2 readings in a row\n\n\
          Opened by smallbatch. Ship it with `/ship` to restore service.\n"
     );
     assert_snapshot!("ship_regressed", w.gl.note_body(note));
@@ -347,6 +350,9 @@ async fn a_regression_marks_an_api_deployment_failed_and_opens_a_revert() {
     let note = ship_and_deploy(&w).await;
     w.gl.state().deployments.get_mut(&DEPLOYMENT).unwrap().by_ci = false;
     w.prom.set_current(0.034);
+    // One breaching reading waits for a second in a row (`failures: 2`).
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(w.writes(), [Write::NoteEdited { id: note }]);
     w.advance(Duration::from_secs(61)).await;
     let mut expected = vec![Write::DeploymentUpdated {
         id: DEPLOYMENT,

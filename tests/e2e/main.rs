@@ -18,6 +18,7 @@ mod local_check;
 mod merge_queue_github;
 mod policy_schema;
 mod replicas_postgres;
+mod rollback_prometheus;
 mod serve_binary;
 mod ship_interrupted;
 mod store;

@@ -26,8 +26,9 @@ enum Act {
     Tick,
 }
 
-/// Every step of a regressed ship: merge, deploy, one check, the verdict and revert.
-const REGRESSED: [Act; 4] = [Act::Ship, Act::Deployed, Act::Regress, Act::Tick];
+/// Every step of a regressed ship: merge, deploy, a breaching check, the second one in a
+/// row with the verdict, the rollback (nothing healthy to return to: none) and revert.
+const REGRESSED: [Act; 5] = [Act::Ship, Act::Deployed, Act::Regress, Act::Tick, Act::Tick];
 /// Every step of a healthy ship: merge, deploy, a check while watching, the verdict.
 const HEALTHY: [Act; 4] = [Act::Ship, Act::Deployed, Act::Tick, Act::Tick];
 

@@ -120,7 +120,8 @@ async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_nev
             redelivered: 1,
             repos: 1,
             requeued: 0,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     assert_eq!(w.writes(), [Write::Redelivered { id: 14 }]);
@@ -152,7 +153,8 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
             redelivered: 0,
             repos: 1,
             requeued: 1,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     w.settle().await;
@@ -208,7 +210,8 @@ async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
             redelivered: 0,
             repos: 1,
             requeued: 1,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     w.gh.take_calls();
@@ -252,7 +255,8 @@ async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer
             redelivered: 0,
             repos: 0,
             requeued: 0,
-            pruned: 1
+            pruned: 1,
+            resumed: 0
         }
     );
     // Only the delivery log was read; no repository is active any more.
@@ -293,7 +297,8 @@ async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
             redelivered: 0,
             repos: 1,
             requeued: 1,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     w.settle().await;

@@ -20,6 +20,7 @@ pub mod gitlab_world;
 pub mod in_process;
 pub mod kill;
 pub mod process;
+pub mod real_prometheus;
 #[macro_use]
 pub mod world;
 
