@@ -237,10 +237,10 @@ async fn ship_and_deploy(w: &GitHubWorld) -> u64 {
 async fn ship_merges_deploys_watches_and_reports_healthy_once() {
     let w = ready_world().await;
     let comment = ship_and_deploy(&w).await;
-    assert!(w
-        .gh
-        .comment_body(comment)
-        .contains("Deployed. Watching production"));
+    assert!(w.gh.comment_body(comment).contains(
+        "Deployed. Watching production (0 checks so far):\n\nNo reading yet: the first is due \
+         1 min after the deployment."
+    ));
 
     w.advance(Duration::from_secs(61)).await;
     assert_eq!(

@@ -244,6 +244,28 @@ async fn a_regression_rolls_back_at_once_then_reverts_and_reports_service_restor
         "{:?}",
         restore.median
     );
+    // /metrics shows the latest reading, the rollback's, with its verdict and bound.
+    let scraped = reqwest::get(t.w.server_url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let labels = format!(
+        "repo=\"{}\",environment=\"production\",metric=\"error rate\"",
+        m.repo
+    );
+    for line in [
+        format!("smallbatch_ship_reading{{{labels},verdict=\"healthy\"}} 0.002\n"),
+        format!("smallbatch_ship_reading_bound{{{labels}}} 0.01\n"),
+    ] {
+        assert!(scraped.contains(&line), "{line}\n{scraped}");
+    }
+    let restore = format!(
+        "smallbatch_time_to_restore_seconds{{repo=\"{}\",quantile=\"0.5\"}} ",
+        m.repo
+    );
+    assert!(scraped.contains(&restore), "{scraped}");
     // Nothing more happens once service is restored.
     t.w.advance(Duration::from_secs(600)).await;
     assert_eq!(t.w.writes(), []);

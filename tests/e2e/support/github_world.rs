@@ -281,6 +281,10 @@ impl World for GitHubWorld {
         &self.store
     }
 
+    fn server_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
     fn prom(&self) -> &FakePrometheus {
         &self.prom
     }

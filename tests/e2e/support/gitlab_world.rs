@@ -335,6 +335,10 @@ impl World for GitLabWorld {
         &self.store
     }
 
+    fn server_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
     fn prom(&self) -> &FakePrometheus {
         &self.prom
     }

@@ -112,6 +112,8 @@ pub trait World: Sized {
     async fn restart(self) -> Self;
     async fn stop(&mut self);
     fn store(&self) -> &Store;
+    /// The address of `path` on this process's server.
+    fn server_url(&self, path: &str) -> String;
     fn prom(&self) -> &FakePrometheus;
 
     /// The webhook announcing change `n` as it is in the fake now, opened.
