@@ -347,14 +347,20 @@ async fn a_parked_ship_step_is_resumed_by_the_sweep() {
         .into_iter()
         .find(|c| c.contains("## Shipping"))
         .unwrap();
-    assert!(comment.contains("Watching production (1 check so far)"), "{comment}");
+    assert!(
+        comment.contains("Watching production (1 check so far)"),
+        "{comment}"
+    );
     w.advance(Duration::from_secs(61)).await;
     let comment = w
         .bot_comments(7)
         .into_iter()
         .find(|c| c.contains("## Shipping"))
         .unwrap();
-    assert!(comment.contains("### ✅ Operating as designed"), "{comment}");
+    assert!(
+        comment.contains("### ✅ Operating as designed"),
+        "{comment}"
+    );
     // A finished ship's parked steps are left to a human; there are none.
     let again = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();
     assert_eq!(again.resumed, 0);

@@ -55,7 +55,7 @@ pub(super) async fn start_rollback(
     let job = job.id.to_string();
     let request =
         ApiRequest::new(Method::POST, gl.project_url(repo, &["jobs", &job, "retry"])).once();
-    match gl.client.send(&request).await {
+    let response = match gl.client.send(&request).await {
         Err(e) if e.is_transient() => {
             return if under_way(gl, repo, rollback, after).await? {
                 Ok(DeploymentStart::Following)
@@ -63,12 +63,19 @@ pub(super) async fn start_rollback(
                 Err(e)
             }
         }
-        // 403: the job may not be retried (archived, or the project forbids retrying
-        // deployment jobs); 404: it is gone. Either is the team's to know.
-        sent => {
-            sent?.success_or_refused(&[StatusCode::FORBIDDEN, StatusCode::NOT_FOUND])?;
-        }
+        sent => sent?,
+    };
+    // 403: the job may not run again (archived, or the project forbids retrying
+    // deployment jobs); 404: it is gone. Either is the team's to know, in GitLab's words.
+    if matches!(
+        response.status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ) {
+        return Err(ForgeError::Refused {
+            reason: format!("job {job} cannot run again ({})", response.message()),
+        });
     }
+    response.success()?;
     Ok(DeploymentStart::Following)
 }
 
