@@ -131,6 +131,7 @@ pub struct MetricSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(
     untagged,
+    deny_unknown_fields,
     expecting = "a number of readings, or a mapping with `query` and `count`"
 )]
 pub enum MinSamples {
@@ -1330,6 +1331,16 @@ ship:
         assert_eq!(
             e.message,
             "ship.metrics `error rate`: min_samples.count must be a number above 0"
+        );
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      min_samples: {query: 'x', count: 5, per: 1m}\n",
+        ));
+        assert!(
+            e.message
+                .contains("a number of readings, or a mapping with `query` and `count`"),
+            "{}",
+            e.message
         );
         let e = err(&example_with(
             "      max: 0.01\n",
