@@ -146,20 +146,35 @@ pub(super) fn minutes(ms: i64) -> String {
     }
 }
 
-/// The body of the revert PR opened after a regression.
+/// The body of the revert PR opened after a regression or `/rollback`.
 pub fn revert_body(ship: &ShipRecord) -> String {
-    let mut out = format!(
-        "Reverts {} (`{}`), which regressed in **{}** after deploying:\n\n",
-        change_ref(ship.pr.repo.forge, ship.pr.number.0),
-        ship.merge_sha.as_ref().map_or("", |s| short(s.as_str())),
-        ship.environment
+    let forge = ship.pr.repo.forge;
+    let what = format!(
+        "{} (`{}`)",
+        change_ref(forge, ship.pr.number.0),
+        ship.merge_sha.as_ref().map_or("", |s| short(s.as_str()))
     );
-    for l in ship
+    let failed: Vec<_> = ship
         .watch
         .last_check
         .iter()
         .filter(|l| l.status == MetricStatus::Regressed)
-    {
+        .collect();
+    let by_hand = ship
+        .rollback
+        .as_ref()
+        .and_then(|r| r.requested_by.as_deref());
+    let mut out = match (failed.is_empty(), by_hand) {
+        (true, Some(user)) => format!(
+            "Reverts {what}, which @{user} rolled back in **{}** with `/rollback`.\n",
+            ship.environment
+        ),
+        _ => format!(
+            "Reverts {what}, which regressed in **{}** after deploying:\n\n",
+            ship.environment
+        ),
+    };
+    for l in failed {
         let _ = writeln!(
             out,
             "- **{}**: {}",
@@ -167,17 +182,24 @@ pub fn revert_body(ship: &ShipRecord) -> String {
             l.detail.as_deref().unwrap_or("out of bounds")
         );
     }
-    let rolled_back = ship
-        .rollback
-        .as_ref()
-        .is_some_and(|r| matches!(r.stage, RollbackStage::Restored | RollbackStage::Unverified));
-    if rolled_back {
-        out.push_str(
-            "\nOpened by smallbatch after rolling back. Ship it with `/ship` so the code \
-             matches production again.\n",
-        );
-    } else {
-        out.push_str("\nOpened by smallbatch. Ship it with `/ship` to restore service.\n");
+    // With a rollback under way, production runs the earlier code again: the revert
+    // makes the branch match it.
+    let rolled_back = ship.rollback.as_ref().and_then(|r| {
+        let target = r.target.as_ref()?;
+        (r.stage != RollbackStage::Failed).then_some(target)
+    });
+    match rolled_back {
+        Some(target) => {
+            let _ = write!(
+                out,
+                "\nOpened by smallbatch after rolling **{}** back to `{}` ({}). Ship it with \
+                 `/ship` so the code matches production again.\n",
+                ship.environment,
+                short(target.sha.as_str()),
+                change_ref(forge, target.pr)
+            );
+        }
+        None => out.push_str("\nOpened by smallbatch. Ship it with `/ship` to restore service.\n"),
     }
     out
 }
@@ -216,6 +238,41 @@ mod tests {
         assert_eq!(
             deployment_not_started(ForgeKind::GitHub, "production", "environment is protected"),
             "GitHub refused to start the deployment to **production**: environment is protected"
+        );
+    }
+
+    #[test]
+    fn a_revert_says_why_and_what_production_runs() {
+        use crate::ship::record::{Rollback, RollbackTarget, Watch};
+        use crate::ship::testing::record;
+        let mut s = record(Stage::Regressed);
+        assert_eq!(
+            revert_body(&s),
+            "Reverts #7 (`bbbbbbb`), which regressed in **production** after deploying:\n\n\
+             - **error rate**: 0.034 over max 0.01 (3.4×), 2 of 2 readings in a row\n\n\
+             Opened by smallbatch. Ship it with `/ship` to restore service.\n"
+        );
+        s.watch.last_check.clear();
+        s.rollback = Some(Rollback {
+            requested_by: Some("maya".into()),
+            attempt: 1,
+            requested_at_ms: 0,
+            target: Some(RollbackTarget {
+                ship: 2,
+                pr: 5,
+                sha: crate::domain::CommitSha::new("c".repeat(40)),
+                deployment_id: Some(4),
+            }),
+            stage: RollbackStage::Deploying,
+            deployment_id: None,
+            watch: Watch::default(),
+            failure: None,
+        });
+        assert_eq!(
+            revert_body(&s),
+            "Reverts #7 (`bbbbbbb`), which @maya rolled back in **production** with \
+             `/rollback`.\n\nOpened by smallbatch after rolling **production** back to \
+             `ccccccc` (#5). Ship it with `/ship` so the code matches production again.\n"
         );
     }
 
