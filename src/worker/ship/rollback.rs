@@ -339,8 +339,12 @@ pub async fn rollback_command(
         forge.create_comment(pr, &reply).await?;
         return Ok(());
     }
-    Err(JobError::Store(crate::store::StoreError::Corrupt(format!(
-        "the ships of {} kept changing while /rollback decided",
-        pr.repo.full_name
-    ))))
+    // Other steps kept changing the ship: the command is run again a little later.
+    Err(JobError::Forge(ForgeError::Transient {
+        message: format!(
+            "the ships of {} kept changing while /rollback decided",
+            pr.repo.full_name
+        ),
+        retry_after: None,
+    }))
 }

@@ -123,7 +123,7 @@ pub fn after_check(watch: &Watch, specs: &[MetricSpec], now_ms: i64, interval_ms
     let until = watch.watch_until_ms.unwrap_or(now_ms);
     let pending = specs.iter().enumerate().any(|(i, spec)| {
         let breaches = watch.breaches.get(i).copied().unwrap_or(0);
-        breaches > 0 && now_ms < until + i64::from(spec.failures - 1) * interval_ms
+        breaches > 0 && now_ms < until + i64::from(spec.failures.saturating_sub(1)) * interval_ms
     });
     if now_ms < until || pending {
         return Stage::Watching;
