@@ -100,6 +100,18 @@ pub enum DeploymentStart {
     Following,
 }
 
+/// A rollback: a commit deployed before, redeployed in place of a regressed deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackDeployment<'a> {
+    pub sha: &'a CommitSha,
+    pub environment: &'a str,
+    /// The deployment of `sha` that was judged healthy, where known.
+    pub healthy: Option<u64>,
+    /// The regressed deployment it replaces, where known.
+    pub regressed: Option<u64>,
+    pub description: &'a str,
+}
+
 /// One attempt at delivering a webhook, as the forge logged it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookDelivery {
@@ -286,6 +298,17 @@ pub trait Forge: Send + Sync {
         sha: &CommitSha,
         environment: &str,
         description: &str,
+    ) -> ForgeResult<DeploymentStart>;
+
+    /// Redeploys a commit deployed before, in place of a regressed deployment: a new
+    /// Deployment on GitHub (marked `payload.smallbatch.rollback_of`), which the team's CD
+    /// performs like any other; on GitLab the re-run of the healthy deployment's job, as
+    /// its "Rollback environment" button does. Never twice: a rollback an earlier attempt
+    /// started is adopted.
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
     ) -> ForgeResult<DeploymentStart>;
 
     /// Records a deployment's outcome on the forge (e.g. failed after a regression).

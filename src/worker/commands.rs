@@ -138,6 +138,13 @@ async fn run(
             )
             .await?;
         }
+        Command::Rollback { environment } => {
+            if !allowed(forge, pr, user, "rollback", perms.ship_needs).await? {
+                return Ok(());
+            }
+            let (snap, env) = (&context.snap, environment.as_deref());
+            ship::rollback_command(ctx, forge, pr, snap, comment, config, env).await?;
+        }
     }
     Ok(())
 }

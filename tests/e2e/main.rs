@@ -20,6 +20,7 @@ mod local_check;
 mod merge_queue_github;
 mod policy_schema;
 mod replicas_postgres;
+mod rollback_prometheus;
 mod serve_binary;
 mod setup_page;
 mod ship_interrupted;

@@ -98,6 +98,8 @@ impl Unconfigured {
                 draft: false,
                 state: "open",
                 head_sha: head.into(),
+                head_ref: "feature-3".into(),
+                base_ref: "main".into(),
                 base_sha: BASE_SHA.into(),
                 labels: vec![],
                 files: vec![fake_github::FakeFile::modified("src/lib.rs", 5, 1)],

@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
     ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, Label,
-    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits,
+    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits, RollbackDeployment,
 };
 use crate::policy::owners::Membership;
 use async_trait::async_trait;
@@ -252,6 +252,14 @@ impl Forge for GitHubForge {
         description: &str,
     ) -> ForgeResult<DeploymentStart> {
         ship::start_deployment(self.repo(repo)?, sha, environment, description).await
+    }
+
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
+    ) -> ForgeResult<DeploymentStart> {
+        ship::start_rollback(self.repo(repo)?, rollback).await
     }
 
     async fn set_deployment_state(

@@ -155,6 +155,11 @@ impl Deployment {
     pub fn by_smallbatch(&self) -> bool {
         self.payload.get("smallbatch") == Some(&serde_json::Value::Bool(true))
     }
+
+    /// Created by a rollback: the regressed deployment it replaces.
+    pub fn rollback_of(&self) -> Option<u64> {
+        self.payload.get("smallbatch")?.get("rollback_of")?.as_u64()
+    }
 }
 
 #[derive(Debug, Deserialize)]

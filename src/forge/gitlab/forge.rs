@@ -5,6 +5,7 @@ mod checks;
 mod comments;
 mod labels;
 mod pulls;
+mod rollback;
 mod ship;
 mod teams;
 
@@ -17,7 +18,7 @@ use crate::domain::{
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
     ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, Label, MergeMethod, MergeReadiness,
-    OpenPr, OurRun,
+    OpenPr, OurRun, RollbackDeployment,
 };
 use crate::policy::owners::Membership;
 use async_trait::async_trait;
@@ -196,6 +197,14 @@ impl Forge for GitLabForge {
         _description: &str,
     ) -> ForgeResult<DeploymentStart> {
         Ok(DeploymentStart::Following)
+    }
+
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
+    ) -> ForgeResult<DeploymentStart> {
+        rollback::start_rollback(self, repo, rollback).await
     }
 
     /// GitLab keeps no description on a deployment, so `description` is unused.

@@ -261,3 +261,17 @@ mod tests {
 pub struct DeploymentStatus {
     pub status: String,
 }
+
+/// A deployment, as `GET deployments` lists it and `GET deployments/:id` answers.
+#[derive(Debug, Deserialize)]
+pub struct Deployment {
+    pub id: u64,
+    pub sha: Option<String>,
+    /// The CI/CD job that deployed it; `null` for one created through the API.
+    pub deployable: Option<Deployable>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Deployable {
+    pub id: u64,
+}

@@ -1,11 +1,16 @@
 //! Drives `/ship` through its stages. Each step does one thing on the forge, then
 //! records that it happened (compare-and-set), then tells the people; a retry or a
 //! restart at any point reads the record and finishes the step it finds, exactly once.
+mod readings;
 mod regression;
 mod request;
+mod resume;
+mod rollback;
 mod steps;
 
 pub use request::{record_override, request};
+pub use resume::resume_parked;
+pub use rollback::rollback_command;
 pub use steps::{deployment_changed, step};
 
 use super::{repo_policy, Ctx, JobError};
@@ -60,7 +65,7 @@ async fn save(
             stored.id,
             stored.version,
             record.stage.as_str(),
-            record.stage.finished(),
+            record.finished(),
             record.merge_sha.as_ref(),
             &encode(record),
         )
@@ -82,7 +87,7 @@ async fn publish(
     record: &mut ShipRecord,
     config: &RepoConfig,
 ) -> Result<StoredShip, JobError> {
-    let body = text::shipping_comment(stored.id, record, config.ship.watch.as_millis() as i64);
+    let body = text::shipping_comment(stored.id, record, &watching(config));
     match record.comment_id {
         Some(id) => {
             forge
@@ -103,8 +108,17 @@ async fn republish(
     record: &mut ShipRecord,
     config: &RepoConfig,
 ) -> Result<StoredShip, JobError> {
-    let body = text::shipping_comment(stored.id, record, config.ship.watch.as_millis() as i64);
+    let body = text::shipping_comment(stored.id, record, &watching(config));
     adopt_comment(ctx, forge, stored, record, &body).await
+}
+
+/// What the shipping comment shows of the policy in force.
+fn watching(config: &RepoConfig) -> text::Watching {
+    text::Watching {
+        watch_ms: config.ship.watch.as_millis() as i64,
+        interval_ms: config.ship.interval.as_millis() as i64,
+        metrics: config.ship.metrics.len(),
+    }
 }
 
 /// The shipping comment brought up to `body`, or posted; its id recorded.
@@ -159,6 +173,30 @@ async fn schedule_check(
     schedule(ctx, pr, ship_id, Some(after_checks), delay).await
 }
 
+/// A step of attempt `attempt` at rolling the ship back: its start (`after_checks:
+/// None`) or the check of its watch that follows `after_checks` recorded ones.
+async fn schedule_rollback(
+    ctx: &Ctx,
+    pr: &PrRef,
+    ship_id: i64,
+    attempt: u32,
+    after_checks: Option<u32>,
+    delay: Duration,
+) -> Result<(), JobError> {
+    let delivery = Delivery {
+        id: DeliveryId::rollback_step(ship_id, attempt, after_checks),
+        event: DomainEvent::ShipStep {
+            pr: pr.clone(),
+            ship_id,
+            after_checks,
+            rollback: Some(attempt),
+        },
+    };
+    ctx.store.enqueue_at(&delivery, delay).await?;
+    ctx.job_stored.notify_one();
+    Ok(())
+}
+
 async fn schedule(
     ctx: &Ctx,
     pr: &PrRef,
@@ -173,6 +211,7 @@ async fn schedule(
             pr: pr.clone(),
             ship_id,
             after_checks,
+            rollback: None,
         },
     };
     ctx.store.enqueue_at(&delivery, delay).await?;

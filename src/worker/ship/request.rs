@@ -7,7 +7,7 @@ use crate::forge::Forge;
 use crate::policy::config::RepoConfig;
 use crate::policy::{self, command_text, render, BaseFacts};
 use crate::ship::preconditions::{self, ShipFacts};
-use crate::ship::record::{ShipRecord, Stage};
+use crate::ship::record::{ShipRecord, Stage, Watch};
 use crate::ship::text;
 use crate::store::StoreError;
 
@@ -71,14 +71,13 @@ pub async fn request(
         merge_sha: None,
         merged_at_ms: None,
         deployment_id: None,
-        deployed_at_ms: None,
-        watch_until_ms: None,
-        baselines: Vec::new(),
-        last_check: Vec::new(),
-        checks_done: 0,
-        unknown_checks: 0,
+        watch: Watch::default(),
         deployment_marked_failed: false,
         deployment_mark_refused: None,
+        deployment_mark_error: false,
+        rollback: None,
+        revert_due: false,
+        revert_error: false,
         verdict_at_ms: None,
         comment_id: None,
         revert_pr: None,

@@ -54,6 +54,12 @@ pub enum Write {
         sha: String,
         environment: String,
     },
+    /// A Deployment whose payload says it rolls back deployment `rollback_of`.
+    RollbackCreated {
+        sha: String,
+        environment: String,
+        rollback_of: u64,
+    },
     DeploymentStatus {
         id: u64,
         state: String,
@@ -185,6 +191,8 @@ pub struct State {
     /// Set when a PR is merged: the merge commit it produced.
     pub merge_shas: BTreeMap<u64, String>,
     pub deployments: Vec<(u64, String, String)>,
+    /// Each deployment's `payload`, as created.
+    pub deployment_payloads: BTreeMap<u64, Value>,
     /// The App's delivery log, newest first, as `GET /app/hook/deliveries` lists it.
     pub hook_deliveries: Vec<Value>,
     /// Every ref beside the branch heads, by full name (`refs/heads/gh-readonly-queue/...`).
@@ -796,24 +804,36 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             let sha = b["ref"].as_str()?.to_string();
             let environment = b["environment"].as_str()?.to_string();
             s.deployments.push((id, sha.clone(), environment.clone()));
-            s.writes.push(Write::DeploymentCreated {
-                sha: sha.clone(),
-                environment: environment.clone(),
-            });
+            s.deployment_payloads.insert(id, b["payload"].clone());
+            let (sha, environment) = (sha.clone(), environment.clone());
+            s.writes
+                .push(match b["payload"]["smallbatch"]["rollback_of"].as_u64() {
+                    Some(rollback_of) => Write::RollbackCreated {
+                        sha: sha.clone(),
+                        environment: environment.clone(),
+                        rollback_of,
+                    },
+                    None => Write::DeploymentCreated {
+                        sha: sha.clone(),
+                        environment: environment.clone(),
+                    },
+                });
             Some(ResponseTemplate::new(201).set_body_json(
                 json!({"id": id, "sha": sha, "ref": sha, "environment": environment}),
             ))
         }
         ("GET", ["deployments"]) => {
             let wanted = |key: &str| query(req, key);
+            // Newest first, as GitHub lists them.
             let list: Vec<Value> = s
                 .deployments
                 .iter()
+                .rev()
                 .filter(|d| wanted("sha").is_none_or(|sha| d.1 == sha))
                 .filter(|d| wanted("environment").is_none_or(|env| d.2 == env))
                 .map(|d| {
                     json!({"id": d.0, "sha": d.1, "ref": d.1, "environment": d.2,
-                           "payload": {"smallbatch": true}})
+                           "payload": s.deployment_payloads.get(&d.0).cloned().unwrap_or(json!({}))})
                 })
                 .collect();
             Some(ResponseTemplate::new(200).set_body_json(list))

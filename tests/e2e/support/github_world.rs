@@ -276,9 +276,9 @@ impl GitHubWorld {
 impl World for GitHubWorld {
     type Write = Write;
 
-    async fn start() -> Self {
+    async fn start_with(prom: FakePrometheus) -> Self {
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), true).await
+        Self::boot(gh, prom, &SqliteDb::new(), true).await
     }
 
     async fn start_with_pages(ui: UiSettings) -> Self {
@@ -317,6 +317,10 @@ impl World for GitHubWorld {
 
     fn store(&self) -> &Store {
         &self.store
+    }
+
+    fn server_url(&self, path: &str) -> String {
+        self.url(path)
     }
 
     fn prom(&self) -> &FakePrometheus {
@@ -382,6 +386,26 @@ impl World for GitHubWorld {
             (id, sha)
         };
         let payload = self.deployment_payload(id, &sha, "production", "success");
+        acknowledged(self.deliver("deployment_status", &payload).await);
+    }
+
+    /// The Deployment smallbatch created to roll back to change `n`'s merge reports.
+    async fn rollback_deployed(&self, n: u64, state: &str) {
+        let (id, sha) = {
+            let s = self.gh.state();
+            let sha = s.merge_shas[&n].clone();
+            let id = s
+                .deployments
+                .iter()
+                .rev()
+                .find(|d| {
+                    d.1 == sha && s.deployment_payloads[&d.0]["smallbatch"]["rollback_of"].is_u64()
+                })
+                .expect("a rollback Deployment")
+                .0;
+            (id, sha)
+        };
+        let payload = self.deployment_payload(id, &sha, "production", state);
         acknowledged(self.deliver("deployment_status", &payload).await);
     }
 

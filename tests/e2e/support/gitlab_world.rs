@@ -33,7 +33,8 @@ pub const DEPLOYMENT_HOOK: &str = "Deployment Hook";
 pub const REPORTER: u32 = 20;
 pub const DEVELOPER: u32 = 30;
 pub const MAINTAINER: u32 = 40;
-/// The id GitLab gives the production deployment of a merge (one per world).
+/// The id GitLab gives the production deployment of change 7's merge; change `n`'s
+/// is [`deployment_of`].
 pub const DEPLOYMENT: u64 = 321;
 
 /// A label as GitLab's hooks embed one (the shape of the fixture's).
@@ -45,6 +46,16 @@ fn label_json(title: &str) -> Value {
     label["title"] = json!(title);
     label["description"] = Value::Null;
     label
+}
+
+/// The id of the production deployment of change `n`'s merge.
+pub fn deployment_of(n: u64) -> u64 {
+    DEPLOYMENT + n.saturating_sub(7)
+}
+
+/// The CI job behind a CI deployment.
+pub fn job_of(deployment: u64) -> u64 {
+    deployment + 9000
 }
 
 pub fn gitlab_fixture(name: &str) -> Value {
@@ -279,6 +290,7 @@ impl GitLabWorld {
                 environment: environment.into(),
                 status: status.into(),
                 by_ci: true,
+                job: Some(job_of(deployment_id)),
             })
             .status = status.into();
         v
@@ -338,9 +350,9 @@ impl GitLabWorld {
 impl World for GitLabWorld {
     type Write = Write;
 
-    async fn start() -> Self {
+    async fn start_with(prom: FakePrometheus) -> Self {
         let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
-        Self::boot(gl, FakePrometheus::start().await, &SqliteDb::new()).await
+        Self::boot(gl, prom, &SqliteDb::new()).await
     }
 
     async fn start_with_pages(ui: UiSettings) -> Self {
@@ -372,6 +384,10 @@ impl World for GitLabWorld {
 
     fn store(&self) -> &Store {
         &self.store
+    }
+
+    fn server_url(&self, path: &str) -> String {
+        self.url(path)
     }
 
     fn prom(&self) -> &FakePrometheus {
@@ -431,13 +447,43 @@ impl World for GitLabWorld {
     /// it failed.
     async fn deployed(&self, n: u64) {
         let merged = merge_commit_sha(n);
-        let hook = self.deployment_hook(&merged, "production", "success", DEPLOYMENT);
-        self.gl
-            .state()
-            .deployments
-            .get_mut(&DEPLOYMENT)
-            .unwrap()
-            .by_ci = false;
+        let id = deployment_of(n);
+        let hook = self.deployment_hook(&merged, "production", "success", id);
+        {
+            let mut s = self.gl.state();
+            let deployment = s.deployments.get_mut(&id).unwrap();
+            deployment.by_ci = false;
+            deployment.job = None;
+        }
+        acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    /// A deployment by the target branch's CD job: the API may not change it, and a
+    /// rollback runs its job again.
+    async fn ci_deployed(&self, n: u64) {
+        let hook = self.deployment_hook(
+            &merge_commit_sha(n),
+            "production",
+            "success",
+            deployment_of(n),
+        );
+        acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    /// The deployment of the job smallbatch ran again to roll back to change `n`'s merge.
+    async fn rollback_deployed(&self, n: u64, state: &str) {
+        let merged = merge_commit_sha(n);
+        let id = {
+            let s = self.gl.state();
+            let (id, _) = s
+                .deployments
+                .iter()
+                .rev()
+                .find(|(id, d)| d.sha == merged && **id != deployment_of(n))
+                .expect("a deployment of the job run again");
+            *id
+        };
+        let hook = self.deployment_hook(&merged, "production", state, id);
         acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
     }
 

@@ -22,6 +22,7 @@ pub mod in_process;
 pub mod kill;
 pub mod postgres;
 pub mod process;
+pub mod real_prometheus;
 #[macro_use]
 pub mod world;
 

@@ -55,6 +55,12 @@ pub async fn team_world<W: World>() -> W {
 /// `w` with [`SHIP_POLICY`] and the people of [`team_world`].
 pub fn staffed<W: World>(w: W) -> W {
     w.put_policy(SHIP_POLICY);
+    staff(&w);
+    w
+}
+
+/// alice and bob may merge, maya maintains, sam may only read.
+pub fn staff<W: World>(w: &W) {
     for (user, role) in [
         ("alice", Role::Write),
         ("bob", Role::Write),
@@ -63,26 +69,33 @@ pub fn staffed<W: World>(w: W) -> W {
     ] {
         w.grant(user, role);
     }
-    w
 }
 
 /// A [`team_world`] with change 7 by alice, small, approved by bob, CI green, gated:
 /// ready to ship, nothing left to look at.
 pub async fn ready_to_ship<W: World>() -> W {
-    made_ready(team_world::<W>().await).await
+    let w = team_world::<W>().await;
+    make_ready(&w, 7, &sha(1)).await;
+    w
 }
 
 /// A [`team_world`] `w` with change 7 as [`ready_to_ship`] has it.
 pub async fn made_ready<W: World>(w: W) -> W {
-    w.ci_passed(&sha(1));
-    w.open(7, &sha(1), small_files()).await;
+    make_ready(&w, 7, &sha(1)).await;
+    w
+}
+
+/// Change `n` by alice at `head`, small, approved by bob, CI green, gated: ready to ship,
+/// nothing left to look at.
+pub async fn make_ready<W: World>(w: &W, n: u64, head: &str) {
+    w.ci_passed(head);
+    w.open(n, head, small_files()).await;
     // One evaluation at a time, so that every run posts the same verdicts (and the fake
     // hands out the same ids after them).
     w.settle().await;
-    w.approve(7, "bob").await;
+    w.approve(n, "bob").await;
     w.settle().await;
     w.writes();
-    w
 }
 
 /// The gate's state, in neither forge's words (GitHub check conclusions, GitLab statuses).
@@ -111,7 +124,11 @@ pub trait World: Sized {
     /// A write the fake forge saw, in its own terms.
     type Write: Debug + PartialEq + Clone;
 
-    async fn start() -> Self;
+    async fn start() -> Self {
+        Self::start_with(FakePrometheus::start().await).await
+    }
+    /// A process reading telemetry from `prom` (a fake, or a real Prometheus).
+    async fn start_with(prom: FakePrometheus) -> Self;
     /// As [`World::start`], with the web pages served as `ui` says.
     async fn start_with_pages(ui: smallbatch::settings::UiSettings) -> Self;
     /// A URL of this process.
@@ -122,6 +139,8 @@ pub trait World: Sized {
     async fn restart(self) -> Self;
     async fn stop(&mut self);
     fn store(&self) -> &Store;
+    /// The address of `path` on this process's server.
+    fn server_url(&self, path: &str) -> String;
     fn prom(&self) -> &FakePrometheus;
 
     /// The webhook announcing change `n` as it is in the fake now, opened.
@@ -147,6 +166,14 @@ pub trait World: Sized {
     async fn comment(&self, n: u64, id: u64, user: &str, body: &str);
     /// The team's deployment of change `n`'s merge to production succeeded.
     async fn deployed(&self, n: u64);
+    /// The same, by the CD job GitLab runs (a CI deployment, which a rollback runs
+    /// again); on GitHub the team's CD is not ours to tell apart.
+    async fn ci_deployed(&self, n: u64) {
+        self.deployed(n).await
+    }
+    /// The rollback that redeploys change `n`'s merge to production reports `state`
+    /// (`success`, `failure`), in the forge's own words for it.
+    async fn rollback_deployed(&self, n: u64, state: &str);
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);

@@ -1,5 +1,5 @@
 //! Chat commands in PR comments (GitHub) and MR notes (GitLab): `/help`,
-//! `/recheck`, `/override <reason>`, `/ship [environment]`.
+//! `/recheck`, `/override <reason>`, `/ship [environment]`, `/rollback [environment]`.
 //!
 //! Pure: the forge adapters hand over comment bodies, the worker acts on the
 //! [`Command`]s. What counts as a command is decided in [`parser`] on the
@@ -29,6 +29,9 @@ pub enum Command {
     Override { reason: Option<String> },
     /// `/ship [environment]`: deploy; `None` means the default environment.
     Ship { environment: Option<String> },
+    /// `/rollback [environment]`: redeploy the environment's last healthy deployment
+    /// now; `None` means the default environment.
+    Rollback { environment: Option<String> },
     /// A `/word` that looks like a command but is none of ours, so the caller
     /// can answer "see /help". `name` is lower-cased, without the slash.
     Unknown { name: String },
@@ -42,6 +45,7 @@ impl Command {
             Command::Recheck => "recheck",
             Command::Override { .. } => "override",
             Command::Ship { .. } => "ship",
+            Command::Rollback { .. } => "rollback",
             Command::Unknown { name } => name,
         }
     }
@@ -55,6 +59,7 @@ impl Command {
             "recheck" => Command::Recheck,
             "override" => Command::Override { reason: args },
             "ship" => Command::Ship { environment: args },
+            "rollback" => Command::Rollback { environment: args },
             other => Command::Unknown {
                 name: other.to_owned(),
             },
@@ -73,6 +78,9 @@ impl fmt::Display for Command {
                 reason: Some(arg), ..
             }
             | Command::Ship {
+                environment: Some(arg),
+            }
+            | Command::Rollback {
                 environment: Some(arg),
             } => write!(f, " {arg}"),
             _ => Ok(()),
@@ -117,13 +125,15 @@ mod tests {
 
     #[test]
     fn each_command_with_and_without_arguments() {
-        assert_snapshot!(commands("/help\n/recheck\n/override\n/override flaky CI, see #12\n/ship\n/ship production"), @r#"
+        assert_snapshot!(commands("/help\n/recheck\n/override\n/override flaky CI, see #12\n/ship\n/ship production\n/rollback\n/Rollback eu"), @r#"
         Help
         Recheck
         Override { reason: None }
         Override { reason: Some("flaky CI, see #12") }
         Ship { environment: None }
         Ship { environment: Some("production") }
+        Rollback { environment: None }
+        Rollback { environment: Some("eu") }
         "#);
     }
 

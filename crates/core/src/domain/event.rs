@@ -36,6 +36,10 @@ pub enum DomainEvent {
         /// that finds more recorded does not check again. `None`: not a check.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_checks: Option<u32>,
+        /// A step of the ship's rollback, this attempt of it (its checks count its own
+        /// rounds); `None`: of the ship itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollback: Option<u32>,
     },
     /// A merge queue wants the gate's check on a merge group's commit (GitHub
     /// `merge_group.checks_requested`): every PR in the group is checked again.

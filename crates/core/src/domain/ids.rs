@@ -119,6 +119,15 @@ impl DeliveryId {
             Some(n) => Self(format!("ship:{ship_id}:check-{n}")),
         }
     }
+
+    /// A step of attempt `attempt` at rolling ship `ship_id` back: its start, or the
+    /// check of its watch that follows `after_checks` recorded ones.
+    pub fn rollback_step(ship_id: i64, attempt: u32, after_checks: Option<u32>) -> Self {
+        match after_checks {
+            None => Self(format!("ship:{ship_id}:rollback-{attempt}")),
+            Some(n) => Self(format!("ship:{ship_id}:rollback-{attempt}:check-{n}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

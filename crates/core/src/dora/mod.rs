@@ -5,7 +5,7 @@ mod bands;
 mod dashboard;
 mod fact;
 mod metrics;
-mod prometheus;
+pub(crate) mod prometheus;
 mod since;
 mod stats;
 mod table;

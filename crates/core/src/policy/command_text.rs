@@ -66,7 +66,8 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
          | `/help` | shows this | anyone |\n\
          | `/recheck` | evaluates the gate again | anyone |\n\
          | `/override <reason>` | passes the gate for the current head commit; recorded in an audit log; a new push ends it | {ovr} or higher |\n\
-         | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} or higher |\n\n\
+         | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} or higher |\n\
+         | `/rollback [environment]` | redeploys the environment's last deployment judged healthy, now, then opens the revert | {ship} or higher |\n\n\
          Commands go on a line of their own; quoted or code-formatted commands are ignored.\n\n\
          ### Policy in force\n\n\
          - Size: fails above {max} lines, advice above {warn} lines; files: {max_files}.\n\

@@ -26,6 +26,7 @@ fn resource(rest: &[&str]) -> Option<Routes> {
         ["merge_requests", _, _] => merge_requests::merge_request_parts,
         ["repository", ..] => project::repository,
         ["deployments", ..] => project::deployments,
+        ["jobs", ..] => project::jobs,
         ["statuses", ..] => project::statuses,
         ["labels", ..] => project::labels,
         ["members", ..] => project::members,
