@@ -37,6 +37,8 @@ fn main() {
                     draft: false,
                     state: "open",
                     head_sha: format!("{number:040x}"),
+                    head_ref: format!("feature-{number}"),
+                    base_ref: "main".into(),
                     base_sha: BASE_SHA.into(),
                     labels: vec![],
                     files: small_files(),

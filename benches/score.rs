@@ -27,6 +27,7 @@ fn snapshot(files: usize) -> PrSnapshot {
         state: PrState::Open,
         draft: false,
         head_sha: CommitSha::new("a".repeat(40)),
+        head_ref: None,
         base_ref: "main".into(),
         base_sha: CommitSha::new("b".repeat(40)),
         labels: vec![],
@@ -53,10 +54,11 @@ fn bench(c: &mut Criterion) {
     let pr = snapshot(3000);
     let config =
         RepoConfig::parse(".github/smallbatch.yml", "size:\n  ignore: ['**/*.snap']\n").unwrap();
+    let base = policy::BaseFacts::new(ForgeKind::GitHub, Some(GITATTRIBUTES.to_owned()));
     c.bench_function("evaluate 3000-file PR", |b| {
-        b.iter(|| policy::evaluate(std::hint::black_box(&pr), &config, Some(GITATTRIBUTES)))
+        b.iter(|| policy::evaluate(std::hint::black_box(&pr), &config, &base))
     });
-    let eval = policy::evaluate(&pr, &config, Some(GITATTRIBUTES));
+    let eval = policy::evaluate(&pr, &config, &base);
     c.bench_function("render check + comment for 3000-file PR", |b| {
         b.iter(|| {
             (

@@ -1,17 +1,21 @@
 //! Wires settings, store, forges, HTTP server and worker into one running process.
+
+mod setup;
 use crate::forge::github::{GitHubApp, GitHubForge};
 use crate::forge::gitlab::{GitLabApp, GitLabForge};
 use crate::forge::Forge;
 use crate::server::{self, AppState};
-use crate::settings::{GitHubSettings, GitLabSettings, Settings, SweepSettings};
+use crate::settings::{GitHubSettings, GitLabSettings, Settings, SweepSettings, UiSettings};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Prometheus;
 use crate::worker::{self, Ctx};
 use crate::worker_runtime;
+use axum::Router;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,8 @@ pub struct App {
     pub state: AppState,
     pub ctx: Arc<Ctx>,
     pub sweep: SweepSettings,
+    /// The web pages for people.
+    pub ui: UiSettings,
 }
 
 impl App {
@@ -76,6 +82,12 @@ impl App {
             job_stored: job_stored.clone(),
             worker_id: worker_id(),
             verdicts: Default::default(),
+            teams: Default::default(),
+            pages_url: settings
+                .ui
+                .public_url
+                .clone()
+                .filter(|_| settings.ui.enabled()),
         });
         let state = AppState {
             store,
@@ -97,6 +109,7 @@ impl App {
             state,
             ctx,
             sweep: settings.sweep.clone(),
+            ui: settings.ui.clone(),
         }
     }
 
@@ -118,6 +131,19 @@ impl App {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), StartError> {
+        let (router, working) = self.start(worker_runtime, &shutdown);
+        let stop = shutdown.clone();
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        shutdown.cancel();
+        working.stopped().await;
+        served.map_err(StartError::Serve)
+    }
+
+    /// Spawns the worker and the sweep on `worker_runtime`, until `shutdown`; returns the
+    /// router to serve.
+    fn start(self, worker_runtime: &Handle, shutdown: &CancellationToken) -> (Router, Working) {
         let worker = worker_runtime.spawn(worker::run(self.ctx.clone(), shutdown.clone()));
         let sweep = self.sweep.interval.map(|interval| {
             worker_runtime.spawn(worker::sweep::run(
@@ -126,17 +152,25 @@ impl App {
                 shutdown.clone(),
             ))
         });
-        let router = server::router(self.state);
-        let stop = shutdown.clone();
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        shutdown.cancel();
-        let _ = worker.await;
-        if let Some(sweep) = sweep {
+        let pages = server::ui::router(self.state.store.clone(), &self.ui, self.state.dora);
+        let router = server::router(self.state).merge(pages);
+        (router, Working { worker, sweep })
+    }
+}
+
+/// The worker and the sweep of a started [`App`].
+struct Working {
+    worker: JoinHandle<()>,
+    sweep: Option<JoinHandle<()>>,
+}
+
+impl Working {
+    /// Waits until both have stopped (after the shutdown token is cancelled).
+    async fn stopped(self) {
+        let _ = self.worker.await;
+        if let Some(sweep) = self.sweep {
             let _ = sweep.await;
         }
-        served.map_err(StartError::Serve)
     }
 }
 
@@ -152,9 +186,39 @@ fn worker_id() -> String {
 /// `smallbatch serve`: runs until SIGTERM or Ctrl-C. The worker runs on a runtime of its
 /// own whose threads yield the CPU to intake (see `worker_runtime`), so a busy worker does
 /// not delay acknowledging webhooks.
+///
+/// With neither forge configured it serves the setup page instead (see [`setup`]).
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let store = Store::connect(&settings.database_url).await?;
     let worker_runtime = worker_runtime::build().map_err(StartError::Runtime)?;
+    let listener =
+        TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_shutdown(shutdown.clone()));
+    let served = if settings.needs_setup() {
+        tracing::info!(
+            listen = %settings.listen,
+            "smallbatch serving the setup page: no GitHub App or GitLab settings yet"
+        );
+        setup::serve(store, worker_runtime.handle(), settings, listener, shutdown).await
+    } else {
+        let app = app(store, worker_runtime.handle(), &settings)?;
+        tracing::info!(listen = %settings.listen, "smallbatch serving");
+        app.run_with_worker_on(worker_runtime.handle(), listener, shutdown)
+            .await
+    };
+    // The worker has drained; its runtime may not block this one while it stops.
+    worker_runtime.shutdown_background();
+    served
+}
+
+/// The process `settings` describe, its worker's store handle on `worker_runtime`.
+fn app(store: Store, worker_runtime: &Handle, settings: &Settings) -> Result<App, StartError> {
     let worker_store = {
         let _on_worker_runtime = worker_runtime.enter();
         store.for_other_runtime()
@@ -169,23 +233,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             .transpose()
             .map_err(|e| StartError::Telemetry(e.to_string()))?,
     };
-    let app = App::with_worker_store(store, worker_store, forges, &settings);
-    let listener =
-        TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: settings.listen,
-                source,
-            })?;
-    tracing::info!(listen = %settings.listen, "smallbatch serving");
-    let shutdown = CancellationToken::new();
-    tokio::spawn(signal_shutdown(shutdown.clone()));
-    let served = app
-        .run_with_worker_on(worker_runtime.handle(), listener, shutdown)
-        .await;
-    // The worker has drained; its runtime may not block this one while it stops.
-    worker_runtime.shutdown_background();
-    served
+    Ok(App::with_worker_store(
+        store,
+        worker_store,
+        forges,
+        settings,
+    ))
 }
 
 /// The GitHub App as settings describe it.

@@ -59,13 +59,24 @@ fn main() -> ExitCode {
             database_url,
             failure_window,
         } => report(repo, &since, &database_url, &failure_window),
-        Command::Check(args) => match local::run(&args, &mut std::io::stdout().lock()) {
-            Ok(outcome) => ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1)),
-            Err(e) => {
-                say(&format!("smallbatch check: {e}"));
-                ExitCode::from(2)
-            }
-        },
+        Command::Check(args) => {
+            // Written whole at the end: a reader that stops early (`| head -1`) closes the
+            // pipe, which must not turn the verdict's exit code into an error.
+            let mut out = Vec::new();
+            let result = local::run(&args, &mut out);
+            let _ = std::io::stdout().lock().write_all(&out);
+            check_exit(result)
+        }
+    }
+}
+
+fn check_exit(result: Result<local::CheckOutcome, local::LocalError>) -> ExitCode {
+    match result {
+        Ok(outcome) => ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1)),
+        Err(e) => {
+            say(&format!("smallbatch check: {e}"));
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -117,7 +128,11 @@ fn report(repo: Option<String>, since: &str, database_url: &str, failure_window:
     });
     match result {
         Ok(metrics) => {
-            print!("{}", smallbatch::dora::render_table(&metrics));
+            let _ = write!(
+                std::io::stdout(),
+                "{}",
+                smallbatch::dora::render_table(&metrics)
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -41,3 +41,22 @@ pub async fn delivery_metrics(
     let window = time::Duration::try_from(failure_window).unwrap_or(dora::DEFAULT_FAILURE_WINDOW);
     Ok(dora::compute(&facts, from, now, window))
 }
+
+/// The latest reading of each watched metric among the ships started within `within`.
+pub async fn latest_readings(
+    store: &Store,
+    within: std::time::Duration,
+) -> StoreResult<Vec<crate::ship::gauges::Latest>> {
+    let now = store.now().await?;
+    let since = time::Duration::try_from(within)
+        .ok()
+        .and_then(|w| now.checked_sub(w))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let ships: Vec<ShipRecord> = store
+        .ships(None, since)
+        .await?
+        .into_iter()
+        .filter_map(|s| serde_json::from_str(&s.data).ok())
+        .collect();
+    Ok(crate::ship::gauges::latest(&ships))
+}

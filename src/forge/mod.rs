@@ -14,6 +14,7 @@ use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, MergeGroup, Permission, PrNumber,
     PrRef, PrSnapshot, RepoRef, StatusTarget,
 };
+use crate::policy::owners::Membership;
 use crate::policy::{Conclusion, SizeLabel};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -97,6 +98,18 @@ pub enum DeploymentStart {
     /// The forge deploys on its own (GitLab: the target branch's pipeline); its
     /// deployment events are followed by commit and environment.
     Following,
+}
+
+/// A rollback: a commit deployed before, redeployed in place of a regressed deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackDeployment<'a> {
+    pub sha: &'a CommitSha,
+    pub environment: &'a str,
+    /// The deployment of `sha` that was judged healthy, where known.
+    pub healthy: Option<u64>,
+    /// The regressed deployment it replaces, where known.
+    pub regressed: Option<u64>,
+    pub description: &'a str,
 }
 
 /// One attempt at delivering a webhook, as the forge logged it.
@@ -261,6 +274,11 @@ pub trait Forge: Send + Sync {
     /// What `user` may do in the repository.
     async fn permission(&self, repo: &RepoRef, user: &str) -> ForgeResult<Permission>;
 
+    /// The logins of the team (GitHub's `org/team`) or group (GitLab's `group` or
+    /// `group/subgroup`) that an owner `handle` names, as seen from `repo`; what the forge
+    /// answers when it knows none or may not say (`NotFound`, `Forbidden`).
+    async fn team_members(&self, repo: &RepoRef, handle: &str) -> ForgeResult<Membership>;
+
     /// Mergeability and every other check on `head`.
     async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness>;
 
@@ -280,6 +298,17 @@ pub trait Forge: Send + Sync {
         sha: &CommitSha,
         environment: &str,
         description: &str,
+    ) -> ForgeResult<DeploymentStart>;
+
+    /// Redeploys a commit deployed before, in place of a regressed deployment: a new
+    /// Deployment on GitHub (marked `payload.smallbatch.rollback_of`), which the team's CD
+    /// performs like any other; on GitLab the re-run of the healthy deployment's job, as
+    /// its "Rollback environment" button does. Never twice: a rollback an earlier attempt
+    /// started is adopted.
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
     ) -> ForgeResult<DeploymentStart>;
 
     /// Records a deployment's outcome on the forge (e.g. failed after a regression).

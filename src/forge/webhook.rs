@@ -1,5 +1,6 @@
 //! What every forge's webhook parser returns, and the helpers they share.
 
+use crate::policy::codeowners;
 use crate::policy::config::CONFIG_PATHS;
 use serde::Deserialize;
 
@@ -31,9 +32,14 @@ pub enum WebhookError {
     MissingField(&'static str),
 }
 
-/// Whether a push changing `path` (relative to the repository root) can change verdicts.
+/// Whether a push changing `path` (relative to the repository root) can change verdicts:
+/// the policy, the attributes, and CODEOWNERS wherever either forge reads it (its owners
+/// count when `reviews.owners` is `codeowners`).
 pub(crate) fn is_policy_file(path: &str) -> bool {
-    CONFIG_PATHS.contains(&path) || OTHER_POLICY_FILES.contains(&path)
+    CONFIG_PATHS.contains(&path)
+        || OTHER_POLICY_FILES.contains(&path)
+        || codeowners::GITHUB_PATHS.contains(&path)
+        || codeowners::GITLAB_PATHS.contains(&path)
 }
 
 /// One commit of a push, as both forges list it: the paths it touched.

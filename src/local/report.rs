@@ -20,8 +20,11 @@ pub struct JsonReport<'a> {
     pub exceeded: bool,
     /// The policy's `SizeScore`. Per file (`files`): path, previous_path, additions,
     /// deletions, binary, lines (what it adds to the score) and excluded (null when counted,
-    /// else `{"kind": ...}` saying why). Totals: lines, counted_files, max_lines, warn_lines,
-    /// max_files; `truncated` is always null, a local diff being complete.
+    /// else `{"kind": ...}` saying why) and budget (the index in `budgets` of the
+    /// `size.paths` budget it counts toward instead of the score, absent when none).
+    /// Totals: lines, counted_files (both outside every budget), max_lines, warn_lines,
+    /// max_files, and `budgets` (each budget's paths, max_lines, lines and files; absent
+    /// when the policy has none); `truncated` is always null, a local diff being complete.
     pub size: &'a SizeScore,
     pub tests: &'a TestsOutcome,
 }

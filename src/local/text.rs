@@ -3,12 +3,14 @@
 //! The verdict, the range and where the policy came from; then the guidance the PR comment
 //! would give, without its markup; then every file, counted ones with their counts and the
 //! others with the reason they don't count.
-use super::evaluate::BasePolicy;
+use super::evaluate::{owners_to_ask, BasePolicy};
 use super::git::Range;
 use super::plain::plain_text;
 use crate::domain::{FileStatus, ForgeKind};
+use crate::policy::codeowners::Owner;
 use crate::policy::comment::guidance_comment;
 use crate::policy::config::CONFIG_PATHS;
+use crate::policy::owners::Source;
 use crate::policy::render::check_text;
 use crate::policy::{Evaluation, Exclusion, FileOutcome};
 use std::io::{self, Write};
@@ -40,6 +42,7 @@ pub fn write_text(
             CONFIG_PATHS.join(" or ")
         )?,
     }
+    write_owners(out, eval, policy)?;
     // The forge is not known here; the guidance is worded as on GitHub.
     if let Some(comment) = guidance_comment(eval, ForgeKind::GitHub) {
         writeln!(out, "\n{}", plain_text(&comment))?;
@@ -49,6 +52,44 @@ pub fn write_text(
     }
     write_counted(out, eval)?;
     write_excluded(out, eval)
+}
+
+/// Whom the change will ask, one line per group of files with the same owners.
+fn write_owners(out: &mut dyn Write, eval: &Evaluation, policy: &BasePolicy) -> io::Result<()> {
+    let owners = owners_to_ask(eval, policy);
+    if owners.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nOwners to ask:")?;
+    for group in &owners.groups {
+        let whom: Vec<String> = group.owners.iter().map(Owner::to_string).collect();
+        let whom = match whom.as_slice() {
+            [] => "anyone but the author".to_owned(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        };
+        let whom = match group.need {
+            1 => whom,
+            n => format!("{n} approvals from {whom}"),
+        };
+        let source = match &group.source {
+            Source::Codeowners {
+                file,
+                section,
+                lines,
+            } => {
+                let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                let word = if lines.len() == 1 { "line" } else { "lines" };
+                match section {
+                    Some(s) => format!("{file} {word} {}, section [{s}]", lines.join(", ")),
+                    None => format!("{file} {word} {}", lines.join(", ")),
+                }
+            }
+            Source::Rule { index } => format!("reviews.rules[{index}]"),
+        };
+        writeln!(out, "  {}: {whom} ({source})", group.paths.join(", "))?;
+    }
+    Ok(())
 }
 
 /// A table in the shape of `git diff --numstat`, with the lines each file adds to the score.
@@ -61,9 +102,20 @@ fn write_counted(out: &mut dyn Write, eval: &Evaluation) -> io::Result<()> {
         out,
         "\nCounted: {}, {} (a file counts its added plus deleted lines; a deleted file 1, a \
          binary file 0)",
-        files(counted.len()),
+        files(eval.size.counted_files as usize),
         plural(eval.size.lines, "line", "lines")
     )?;
+    for budget in &eval.size.budgets {
+        writeln!(
+            out,
+            "Path budget {}: {} of {} lines in {}, counted apart{}",
+            budget.paths.join(", "),
+            budget.lines,
+            budget.max_lines,
+            files(budget.files as usize),
+            if budget.over() { ", over" } else { "" }
+        )?;
+    }
     // git's numstat shows `-` for a binary file's counts.
     let numbers = |f: &FileOutcome| {
         if f.binary {
@@ -87,11 +139,11 @@ fn write_counted(out: &mut dyn Write, eval: &Evaluation) -> io::Result<()> {
     )?;
     for file in counted {
         let [a, d, l] = numbers(file);
-        writeln!(
-            out,
-            "  {a:>added$}  {d:>deleted$}  {l:>lines$}  {}",
-            described(file)
-        )?;
+        let mut what = described(file);
+        if let Some(budget) = file.budget.and_then(|i| eval.size.budgets.get(i)) {
+            what.push_str(&format!(" (budget {})", budget.paths.join(", ")));
+        }
+        writeln!(out, "  {a:>added$}  {d:>deleted$}  {l:>lines$}  {what}")?;
     }
     Ok(())
 }
@@ -199,7 +251,47 @@ pub(super) mod tests {
             config: RepoConfig::parse("policy.yml", yaml).expect("valid policy"),
             file,
             gitattributes: gitattributes.map(str::to_owned),
+            codeowners: None,
         }
+    }
+
+    #[test]
+    fn owners_to_ask_are_listed_per_group_of_files() {
+        let files = [
+            file("src/billing/a.rs", FileStatus::Modified, 10, 2),
+            file("src/billing/b.rs", FileStatus::Added, 5, 0),
+            file("db/schema.sql", FileStatus::Modified, 3, 0),
+            file("tests/a.rs", FileStatus::Added, 5, 0),
+        ];
+        let mut policy = policy(
+            Some(".github/smallbatch.yml"),
+            "reviews:\n  owners: codeowners\n  rules:\n    - paths: ['db/**']\n      \
+             required_approvals: 2\n      from: [dba-ann, acme/dba]\n",
+            None,
+        );
+        policy.codeowners = Some(
+            crate::policy::CodeOwners::parse(
+                ".github/CODEOWNERS",
+                "* @lead\n/src/billing/ @carol @acme/billing\n",
+                ForgeKind::GitHub,
+            )
+            .expect("valid CODEOWNERS"),
+        );
+        let text = text_of(&files, &policy);
+        let owners: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "Owners to ask:")
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                "Owners to ask:",
+                "  src/billing/a.rs, src/billing/b.rs: @carol or @acme/billing (.github/CODEOWNERS line 2)",
+                "  db/schema.sql, tests/a.rs: @lead (.github/CODEOWNERS line 1)",
+                "  db/schema.sql: 2 approvals from @dba-ann or @acme/dba (reviews.rules[0])",
+            ]
+        );
     }
 
     #[test]
@@ -227,6 +319,26 @@ pub(super) mod tests {
             Some(".github/smallbatch.yml"),
             "size:\n  max_files: 4\n  ignore: [\"docs/*.md\"]\n",
             Some("generated/** linguist-generated\nlegacy/** linguist-vendored\n"),
+        );
+        insta::assert_snapshot!(text_of(&files, &policy));
+    }
+
+    #[test]
+    fn a_path_budget_counts_apart_and_names_its_files() {
+        let files = [
+            file(
+                "db/migrations/0042_accounts.sql",
+                FileStatus::Added,
+                2100,
+                0,
+            ),
+            file("src/accounts.rs", FileStatus::Modified, 20, 4),
+            file("tests/accounts.rs", FileStatus::Added, 12, 0),
+        ];
+        let policy = policy(
+            Some(".github/smallbatch.yml"),
+            "size:\n  paths:\n    - paths: ['db/migrations/']\n      max_lines: 2000\n",
+            None,
         );
         insta::assert_snapshot!(text_of(&files, &policy));
     }

@@ -1,5 +1,5 @@
-//! `GET /metrics`: the queue, and delivery metrics over the last 30 days, in the
-//! Prometheus text format.
+//! `GET /metrics`: the queue, delivery metrics over the last 30 days, and the latest
+//! reading of each metric ships watch, in the Prometheus text format.
 use super::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -38,6 +38,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )
         .await?;
         out.push_str(&crate::dora::render_prometheus(&delivery));
+        let readings = crate::report::latest_readings(&state.store, DELIVERY_WINDOW).await?;
+        out.push_str(&crate::ship::gauges::render_prometheus(&readings));
         Ok::<_, crate::store::StoreError>(out)
     }
     .await;

@@ -1,12 +1,18 @@
-//! The HTTP shell: webhook intake and health. Intake only verifies, normalizes and
-//! durably stores; all work happens in the worker.
+//! The HTTP shell: webhook intake and health, and the setup page while no forge is
+//! configured. Intake only verifies, normalizes and durably stores; all work happens in
+//! the worker.
 
 mod github_webhook;
 mod gitlab_webhook;
 mod health;
 mod intake;
 mod metrics;
+pub mod setup;
 pub mod signature;
+mod switch;
+pub mod ui;
+
+pub use switch::Switch;
 
 use crate::store::Store;
 use axum::extract::DefaultBodyLimit;
@@ -19,6 +25,9 @@ use tower_http::trace::TraceLayer;
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not a real delivery.
 pub const MAX_WEBHOOK_BYTES: usize = 25 * 1024 * 1024;
+
+/// Where GitHub delivers the app's webhooks (the manifest names it too).
+pub const GITHUB_WEBHOOK_PATH: &str = "/webhooks/github";
 
 #[derive(Clone)]
 pub struct AppState {
@@ -36,7 +45,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/webhooks/github", post(intake::github))
+        .route(GITHUB_WEBHOOK_PATH, post(intake::github))
         .route("/webhooks/gitlab", post(intake::gitlab))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

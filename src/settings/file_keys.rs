@@ -9,6 +9,8 @@ const KNOWN: &[(&str, &[&str])] = &[
         &[
             "listen",
             "database_url",
+            "public_url",
+            "credentials_file",
             "log_format",
             "worker",
             "github",
@@ -16,6 +18,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "telemetry",
             "sweep",
             "dora",
+            "ui",
         ],
     ),
     (
@@ -34,6 +37,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "private_key_path",
             "private_key",
             "webhook_secret",
+            "url",
             "api_url",
         ],
     ),
@@ -41,6 +45,7 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("telemetry", &["prometheus_url"]),
     ("sweep", &["interval_secs"]),
     ("dora", &["failure_window"]),
+    ("ui", &["token", "trusted_header"]),
 ];
 
 /// The dotted names of the keys in `table` that no section takes, sorted.

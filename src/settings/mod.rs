@@ -1,10 +1,19 @@
 //! Process settings from an optional `smallbatch.toml`, overridden by `SMALLBATCH_*`
 //! environment variables (`__` separates sections: `SMALLBATCH_GITHUB__APP_ID`).
 //!
+//! Between the two, the credentials file the setup page wrote (see [`credentials`]).
+//!
 //! Deserialization is lenient (everything optional) and validation is ours, so that a
 //! bad setting stops start-up with one line naming the variable an operator would set.
 
+pub mod credentials;
 mod file_keys;
+mod ui;
+
+pub use ui::{UiAccess, UiSettings};
+mod setup;
+
+pub use setup::{SetupSettings, CREDENTIALS_FILE_NAME, DEFAULT_GITHUB_URL};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -27,10 +36,27 @@ pub enum SettingsError {
     UnknownKeys { file: String, keys: Vec<String> },
     #[error("invalid setting {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error("no forge configured: set SMALLBATCH_GITHUB__APP_ID (GitHub) or SMALLBATCH_GITLAB__TOKEN (GitLab), or both")]
-    NoForge,
     #[error("cannot read settings: {0}")]
     Source(String),
+    #[error("cannot read the credentials file {file}: {reason}")]
+    Credentials { file: String, reason: String },
+    /// A GitHub App setting is wrong while the credentials file sets the app.
+    #[error("{error} (the GitHub App's settings come from the credentials file {file}, then from the environment)")]
+    FromCredentials {
+        file: String,
+        error: Box<SettingsError>,
+    },
+}
+
+impl SettingsError {
+    fn names_github_setting(&self) -> bool {
+        let github = |name: &str| name.starts_with("SMALLBATCH_GITHUB__");
+        match self {
+            Self::Missing(names) => names.iter().any(|n| github(n)),
+            Self::Invalid { name, .. } => github(name),
+            _ => false,
+        }
+    }
 }
 
 fn missing_list(names: &[&str]) -> String {
@@ -60,6 +86,17 @@ pub struct Settings {
     pub sweep: SweepSettings,
     /// How delivery metrics count failures.
     pub dora: DoraSettings,
+    /// The web pages for people: the dashboard and a page per PR.
+    pub ui: UiSettings,
+    /// The setup page's settings; it is served when neither forge is configured.
+    pub setup: SetupSettings,
+}
+
+impl Settings {
+    /// Neither GitHub nor GitLab is configured: `serve` shows the setup page.
+    pub fn needs_setup(&self) -> bool {
+        self.github.is_none() && self.gitlab.is_none()
+    }
 }
 
 /// Delivery metrics (`GET /metrics`; `smallbatch report` reads the same variable).
@@ -164,6 +201,8 @@ pub struct GitLabSettings {
 struct Raw {
     listen: Option<String>,
     database_url: Option<String>,
+    public_url: Option<String>,
+    credentials_file: Option<PathBuf>,
     log_format: Option<String>,
     worker: RawWorker,
     github: RawGitHub,
@@ -171,6 +210,7 @@ struct Raw {
     telemetry: RawTelemetry,
     sweep: RawSweep,
     dora: RawDora,
+    ui: ui::RawUi,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -240,16 +280,19 @@ struct RawGitHub {
     private_key_path: Option<PathBuf>,
     private_key: Option<SecretString>,
     webhook_secret: Option<SecretString>,
+    /// The web URL, for GitHub Enterprise Server; the API's follows from it.
+    url: Option<String>,
     api_url: Option<String>,
 }
 
 impl RawGitHub {
+    /// No credential is set. Which GitHub (`url`, `api_url`) is no credential: with
+    /// only those, the setup page registers the app there.
     fn is_empty(&self) -> bool {
         self.app_id.is_none()
             && self.private_key_path.is_none()
             && self.private_key.is_none()
             && self.webhook_secret.is_none()
-            && self.api_url.is_none()
     }
 
     fn missing(&self) -> Vec<&'static str> {
@@ -275,6 +318,10 @@ impl Settings {
     /// Loads `file` (when given, it must exist) or `./smallbatch.toml` (when present),
     /// then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_with(file, &env_source())
+    }
+
+    fn load_with(file: Option<&Path>, env: &config::Environment) -> Result<Self, SettingsError> {
         let file_source = match file {
             Some(path) => config::File::from(path).required(true),
             None => config::File::with_name("smallbatch").required(false),
@@ -286,13 +333,29 @@ impl Settings {
             let file = file.map_or("smallbatch.toml".to_owned(), |p| p.display().to_string());
             return Err(SettingsError::UnknownKeys { file, keys });
         }
-        let raw: Raw = config::Config::builder()
-            .add_source(file_source)
-            .add_source(env_source())
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| SettingsError::Source(e.to_string()))?;
-        Self::validate(raw)
+        let without_credentials =
+            raw_from(&[&file_source, env]).map_err(|e| SettingsError::Source(e.to_string()))?;
+        // Where the credentials file is follows from the other settings.
+        let path = credentials_path(&without_credentials);
+        let Some(credentials) = credentials_source(&path)? else {
+            return Self::validate(without_credentials);
+        };
+        let raw = raw_from(&[&file_source, credentials.as_ref(), env]).map_err(|e| {
+            SettingsError::Credentials {
+                file: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        Self::validate(raw).map_err(|error| {
+            if error.names_github_setting() {
+                SettingsError::FromCredentials {
+                    file: path.display().to_string(),
+                    error: Box::new(error),
+                }
+            } else {
+                error
+            }
+        })
     }
 
     fn validate(raw: Raw) -> Result<Self, SettingsError> {
@@ -320,9 +383,17 @@ impl Settings {
             }
         };
         let worker = validate_worker(raw.worker)?;
-        if raw.github.is_empty() && raw.gitlab.is_empty() {
-            return Err(SettingsError::NoForge);
-        }
+        let (github_url, github_api_url) =
+            setup::github_urls(raw.github.url.as_deref(), raw.github.api_url.as_deref())?;
+        let setup = SetupSettings {
+            public_url: setup::public_url(raw.public_url.as_deref())?,
+            credentials_file: setup::credentials_file(
+                raw.credentials_file.as_deref(),
+                &database_url,
+            ),
+            github_url,
+            github_api_url: github_api_url.clone(),
+        };
         // Every missing setting of both sections is named at once.
         let mut missing = Vec::new();
         if !raw.github.is_empty() {
@@ -337,7 +408,7 @@ impl Settings {
         let github = if raw.github.is_empty() {
             None
         } else {
-            Some(validate_github(raw.github)?)
+            Some(validate_github(raw.github, github_api_url)?)
         };
         let gitlab = if raw.gitlab.is_empty() {
             None
@@ -358,6 +429,7 @@ impl Settings {
             },
             None => DoraSettings::default(),
         };
+        let ui = ui::validate_ui(raw.ui, setup.public_url.clone(), listen)?;
         Ok(Self {
             listen,
             database_url,
@@ -368,8 +440,54 @@ impl Settings {
             prometheus_url,
             sweep,
             dora,
+            ui,
+            setup,
         })
     }
+}
+
+type Source = dyn config::Source + Send + Sync;
+
+/// The settings from `sources`, each overriding the ones before it.
+fn raw_from(sources: &[&Source]) -> Result<Raw, config::ConfigError> {
+    let layers: Vec<Box<Source>> = sources.iter().map(|s| s.clone_into_box()).collect();
+    config::Config::builder()
+        .add_source(layers)
+        .build()?
+        .try_deserialize()
+}
+
+fn credentials_path(raw: &Raw) -> PathBuf {
+    setup::credentials_file(
+        raw.credentials_file.as_deref(),
+        raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL),
+    )
+}
+
+/// The credentials file as a settings source, when it exists; its unknown keys and a
+/// file that cannot be read or parsed name it.
+fn credentials_source(path: &Path) -> Result<Option<Box<Source>>, SettingsError> {
+    let failed = |reason: String| SettingsError::Credentials {
+        file: path.display().to_string(),
+        reason,
+    };
+    match std::fs::metadata(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failed(e.to_string())),
+    }
+    let source = config::File::from(path)
+        .format(config::FileFormat::Toml)
+        .required(true);
+    let keys = config::Source::collect(&source).map_err(|e| failed(e.to_string()))?;
+    let unknown = file_keys::unknown(&keys);
+    if !unknown.is_empty() {
+        return Err(SettingsError::UnknownKeys {
+            file: path.display().to_string(),
+            keys: unknown,
+        });
+    }
+    Ok(Some(Box::new(source)))
 }
 
 /// `host:port`: an IP address, or a name such as `localhost` (its first address).
@@ -465,7 +583,7 @@ fn validate_sweep(raw: RawSweep) -> Result<SweepSettings, SettingsError> {
     })
 }
 
-fn validate_github(raw: RawGitHub) -> Result<GitHubSettings, SettingsError> {
+fn validate_github(raw: RawGitHub, api_url: Url) -> Result<GitHubSettings, SettingsError> {
     let app_id = raw
         .app_id
         .ok_or(SettingsError::Missing(vec!["SMALLBATCH_GITHUB__APP_ID"]))?
@@ -505,8 +623,6 @@ fn validate_github(raw: RawGitHub) -> Result<GitHubSettings, SettingsError> {
         .ok_or(SettingsError::Missing(vec![
             "SMALLBATCH_GITHUB__WEBHOOK_SECRET",
         ]))?;
-    let api_url = raw.api_url.as_deref().unwrap_or(DEFAULT_GITHUB_API_URL);
-    let api_url = Url::parse(api_url).map_err(|e| invalid("SMALLBATCH_GITHUB__API_URL", e))?;
     Ok(GitHubSettings {
         app_id,
         private_key,
@@ -648,10 +764,9 @@ mod tests {
             Settings::validate(r).unwrap_err().to_string(),
             "missing setting SMALLBATCH_GITHUB__PRIVATE_KEY_PATH"
         );
-        assert_eq!(
-            Settings::validate(Raw::default()).unwrap_err(),
-            SettingsError::NoForge
-        );
+        // Neither forge: the setup page is served.
+        let s = Settings::validate(Raw::default()).unwrap();
+        assert!(s.needs_setup());
     }
 
     #[test]
@@ -789,6 +904,127 @@ mod tests {
                 "unknown setting in {}: github.webhook_secrets",
                 path.display()
             )
+        );
+    }
+
+    /// `smallbatch.toml` with `database_url` in `dir`, and `credentials` as the
+    /// credentials file beside the database.
+    fn files(dir: &Path, credentials: &str) -> PathBuf {
+        let settings = dir.join("smallbatch.toml");
+        let db = dir.join("sb.db");
+        std::fs::write(
+            &settings,
+            format!("database_url = \"sqlite://{}\"\n", db.display()),
+        )
+        .unwrap();
+        std::fs::write(dir.join(CREDENTIALS_FILE_NAME), credentials).unwrap();
+        settings
+    }
+
+    fn env(vars: &[(&str, &str)]) -> config::Environment {
+        env_source().source(Some(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn the_credentials_file_sets_the_github_app_and_the_environment_overrides_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = credentials::GitHubCredentials {
+            app_id: 42,
+            private_key: PEM.into(),
+            webhook_secret: "from-file".into(),
+        };
+        let settings = files(dir.path(), &credentials::render(&app, "test"));
+        let s = Settings::load_with(Some(&settings), &env(&[])).unwrap();
+        assert!(!s.needs_setup());
+        let gh = s.github.unwrap();
+        assert_eq!(gh.app_id, 42);
+        assert_eq!(gh.webhook_secret.expose_secret(), "from-file");
+        assert_eq!(gh.private_key.expose_secret(), PEM);
+        assert_eq!(
+            s.setup.credentials_file,
+            dir.path().join(CREDENTIALS_FILE_NAME)
+        );
+
+        let s = Settings::load_with(
+            Some(&settings),
+            &env(&[("SMALLBATCH_GITHUB__WEBHOOK_SECRET", "from-env")]),
+        )
+        .unwrap();
+        let gh = s.github.unwrap();
+        assert_eq!(gh.webhook_secret.expose_secret(), "from-env");
+        assert_eq!(gh.app_id, 42);
+    }
+
+    #[test]
+    fn without_a_credentials_file_or_forge_settings_the_setup_page_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = files(dir.path(), "");
+        std::fs::remove_file(dir.path().join(CREDENTIALS_FILE_NAME)).unwrap();
+        let s = Settings::load_with(
+            Some(&settings),
+            &env(&[
+                ("SMALLBATCH_PUBLIC_URL", "https://sb.example.com"),
+                ("SMALLBATCH_GITHUB__URL", "https://ghe.example.com"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.needs_setup());
+        assert_eq!(
+            s.setup.public_url.unwrap().as_str(),
+            "https://sb.example.com/"
+        );
+        assert_eq!(
+            s.setup.github_api_url.as_str(),
+            "https://ghe.example.com/api/v3"
+        );
+    }
+
+    #[test]
+    fn a_bad_credentials_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CREDENTIALS_FILE_NAME);
+
+        let settings = files(
+            dir.path(),
+            "[github]\napp_id = 1\nwebhook_secret = \"s\"\nprivate_key = \"nope\"\n",
+        );
+        assert_eq!(
+            Settings::load_with(Some(&settings), &env(&[]))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "invalid setting SMALLBATCH_GITHUB__PRIVATE_KEY: not a PEM private key (the \
+                 GitHub App's settings come from the credentials file {}, then from the \
+                 environment)",
+                path.display()
+            )
+        );
+
+        let settings = files(dir.path(), "[github]\napp_id = 1\nwebhok_secret = \"s\"\n");
+        assert_eq!(
+            Settings::load_with(Some(&settings), &env(&[]))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "unknown setting in {}: github.webhok_secret",
+                path.display()
+            )
+        );
+
+        let settings = files(dir.path(), "[github\napp_id = 1\n");
+        let e = Settings::load_with(Some(&settings), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "cannot read the credentials file {}: ",
+                path.display()
+            )),
+            "{e}"
         );
     }
 

@@ -39,11 +39,13 @@ mod jobs;
 mod locks;
 mod order_overrides;
 mod overrides;
+mod pages;
 mod postgres;
 mod prs;
 mod reach;
 mod ships;
 mod sqlite;
+mod stacks;
 mod sweep;
 mod writer;
 
@@ -53,8 +55,10 @@ pub use jobs::{Enqueued, Job};
 pub use locks::LockRecord;
 pub use order_overrides::OrderOverrideRecord;
 pub use overrides::OverrideRecord;
+pub use pages::PrPage;
 pub use prs::PrRecord;
 pub use ships::StoredShip;
+pub use stacks::BranchRecord;
 
 use crate::domain::millis;
 use dispatch::{Backend, SqliteDb};

@@ -198,6 +198,25 @@ impl Store {
         row.map(ShipRow::into_ship).transpose()
     }
 
+    /// The repository's unfinished ships, oldest first: ships in flight, and regressed
+    /// ones whose rollback or revert is still under way.
+    pub async fn unfinished_ships(&self, repo: &RepoRef) -> StoreResult<Vec<StoredShip>> {
+        let rows: Vec<ShipRow> = read!(self, |db, dialect| {
+            let sql = sql!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE repo_key = $1 AND ",
+                unfinished!(),
+                " ORDER BY id"
+            );
+            sqlx::query_as(sql.on(dialect))
+                .bind(repo.key())
+                .fetch_all(db)
+                .await
+        })?;
+        rows.into_iter().map(ShipRow::into_ship).collect()
+    }
+
     /// The newest ship, finished or not, that merged as `merge_sha` and deploys to
     /// `environment`: what a deployment status event belongs to.
     pub async fn ship_for_deployment(

@@ -39,6 +39,47 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Parked jobs that are steps of a ship: `(job id, ship id)`, oldest first.
+    pub async fn parked_ship_steps(&self) -> StoreResult<Vec<(i64, i64)>> {
+        let rows: Vec<(i64, String)> = read!(self, |db| {
+            sqlx::query_as(
+                "SELECT id, event FROM jobs WHERE state = 'parked' AND delivery_id LIKE 'ship:%' \
+                 ORDER BY id",
+            )
+            .fetch_all(db)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(job, event)| match serde_json::from_str(&event) {
+                Ok(DomainEvent::ShipStep { ship_id, .. }) => Some((job, ship_id)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Puts a parked job back in the queue, due now, as if it were new: its attempts
+    /// start again. `false` when it is no longer parked.
+    pub async fn requeue_parked(&self, job_id: i64) -> StoreResult<bool> {
+        let offset = self.offset();
+        write_one!(self, |db, dialect| {
+            let sql = sql!(
+                "UPDATE jobs SET state = 'queued', attempts = 0, worker = NULL, run_after = ",
+                now!(),
+                ", updated_at = ",
+                now!(),
+                " WHERE id = $2 AND state = 'parked'"
+            );
+            Ok(sqlx::query(sql.on(dialect))
+                .bind(offset)
+                .bind(job_id)
+                .execute(db)
+                .await?
+                .rows_affected()
+                == 1)
+        })
+    }
+
     /// The repositories named by jobs enqueued within `within`, each once, in no
     /// particular order. A GitHub repository carries the installation of its latest job.
     pub async fn recent_repos(&self, within: Duration) -> StoreResult<Vec<RepoRef>> {
@@ -183,6 +224,7 @@ impl Store {
 fn event_repo(event: DomainEvent) -> RepoRef {
     match event {
         DomainEvent::PrChanged { pr, .. }
+        | DomainEvent::PrClosed { pr }
         | DomainEvent::CommentPosted { pr, .. }
         | DomainEvent::ShipStep { pr, .. }
         | DomainEvent::ChangeMerged { pr, .. } => pr.repo,

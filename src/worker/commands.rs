@@ -1,12 +1,12 @@
 //! Chat commands in PR comments: parsed by the pure parser, acknowledged at once, each
 //! run under the permission it needs. User errors are answered in the PR; internal errors
 //! go to the log.
-use super::{controls, gate, repo_policy, ship, Ctx, JobError};
+use super::{controls, gate, owners, repo_policy, ship, Ctx, JobError};
 use crate::commands::{self, Command};
 use crate::domain::{Permission, PostedComment, PrRef, PrSnapshot};
 use crate::forge::Forge;
 use crate::policy::command_text::{self, CommandPermissions};
-use crate::policy::{render, RepoConfig};
+use crate::policy::{render, BaseFacts, RepoConfig};
 
 /// At most this many commands run from one comment; the rest are ignored.
 const MAX_COMMANDS: usize = 5;
@@ -57,17 +57,22 @@ fn is_dry_run(command: &Command) -> bool {
 struct Context {
     snap: PrSnapshot,
     config: Result<RepoConfig, crate::policy::ConfigError>,
-    gitattributes: Option<String>,
+    /// What the base says besides the policy, with the owners' teams looked up.
+    base: BaseFacts,
 }
 
 async fn context_of(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Context, JobError> {
     let snap = forge.snapshot(pr).await?;
     let commit = repo_policy::policy_commit(ctx, forge, &pr.repo, &snap.base_ref).await?;
     let loaded = repo_policy::load(ctx, forge, &pr.repo, &commit).await?;
+    let mut base = loaded.base;
+    if let Ok(config) = &loaded.config {
+        owners::look_up_teams(ctx, forge, &pr.repo, &snap, config, &mut base).await?;
+    }
     Ok(Context {
         snap,
         config: loaded.config,
-        gitattributes: loaded.gitattributes,
+        base,
     })
 }
 
@@ -95,7 +100,7 @@ async fn run(
         ship_needs: config.commands.ship_permission,
     };
     let user = &comment.author.login;
-    let policy = (config, context.gitattributes.as_deref());
+    let policy = (config, &context.base);
     match command {
         Command::Help => {
             forge
@@ -171,6 +176,13 @@ async fn run(
             forge
                 .create_comment(pr, &crate::ship::controls::text::malformed(problem))
                 .await?;
+        }
+        Command::Rollback { environment } => {
+            if !allowed(forge, pr, user, "rollback", perms.ship_needs).await? {
+                return Ok(());
+            }
+            let (snap, env) = (&context.snap, environment.as_deref());
+            ship::rollback_command(ctx, forge, pr, snap, comment, config, env).await?;
         }
     }
     Ok(())

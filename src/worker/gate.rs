@@ -1,8 +1,10 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
 use super::controls::hold_note;
 use super::score::{score, Outcome, Scored};
-use super::{Ctx, JobError};
-use crate::domain::{millis, CheckRunId, CommentId, CommitSha, PrRef, PrSnapshot, PrState};
+use super::{stack, Ctx, JobError};
+use crate::domain::{
+    millis, CheckRunId, CommentId, CommitSha, ForgeKind, PrRef, PrSnapshot, PrState,
+};
 use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
@@ -10,14 +12,14 @@ use crate::policy::hold::held_check;
 use crate::policy::render::{self, CheckText};
 use crate::policy::verdict::published;
 use crate::policy::{labels, Conclusion, Evaluation};
-use crate::store::{PrRecord, RecordedRun};
+use crate::store::{PrPage, PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
 
 pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), JobError> {
     let snap = forge.snapshot(pr).await?;
     if snap.state != PrState::Open {
         tracing::debug!(%pr, state = ?snap.state, "not open; nothing to gate");
-        return Ok(());
+        return stack::found_closed(ctx, pr, &snap).await;
     }
     let record = ctx.store.pr_record(pr).await?;
     if let Some(rec) = &record {
@@ -35,11 +37,16 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             overridden,
             held,
             release_needs,
-        } => (eval, overridden, held, release_needs),
+        } => {
+            let stack = stack::below(ctx, pr, &snap).await?;
+            (eval.with_stack(stack), overridden, held, release_needs)
+        }
         Outcome::InvalidPolicy(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
             ctx.verdicts.count("config_error");
             let status = gate_status(
+                ctx,
+                pr,
                 Conclusion::Fail,
                 render::config_error_check(&err, pr.repo.forge),
                 &snap,
@@ -53,6 +60,9 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
         held = held.is_some(), "evaluated"
     );
+    // An override holds for exactly this head; the next push ends it. A draft waits
+    // whatever was overridden: its check never stays green from its ready days.
+    let overridden = overridden.filter(|_| !snap.draft);
     let conclusion = published(
         eval.verdict.conclusion,
         overridden.is_some(),
@@ -66,7 +76,6 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
             release_needs,
             pr.repo.forge,
         ),
-        // An override holds for exactly this head; the next push ends it.
         (None, Some(record)) => {
             let note = OverrideNote {
                 actor: record.actor,
@@ -79,7 +88,7 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
         }
         (None, None) => render::check_text(&eval),
     };
-    let status = gate_status(conclusion, text, &snap);
+    let status = gate_status(ctx, pr, conclusion, text, &snap);
     ctx.verdicts.count(
         match (held.is_some(), conclusion, eval.verdict.conclusion) {
             (true, _, _) => "held",
@@ -96,15 +105,28 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     }
     reconcile_comment(ctx, forge, pr, &snap, &eval, &mut record).await?;
     reconcile_labels(forge, pr, &snap, &eval).await?;
-    save(ctx, pr, &snap, record).await
+    save(ctx, pr, &snap, record).await?;
+    stack::record(ctx, pr, &snap, eval.size.lines, &eval.stack).await
 }
 
-fn gate_status(conclusion: Conclusion, text: CheckText, snap: &PrSnapshot) -> GateStatus {
+fn gate_status(
+    ctx: &Ctx,
+    pr: &PrRef,
+    conclusion: Conclusion,
+    text: CheckText,
+    snap: &PrSnapshot,
+) -> GateStatus {
+    // A GitHub check shows its summary itself; a GitLab status shows one line, so it
+    // links to the PR's web page when people can reach it.
+    let page = match (&ctx.pages_url, pr.repo.forge) {
+        (Some(base), ForgeKind::GitLab) => Some(crate::server::ui::pr_page_url(base, pr)),
+        _ => None,
+    };
     GateStatus {
         conclusion,
         title: text.title,
         summary: text.summary,
-        details_url: snap.html_url.clone(),
+        details_url: page.unwrap_or_else(|| snap.html_url.clone()),
         target: snap.status_target.clone(),
     }
 }
@@ -141,7 +163,34 @@ async fn publish(
     }
     record.check_run_id = id.map(|i| i.0);
     record.check_fingerprint = Some(fp);
+    ctx.store
+        .save_pr_page(pr, &page_of(pr, snap, status))
+        .await?;
     Ok(true)
+}
+
+fn page_of(pr: &PrRef, snap: &PrSnapshot, status: &GateStatus) -> PrPage {
+    PrPage {
+        forge: pr.repo.forge,
+        repo: pr.repo.full_name.clone(),
+        number: pr.number.0,
+        title: snap.title.clone(),
+        html_url: snap.html_url.clone(),
+        head_sha: snap.head_sha.0.clone(),
+        conclusion: conclusion_name(status.conclusion).to_owned(),
+        check_title: status.title.clone(),
+        summary: status.summary.clone(),
+        // Set by the store from its clock.
+        evaluated_at: time::OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+fn conclusion_name(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Pass => "pass",
+        Conclusion::Wait => "wait",
+        Conclusion::Fail => "fail",
+    }
 }
 
 /// What is known of our check run on `head`, from the store alone. Before a first

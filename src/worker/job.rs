@@ -101,6 +101,7 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
             tracing::debug!(%pr, %cause, "evaluating");
             gate::evaluate(ctx, forge, pr).await
         }
+        DomainEvent::PrClosed { pr } => super::stack::closed(ctx, pr, &job.delivery_id).await,
         DomainEvent::CommentPosted { pr, comment } => {
             let forge = ctx
                 .forge(pr.repo.forge)
@@ -130,11 +131,12 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
             pr,
             ship_id,
             after_checks,
+            rollback,
         } => {
             let forge = ctx
                 .forge(pr.repo.forge)
                 .ok_or(JobError::ForgeNotConfigured(pr.repo.forge.as_str()))?;
-            super::ship::step(ctx, forge, *ship_id, *after_checks).await
+            super::ship::step(ctx, forge, *ship_id, *after_checks, *rollback).await
         }
         DomainEvent::PolicyChanged { repo, branch } => {
             let forge = ctx

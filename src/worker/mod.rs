@@ -7,9 +7,11 @@ mod controls;
 mod gate;
 mod job;
 mod merge_group;
+mod owners;
 mod repo_policy;
 mod score;
 mod ship;
+mod stack;
 pub mod sweep;
 
 pub use job::JobError;
@@ -58,6 +60,11 @@ pub struct Ctx {
     /// Unique per process, recorded with each lease.
     pub worker_id: String,
     pub verdicts: VerdictCounts,
+    /// Members of the teams owners name, read recently.
+    pub teams: owners::TeamCache,
+    /// Where the web page of each PR is published, when people can reach it: GitLab's
+    /// commit status links there, since GitLab has nowhere else to show the summary.
+    pub pages_url: Option<url::Url>,
 }
 
 impl Ctx {

@@ -1,15 +1,18 @@
-//! Reads the repository's policy and `.gitattributes` from the base commit.
-//! Both are cached by commit: content at a commit never changes, so a PR re-evaluated
-//! on the same base costs no API call.
+//! Reads the repository's policy, `.gitattributes` and, when the policy asks for owners,
+//! CODEOWNERS from the base commit. Files are cached by commit: content at a commit never
+//! changes, so a PR re-evaluated on the same base costs no API call.
 use super::{Ctx, JobError};
 use crate::domain::{CommitSha, RepoRef};
 use crate::forge::Forge;
-use crate::policy::config::config_paths;
-use crate::policy::{ConfigError, RepoConfig};
+use crate::policy::codeowners::{self, CodeOwners};
+use crate::policy::config::{config_paths, OwnersSource};
+use crate::policy::{BaseFacts, ConfigError, RepoConfig};
 
 pub struct RepoPolicy {
+    /// A broken CODEOWNERS, or a missing one the policy asks for, is an error here too.
     pub config: Result<RepoConfig, ConfigError>,
-    pub gitattributes: Option<String>,
+    /// `.gitattributes` and CODEOWNERS; no teams looked up yet (see `owners`).
+    pub base: BaseFacts,
 }
 
 /// The commit of `branch` whose policy applies: the branch head as of the last policy
@@ -46,17 +49,48 @@ pub async fn load(
     base: &CommitSha,
 ) -> Result<RepoPolicy, JobError> {
     let mut config = Ok(RepoConfig::default());
+    let mut policy_file = None;
     for path in config_paths(repo.forge) {
         if let Some(text) = file_at(ctx, forge, repo, base, path).await? {
             config = RepoConfig::parse_for(repo.forge, path, &text);
+            policy_file = Some((path, text));
             break;
         }
     }
     let gitattributes = file_at(ctx, forge, repo, base, ".gitattributes").await?;
+    let mut facts = BaseFacts::new(repo.forge, gitattributes);
+    let wants_owners = matches!(&config, Ok(c) if c.reviews.owners == OwnersSource::Codeowners);
+    if wants_owners {
+        match first_codeowners(ctx, forge, repo, base).await? {
+            Some((path, text)) => match CodeOwners::parse(path, &text, repo.forge) {
+                Ok(parsed) => facts.codeowners = Some(parsed),
+                Err(e) => config = Err(e),
+            },
+            None => {
+                let (file, text) = policy_file.unwrap_or_default();
+                config = Err(codeowners::missing(file, &text, repo.forge));
+            }
+        }
+    }
     Ok(RepoPolicy {
         config,
-        gitattributes,
+        base: facts,
     })
+}
+
+/// The first CODEOWNERS in the forge's own order of places.
+async fn first_codeowners(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+    commit: &CommitSha,
+) -> Result<Option<(&'static str, String)>, JobError> {
+    for path in codeowners::paths(repo.forge) {
+        if let Some(text) = file_at(ctx, forge, repo, commit, path).await? {
+            return Ok(Some((path, text)));
+        }
+    }
+    Ok(None)
 }
 
 async fn file_at(

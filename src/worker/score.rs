@@ -1,6 +1,6 @@
 //! The gate's decision on one PR, before anything is published: shared by the PR's own
 //! gate and the merge queue's group check, so both judge a PR the same way.
-use super::{repo_policy, Ctx, JobError};
+use super::{owners, repo_policy, Ctx, JobError};
 use crate::domain::{Permission, PrRef, PrSnapshot};
 use crate::forge::Forge;
 use crate::policy::config::StaleReviews;
@@ -58,7 +58,9 @@ pub(super) async fn score(
         }
         _ => snap,
     };
-    let eval = policy::evaluate(&snap, &config, policy.gitattributes.as_deref());
+    let mut base = policy.base;
+    owners::look_up_teams(ctx, forge, &pr.repo, &snap, &config, &mut base).await?;
+    let eval = policy::evaluate(&snap, &config, &base);
     let overridden = ctx.store.override_for(pr, &snap.head_sha).await?;
     let held = ctx.store.hold_on(pr).await?;
     Ok(Scored {

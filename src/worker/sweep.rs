@@ -8,6 +8,8 @@
 //! - both forges: lists the open PRs of recently active repositories (one call per
 //!   repository) and queues an evaluation of each whose head the bot has not evaluated
 //!   and that has no job waiting or running;
+//! - queues again the parked steps of unfinished ships, so a ship stopped by an outage
+//!   longer than its retries finishes once it is over;
 //! - deletes a bounded batch of jobs completed long ago, so the queue table stays small.
 
 use super::{Ctx, JobError};
@@ -62,6 +64,8 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Completed jobs deleted after [`DONE_JOBS_KEPT`].
     pub pruned: u64,
+    /// Parked steps of unfinished ships queued again.
+    pub resumed: usize,
 }
 
 /// Sweeps every `interval` (between all replicas) until `shutdown`. The first sweep
@@ -144,7 +148,8 @@ async fn sweep_under_lease(ctx: &Ctx, sweeper: &mut Sweeper, shutdown: &Cancella
             match result {
                 Ok(report) => tracing::info!(
                     redelivered = report.redelivered, repos = report.repos,
-                    requeued = report.requeued, pruned = report.pruned, "sweep done"
+                    requeued = report.requeued, resumed = report.resumed,
+                    pruned = report.pruned, "sweep done"
                 ),
                 Err(e) => tracing::warn!(error = %e, "sweep stopped; next one retries"),
             }
@@ -211,6 +216,7 @@ impl Sweeper {
         if report.requeued > 0 {
             ctx.job_stored.notify_one();
         }
+        report.resumed = super::ship::resume_parked(ctx).await?;
         report.pruned = prune_done_jobs(ctx).await?;
         Ok(report)
     }

@@ -4,7 +4,7 @@
 use crate::support::fake_github::{small_files, FakeFile, Write};
 use crate::support::github_world::{GitHubWorld, INSTALLATION, REPO};
 use crate::support::sha;
-use crate::support::world::{ready_to_ship, World, SHIP_POLICY};
+use crate::support::world::{make_ready, ready_to_ship, World, SHIP_POLICY};
 use smallbatch::domain::{InstallationId, PrNumber, PrRef, RepoRef};
 use std::time::Duration;
 
@@ -237,10 +237,10 @@ async fn ship_and_deploy(w: &GitHubWorld) -> u64 {
 async fn ship_merges_deploys_watches_and_reports_healthy_once() {
     let w = ready_world().await;
     let comment = ship_and_deploy(&w).await;
-    assert!(w
-        .gh
-        .comment_body(comment)
-        .contains("Deployed. Watching production"));
+    assert!(w.gh.comment_body(comment).contains(
+        "Deployed. Watching production (0 checks so far):\n\nNo reading yet: the first is due \
+         1 min after the deployment."
+    ));
 
     w.advance(Duration::from_secs(61)).await;
     assert_eq!(
@@ -267,6 +267,9 @@ async fn a_regression_marks_the_deployment_failed_and_opens_a_revert() {
     let w = ready_world().await;
     let comment = ship_and_deploy(&w).await;
     w.prom.set_current(0.034);
+    // One breaching reading waits for a second in a row (`failures: 2`).
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(w.writes(), [Write::CommentEdited { id: comment }]);
     w.advance(Duration::from_secs(61)).await;
     let deployment = w.gh.state().deployments[0].0;
     assert_eq!(
@@ -332,6 +335,7 @@ async fn a_healthy_revert_restores_service_and_delivery_metrics_show_it() {
     let w = ready_world().await;
     ship_and_deploy(&w).await;
     w.prom.set_current(0.034);
+    w.advance(Duration::from_secs(61)).await;
     w.advance(Duration::from_secs(61)).await;
     assert!(w.writes().contains(&Write::RevertOpened {
         of: 7,
@@ -576,4 +580,51 @@ async fn a_merge_that_fails_for_another_reason_says_only_that_something_went_wro
     );
     assert!(!body.contains("Resource not accessible"), "{body}");
     assert!(!body.contains("403"), "{body}");
+}
+
+/// A rollback deployment that fails is said plainly; the revert is the way back.
+#[tokio::test]
+async fn a_failed_rollback_deployment_says_service_is_not_restored() {
+    let w = ready_world().await;
+    ship_and_deploy(&w).await;
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    make_ready(&w, 8, &sha(2)).await;
+    w.say(8, 502, "alice", "/ship").await;
+    w.deployed(8).await;
+    w.settle().await;
+    w.prom.set_current(0.034);
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    let writes = w.writes();
+    assert!(
+        writes
+            .iter()
+            .any(|x| matches!(x, Write::RollbackCreated { sha, .. } if *sha == merge_sha())),
+        "{writes:#?}"
+    );
+    w.rollback_deployed(7, "failure").await;
+    w.settle().await;
+    let comment = w
+        .bot_comments(8)
+        .into_iter()
+        .find(|c| c.contains("## Shipping"))
+        .unwrap();
+    assert!(
+        comment.contains(
+            "The rollback deployment to **production** failed. Service is **not** restored: \
+             ship the revert, or comment `/rollback` to try again."
+        ),
+        "{comment}"
+    );
+    w.advance(Duration::from_secs(600)).await;
+    w.writes();
+    assert!(w
+        .store
+        .ships(None, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.finished));
+    w.assert_quiet();
 }

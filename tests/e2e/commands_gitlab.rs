@@ -2,12 +2,12 @@
 //! Prometheus; the clock is the store's, moved on by the test. On GitLab `/ship` merges
 //! and then follows the deployment the target branch's pipeline reports.
 use crate::support;
-use crate::support::world::{ready_to_ship, team_world, World};
+use crate::support::world::{make_ready, ready_to_ship, team_world, World};
 
 use crate::support::fake_github::{small_files, FakeFile};
 use crate::support::fake_gitlab::{merge_commit_sha, Write};
 use crate::support::gitlab_world::{
-    GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK, PROJECT,
+    deployment_of, job_of, GitLabWorld, BASE_SHA, DEPLOYMENT_HOOK, MERGE_REQUEST_HOOK, PROJECT,
 };
 use crate::support::sha;
 use smallbatch::domain::{PrNumber, PrRef, RepoRef};
@@ -311,6 +311,9 @@ async fn a_regression_opens_a_revert_even_though_gitlab_keeps_ci_deployments() {
     let note = ship_and_deploy(&w).await;
     w.gl.take_calls();
     w.prom.set_current(0.034);
+    // One breaching reading waits for a second in a row (`failures: 2`).
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(w.writes(), [Write::NoteEdited { id: note }]);
     w.advance(Duration::from_secs(61)).await;
     let mut expected = revert_opened().to_vec();
     expected.push(Write::NoteEdited { id: note });
@@ -330,7 +333,7 @@ async fn a_regression_opens_a_revert_even_though_gitlab_keeps_ci_deployments() {
     assert_eq!(
         revert.description,
         "Reverts !7 (`0000000`), which regressed in **production** after deploying:\n\n\
-         - **error rate**: 0.034 over max 0.01 (3.4×)\n\n\
+         - **error rate**: 0.034 over max 0.01 (3.4×), 2 of 2 readings in a row\n\n\
          Opened by smallbatch. Ship it with `/ship` to restore service.\n"
     );
     assert_snapshot!("ship_regressed", w.gl.note_body(note));
@@ -348,6 +351,9 @@ async fn a_regression_marks_an_api_deployment_failed_and_opens_a_revert() {
     let note = ship_and_deploy(&w).await;
     w.gl.state().deployments.get_mut(&DEPLOYMENT).unwrap().by_ci = false;
     w.prom.set_current(0.034);
+    // One breaching reading waits for a second in a row (`failures: 2`).
+    w.advance(Duration::from_secs(61)).await;
+    assert_eq!(w.writes(), [Write::NoteEdited { id: note }]);
     w.advance(Duration::from_secs(61)).await;
     let mut expected = vec![Write::DeploymentUpdated {
         id: DEPLOYMENT,
@@ -425,5 +431,57 @@ async fn a_failed_deployment_says_so_in_words_and_tags_the_requester_and_author(
         ),
         "{body}"
     );
+    w.assert_quiet();
+}
+
+/// A rollback GitLab refuses (the healthy deployment's job may not run again) is said
+/// in GitLab's words, and the revert is opened all the same.
+#[tokio::test]
+async fn a_rollback_gitlab_refuses_says_why_and_still_reverts() {
+    let w = ready_world().await;
+    w.say(7, 501, "alice", "/ship").await;
+    w.ci_deployed(7).await;
+    w.settle().await;
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    make_ready(&w, 8, &sha(2)).await;
+    w.say(8, 502, "alice", "/ship").await;
+    w.ci_deployed(8).await;
+    w.settle().await;
+    w.writes();
+    let job = job_of(deployment_of(7));
+    w.gl.state().jobs_not_retryable.push(job);
+    w.prom.set_current(0.034);
+    w.advance(Duration::from_secs(61)).await;
+    w.advance(Duration::from_secs(61)).await;
+    let writes = w.writes();
+    assert!(
+        !writes.iter().any(|x| matches!(x, Write::JobRetried { .. })),
+        "{writes:#?}"
+    );
+    assert!(
+        writes.iter().any(|x| matches!(x, Write::MrOpened { .. })),
+        "{writes:#?}"
+    );
+    let note = w
+        .bot_comments(8)
+        .into_iter()
+        .find(|c| c.contains("## Shipping"))
+        .unwrap();
+    assert!(
+        note.contains(&format!(
+            "GitLab refused to start the rollback of **production**: job {job} cannot run \
+             again (403 Forbidden  - Job is not retryable). Service is **not** restored: ship \
+             the revert, or comment `/rollback` to try again."
+        )),
+        "{note}"
+    );
+    // The rollback is over: nothing waits for a deployment that will not come.
+    let ships = w
+        .store
+        .ships(None, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    assert!(ships.iter().all(|s| s.finished), "{ships:#?}");
     w.assert_quiet();
 }

@@ -25,6 +25,8 @@ fn open_prs(gh: &FakeGitHub) {
                 draft: false,
                 state: "open",
                 head_sha: sha(100 + i as u32),
+                head_ref: format!("feature-{}", number),
+                base_ref: "main".into(),
                 base_sha: BASE_SHA.into(),
                 labels: vec![],
                 files: small_files(),

@@ -19,7 +19,7 @@ fn in_order(mut calls: Vec<String>) -> Vec<String> {
 /// Opens change `n` at `head` and returns the calls its evaluation made, after a change
 /// of the same size class was evaluated: the token, the base commit's policy and the
 /// size label are known, as in a running process.
-async fn calls_of_opening<W: World>(
+pub(crate) async fn calls_of_opening<W: World>(
     w: &W,
     n: u64,
     head: &str,
@@ -59,7 +59,7 @@ async fn opening_an_oversized_change_costs_six_calls_in_steady_state<W: World>(
 
 /// GitHub: the PR, its files and reviews; the check run, the guidance comment when
 /// one is due, and the label.
-fn github_opening(n: u64, guidance: bool) -> Vec<String> {
+pub(crate) fn github_opening(n: u64, guidance: bool) -> Vec<String> {
     let repo = "/repos/octo-org/widgets";
     let mut calls = vec![
         format!("GET {repo}/pulls/{n}"),
@@ -76,7 +76,7 @@ fn github_opening(n: u64, guidance: bool) -> Vec<String> {
 
 /// GitLab: the MR, its approvals and diffs; the commit status, the guidance note when
 /// one is due, and the labels set by updating the MR.
-fn gitlab_opening(n: u64, guidance: bool) -> Vec<String> {
+pub(crate) fn gitlab_opening(n: u64, guidance: bool) -> Vec<String> {
     let project = "/api/v4/projects/acme%2Ftools%2Fwidgets";
     let mr = format!("{project}/merge_requests/{n}");
     let mut calls = vec![

@@ -139,24 +139,12 @@ fn pull_request_edited_counts_only_when_retargeted() {
 fn pull_request_actions_that_do_not_change_the_verdict() {
     let cases = [
         (
-            "pull_request.closed",
-            "pull_request.closed: does not change the verdict",
-        ),
-        (
             "pull_request.assigned",
             "pull_request.assigned: does not change the verdict",
         ),
         (
             "pull_request.review_requested",
             "pull_request.review_requested: does not change the verdict",
-        ),
-        (
-            "pull_request.labeled",
-            "pull_request.labeled: labels do not change the verdict",
-        ),
-        (
-            "pull_request.unlabeled",
-            "pull_request.unlabeled: labels do not change the verdict",
         ),
     ];
     for (name, reason) in cases {
@@ -166,6 +154,43 @@ fn pull_request_actions_that_do_not_change_the_verdict() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_label_change_is_evaluated_unless_it_is_a_size_label() {
+    // The fixtures add and remove `bug`, which `exempt.labels` may name.
+    for action in ["labeled", "unlabeled"] {
+        let cause = format!("pull_request.{action}");
+        assert_eq!(
+            parse_fixture("pull_request", &cause),
+            events(vec![pr_changed(hello_world(), 2, HEAD_SHA, &cause)]),
+        );
+        // The bot's own size labels come back as these actions: they are not evaluated.
+        let mut ours = fixture(&cause);
+        ours["label"]["name"] = json!("size/XL");
+        assert_eq!(
+            parse_value("pull_request", &ours).unwrap(),
+            ignored(&format!(
+                "pull_request.{action}: `size/XL` is a size label, which smallbatch sets itself"
+            )),
+        );
+        ours.as_object_mut().unwrap().remove("label");
+        let err = parse_value("pull_request", &ours).unwrap_err();
+        assert_eq!(err.to_string(), "payload is missing `label`");
+    }
+}
+
+#[test]
+fn a_closed_pull_request_restacks_the_ones_above_it() {
+    assert_eq!(
+        parse_fixture("pull_request", "pull_request.closed"),
+        events(vec![DomainEvent::PrClosed {
+            pr: PrRef {
+                repo: hello_world(),
+                number: PrNumber(2),
+            },
+        }]),
+    );
 }
 
 #[test]
@@ -617,28 +642,32 @@ fn pull_request_without_a_number_names_the_field() {
 }
 
 #[test]
-fn a_merged_pull_request_is_told_with_its_title_and_body() {
+fn a_merged_pull_request_restacks_and_is_told_with_its_title_and_body() {
     let mut payload = fixture("pull_request.closed");
     payload["pull_request"]["merged"] = json!(true);
     payload["pull_request"]["title"] = json!("Revert \"Add invoices\"");
     payload["pull_request"]["body"] = json!("Reverts Codertocat/Hello-World#1");
+    let pr = PrRef {
+        repo: RepoRef::github("Codertocat/Hello-World", InstallationId(1)),
+        number: PrNumber(2),
+    };
     assert_eq!(
         parse_value("pull_request", &payload).unwrap(),
-        Parsed::Events(vec![DomainEvent::ChangeMerged {
-            pr: PrRef {
-                repo: RepoRef::github("Codertocat/Hello-World", InstallationId(1)),
-                number: PrNumber(2),
-            },
-            title: "Revert \"Add invoices\"".into(),
-            body: "Reverts Codertocat/Hello-World#1".into(),
-        }])
+        Parsed::Events(vec![
+            DomainEvent::PrClosed { pr: pr.clone() },
+            DomainEvent::ChangeMerged {
+                pr,
+                title: "Revert \"Add invoices\"".into(),
+                body: "Reverts Codertocat/Hello-World#1".into(),
+            }
+        ])
     );
     // No body is an empty one.
     payload["pull_request"]["body"] = Value::Null;
     let Parsed::Events(events) = parse_value("pull_request", &payload).unwrap() else {
         panic!("an event");
     };
-    assert!(matches!(&events[0], DomainEvent::ChangeMerged { body, .. } if body.is_empty()));
+    assert!(matches!(&events[1], DomainEvent::ChangeMerged { body, .. } if body.is_empty()));
 }
 
 #[test]
@@ -652,10 +681,10 @@ fn acting_without_an_installation_is_an_error() {
     assert_eq!(err.to_string(), "payload is missing `installation`");
 
     // Events we ignore need no installation.
-    payload["action"] = json!("closed");
+    payload["action"] = json!("assigned");
     assert_eq!(
         parse_value("pull_request", &payload).unwrap(),
-        ignored("pull_request.closed: does not change the verdict"),
+        ignored("pull_request.assigned: does not change the verdict"),
     );
 }
 

@@ -171,6 +171,7 @@ async fn snapshot_of_a_real_merge_request_counts_unreadable_diffs_from_the_files
             state: PrState::Open,
             draft: true,
             head_sha: CommitSha::new(head),
+            head_ref: Some("delete-designs-v2".into()),
             base_ref: "master".into(),
             base_sha: CommitSha::new(base),
             labels: [

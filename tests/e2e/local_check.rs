@@ -615,6 +615,100 @@ mod end_to_end {
         repo
     }
 
+    /// The owners are read at the base's tip, like the policy: a branch that rewrites
+    /// CODEOWNERS does not choose its own reviewers.
+    #[test]
+    fn the_owners_to_ask_come_from_the_bases_codeowners() {
+        let repo = TestRepo::init("main");
+        repo.write(".github/smallbatch.yml", "reviews:\n  owners: codeowners\n");
+        repo.write(
+            ".github/CODEOWNERS",
+            "* @lead\n/src/billing/ @carol @acme/billing\ndocs/ @writers\n",
+        );
+        repo.write("README.md", "readme\n");
+        repo.commit_all("main");
+        repo.git(&["checkout", "-q", "-b", "feature"]);
+        repo.write("src/billing/tax.rs", numbered_lines("tax", 4));
+        repo.write("src/billing/invoice.rs", numbered_lines("invoice", 2));
+        repo.write("docs/billing.md", numbered_lines("docs", 2));
+        repo.write("build.rs", numbered_lines("build", 1));
+        repo.write(".github/CODEOWNERS", "* @me\n");
+        repo.commit_all("feature");
+        let (outcome, out) = check(&repo, None, OutputFormat::Text);
+        assert_eq!(outcome, CheckOutcome::WithinLimits);
+        let owners: Vec<&str> = out
+            .lines()
+            .skip_while(|l| *l != "Owners to ask:")
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                "Owners to ask:",
+                "  .github/CODEOWNERS, build.rs: @lead (.github/CODEOWNERS line 1)",
+                "  docs/billing.md: @writers (.github/CODEOWNERS line 3)",
+                "  src/billing/invoice.rs, src/billing/tax.rs: @carol or @acme/billing (.github/CODEOWNERS line 2)",
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_broken_codeowners_at_the_base_is_an_error_naming_its_line() {
+        let repo = TestRepo::init("main");
+        repo.write(".smallbatch.yml", "reviews:\n  owners: codeowners\n");
+        repo.write("CODEOWNERS", "* @lead\n!docs/ @writers\n");
+        repo.commit_all("main");
+        repo.git(&["checkout", "-q", "-b", "feature"]);
+        repo.write("a.rs", "a\n");
+        repo.commit_all("feature");
+        let err = run(
+            &args(repo.path(), None, OutputFormat::Text),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "invalid policy file at the tip of the base: CODEOWNERS:2: `!docs/`: negation"
+            ),
+            "{err}"
+        );
+    }
+
+    /// `smallbatch check | head -1`: the reader closes the pipe after the first line, and
+    /// the exit code is still the verdict's (1: over the limit), not an error.
+    #[test]
+    fn a_reader_closing_the_pipe_early_keeps_the_verdicts_exit_code() {
+        use std::io::Read;
+        use std::process::Stdio;
+        // 3,000 files: a listing larger than the pipe's 64 KiB buffer, so writing it must
+        // meet the closed pipe.
+        let repo = repo_with_limit_10_and_feature_of(1);
+        for n in 0..3_000 {
+            repo.write(&format!("src/generated_module_{n:05}.rs"), "x\n");
+        }
+        repo.commit_all("many files");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smallbatch"))
+            .arg("check")
+            .current_dir(repo.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("smallbatch check starts");
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .take()
+            .expect("piped stdout")
+            .read_exact(&mut first)
+            .expect("the first bytes of the verdict");
+        // The pipe's read end is now closed.
+        let output = child.wait_with_output().expect("smallbatch check ends");
+        assert_eq!(String::from_utf8_lossy(&first), "3,001 lines: ove");
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    }
+
     #[test]
     fn within_the_limit_exits_0() {
         let repo = repo_with_limit_10_and_feature_of(3);

@@ -1,5 +1,5 @@
 //! The policy file's JSON Schema (`smallbatch schema`) held against the parser: every
-//! policy example in the README is accepted by both, and what the parser refuses, the
+//! policy example in the README and in `docs/` is accepted by both, and what the parser refuses, the
 //! schema refuses too.
 use serde_json::Value;
 use smallbatch::policy::config::RepoConfig;
@@ -19,12 +19,29 @@ fn as_json(yaml: &str) -> Value {
     }
 }
 
-/// The README's ```yaml blocks that are policy files (not CI workflows).
+/// The README's and `docs/`'s text.
+fn documentation() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+        .iter()
+        .map(|page| std::fs::read_to_string(page).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The documentation's ```yaml blocks that are policy files (not CI workflows).
 fn readme_policies() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let text = documentation();
     let mut blocks = Vec::new();
-    let mut lines = readme.lines();
+    let mut lines = text.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "```yaml" {
             let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
@@ -37,13 +54,13 @@ fn readme_policies() -> Vec<String> {
 }
 
 #[test]
-fn every_policy_example_in_the_readme_is_valid_for_the_parser_and_the_schema() {
+fn every_policy_example_in_the_documentation_is_valid_for_the_parser_and_the_schema() {
     let validator = validator();
     let examples = readme_policies();
     assert!(examples.len() >= 2, "found {} examples", examples.len());
     for example in examples {
         RepoConfig::parse(".github/smallbatch.yml", &example)
-            .unwrap_or_else(|e| panic!("the parser refuses a README example: {e}\n{example}"));
+            .unwrap_or_else(|e| panic!("the parser refuses a documented example: {e}\n{example}"));
         let errors: Vec<String> = validator
             .iter_errors(&as_json(&example))
             .map(|e| e.to_string())
@@ -70,7 +87,17 @@ fn what_the_parser_refuses_the_schema_refuses() {
         "ship:\n  watch: 15 minutes\n",
         "ship:\n  merge_method: fast-forward\n",
         "commands:\n  ship_permission: root\n",
+        "reviews:\n  owners: github\n",
+        "reviews:\n  rules:\n    - paths: []\n",
+        "reviews:\n  rules:\n    - from: [alice]\n",
+        "reviews:\n  rules:\n    - paths: ['db/**']\n      required_approvals: 0\n",
+        "reviews:\n  rules:\n    - paths: ['db/**']\n      team: dba\n",
         "ship:\n  metrics:\n    - name: errors\n      query: rate(x[5m])\n      maximum: 1\n",
+        "size:\n  paths:\n    - paths: []\n      max_lines: 100\n",
+        "size:\n  paths:\n    - paths: ['db/**']\n      max_lines: 0\n",
+        "size:\n  paths:\n    - paths: ['db/**']\n",
+        "exempt:\n  bots: ['dependabot[bot]']\n",
+        "exempt:\n  reviews: yes please\n",
     ];
     for text in refused {
         assert!(

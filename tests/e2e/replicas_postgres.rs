@@ -3,8 +3,8 @@
 //! replicas, one replica SIGKILLed halfway. Every PR must end with the right check on its
 //! final head, one guidance comment where one is due, and no side effect done twice.
 //!
-//! Needs PostgreSQL at `SMALLBATCH_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`); a fresh database is created and dropped.
+//! Runs on the PostgreSQL server `support::postgres` finds or starts; a fresh database is
+//! created and dropped.
 
 use crate::support::fake_github::{FakeFile, FakeGitHub, FakePr, FakeReview, Write, BOT_LOGIN};
 use crate::support::github_world::{self, BASE_SHA, INSTALLATION, REPO, SECRET};
@@ -140,6 +140,8 @@ fn open_prs(gh: &FakeGitHub, plan: &Plan) {
                 draft: false,
                 state: "open",
                 head_sha: head_sha(number, 0),
+                head_ref: format!("feature-{}", number),
+                base_ref: "main".into(),
                 base_sha: BASE_SHA.into(),
                 labels: vec![],
                 files: class.files(number, 0),

@@ -146,6 +146,8 @@ impl Served {
                 draft: false,
                 state: "open",
                 head_sha: head.into(),
+                head_ref: format!("feature-{}", 3),
+                base_ref: "main".into(),
                 base_sha: BASE_SHA.into(),
                 labels: vec![],
                 files: vec![FakeFile::modified("src/lib.rs", 5, 1)],

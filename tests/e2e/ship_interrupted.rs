@@ -1,35 +1,83 @@
 //! `/ship` interrupted between every two steps, on both forges: the process dies at each
 //! call the ship makes, before the forge carries it out and, for a write, after (its
 //! answer lost), and a new process on the same database finishes the ship. Each ends
-//! exactly as the uninterrupted ship: the same writes (one merge, one deployment and one
-//! revert when regressed) and the same shipping comment states.
+//! exactly as the uninterrupted ship: the same writes (one merge, one deployment, one
+//! rollback deployment and one revert when regressed) and the same shipping comment
+//! states, the rollback's included: once its deployment is created, during its watch,
+//! and once service is restored.
 use crate::support::fake_github;
 use crate::support::fake_gitlab;
 use crate::support::github_world::{GitHubWorld, REPO};
-use crate::support::gitlab_world::GitLabWorld;
+use crate::support::gitlab_world::{deployment_of, job_of, GitLabWorld};
 use crate::support::kill::{Kill, When};
-use crate::support::world::{ready_to_ship, World};
+use crate::support::sha;
+use crate::support::world::{make_ready, ready_to_ship, World};
 use serde_json::Value;
 use std::time::Duration;
 
 /// What the test does to a ship, in order.
 #[derive(Debug, Clone, Copy)]
 enum Act {
-    /// alice comments `/ship`.
-    Ship,
-    /// The deployment of the merge reports success (on GitLab, one made through the
-    /// API, so smallbatch may mark it failed).
-    Deployed,
+    /// alice comments `/ship` on change `n`.
+    Ship(u64),
+    /// The deployment of change `n`'s merge reports success (on GitLab, one made through
+    /// the API, so smallbatch may mark it failed).
+    Deployed(u64),
+    /// The same, by GitLab's CD job (a rollback runs it again; the API may not mark it).
+    CiDeployed(u64),
     /// Production's error rate becomes `0.034`, over the bound.
     Regress,
+    /// Production's error rate is back to `0.002`.
+    Recover,
+    /// The rollback to change `n`'s merge reports success.
+    RolledBack(u64),
     /// A minute passes: the next telemetry check falls due.
     Tick,
 }
 
-/// Every step of a regressed ship: merge, deploy, one check, the verdict and revert.
-const REGRESSED: [Act; 4] = [Act::Ship, Act::Deployed, Act::Regress, Act::Tick];
+/// Every step of a regressed ship: merge, deploy, a breaching check, the second one in a
+/// row with the verdict, the rollback (nothing healthy to return to: none) and revert.
+const REGRESSED: [Act; 5] = [
+    Act::Ship(7),
+    Act::Deployed(7),
+    Act::Regress,
+    Act::Tick,
+    Act::Tick,
+];
 /// Every step of a healthy ship: merge, deploy, a check while watching, the verdict.
-const HEALTHY: [Act; 4] = [Act::Ship, Act::Deployed, Act::Tick, Act::Tick];
+const HEALTHY: [Act; 4] = [Act::Ship(7), Act::Deployed(7), Act::Tick, Act::Tick];
+/// Every step of change 8 regressing after change 7 was healthy: merge, deploy, two
+/// breaching checks, change 7 redeployed, the revert, the rollback's deployment, its
+/// watch, and service restored.
+const ROLLED_BACK: [Act; 8] = [
+    Act::Ship(8),
+    Act::CiDeployed(8),
+    Act::Regress,
+    Act::Tick,
+    Act::Tick,
+    Act::Recover,
+    Act::RolledBack(7),
+    Act::Tick,
+];
+
+/// Where the interrupted ship starts from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Start {
+    /// Change 7 ready to ship.
+    Ready,
+    /// Change 7 shipped and healthy (deployed by the CD job), change 8 ready.
+    AfterHealthy,
+}
+
+impl Start {
+    /// The change the interrupted ship ships.
+    fn change(self) -> u64 {
+        match self {
+            Start::Ready => 7,
+            Start::AfterHealthy => 8,
+        }
+    }
+}
 
 /// What a ship's interruption needs of a forge's world besides [`World`].
 trait Interruptible: World {
@@ -148,24 +196,37 @@ struct Outcome<W> {
     writes: Vec<W>,
     /// Every body the shipping comment had, in order.
     comment_states: Vec<String>,
-    /// The record's final stage and checks.
+    /// The record's final stage and checks, and its rollback's stage.
     stage: String,
     checks: u64,
+    rollback: Option<String>,
 }
 
-/// Change 7 ready to ship, no calls or comment states left to look at.
-async fn ready_world<W: Interruptible>() -> W {
+/// Change 7 ready to ship (or shipped, and change 8 ready), no calls or comment states
+/// left to look at.
+async fn ready_world<W: Interruptible>(start: Start) -> W {
     let w = ready_to_ship::<W>().await;
+    if start == Start::AfterHealthy {
+        for a in [Act::Ship(7), Act::CiDeployed(7), Act::Tick, Act::Tick] {
+            act(&w, a).await;
+            w.settle().await;
+        }
+        make_ready(&w, 8, &sha(2)).await;
+    }
     w.take_calls();
     w.forget_comment_states();
+    w.writes();
     w
 }
 
 async fn act<W: World>(w: &W, act: Act) {
     match act {
-        Act::Ship => w.comment(7, 501, "alice", "/ship").await,
-        Act::Deployed => w.deployed(7).await,
+        Act::Ship(n) => w.comment(n, 494 + n, "alice", "/ship").await,
+        Act::Deployed(n) => w.deployed(n).await,
+        Act::CiDeployed(n) => w.ci_deployed(n).await,
         Act::Regress => w.prom().set_current(0.034),
+        Act::Recover => w.prom().set_current(0.002),
+        Act::RolledBack(n) => w.rollback_deployed(n, "success").await,
         Act::Tick => w.advance_clock(Duration::from_secs(61)),
     }
 }
@@ -194,13 +255,14 @@ async fn restarted<W: Interruptible>(mut w: W) -> W {
     w
 }
 
-/// Runs `acts` on a ready change, dying at `kill` if given; returns how the ship ended
-/// and every call it made.
+/// Runs `acts` from `start`, dying at `kill` if given; returns how the ship ended and
+/// every call it made.
 async fn ship<W: Interruptible>(
+    start: Start,
     acts: &[Act],
     kill: Option<Kill>,
 ) -> (Outcome<W::Write>, Vec<String>) {
-    let mut w = ready_world::<W>().await;
+    let mut w = ready_world::<W>(start).await;
     let killed = kill.as_ref().map(Kill::to_string);
     w.arm(kill);
     for a in acts {
@@ -219,8 +281,8 @@ async fn ship<W: Interruptible>(
         .ships(None, time::OffsetDateTime::UNIX_EPOCH)
         .await
         .unwrap();
-    assert_eq!(ships.len(), 1);
-    let record: Value = serde_json::from_str(&ships[0].data).unwrap();
+    assert_eq!(ships.len() as u64, start.change() - 6);
+    let record: Value = serde_json::from_str(&ships.last().unwrap().data).unwrap();
     let seen = w.record();
     assert!(seen.unexpected.is_empty(), "{:#?}", seen.unexpected);
     let outcome = Outcome {
@@ -228,6 +290,7 @@ async fn ship<W: Interruptible>(
         comment_states: seen.comment_states,
         stage: record["stage"].as_str().unwrap().to_owned(),
         checks: record["checks_done"].as_u64().unwrap(),
+        rollback: record["rollback"]["stage"].as_str().map(String::from),
     };
     (outcome, seen.calls)
 }
@@ -235,10 +298,10 @@ async fn ship<W: Interruptible>(
 /// Every point the ship's own calls can be interrupted at: before each call, and after
 /// each write. The `/ship` command's calls come before the first look at the change's
 /// comments (for the shipping comment); a death there only repeats the command.
-fn kill_points<W: Interruptible>(calls: &[String]) -> Vec<Kill> {
+fn kill_points<W: Interruptible>(calls: &[String], change: u64) -> Vec<Kill> {
     let first = calls
         .iter()
-        .position(|c| W::lists_comments(c, 7))
+        .position(|c| W::lists_comments(c, change))
         .expect("the ship looks for its comment");
     let mut points = Vec::new();
     for (i, call) in calls.iter().enumerate().skip(first) {
@@ -253,18 +316,19 @@ fn kill_points<W: Interruptible>(calls: &[String]) -> Vec<Kill> {
 
 /// The uninterrupted ship, after checking that every interrupted one ends the same.
 async fn interrupted_everywhere<W: Interruptible>(
+    start: Start,
     acts: &[Act],
     expected_stage: &str,
 ) -> Outcome<W::Write> {
-    let (baseline, calls) = ship::<W>(acts, None).await;
+    let (baseline, calls) = ship::<W>(start, acts, None).await;
     assert_eq!(baseline.stage, expected_stage);
     let merges = baseline.writes.iter().filter(|w| W::is_merge(w)).count();
     assert_eq!(merges, 1, "{:#?}", baseline.writes);
-    let points = kill_points::<W>(&calls);
+    let points = kill_points::<W>(&calls, start.change());
     assert!(points.len() > 10, "{points:#?}");
     for kill in points {
         let label = kill.to_string();
-        let (outcome, _) = ship::<W>(acts, Some(kill)).await;
+        let (outcome, _) = ship::<W>(start, acts, Some(kill)).await;
         assert_eq!(outcome, baseline, "{label}");
     }
     baseline
@@ -308,14 +372,64 @@ fn gitlab_regressed(outcome: Outcome<fake_gitlab::Write>) {
     assert_eq!(updates.len(), 2, "{updates:#?}");
 }
 
+/// GitHub: one rollback Deployment of change 7's merge, after the regressed one was
+/// marked failed and before the revert.
+fn github_rolled_back(outcome: Outcome<fake_github::Write>) {
+    use fake_github::Write;
+    let rollbacks: Vec<&Write> = outcome
+        .writes
+        .iter()
+        .filter(|w| {
+            matches!(
+                w,
+                Write::RollbackCreated { .. } | Write::RevertOpened { .. }
+            )
+        })
+        .collect();
+    assert!(
+        matches!(
+            rollbacks[..],
+            [Write::RollbackCreated { sha, .. }, Write::RevertOpened { of: 8, .. }] if *sha == merge_sha_of(7)
+        ),
+        "{:#?}",
+        outcome.writes
+    );
+}
+
+/// GitLab: change 7's deployment job run once again, before the revert.
+fn gitlab_rolled_back(outcome: Outcome<fake_gitlab::Write>) {
+    use fake_gitlab::Write;
+    let rollbacks: Vec<&Write> = outcome
+        .writes
+        .iter()
+        .filter(|w| matches!(w, Write::JobRetried { .. } | Write::MrOpened { .. }))
+        .collect();
+    assert!(
+        matches!(
+            rollbacks[..],
+            [Write::JobRetried { job, .. }, Write::MrOpened { .. }] if *job == job_of(deployment_of(7))
+        ),
+        "{:#?}",
+        outcome.writes
+    );
+}
+
 async fn a_regressed_ship_interrupted_anywhere_merges_deploys_and_reverts_once<W: Interruptible>(
     then: fn(Outcome<W::Write>),
 ) {
-    then(interrupted_everywhere::<W>(&REGRESSED, "regressed").await);
+    then(interrupted_everywhere::<W>(Start::Ready, &REGRESSED, "regressed").await);
 }
 
 async fn a_healthy_ship_interrupted_anywhere_watches_and_reports_once<W: Interruptible>() {
-    interrupted_everywhere::<W>(&HEALTHY, "healthy").await;
+    interrupted_everywhere::<W>(Start::Ready, &HEALTHY, "healthy").await;
+}
+
+async fn a_rollback_interrupted_anywhere_redeploys_reverts_and_restores_once<W: Interruptible>(
+    then: fn(Outcome<W::Write>),
+) {
+    let outcome = interrupted_everywhere::<W>(Start::AfterHealthy, &ROLLED_BACK, "regressed").await;
+    assert_eq!(outcome.rollback.as_deref(), Some("restored"));
+    then(outcome);
 }
 
 on_both_forges!(
@@ -324,7 +438,15 @@ on_both_forges!(
         gitlab_regressed
     ),
     a_healthy_ship_interrupted_anywhere_watches_and_reports_once,
+    a_rollback_interrupted_anywhere_redeploys_reverts_and_restores_once(
+        github_rolled_back,
+        gitlab_rolled_back
+    ),
 );
+
+fn merge_sha_of(n: u64) -> String {
+    format!("{:040x}", 0xeeee_0000_u64 + n)
+}
 
 fn merge_sha() -> String {
     format!("{:040x}", 0xeeee_0000_u64 + 7)
@@ -335,12 +457,12 @@ fn merge_sha() -> String {
 #[tokio::test]
 async fn a_502_on_creating_the_deployment_still_deploys_once() {
     use fake_github::Write;
-    let w = ready_world::<GitHubWorld>().await;
+    let w = ready_world::<GitHubWorld>(Start::Ready).await;
     let create = format!("POST /repos/{REPO}/deployments");
     w.gh.state()
         .refusals
         .push((create.clone(), wiremock::ResponseTemplate::new(502)));
-    act(&w, Act::Ship).await;
+    act(&w, Act::Ship(7)).await;
     // The failed job is due again 5 s later.
     w.settle().await;
     let writes = w.writes();
@@ -372,7 +494,7 @@ async fn a_502_on_creating_the_deployment_still_deploys_once() {
     );
     assert_snapshot!("deploying_after_a_502", w.gh.comment_body(1002));
 
-    act(&w, Act::Deployed).await;
+    act(&w, Act::Deployed(7)).await;
     w.settle().await;
     w.advance(Duration::from_secs(61)).await;
     w.advance(Duration::from_secs(61)).await;

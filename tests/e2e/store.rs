@@ -1,6 +1,6 @@
 //! The job queue and caches, run identically against SQLite (a fresh temp file) and
-//! PostgreSQL (a fresh database per test at `SMALLBATCH_TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/test`). Time moves with `Store::advance_clock`,
+//! PostgreSQL (a fresh database per test on the server `support::postgres` finds or
+//! starts). Time moves with `Store::advance_clock`,
 //! so no test sleeps.
 
 use smallbatch::domain::{
@@ -8,7 +8,8 @@ use smallbatch::domain::{
     PrRef, RepoRef,
 };
 use smallbatch::store::{
-    Enqueued, Job, OverrideRecord, PrRecord, RecordedRun, Store, StoreError, StoredShip,
+    BranchRecord, Enqueued, Job, OverrideRecord, PrRecord, RecordedRun, Store, StoreError,
+    StoredShip,
 };
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -80,8 +81,7 @@ struct Fixture {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("SMALLBATCH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    crate::support::postgres::admin_url().to_owned()
 }
 
 impl Fixture {
@@ -188,6 +188,7 @@ on_both_backends!(
     concurrent_connects_migrate_a_fresh_database_once,
     file_cache_remembers_contents_and_absence,
     pr_record_is_upserted,
+    pr_branches_find_stacks_by_branch_per_repository,
     check_runs_are_recorded_before_and_after_creation,
     oldest_job_age_counts_from_enqueue,
     policy_head_is_per_branch_and_overwritten,
@@ -685,6 +686,84 @@ async fn pr_record_is_upserted(db: Db) {
     assert_eq!(
         store.pr_record(&pr_ref("acme/widgets", 8)).await.unwrap(),
         None
+    );
+}
+
+async fn pr_branches_find_stacks_by_branch_per_repository(db: Db) {
+    let store = db.store().await;
+    let (bottom, top) = (&pr_ref("acme/widgets", 7), &pr_ref("acme/widgets", 8));
+    let repo = &bottom.repo;
+    assert_eq!(store.pr_branches(bottom).await.unwrap(), None);
+    assert_eq!(
+        store.open_pr_with_head(repo, "feature-7").await.unwrap(),
+        None
+    );
+
+    store
+        .save_pr_branches(bottom, "feature-7", "main", 570)
+        .await
+        .unwrap();
+    store
+        .save_pr_branches(top, "feature-8", "feature-7", 8)
+        .await
+        .unwrap();
+    // Another repository's branch of the same name is no part of this stack.
+    let elsewhere = &pr_ref("acme/gadgets", 3);
+    store
+        .save_pr_branches(elsewhere, "feature-9", "feature-7", 1)
+        .await
+        .unwrap();
+    let seven = BranchRecord {
+        number: PrNumber(7),
+        head_ref: "feature-7".into(),
+        base_ref: "main".into(),
+        lines: 570,
+        open: true,
+    };
+    let eight = BranchRecord {
+        number: PrNumber(8),
+        head_ref: "feature-8".into(),
+        base_ref: "feature-7".into(),
+        lines: 8,
+        open: true,
+    };
+    assert_eq!(
+        store.open_pr_with_head(repo, "feature-7").await.unwrap(),
+        Some(seven.clone())
+    );
+    assert_eq!(
+        store.open_prs_on_base(repo, "feature-7").await.unwrap(),
+        std::slice::from_ref(&eight)
+    );
+
+    // A new score and base replace the old; a closed PR is no one's base any more.
+    store
+        .save_pr_branches(bottom, "feature-7", "develop", 30)
+        .await
+        .unwrap();
+    store.close_pr_branches(bottom).await.unwrap();
+    assert_eq!(
+        store.open_pr_with_head(repo, "feature-7").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.pr_branches(bottom).await.unwrap(),
+        Some(BranchRecord {
+            base_ref: "develop".into(),
+            lines: 30,
+            open: false,
+            ..seven
+        })
+    );
+    // Saving it again (reopened) opens it.
+    store
+        .save_pr_branches(bottom, "feature-7", "main", 30)
+        .await
+        .unwrap();
+    assert!(store.pr_branches(bottom).await.unwrap().unwrap().open);
+    assert_eq!(
+        store.open_prs_on_base(repo, "feature-7").await.unwrap(),
+        [eight]
     );
 }
 

@@ -14,7 +14,8 @@ use smallbatch::app::{App, Forges};
 use smallbatch::forge::github::GitHubForge;
 use smallbatch::forge::gitlab::GitLabForge;
 use smallbatch::settings::{
-    GitHubSettings, GitLabSettings, LogFormat, Settings, SweepSettings, WorkerSettings,
+    GitHubSettings, GitLabSettings, LogFormat, Settings, SetupSettings, SweepSettings,
+    WorkerSettings,
 };
 use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
@@ -39,6 +40,8 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
         prometheus_url: None,
         dora: Default::default(),
         sweep: SweepSettings::default(),
+        ui: Default::default(),
+        setup: SetupSettings::default(),
     }
 }
 
@@ -121,7 +124,8 @@ async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_nev
             redelivered: 1,
             repos: 1,
             requeued: 0,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     assert_eq!(w.writes(), [Write::Redelivered { id: 14 }]);
@@ -153,7 +157,8 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
             redelivered: 0,
             repos: 1,
             requeued: 1,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     w.settle().await;
@@ -209,7 +214,8 @@ async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
             redelivered: 0,
             repos: 1,
             requeued: 1,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     w.gh.take_calls();
@@ -253,7 +259,8 @@ async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer
             redelivered: 0,
             repos: 0,
             requeued: 0,
-            pruned: 1
+            pruned: 1,
+            resumed: 0
         }
     );
     // Only the delivery log was read; no repository is active any more.
@@ -294,7 +301,8 @@ async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
             redelivered: 0,
             repos: 1,
             requeued: 1,
-            pruned: 0
+            pruned: 0,
+            resumed: 0
         }
     );
     w.settle().await;
@@ -305,4 +313,61 @@ async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
         "{writes:#?}"
     );
     w.assert_quiet();
+}
+
+/// A ship's check that kept failing through an outage longer than its retries is parked;
+/// the next sweep queues it again, and the watch goes on to its verdict.
+#[tokio::test]
+async fn a_parked_ship_step_is_resumed_by_the_sweep() {
+    let w = support::world::ready_to_ship::<GitHubWorld>().await;
+    w.say(7, 501, "alice", "/ship").await;
+    w.deployed(7).await;
+    w.settle().await;
+    w.writes();
+
+    // GitHub answers nothing but 502 for longer than the check's five attempts.
+    w.gh.state().dead = true;
+    for _ in 0..600 {
+        if w.store.parked_count().await.unwrap() == 1 {
+            break;
+        }
+        // Each retry falls due: 5 s, 10 s, 20 s, 40 s after the attempt before.
+        if w.store.due_depth(Duration::ZERO).await.unwrap() == 0 {
+            w.advance_clock(Duration::from_secs(61));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.store.parked_count().await.unwrap(), 1);
+    w.gh.state().dead = false;
+    assert_eq!(w.writes(), []);
+
+    let sweeper = github_sweeper(&w);
+    let report = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();
+    assert_eq!(report.resumed, 1);
+    w.settle().await;
+    assert_eq!(w.store.parked_count().await.unwrap(), 0);
+    let comment = w
+        .bot_comments(7)
+        .into_iter()
+        .find(|c| c.contains("## Shipping"))
+        .unwrap();
+    assert!(
+        comment.contains("Watching production (1 check so far)"),
+        "{comment}"
+    );
+    w.advance(Duration::from_secs(61)).await;
+    let comment = w
+        .bot_comments(7)
+        .into_iter()
+        .find(|c| c.contains("## Shipping"))
+        .unwrap();
+    assert!(
+        comment.contains("### ✅ Operating as designed"),
+        "{comment}"
+    );
+    // A finished ship's parked steps are left to a human; there are none.
+    let again = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();
+    assert_eq!(again.resumed, 0);
+    w.writes();
+    w.gh.take_calls();
 }

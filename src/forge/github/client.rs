@@ -355,6 +355,27 @@ impl GitHubClient {
         Ok(listing.items)
     }
 
+    /// [`get_all`](Self::get_all), where the statuses in `refusals` fail as `Refused`
+    /// (see [`ApiResponse::success_or_refused`]) instead of `Permanent`.
+    pub async fn get_all_or_refused<T: DeserializeOwned>(
+        &self,
+        installation: InstallationId,
+        first: Url,
+        limit: usize,
+        refusals: &[StatusCode],
+    ) -> ForgeResult<Vec<T>> {
+        let listing = rest::paginate(&self.api_url, first, limit, move |url| async move {
+            let response = self
+                .send(installation, &ApiRequest::get(url))
+                .await?
+                .success_or_refused(refusals)?;
+            let next = response.next_link().map(|l| NextPage::Link(l.to_owned()));
+            Ok((response.json()?, next))
+        })
+        .await?;
+        Ok(listing.items)
+    }
+
     /// The GraphQL endpoint beside the REST root: `https://api.github.com/graphql`, and
     /// `https://HOST/api/graphql` for GitHub Enterprise Server's `https://HOST/api/v3`.
     pub fn graphql_url(&self) -> Url {

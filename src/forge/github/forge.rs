@@ -8,6 +8,7 @@ mod labels;
 mod merge_queue;
 mod pulls;
 mod ship;
+mod teams;
 
 use super::client::{ApiRequest, ApiResponse, GitHubClient};
 use super::{GitHubApp, RetryPolicy, SetupError};
@@ -18,8 +19,9 @@ use crate::domain::{
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
     ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, Label,
-    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits,
+    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits, RollbackDeployment,
 };
+use crate::policy::owners::Membership;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -225,6 +227,10 @@ impl Forge for GitHubForge {
         comments::permission(self.repo(repo)?, user).await
     }
 
+    async fn team_members(&self, repo: &RepoRef, handle: &str) -> ForgeResult<Membership> {
+        teams::members(self.repo(repo)?, handle).await
+    }
+
     async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
         checks::merge_readiness(self.repo(&pr.repo)?, pr, head).await
     }
@@ -246,6 +252,14 @@ impl Forge for GitHubForge {
         description: &str,
     ) -> ForgeResult<DeploymentStart> {
         ship::start_deployment(self.repo(repo)?, sha, environment, description).await
+    }
+
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
+    ) -> ForgeResult<DeploymentStart> {
+        ship::start_rollback(self.repo(repo)?, rollback).await
     }
 
     async fn set_deployment_state(

@@ -4,10 +4,12 @@
 //! - [`auth`]: App JWTs and the per-installation token cache.
 //! - [`client`]: one REST call with our headers, per-request auth and retry policy.
 //! - [`forge`]: the `Forge` operations on top of the client.
+//! - [`manifest`]: the setup page's exchange of GitHub's code for a new app.
 
 pub mod auth;
 mod client;
 pub mod forge;
+pub mod manifest;
 mod models;
 pub mod webhook;
 

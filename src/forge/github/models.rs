@@ -29,6 +29,14 @@ pub struct Branch {
     #[serde(rename = "ref")]
     pub name: String,
     pub sha: String,
+    /// The repository the branch is in; null once a fork is deleted.
+    #[serde(default)]
+    pub repo: Option<RepoName>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RepoName {
+    pub full_name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +154,11 @@ impl Deployment {
     /// Created by `/ship`, which marks its deployments in the payload.
     pub fn by_smallbatch(&self) -> bool {
         self.payload.get("smallbatch") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// Created by a rollback: the regressed deployment it replaces.
+    pub fn rollback_of(&self) -> Option<u64> {
+        self.payload.get("smallbatch")?.get("rollback_of")?.as_u64()
     }
 }
 

@@ -11,6 +11,7 @@ use crate::domain::{
     PostedComment, PrNumber, PrRef, RepoRef, User,
 };
 use crate::forge::webhook::{decode, ignored, required, PushCommit};
+use crate::policy::labels::is_size_label;
 use serde::de::IgnoredAny;
 
 pub use crate::forge::webhook::{Parsed, WebhookError};
@@ -56,20 +57,22 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
                 "pull_request.edited: title or body only, the base is unchanged",
             ))
         }
-        "closed"
-            if payload
-                .pull_request
-                .as_ref()
-                .is_some_and(|p| p.merged == Some(true)) =>
-        {
-            let repo = repo_ref(payload.repository, payload.installation)?;
-            return merged(repo, payload.pull_request);
-        }
-        // Our own label changes come back as `labeled`/`unlabeled`: reacting would loop.
+        // A label may be in `exempt.labels`. Our own size labels come back this way too:
+        // reacting to those would loop.
         "labeled" | "unlabeled" => {
-            return Ok(ignored(format!(
-                "pull_request.{action}: labels do not change the verdict"
-            )))
+            let label = required(payload.label, "label")?;
+            let name = required(label.name, "label.name")?;
+            if is_size_label(&name) {
+                return Ok(ignored(format!(
+                    "pull_request.{action}: `{name}` is a size label, which smallbatch sets itself"
+                )));
+            }
+        }
+        // The PRs stacked on it are re-evaluated, from the store alone; a merged one may
+        // also revert a shipped change.
+        "closed" => {
+            let repo = repo_ref(payload.repository, payload.installation)?;
+            return closed(repo, payload.pull_request);
         }
         _ => {
             return Ok(ignored(format!(
@@ -82,21 +85,27 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
     Ok(Parsed::Events(vec![event]))
 }
 
-/// A merged pull request: whether it reverts a shipped one is the worker's to find out.
-fn merged(
+/// A closed pull request: the PRs stacked on it are evaluated again. When it was
+/// merged, whether it reverts a shipped one is the worker's to find out as well.
+fn closed(
     repo: RepoRef,
     pull_request: Option<payload::PullRequest>,
 ) -> Result<Parsed, WebhookError> {
     let pull_request = required(pull_request, "pull_request")?;
     let number = required(pull_request.number, "pull_request.number")?;
-    Ok(Parsed::Events(vec![DomainEvent::ChangeMerged {
-        pr: PrRef {
-            repo,
-            number: PrNumber(number),
-        },
-        title: pull_request.title.unwrap_or_default(),
-        body: pull_request.body.unwrap_or_default(),
-    }]))
+    let pr = PrRef {
+        repo,
+        number: PrNumber(number),
+    };
+    let mut events = vec![DomainEvent::PrClosed { pr: pr.clone() }];
+    if pull_request.merged == Some(true) {
+        events.push(DomainEvent::ChangeMerged {
+            pr,
+            title: pull_request.title.unwrap_or_default(),
+            body: pull_request.body.unwrap_or_default(),
+        });
+    }
+    Ok(Parsed::Events(events))
 }
 
 fn pull_request_review(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookError> {
@@ -394,8 +403,15 @@ mod payload {
         pub action: Option<String>,
         pub pull_request: Option<PullRequest>,
         pub changes: Option<Changes>,
+        /// The label a `labeled` or `unlabeled` action added or removed.
+        pub label: Option<Label>,
         pub repository: Option<Repository>,
         pub installation: Option<Installation>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Label {
+        pub name: Option<String>,
     }
 
     #[derive(Deserialize)]

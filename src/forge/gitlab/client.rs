@@ -212,6 +212,26 @@ impl GitLabClient {
     }
 }
 
+impl GitLabClient {
+    /// [`get_all`](Self::get_all), where the statuses in `refusals` fail as `Refused`
+    /// (see [`ApiResponse::success_or_refused`]) instead of `Permanent`.
+    pub async fn get_all_or_refused<T: DeserializeOwned>(
+        &self,
+        first: Url,
+        limit: usize,
+        refusals: &[StatusCode],
+    ) -> ForgeResult<Listing<T>> {
+        rest::paginate(&self.api_url, first, limit, |url| async move {
+            let response = self
+                .send(&ApiRequest::get(url.clone()))
+                .await?
+                .success_or_refused(refusals)?;
+            Ok((response.json()?, next_page(&response, &url)))
+        })
+        .await
+    }
+}
+
 /// The token as a header value marked sensitive (kept out of HTTP-level logs).
 fn token_header(token: &SecretString) -> Option<HeaderValue> {
     let secret = token.expose_secret();

@@ -5,7 +5,9 @@ mod checks;
 mod comments;
 mod labels;
 mod pulls;
+mod rollback;
 mod ship;
+mod teams;
 
 use super::client::GitLabClient;
 use super::{GitLabApp, RetryPolicy, SetupError};
@@ -16,8 +18,9 @@ use crate::domain::{
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
     ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, Label, MergeMethod, MergeReadiness,
-    OpenPr, OurRun,
+    OpenPr, OurRun, RollbackDeployment,
 };
+use crate::policy::owners::Membership;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -167,6 +170,10 @@ impl Forge for GitLabForge {
         comments::permission(self, repo, user).await
     }
 
+    async fn team_members(&self, _repo: &RepoRef, handle: &str) -> ForgeResult<Membership> {
+        teams::members(self, handle).await
+    }
+
     async fn merge_readiness(&self, pr: &PrRef, head: &CommitSha) -> ForgeResult<MergeReadiness> {
         checks::merge_readiness(self, pr, head).await
     }
@@ -190,6 +197,14 @@ impl Forge for GitLabForge {
         _description: &str,
     ) -> ForgeResult<DeploymentStart> {
         Ok(DeploymentStart::Following)
+    }
+
+    async fn start_rollback(
+        &self,
+        repo: &RepoRef,
+        rollback: &RollbackDeployment<'_>,
+    ) -> ForgeResult<DeploymentStart> {
+        rollback::start_rollback(self, repo, rollback).await
     }
 
     /// GitLab keeps no description on a deployment, so `description` is unused.

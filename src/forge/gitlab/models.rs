@@ -54,6 +54,9 @@ pub struct MergeRequest {
     pub target_branch: String,
     #[serde(default)]
     pub source_branch: String,
+    /// The projects of the source and target branches: they differ for a fork's MR.
+    pub source_project_id: Option<u64>,
+    pub target_project_id: Option<u64>,
     pub diff_refs: Option<DiffRefs>,
     #[serde(default)]
     pub labels: Vec<Label>,
@@ -179,6 +182,14 @@ pub struct Member {
     pub state: Option<String>,
 }
 
+/// An entry of `GET /groups/:id/members/all`.
+#[derive(Debug, Deserialize)]
+pub struct GroupMember {
+    pub username: String,
+    /// `awaiting` for an invitation not yet accepted; absent on old instances.
+    pub membership_state: Option<String>,
+}
+
 /// GitLab's error body: `{"message": "..."}`, `{"message": {"field": ["..."]}}` for
 /// validation errors, or `{"error": "..."}`.
 #[derive(Debug, Default, Deserialize)]
@@ -249,4 +260,18 @@ mod tests {
 #[derive(Debug, Deserialize)]
 pub struct DeploymentStatus {
     pub status: String,
+}
+
+/// A deployment, as `GET deployments` lists it and `GET deployments/:id` answers.
+#[derive(Debug, Deserialize)]
+pub struct Deployment {
+    pub id: u64,
+    pub sha: Option<String>,
+    /// The CI/CD job that deployed it; `null` for one created through the API.
+    pub deployable: Option<Deployable>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Deployable {
+    pub id: u64,
 }

@@ -69,18 +69,18 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
         {
             "merge_request.update".to_owned()
         }
-        // Title, description, assignees, labels... Our own label changes come back this
-        // way: reacting would loop.
+        // Title, description, assignees, size labels... Our own size labels come back
+        // this way: reacting would loop.
         Some("update") => {
             return Ok(ignored(
-                "merge_request.update: no new commits, draft status or target branch",
+                "merge_request.update: no new commits, and no change of draft status, \
+                 target branch, reviewers or labels other than size labels",
             ))
         }
-        Some("merge") => return merged(payload.project, attributes),
-        Some("close") => {
-            return Ok(ignored(
-                "merge_request.close: the merge request is no longer open",
-            ))
+        // The MRs stacked on it are re-evaluated, from the store alone; a merged one may
+        // also revert a shipped change.
+        Some(action @ ("close" | "merge")) => {
+            return closed(action == "merge", payload.project, attributes)
         }
         Some(action) => {
             return Ok(ignored(format!(
@@ -105,26 +105,33 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
     }]))
 }
 
-/// A merged merge request: whether it reverts a shipped one is the worker's to find out.
+/// A closed or merged merge request: the MRs stacked on it are evaluated again. When it
+/// was merged, whether it reverts a shipped one is the worker's to find out as well.
 /// One without an iid (GitLab's group hooks have sent such) cannot be named: ignored.
-fn merged(
+fn closed(
+    merged: bool,
     project: Option<payload::Project>,
     attributes: payload::MergeRequestAttributes,
 ) -> Result<Parsed, WebhookError> {
+    let action = if merged { "merge" } else { "close" };
     let Some(iid) = attributes.iid else {
-        return Ok(ignored(
-            "merge_request.merge: no iid names the merge request; nothing to learn from it",
-        ));
+        return Ok(ignored(format!(
+            "merge_request.{action}: no `object_attributes.iid` to name the merge request"
+        )));
     };
-    let repo = repo_ref(project)?;
-    Ok(Parsed::Events(vec![DomainEvent::ChangeMerged {
-        pr: PrRef {
-            repo,
-            number: PrNumber(iid),
-        },
-        title: attributes.title.unwrap_or_default(),
-        body: attributes.description.unwrap_or_default(),
-    }]))
+    let pr = PrRef {
+        repo: repo_ref(project)?,
+        number: PrNumber(iid),
+    };
+    let mut events = vec![DomainEvent::PrClosed { pr: pr.clone() }];
+    if merged {
+        events.push(DomainEvent::ChangeMerged {
+            pr,
+            title: attributes.title.unwrap_or_default(),
+            body: attributes.description.unwrap_or_default(),
+        });
+    }
+    Ok(Parsed::Events(events))
 }
 
 fn push(payload: payload::PushEvent) -> Result<Parsed, WebhookError> {
@@ -300,13 +307,14 @@ mod payload {
     /// The fields an update changed, as `{previous, current}`; only these matter to the
     /// gate. `work_in_progress` is what GitLab before 13.x calls `draft`. `reviewers`
     /// changes when a review is submitted ("Request changes", "Reviewed"), which GitLab
-    /// sends only as an `update`.
+    /// sends only as an `update`. A label may be in `exempt.labels`.
     #[derive(Deserialize)]
     pub struct MergeRequestChanges {
         draft: Option<IgnoredAny>,
         work_in_progress: Option<IgnoredAny>,
         target_branch: Option<IgnoredAny>,
         reviewers: Option<IgnoredAny>,
+        labels: Option<LabelChange>,
     }
 
     impl MergeRequestChanges {
@@ -315,6 +323,35 @@ mod payload {
                 || self.work_in_progress.is_some()
                 || self.target_branch.is_some()
                 || self.reviewers.is_some()
+                || self.labels.as_ref().is_some_and(LabelChange::beyond_size)
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct LabelChange {
+        #[serde(default)]
+        previous: Vec<Label>,
+        #[serde(default)]
+        current: Vec<Label>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Label {
+        title: Option<String>,
+    }
+
+    impl LabelChange {
+        /// Whether a label other than a size label was added or removed.
+        fn beyond_size(&self) -> bool {
+            let titles = |labels: &[Label]| -> Vec<String> {
+                labels.iter().filter_map(|l| l.title.clone()).collect()
+            };
+            let (before, after) = (titles(&self.previous), titles(&self.current));
+            before
+                .iter()
+                .filter(|t| !after.contains(t))
+                .chain(after.iter().filter(|t| !before.contains(t)))
+                .any(|t| !crate::policy::labels::is_size_label(t))
         }
     }
 

@@ -2,14 +2,19 @@
 //! records that it happened (compare-and-set), then tells the people; a retry or a
 //! restart at any point reads the record and finishes the step it finds, exactly once.
 mod controls;
+mod readings;
 mod regression;
 mod request;
+mod resume;
 mod reverted;
+mod rollback;
 mod steps;
 
 pub use controls::Ask;
 pub use request::{record_override, request};
+pub use resume::resume_parked;
 pub use reverted::change_merged;
+pub use rollback::rollback_command;
 pub use steps::{deployment_changed, step};
 
 use super::{repo_policy, Ctx, JobError};
@@ -64,7 +69,7 @@ async fn save(
             stored.id,
             stored.version,
             record.stage.as_str(),
-            record.stage.finished(),
+            record.finished(),
             record.merge_sha.as_ref(),
             &encode(record),
         )
@@ -86,7 +91,7 @@ async fn publish(
     record: &mut ShipRecord,
     config: &RepoConfig,
 ) -> Result<StoredShip, JobError> {
-    let body = text::shipping_comment(stored.id, record, config.ship.watch.as_millis() as i64);
+    let body = text::shipping_comment(stored.id, record, &watching(config));
     match record.comment_id {
         Some(id) => {
             forge
@@ -107,8 +112,17 @@ async fn republish(
     record: &mut ShipRecord,
     config: &RepoConfig,
 ) -> Result<StoredShip, JobError> {
-    let body = text::shipping_comment(stored.id, record, config.ship.watch.as_millis() as i64);
+    let body = text::shipping_comment(stored.id, record, &watching(config));
     adopt_comment(ctx, forge, stored, record, &body).await
+}
+
+/// What the shipping comment shows of the policy in force.
+fn watching(config: &RepoConfig) -> text::Watching {
+    text::Watching {
+        watch_ms: config.ship.watch.as_millis() as i64,
+        interval_ms: config.ship.interval.as_millis() as i64,
+        metrics: config.ship.metrics.len(),
+    }
 }
 
 /// The shipping comment brought up to `body`, or posted; its id recorded.
@@ -163,6 +177,30 @@ async fn schedule_check(
     schedule(ctx, pr, ship_id, Some(after_checks), delay).await
 }
 
+/// A step of attempt `attempt` at rolling the ship back: its start (`after_checks:
+/// None`) or the check of its watch that follows `after_checks` recorded ones.
+async fn schedule_rollback(
+    ctx: &Ctx,
+    pr: &PrRef,
+    ship_id: i64,
+    attempt: u32,
+    after_checks: Option<u32>,
+    delay: Duration,
+) -> Result<(), JobError> {
+    let delivery = Delivery {
+        id: DeliveryId::rollback_step(ship_id, attempt, after_checks),
+        event: DomainEvent::ShipStep {
+            pr: pr.clone(),
+            ship_id,
+            after_checks,
+            rollback: Some(attempt),
+        },
+    };
+    ctx.store.enqueue_at(&delivery, delay).await?;
+    ctx.job_stored.notify_one();
+    Ok(())
+}
+
 async fn schedule(
     ctx: &Ctx,
     pr: &PrRef,
@@ -177,6 +215,7 @@ async fn schedule(
             pr: pr.clone(),
             ship_id,
             after_checks,
+            rollback: None,
         },
     };
     ctx.store.enqueue_at(&delivery, delay).await?;

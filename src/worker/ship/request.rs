@@ -7,11 +7,11 @@ use crate::domain::millis;
 use crate::domain::{PostedComment, PrRef, PrSnapshot, PrState};
 use crate::forge::Forge;
 use crate::policy::config::RepoConfig;
-use crate::policy::{self, command_text, render};
+use crate::policy::{self, command_text, render, BaseFacts};
 use crate::ship::controls::noop::{self, Route};
 use crate::ship::controls::{self, text as controls_text, RunningShip};
 use crate::ship::preconditions::{self, Item, ShipFacts};
-use crate::ship::record::{OrderSkip, ShipRecord, Stage};
+use crate::ship::record::{OrderSkip, ShipRecord, Stage, Watch};
 use crate::ship::reverts::{self, Shipped};
 use crate::ship::text;
 use crate::store::StoreError;
@@ -24,10 +24,10 @@ pub async fn request(
     pr: &PrRef,
     snap: &PrSnapshot,
     comment: &PostedComment,
-    policy: (&RepoConfig, Option<&str>),
+    policy: (&RepoConfig, &BaseFacts),
     ask: Ask<'_>,
 ) -> Result<(), JobError> {
-    let (config, gitattributes) = policy;
+    let (config, base) = policy;
     let environment = ask
         .environment
         .unwrap_or(&config.ship.environment)
@@ -76,7 +76,7 @@ pub async fn request(
             (route, vec![item], Some(merging.clone()))
         }
         PrState::Open | PrState::Closed => {
-            let facts = ship_facts(ctx, forge, pr, snap, config, gitattributes).await?;
+            let facts = ship_facts(ctx, forge, pr, snap, config, base).await?;
             let items = preconditions::checklist(&facts, pr.repo.forge);
             (Route::Merge(config.ship.merge_method), items, None)
         }
@@ -162,9 +162,9 @@ async fn ship_facts(
     pr: &PrRef,
     snap: &PrSnapshot,
     config: &RepoConfig,
-    gitattributes: Option<&str>,
+    base: &BaseFacts,
 ) -> Result<ShipFacts, JobError> {
-    let eval = policy::evaluate(snap, config, gitattributes);
+    let eval = policy::evaluate(snap, config, base);
     let overridden = ctx.store.override_for(pr, &snap.head_sha).await?.is_some();
     let readiness = forge.merge_readiness(pr, &snap.head_sha).await?;
     Ok(ShipFacts {
@@ -185,11 +185,11 @@ async fn new_ship(
     pr: &PrRef,
     snap: &PrSnapshot,
     comment: &PostedComment,
-    policy: (&RepoConfig, Option<&str>),
+    policy: (&RepoConfig, &BaseFacts),
     environment: &str,
 ) -> Result<ShipRecord, JobError> {
-    let (config, gitattributes) = policy;
-    let eval = policy::evaluate(snap, config, gitattributes);
+    let (config, base) = policy;
+    let eval = policy::evaluate(snap, config, base);
     let now = millis::of(ctx.store.now().await?);
     let first_commit_at_ms = forge
         .first_commit_at(pr)
@@ -212,14 +212,13 @@ async fn new_ship(
         merge_sha: None,
         merged_at_ms: None,
         deployment_id: None,
-        deployed_at_ms: None,
-        watch_until_ms: None,
-        baselines: Vec::new(),
-        last_check: Vec::new(),
-        checks_done: 0,
-        unknown_checks: 0,
+        watch: Watch::default(),
         deployment_marked_failed: false,
         deployment_mark_refused: None,
+        deployment_mark_error: false,
+        rollback: None,
+        revert_due: false,
+        revert_error: false,
         verdict_at_ms: None,
         comment_id: None,
         revert_pr: None,
@@ -249,14 +248,13 @@ async fn promotion(
         requested_at_ms: now,
         stage: Stage::Merged,
         deployment_id: None,
-        deployed_at_ms: None,
-        watch_until_ms: None,
-        baselines: Vec::new(),
-        last_check: Vec::new(),
-        checks_done: 0,
-        unknown_checks: 0,
+        watch: Watch::default(),
         deployment_marked_failed: false,
         deployment_mark_refused: None,
+        deployment_mark_error: false,
+        rollback: None,
+        revert_due: false,
+        revert_error: false,
         verdict_at_ms: None,
         comment_id: None,
         revert_pr: None,
@@ -363,10 +361,10 @@ pub async fn record_override(
     snap: &PrSnapshot,
     comment: &PostedComment,
     reason: &str,
-    policy: (&RepoConfig, Option<&str>),
+    policy: (&RepoConfig, &BaseFacts),
 ) -> Result<(), JobError> {
-    let (config, gitattributes) = policy;
-    let eval = policy::evaluate(snap, config, gitattributes);
+    let (config, base) = policy;
+    let eval = policy::evaluate(snap, config, base);
     let overridden = format!(
         "{}: {}",
         format!("{:?}", eval.verdict.conclusion).to_lowercase(),

@@ -3,25 +3,28 @@
 //! after a crash at any point take the same path.
 use super::regression::{finish_regression, restore_reverted};
 use super::{
-    decode, load, publish, republish, save, save_and_publish, schedule_check, ship_config, Ctx,
-    JobError,
+    decode, load, publish, readings, republish, rollback, save, save_and_publish, schedule_check,
+    ship_config, Ctx, JobError,
 };
 use crate::domain::millis;
 use crate::domain::{DeploymentRef, DeploymentState, RepoRef};
 use crate::forge::{DeploymentStart, Forge, ForgeError};
-use crate::policy::config::RepoConfig;
-use crate::ship::judge::{self, Reading};
+use crate::policy::config::{OnRegression, RepoConfig};
+use crate::ship::judge::Reading;
 use crate::ship::progress;
-use crate::ship::record::{MetricStatus, ShipRecord, Stage};
+use crate::ship::record::{ShipRecord, Stage};
+use crate::ship::rollback as ship_rollback;
 use crate::ship::text;
 use crate::store::StoredShip;
 
-/// A scheduled step: the start (`after_checks: None`) or a telemetry check.
+/// A scheduled step: the start (`after_checks: None`) or a telemetry check; of the
+/// ship, or of attempt `rollback` at rolling it back.
 pub async fn step(
     ctx: &Ctx,
     forge: &dyn Forge,
     ship_id: i64,
     after_checks: Option<u32>,
+    rollback: Option<u32>,
 ) -> Result<(), JobError> {
     let Some((stored, mut record)) = load(ctx, ship_id).await? else {
         tracing::warn!(ship = ship_id, "ship not found; step dropped");
@@ -29,10 +32,13 @@ pub async fn step(
     };
     let config = ship_config(ctx, forge, &record).await?;
     let (stored, record, config) = (&stored, &mut record, &config);
+    if let Some(attempt) = rollback {
+        return rollback::step(ctx, forge, stored, record, config, attempt, after_checks).await;
+    }
     match record.stage {
         Stage::Merging => merge(ctx, forge, stored, record, config).await,
         Stage::Merged => deploy(ctx, forge, stored, record, config).await,
-        Stage::Watching if after_checks == Some(record.checks_done) => {
+        Stage::Watching if after_checks == Some(record.watch.checks_done) => {
             watch(ctx, forge, stored, record, config).await
         }
         // This step's check is recorded (or it is the start, retried): what followed it
@@ -48,7 +54,7 @@ pub async fn step(
             let restored_at = record.verdict_at_ms.unwrap_or_default();
             restore_reverted(ctx, record, restored_at).await
         }
-        Stage::Unverified | Stage::DeployFailed | Stage::MergeFailed => {
+        Stage::Unverified | Stage::Inconclusive | Stage::DeployFailed | Stage::MergeFailed => {
             republish(ctx, forge, stored, record, config)
                 .await
                 .map(|_| ())
@@ -152,6 +158,10 @@ pub async fn deployment_changed(
     deployment: &DeploymentRef,
     state: DeploymentState,
 ) -> Result<(), JobError> {
+    // A rollback redeploys an earlier ship's commit: the event is the rollback's.
+    if let Some((stored, record)) = rollback::awaiting(ctx, repo, deployment).await? {
+        return rollback::deployment_changed(ctx, forge, stored, record, deployment, state).await;
+    }
     let found = ctx
         .store
         .ship_for_deployment(repo, &deployment.sha, &deployment.environment)
@@ -166,7 +176,7 @@ pub async fn deployment_changed(
         Stage::Merged | Stage::Deploying if state.is_final() => {}
         // Recorded by an earlier attempt at this event, which may have stopped before
         // publishing it and scheduling the first check.
-        Stage::Watching if record.checks_done == 0 => {
+        Stage::Watching if record.watch.checks_done == 0 => {
             let config = ship_config(ctx, forge, &record).await?;
             return resume_watch(ctx, forge, &stored, &mut record, &config).await;
         }
@@ -182,9 +192,9 @@ pub async fn deployment_changed(
     let now = ctx.store.now().await?;
     let watch = config.ship.watch;
     record.stage = Stage::Watching;
-    record.deployed_at_ms = Some(millis::of(now));
-    record.watch_until_ms = Some(millis::of(now) + watch.as_millis() as i64);
-    record.baselines = baselines(ctx, &config, now).await;
+    record.watch.deployed_at_ms = Some(millis::of(now));
+    record.watch.watch_until_ms = Some(millis::of(now) + watch.as_millis() as i64);
+    record.watch.baselines = baselines(ctx, &config, now).await;
     let Some(stored) = save(ctx, &stored, &record).await? else {
         return Ok(());
     };
@@ -215,7 +225,8 @@ async fn baselines(
     out
 }
 
-/// One telemetry check, recorded; then the verdict, or the next check.
+/// One telemetry check, recorded; then the verdict, or the next check. On a regression
+/// the reaction is decided with the verdict, so a retry carries out the same one.
 async fn watch(
     ctx: &Ctx,
     forge: &dyn Forge,
@@ -223,36 +234,25 @@ async fn watch(
     record: &mut ShipRecord,
     config: &RepoConfig,
 ) -> Result<(), JobError> {
-    let mut verdicts = Vec::new();
-    for (i, metric) in config.ship.metrics.iter().enumerate() {
-        let reading = match &ctx.prometheus {
-            Some(p) => p.instant(&metric.query, None).await,
-            None => Reading::Unreachable(
-                "no Prometheus is configured on this server (SMALLBATCH_TELEMETRY__PROMETHEUS_URL)"
-                    .into(),
-            ),
-        };
-        let baseline = record.baselines.get(i).copied().flatten();
-        verdicts.push((metric.name.clone(), judge::judge(metric, baseline, reading)));
-    }
-    record.checks_done += 1;
-    record.last_check = verdicts
-        .iter()
-        .map(|(name, v)| progress::metric_line(name, v))
-        .collect();
-    if record
-        .last_check
-        .iter()
-        .any(|l| l.status == MetricStatus::Unknown)
-    {
-        record.unknown_checks += 1;
-    }
+    let metrics = &config.ship.metrics;
+    let round = readings::round(ctx, metrics, &record.watch.baselines).await;
     let now = millis::of(ctx.store.now().await?);
-    let watch_over = record.watch_until_ms.is_none_or(|until| now >= until);
-    record.stage = progress::after_check(&record.last_check, record.unknown_checks, watch_over);
+    progress::record_round(&mut record.watch, metrics, &round, now, false);
+    let interval = config.ship.interval.as_millis() as i64;
+    record.stage = progress::after_check(&record.watch, metrics, now, interval);
     if record.stage.finished() {
         record.verdict_at_ms = Some(now);
         tracing::info!(pr = %record.pr, verdict = record.stage.as_str(), "ship verdict");
+    }
+    if record.stage == Stage::Regressed {
+        match config.ship.on_regression {
+            OnRegression::Rollback => {
+                let target = rollback::last_healthy(ctx, record, stored.id).await?;
+                ship_rollback::begin(record, target, None, now, true);
+            }
+            OnRegression::Revert => record.revert_due = true,
+            OnRegression::Notify => {}
+        }
     }
     let Some(stored) = save(ctx, stored, record).await? else {
         return Ok(());
@@ -269,7 +269,7 @@ async fn watch(
                 ctx,
                 &record.pr,
                 stored.id,
-                record.checks_done,
+                record.watch.checks_done,
                 config.ship.interval,
             )
             .await
@@ -294,7 +294,7 @@ async fn resume_watch(
         ctx,
         &record.pr,
         stored.id,
-        record.checks_done,
+        record.watch.checks_done,
         config.ship.interval,
     )
     .await

@@ -2,6 +2,11 @@
 //! adapter makes from in-memory state, logs every write in order, and records any call
 //! it does not know so that a test fails on it.
 use super::kill::{self, Kill, When};
+
+// Beside this file; spelt out for the bench that includes this file by its path.
+#[path = "fake_github/apps.rs"]
+pub mod apps;
+
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +53,12 @@ pub enum Write {
     DeploymentCreated {
         sha: String,
         environment: String,
+    },
+    /// A Deployment whose payload says it rolls back deployment `rollback_of`.
+    RollbackCreated {
+        sha: String,
+        environment: String,
+        rollback_of: u64,
     },
     DeploymentStatus {
         id: u64,
@@ -111,6 +122,10 @@ pub struct FakePr {
     pub draft: bool,
     pub state: &'static str,
     pub head_sha: String,
+    /// The head branch, in the repository itself (no fork).
+    pub head_ref: String,
+    /// The base branch, `main` unless the PR is stacked or retargeted.
+    pub base_ref: String,
     pub base_sha: String,
     pub labels: Vec<String>,
     pub files: Vec<FakeFile>,
@@ -165,11 +180,19 @@ pub struct State {
     pub pr_bodies: BTreeMap<u64, String>,
     /// Repository roles by login; anyone else is not a collaborator (404).
     pub roles: BTreeMap<String, String>,
+    /// Organization teams (`org/team-slug`) and their members; any other team is
+    /// unknown (404).
+    pub teams: BTreeMap<String, Vec<String>>,
+    /// Whether the App lacks the organization permission "Members: read": every team
+    /// listing answers 403, as GitHub does then.
+    pub no_members_permission: bool,
     /// Other checks on a commit: (name, status, conclusion).
     pub commit_checks: BTreeMap<String, Vec<(String, String, Option<String>)>>,
     /// Set when a PR is merged: the merge commit it produced.
     pub merge_shas: BTreeMap<u64, String>,
     pub deployments: Vec<(u64, String, String)>,
+    /// Each deployment's `payload`, as created.
+    pub deployment_payloads: BTreeMap<u64, Value>,
     /// The App's delivery log, newest first, as `GET /app/hook/deliveries` lists it.
     pub hook_deliveries: Vec<Value>,
     /// Every ref beside the branch heads, by full name (`refs/heads/gh-readonly-queue/...`).
@@ -182,6 +205,8 @@ pub struct State {
     /// Answers to calls starting with this (`GET /repos/o/r/pulls/`) are held back this
     /// long: calls in flight stay in flight, so a process can be killed mid-job.
     pub hold: Option<(String, Duration)>,
+    /// The manifest flow: manifests posted, codes handed out, apps converted.
+    pub apps: apps::Apps,
     next_id: u64,
     template_pr: Value,
 }
@@ -307,7 +332,10 @@ impl Respond for Responder {
             Some(Mischief::Delay(delay)) => Some(delay),
             None | Some(Mischief::None) => None,
         };
-        let routed = route(&mut s, req);
+        let routed = match enterprise_path(req) {
+            Some(req) => route(&mut s, &req),
+            None => route(&mut s, req),
+        };
         if dies == Some(When::After) {
             s.dead = true;
             return kill::gone();
@@ -457,7 +485,24 @@ fn body(req: &Request) -> Value {
     serde_json::from_slice(&req.body).unwrap_or(Value::Null)
 }
 
+/// A GitHub Enterprise Server's API is under `/api/v3` (GraphQL: `/api/graphql`); the
+/// fake answers it there as github.com's at the root. `None` for any other path.
+fn enterprise_path(req: &Request) -> Option<Request> {
+    let path = req.url.path();
+    let rest = path
+        .strip_prefix("/api/v3/")
+        .map(|rest| format!("/{rest}"))
+        .or_else(|| (path == "/api/graphql").then(|| "/graphql".to_owned()))?;
+    let mut req = req.clone();
+    req.url.set_path(&rest);
+    Some(req)
+}
+
 fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
+    let base_url = s.base_url.clone();
+    if let Some(answer) = apps::route(&mut s.apps, &base_url, req) {
+        return Some(answer);
+    }
     let path = req.url.path().to_string();
     let method = req.method.as_str();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -530,6 +575,9 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         return Some(ResponseTemplate::new(200).set_body_json(json!({"data": {"revertPullRequest": {
             "pullRequest": {"number": of}, "revertPullRequest": {"number": number, "url": format!("https://github.com/{}/pull/{number}", s.repo)}
         }}})));
+    }
+    if let ("GET", ["orgs", org, "teams", slug, "members"]) = (method, segs.as_slice()) {
+        return Some(team_members(s, req, &format!("{org}/{slug}")));
     }
     if segs.len() < 3 || segs[0] != "repos" || format!("{}/{}", segs[1], segs[2]) != s.repo {
         return None;
@@ -756,24 +804,36 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             let sha = b["ref"].as_str()?.to_string();
             let environment = b["environment"].as_str()?.to_string();
             s.deployments.push((id, sha.clone(), environment.clone()));
-            s.writes.push(Write::DeploymentCreated {
-                sha: sha.clone(),
-                environment: environment.clone(),
-            });
+            s.deployment_payloads.insert(id, b["payload"].clone());
+            let (sha, environment) = (sha.clone(), environment.clone());
+            s.writes
+                .push(match b["payload"]["smallbatch"]["rollback_of"].as_u64() {
+                    Some(rollback_of) => Write::RollbackCreated {
+                        sha: sha.clone(),
+                        environment: environment.clone(),
+                        rollback_of,
+                    },
+                    None => Write::DeploymentCreated {
+                        sha: sha.clone(),
+                        environment: environment.clone(),
+                    },
+                });
             Some(ResponseTemplate::new(201).set_body_json(
                 json!({"id": id, "sha": sha, "ref": sha, "environment": environment}),
             ))
         }
         ("GET", ["deployments"]) => {
             let wanted = |key: &str| query(req, key);
+            // Newest first, as GitHub lists them.
             let list: Vec<Value> = s
                 .deployments
                 .iter()
+                .rev()
                 .filter(|d| wanted("sha").is_none_or(|sha| d.1 == sha))
                 .filter(|d| wanted("environment").is_none_or(|env| d.2 == env))
                 .map(|d| {
                     json!({"id": d.0, "sha": d.1, "ref": d.1, "environment": d.2,
-                           "payload": {"smallbatch": true}})
+                           "payload": s.deployment_payloads.get(&d.0).cloned().unwrap_or(json!({}))})
                 })
                 .collect();
             Some(ResponseTemplate::new(200).set_body_json(list))
@@ -893,6 +953,42 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
     }
 }
 
+/// `GET /orgs/{org}/teams/{team_slug}/members`: 30 a page unless `per_page` (at most 100)
+/// says otherwise, with a `Link` to the next; 404 for a team GitHub does not know, 403
+/// without the "Members: read" permission.
+fn team_members(s: &State, req: &Request, team: &str) -> ResponseTemplate {
+    if s.no_members_permission {
+        return ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/teams/members#list-team-members",
+            "status": "403"
+        }));
+    }
+    let Some(members) = s.teams.get(team) else {
+        return not_found();
+    };
+    let page: usize = query(req, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let per: usize = query(req, "per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30)
+        .min(100);
+    let list: Vec<Value> = members
+        .iter()
+        .enumerate()
+        .skip((page - 1) * per)
+        .take(per)
+        .map(|(i, login)| {
+            json!({"login": login, "id": 7000 + i, "node_id": "MDQ6VXNlcjE=", "type": "User",
+                   "site_admin": false, "url": format!("https://api.github.com/users/{login}")})
+        })
+        .collect();
+    let mut resp = ResponseTemplate::new(200).set_body_json(list);
+    if page * per < members.len() {
+        resp = resp.insert_header("link", next_link(s, req, per, page).as_str());
+    }
+    resp
+}
+
 /// `compare/{base}...{head}`: the commits reachable from head but not from base, oldest
 /// first. Paginated as GitHub documents it: without `page`/`per_page` up to 250 commits;
 /// with them, `per_page` (at most 100) a page and a `Link` to the next.
@@ -997,10 +1093,19 @@ fn pr_json(s: &State, pr: &FakePr) -> Value {
     v["merged"] = json!(pr.state == "merged");
     v["draft"] = json!(pr.draft);
     v["user"]["login"] = json!(pr.author);
-    v["user"]["type"] = json!("User");
+    v["user"]["type"] = json!(if pr.author.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    });
     v["head"]["sha"] = json!(pr.head_sha);
-    v["base"]["ref"] = json!("main");
+    v["head"]["ref"] = json!(pr.head_ref);
+    v["head"]["label"] = json!(format!("{}:{}", owner(&s.repo), pr.head_ref));
+    v["head"]["repo"]["full_name"] = json!(s.repo);
+    v["base"]["ref"] = json!(pr.base_ref);
+    v["base"]["label"] = json!(format!("{}:{}", owner(&s.repo), pr.base_ref));
     v["base"]["sha"] = json!(pr.base_sha);
+    v["base"]["repo"]["full_name"] = json!(s.repo);
     v["labels"] = json!(pr
         .labels
         .iter()
@@ -1015,6 +1120,10 @@ fn pr_json(s: &State, pr: &FakePr) -> Value {
     v["additions"] = json!(adds);
     v["deletions"] = json!(dels);
     v
+}
+
+fn owner(repo: &str) -> &str {
+    repo.split('/').next().unwrap_or(repo)
 }
 
 fn file_json(f: &FakeFile) -> Value {

@@ -15,6 +15,8 @@ pub struct Values {
 pub struct FakePrometheus {
     pub server: Arc<MockServer>,
     values: Arc<Mutex<Values>>,
+    /// A real Prometheus that smallbatch is pointed at instead of this fake.
+    real: Option<String>,
 }
 
 impl FakePrometheus {
@@ -34,11 +36,21 @@ impl FakePrometheus {
         Self {
             server: Arc::new(server),
             values,
+            real: None,
+        }
+    }
+
+    /// Points smallbatch at the real Prometheus at `url` instead; the fake's values are
+    /// then not read.
+    pub async fn real(url: String) -> Self {
+        Self {
+            real: Some(url),
+            ..Self::start().await
         }
     }
 
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.real.clone().unwrap_or_else(|| self.server.uri())
     }
 
     pub fn set_current(&self, v: f64) {

@@ -4,13 +4,13 @@ use super::fake_github::{self, FakeFile, FakeGitHub, FakePr, FakeReview, Write};
 use super::fake_prometheus::FakePrometheus;
 use super::in_process::{self, InProcess, SqliteDb};
 use super::test_private_key;
-use super::world::{acknowledged, Role, Webhook, World};
+use super::world::{acknowledged, GateState, Role, Webhook, World};
 use serde_json::Value;
 use smallbatch::app::Forges;
 use smallbatch::forge::github::{GitHubForge, RetryPolicy};
 use smallbatch::forge::Forge;
 use smallbatch::server::signature::sign_sha256;
-use smallbatch::settings::{GitHubSettings, Settings};
+use smallbatch::settings::{GitHubSettings, Settings, UiSettings};
 use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
@@ -47,7 +47,20 @@ fn settings(db: &SqliteDb, gh: &FakeGitHub) -> Settings {
 
 impl GitHubWorld {
     async fn boot(gh: FakeGitHub, prom: FakePrometheus, db: &SqliteDb, worker: bool) -> Self {
-        let settings = settings(db, &gh);
+        Self::boot_with(gh, prom, db, worker, UiSettings::default()).await
+    }
+
+    async fn boot_with(
+        gh: FakeGitHub,
+        prom: FakePrometheus,
+        db: &SqliteDb,
+        worker: bool,
+        ui: UiSettings,
+    ) -> Self {
+        let settings = Settings {
+            ui,
+            ..settings(db, &gh)
+        };
         let forges = Forges {
             prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: Some(make_forge(settings.github.as_ref().unwrap())),
@@ -80,6 +93,8 @@ impl GitHubWorld {
             draft: false,
             state: "open",
             head_sha: head.into(),
+            head_ref: format!("feature-{}", number),
+            base_ref: "main".into(),
             base_sha: BASE_SHA.into(),
             labels: vec![],
             files,
@@ -120,6 +135,9 @@ impl GitHubWorld {
                 if v.get(key).is_some() {
                     v[key]["number"] = number.into();
                     v[key]["head"]["sha"] = pr.head_sha.clone().into();
+                    v[key]["head"]["ref"] = pr.head_ref.clone().into();
+                    v[key]["base"]["ref"] = pr.base_ref.clone().into();
+                    v[key]["draft"] = pr.draft.into();
                 }
             }
             if v.get("number").is_some() {
@@ -258,9 +276,29 @@ impl GitHubWorld {
 impl World for GitHubWorld {
     type Write = Write;
 
-    async fn start() -> Self {
+    async fn start_with(prom: FakePrometheus) -> Self {
         let gh = FakeGitHub::start(REPO, BASE_SHA).await;
-        Self::boot(gh, FakePrometheus::start().await, &SqliteDb::new(), true).await
+        Self::boot(gh, prom, &SqliteDb::new(), true).await
+    }
+
+    async fn start_with_pages(ui: UiSettings) -> Self {
+        let gh = FakeGitHub::start(REPO, BASE_SHA).await;
+        Self::boot_with(
+            gh,
+            FakePrometheus::start().await,
+            &SqliteDb::new(),
+            true,
+            ui,
+        )
+        .await
+    }
+
+    fn base_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    fn page_path(&self, n: u64) -> String {
+        format!("/pr/github/{REPO}/{n}")
     }
 
     /// Stops this process (gracefully) and starts a new one on the same database, fake
@@ -279,6 +317,10 @@ impl World for GitHubWorld {
 
     fn store(&self) -> &Store {
         &self.store
+    }
+
+    fn server_url(&self, path: &str) -> String {
+        self.url(path)
     }
 
     fn prom(&self) -> &FakePrometheus {
@@ -359,8 +401,37 @@ impl World for GitHubWorld {
         acknowledged(self.deliver("deployment_status", &payload).await);
     }
 
+    /// The Deployment smallbatch created to roll back to change `n`'s merge reports.
+    async fn rollback_deployed(&self, n: u64, state: &str) {
+        let (id, sha) = {
+            let s = self.gh.state();
+            let sha = s.merge_shas[&n].clone();
+            let id = s
+                .deployments
+                .iter()
+                .rev()
+                .find(|d| {
+                    d.1 == sha && s.deployment_payloads[&d.0]["smallbatch"]["rollback_of"].is_u64()
+                })
+                .expect("a rollback Deployment")
+                .0;
+            (id, sha)
+        };
+        let payload = self.deployment_payload(id, &sha, "production", state);
+        acknowledged(self.deliver("deployment_status", &payload).await);
+    }
+
     fn put_policy(&self, yaml: &str) {
         self.gh.put_file(BASE_SHA, ".github/smallbatch.yml", yaml);
+    }
+
+    fn put_codeowners(&self, text: &str) {
+        self.gh.put_file(BASE_SHA, ".github/CODEOWNERS", text);
+    }
+
+    fn put_team(&self, handle: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.gh.state().teams.insert(handle.into(), members);
     }
 
     fn grant(&self, user: &str, role: Role) {
@@ -381,6 +452,83 @@ impl World for GitHubWorld {
 
     fn forget(&self, n: u64) {
         self.gh.state().prs.remove(&n);
+    }
+
+    fn add_on(&self, n: u64, head: &str, base: &str, files: Vec<FakeFile>) {
+        self.open_pr(n, head, files);
+        self.gh.state().prs.get_mut(&n).unwrap().base_ref = base.into();
+    }
+
+    fn set_author(&self, n: u64, login: &str) {
+        self.update_pr(n, |pr| pr.author = login.into());
+    }
+
+    /// GitHub sends `edited` with the old base in `changes.base`.
+    async fn retarget(&self, n: u64, base: &str, files: Vec<FakeFile>) {
+        let mut from = (String::new(), String::new());
+        self.update_pr(n, |pr| {
+            from = (
+                std::mem::replace(&mut pr.base_ref, base.into()),
+                pr.base_sha.clone(),
+            );
+            pr.files = files;
+        });
+        let mut payload = self.payload("pull_request.opened", n);
+        payload["action"] = "edited".into();
+        payload["changes"] =
+            serde_json::json!({"base": {"ref": {"from": from.0}, "sha": {"from": from.1}}});
+        acknowledged(self.deliver("pull_request", &payload).await);
+    }
+
+    async fn merged(&self, n: u64) {
+        let sha = format!("{:040x}", 0xeeee_0000_u64 + n);
+        self.update_pr(n, |pr| pr.state = "merged");
+        self.gh.state().merge_shas.insert(n, sha.clone());
+        let mut payload = self.payload("pull_request.closed", n);
+        let pull = &mut payload["pull_request"];
+        pull["state"] = "closed".into();
+        pull["merged"] = true.into();
+        pull["merged_at"] = "2026-11-27T11:00:00Z".into();
+        pull["merge_commit_sha"] = sha.into();
+        acknowledged(self.deliver("pull_request", &payload).await);
+    }
+
+    async fn label(&self, n: u64, name: &str) {
+        self.update_pr(n, |pr| pr.labels.push(name.into()));
+        self.gh.state().repo_labels.insert(name.into());
+        let mut payload = self.payload("pull_request.labeled", n);
+        payload["label"]["name"] = name.into();
+        acknowledged(self.deliver("pull_request", &payload).await);
+    }
+
+    async fn set_draft(&self, n: u64, draft: bool) {
+        self.update_pr(n, |pr| pr.draft = draft);
+        let action = if draft {
+            "converted_to_draft"
+        } else {
+            "ready_for_review"
+        };
+        let payload = self.payload(&format!("pull_request.{action}"), n);
+        acknowledged(self.deliver("pull_request", &payload).await);
+    }
+
+    fn gate(&self, head: &str) -> (GateState, String) {
+        let run = self.gh.latest_check(head);
+        let state = match run.conclusion.as_str() {
+            "success" => GateState::Passed,
+            "action_required" => GateState::Waiting,
+            "failure" => GateState::Failed,
+            other => panic!("unexpected conclusion {other}"),
+        };
+        (state, run.title)
+    }
+
+    fn labels(&self, n: u64) -> Vec<String> {
+        self.gh.state().prs[&n].labels.clone()
+    }
+
+    fn gate_summary(&self, head: &str) -> Option<String> {
+        Some(self.gh.latest_check(head).summary)
     }
 
     async fn settle(&self) {

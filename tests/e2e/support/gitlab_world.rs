@@ -7,12 +7,12 @@ use super::fake_gitlab::{
 };
 use super::fake_prometheus::FakePrometheus;
 use super::in_process::{self, InProcess, SqliteDb};
-use super::world::{acknowledged, Role, Webhook, World};
+use super::world::{acknowledged, GateState, Role, Webhook, World};
 use serde_json::{json, Value};
 use smallbatch::app::Forges;
 use smallbatch::forge::gitlab::{GitLabForge, RetryPolicy};
 use smallbatch::forge::Forge;
-use smallbatch::settings::{GitLabSettings, Settings};
+use smallbatch::settings::{GitLabSettings, Settings, UiSettings};
 use smallbatch::ship::telemetry::Prometheus;
 use smallbatch::store::Store;
 use std::sync::Arc;
@@ -33,8 +33,30 @@ pub const DEPLOYMENT_HOOK: &str = "Deployment Hook";
 pub const REPORTER: u32 = 20;
 pub const DEVELOPER: u32 = 30;
 pub const MAINTAINER: u32 = 40;
-/// The id GitLab gives the production deployment of a merge (one per world).
+/// The id GitLab gives the production deployment of change 7's merge; change `n`'s
+/// is [`deployment_of`].
 pub const DEPLOYMENT: u64 = 321;
+
+/// A label as GitLab's hooks embed one (the shape of the fixture's).
+fn label_json(title: &str) -> Value {
+    let mut label = gitlab_fixture("merge_request")["labels"][0].clone();
+    label["id"] = json!(title
+        .bytes()
+        .fold(200_u64, |h, b| h * 31 % 100_003 + u64::from(b)));
+    label["title"] = json!(title);
+    label["description"] = Value::Null;
+    label
+}
+
+/// The id of the production deployment of change `n`'s merge.
+pub fn deployment_of(n: u64) -> u64 {
+    DEPLOYMENT + n.saturating_sub(7)
+}
+
+/// The CI job behind a CI deployment.
+pub fn job_of(deployment: u64) -> u64 {
+    deployment + 9000
+}
 
 pub fn gitlab_fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -72,7 +94,19 @@ fn make_forge(settings: &GitLabSettings) -> Arc<dyn Forge> {
 
 impl GitLabWorld {
     async fn boot(gl: FakeGitLab, prom: FakePrometheus, db: &SqliteDb) -> Self {
-        let settings = settings(db, &gl);
+        Self::boot_with(gl, prom, db, UiSettings::default()).await
+    }
+
+    async fn boot_with(
+        gl: FakeGitLab,
+        prom: FakePrometheus,
+        db: &SqliteDb,
+        ui: UiSettings,
+    ) -> Self {
+        let settings = Settings {
+            ui,
+            ..settings(db, &gl)
+        };
         let forges = Forges {
             prometheus: Some(Prometheus::new(prom.uri().parse().unwrap()).unwrap()),
             github: None,
@@ -153,8 +187,23 @@ impl GitLabWorld {
         attrs["target_branch"] = json!(mr.target_branch);
         attrs["last_commit"]["id"] = json!(mr.head_sha);
         attrs["url"] = json!(format!("{web_url}/-/merge_requests/{iid}"));
+        attrs["state"] = json!(mr.state);
+        attrs["draft"] = json!(mr.draft);
+        attrs["work_in_progress"] = json!(mr.draft);
+        let labels = json!(mr.labels.iter().map(|l| label_json(l)).collect::<Vec<_>>());
+        attrs["labels"] = labels.clone();
+        v["labels"] = labels;
         // Only an `open` carries the fixture's label change.
         v["changes"] = json!({});
+        v
+    }
+
+    /// The `update` GitLab sends when `changes` (`{field: {previous, current}}`) were made.
+    fn update_hook(&self, iid: u64, mut changes: Value) -> Value {
+        let mut v = self.mr_hook("update", iid);
+        changes["updated_at"] =
+            json!({"previous": "2026-11-27 10:00:01 UTC", "current": "2026-11-27 10:05:00 UTC"});
+        v["changes"] = changes;
         v
     }
 
@@ -241,6 +290,7 @@ impl GitLabWorld {
                 environment: environment.into(),
                 status: status.into(),
                 by_ci: true,
+                job: Some(job_of(deployment_id)),
             })
             .status = status.into();
         v
@@ -300,9 +350,22 @@ impl GitLabWorld {
 impl World for GitLabWorld {
     type Write = Write;
 
-    async fn start() -> Self {
+    async fn start_with(prom: FakePrometheus) -> Self {
         let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
-        Self::boot(gl, FakePrometheus::start().await, &SqliteDb::new()).await
+        Self::boot(gl, prom, &SqliteDb::new()).await
+    }
+
+    async fn start_with_pages(ui: UiSettings) -> Self {
+        let gl = FakeGitLab::start(PROJECT, BASE_SHA).await;
+        Self::boot_with(gl, FakePrometheus::start().await, &SqliteDb::new(), ui).await
+    }
+
+    fn base_url(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    fn page_path(&self, n: u64) -> String {
+        format!("/pr/gitlab/{PROJECT}/{n}")
     }
 
     /// Stops this process (gracefully) and starts a new one on the same database, fake
@@ -321,6 +384,10 @@ impl World for GitLabWorld {
 
     fn store(&self) -> &Store {
         &self.store
+    }
+
+    fn server_url(&self, path: &str) -> String {
+        self.url(path)
     }
 
     fn prom(&self) -> &FakePrometheus {
@@ -376,8 +443,6 @@ impl World for GitLabWorld {
         acknowledged(self.deliver(NOTE_HOOK, &hook).await);
     }
 
-    /// A deployment made through the API (not kept by a CI job), so smallbatch may mark
-    /// it failed.
     async fn merged_by_hand(&self, n: u64, title: &str, body: &str) {
         if !self.gl.state().mrs.contains_key(&n) {
             self.open_mr(n, &super::sha(n as u32), super::fake_github::small_files());
@@ -392,20 +457,65 @@ impl World for GitLabWorld {
         acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
     }
 
+    /// A deployment made through the API (not kept by a CI job), so smallbatch may mark
+    /// it failed.
     async fn deployed_to(&self, n: u64, environment: &str) {
         let merged = merge_commit_sha(n);
-        // Production's is the fixture's id; any other environment's comes after.
+        // Production's is the change's own id; any other environment's comes well after.
         let id = match environment {
-            "production" => DEPLOYMENT,
-            _ => DEPLOYMENT + 1 + self.gl.state().deployments.len() as u64,
+            "production" => deployment_of(n),
+            _ => DEPLOYMENT + 1000 + self.gl.state().deployments.len() as u64,
         };
         let hook = self.deployment_hook(&merged, environment, "success", id);
-        self.gl.state().deployments.get_mut(&id).unwrap().by_ci = false;
+        {
+            let mut s = self.gl.state();
+            let deployment = s.deployments.get_mut(&id).unwrap();
+            deployment.by_ci = false;
+            deployment.job = None;
+        }
+        acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    /// A deployment by the target branch's CD job: the API may not change it, and a
+    /// rollback runs its job again.
+    async fn ci_deployed(&self, n: u64) {
+        let hook = self.deployment_hook(
+            &merge_commit_sha(n),
+            "production",
+            "success",
+            deployment_of(n),
+        );
+        acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    /// The deployment of the job smallbatch ran again to roll back to change `n`'s merge.
+    async fn rollback_deployed(&self, n: u64, state: &str) {
+        let merged = merge_commit_sha(n);
+        let id = {
+            let s = self.gl.state();
+            let (id, _) = s
+                .deployments
+                .iter()
+                .rev()
+                .find(|(id, d)| d.sha == merged && **id != deployment_of(n))
+                .expect("a deployment of the job run again");
+            *id
+        };
+        let hook = self.deployment_hook(&merged, "production", state, id);
         acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
     }
 
     fn put_policy(&self, yaml: &str) {
         self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
+    }
+
+    fn put_codeowners(&self, text: &str) {
+        self.gl.put_file(BASE_SHA, ".gitlab/CODEOWNERS", text);
+    }
+
+    fn put_team(&self, handle: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.gl.state().groups.insert(handle.into(), members);
     }
 
     fn grant(&self, user: &str, role: Role) {
@@ -423,6 +533,107 @@ impl World for GitLabWorld {
 
     fn forget(&self, n: u64) {
         self.gl.state().mrs.remove(&n);
+    }
+
+    fn add_on(&self, n: u64, head: &str, base: &str, files: Vec<FakeFile>) {
+        self.open_mr(n, head, files);
+        self.gl.state().mrs.get_mut(&n).unwrap().target_branch = base.into();
+    }
+
+    fn set_author(&self, n: u64, login: &str) {
+        self.update_mr(n, |mr| mr.author = login.into());
+    }
+
+    /// GitLab sends an `update` naming the old and new target branch.
+    async fn retarget(&self, n: u64, base: &str, files: Vec<FakeFile>) {
+        let mut previous = String::new();
+        self.update_mr(n, |mr| {
+            previous = std::mem::replace(&mut mr.target_branch, base.into());
+            mr.files = files;
+        });
+        let hook = self.update_hook(
+            n,
+            json!({"target_branch": {"previous": previous, "current": base}}),
+        );
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    async fn merged(&self, n: u64) {
+        self.update_mr(n, |mr| {
+            mr.state = "merged";
+            mr.detailed_merge_status = "not_open";
+            mr.merge_commit_sha = Some(merge_commit_sha(n));
+        });
+        let hook = self.mr_hook("merge", n);
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    async fn label(&self, n: u64, name: &str) {
+        let mut before = Vec::new();
+        self.gl
+            .state()
+            .project_labels
+            .entry(name.into())
+            .or_insert_with(|| "#6699cc".into());
+        self.update_mr(n, |mr| {
+            before = mr.labels.clone();
+            mr.labels.push(name.into());
+        });
+        let titles = |names: &[String]| names.iter().map(|l| label_json(l)).collect::<Vec<_>>();
+        let after = self.gl.state().mrs[&n].labels.clone();
+        let hook = self.update_hook(
+            n,
+            json!({"labels": {"previous": titles(&before), "current": titles(&after)}}),
+        );
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    /// GitLab marks a draft by its title's `Draft:` prefix, and says both changed.
+    async fn set_draft(&self, n: u64, draft: bool) {
+        let mut titles = (String::new(), String::new());
+        self.update_mr(n, |mr| {
+            mr.draft = draft;
+            let plain = mr.title.trim_start_matches("Draft: ").to_owned();
+            let title = if draft {
+                format!("Draft: {plain}")
+            } else {
+                plain
+            };
+            titles = (std::mem::replace(&mut mr.title, title.clone()), title);
+        });
+        let hook = self.update_hook(
+            n,
+            json!({
+                "draft": {"previous": !draft, "current": draft},
+                "title": {"previous": titles.0, "current": titles.1},
+            }),
+        );
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
+    fn gate(&self, head: &str) -> (GateState, String) {
+        let s = self.gl.state();
+        let status = s
+            .statuses
+            .iter()
+            .rev()
+            .find(|st| st.sha == head && st.name == "smallbatch")
+            .expect("a smallbatch status on the head");
+        let state = match status.state.as_str() {
+            "success" => GateState::Passed,
+            "pending" => GateState::Waiting,
+            "failed" => GateState::Failed,
+            other => panic!("unexpected status {other}"),
+        };
+        (state, status.description.clone())
+    }
+
+    fn labels(&self, n: u64) -> Vec<String> {
+        self.gl.state().mrs[&n].labels.clone()
+    }
+
+    fn gate_summary(&self, _: &str) -> Option<String> {
+        None
     }
 
     async fn settle(&self) {

@@ -2,7 +2,7 @@
 //! worker on a loopback port, on a SQLite database in a temporary folder that outlives
 //! the process, so that a test can stop it and start another on the same data.
 use smallbatch::app::{App, Forges};
-use smallbatch::settings::{LogFormat, Settings, SweepSettings, WorkerSettings};
+use smallbatch::settings::{LogFormat, Settings, SetupSettings, SweepSettings, WorkerSettings};
 use smallbatch::store::Store;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +37,7 @@ pub fn settings(db: &SqliteDb) -> Settings {
         dora: Default::default(),
         // Sweeps are driven explicitly by tests/e2e/sweep.rs.
         sweep: SweepSettings::disabled(),
+        ui: Default::default(),
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db.url.clone(),
         log_format: LogFormat::Text,
@@ -48,6 +49,7 @@ pub fn settings(db: &SqliteDb) -> Settings {
         },
         github: None,
         gitlab: None,
+        setup: SetupSettings::default(),
     }
 }
 

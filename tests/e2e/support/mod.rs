@@ -12,6 +12,7 @@ macro_rules! assert_snapshot {
     };
 }
 
+pub mod browser;
 pub mod fake_github;
 pub mod fake_gitlab;
 pub mod fake_prometheus;
@@ -19,7 +20,9 @@ pub mod github_world;
 pub mod gitlab_world;
 pub mod in_process;
 pub mod kill;
+pub mod postgres;
 pub mod process;
+pub mod real_prometheus;
 #[macro_use]
 pub mod world;
 

@@ -38,8 +38,7 @@ pub struct Database {
 
 impl Database {
     pub async fn create() -> Self {
-        let admin = std::env::var("SMALLBATCH_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let admin = super::postgres::admin_url().to_owned();
         let name = format!("smallbatch_t_{:016x}", rand::random::<u64>());
         let pool = sqlx::PgPool::connect(&admin).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE \"{name}\""))

@@ -49,8 +49,18 @@ pub enum Role {
 /// A repository with [`SHIP_POLICY`] on its base commit and its people: alice (who
 /// authors) and bob may merge, maya maintains, sam may only read.
 pub async fn team_world<W: World>() -> W {
-    let w = W::start().await;
+    staffed(W::start().await)
+}
+
+/// `w` with [`SHIP_POLICY`] and the people of [`team_world`].
+pub fn staffed<W: World>(w: W) -> W {
     w.put_policy(SHIP_POLICY);
+    staff(&w);
+    w
+}
+
+/// alice and bob may merge, maya maintains, sam may only read.
+pub fn staff<W: World>(w: &W) {
     for (user, role) in [
         ("alice", Role::Write),
         ("bob", Role::Write),
@@ -59,7 +69,6 @@ pub async fn team_world<W: World>() -> W {
     ] {
         w.grant(user, role);
     }
-    w
 }
 
 /// A [`team_world`] with change 7 by alice, small, approved by bob, CI green, gated:
@@ -72,15 +81,38 @@ pub async fn ready_to_ship<W: World>() -> W {
 pub async fn ready_to_ship_under<W: World>(yaml: &str) -> W {
     let w = team_world::<W>().await;
     w.put_policy(yaml);
-    w.ci_passed(&sha(1));
-    w.open(7, &sha(1), small_files()).await;
+    make_ready(&w, 7, &sha(1)).await;
+    w
+}
+
+/// A [`team_world`] `w` with change 7 as [`ready_to_ship`] has it.
+pub async fn made_ready<W: World>(w: W) -> W {
+    make_ready(&w, 7, &sha(1)).await;
+    w
+}
+
+/// Change `n` by alice at `head`, small, approved by bob, CI green, gated: ready to ship,
+/// nothing left to look at.
+pub async fn make_ready<W: World>(w: &W, n: u64, head: &str) {
+    w.ci_passed(head);
+    w.open(n, head, small_files()).await;
     // One evaluation at a time, so that every run posts the same verdicts (and the fake
     // hands out the same ids after them).
     w.settle().await;
-    w.approve(7, "bob").await;
+    w.approve(n, "bob").await;
     w.settle().await;
     w.writes();
-    w
+}
+
+/// The gate's state, in neither forge's words (GitHub check conclusions, GitLab statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateState {
+    /// `success`.
+    Passed,
+    /// GitHub's `action_required`, GitLab's `pending`.
+    Waiting,
+    /// `failure`, `failed`.
+    Failed,
 }
 
 /// A delivery as the forge sends it: its event name and payload.
@@ -98,11 +130,23 @@ pub trait World: Sized {
     /// A write the fake forge saw, in its own terms.
     type Write: Debug + PartialEq + Clone;
 
-    async fn start() -> Self;
+    async fn start() -> Self {
+        Self::start_with(FakePrometheus::start().await).await
+    }
+    /// A process reading telemetry from `prom` (a fake, or a real Prometheus).
+    async fn start_with(prom: FakePrometheus) -> Self;
+    /// As [`World::start`], with the web pages served as `ui` says.
+    async fn start_with_pages(ui: smallbatch::settings::UiSettings) -> Self;
+    /// A URL of this process.
+    fn base_url(&self, path: &str) -> String;
+    /// The path of change `n`'s web page.
+    fn page_path(&self, n: u64) -> String;
     /// Stops this process and starts another on the same database, fake forge and clock.
     async fn restart(self) -> Self;
     async fn stop(&mut self);
     fn store(&self) -> &Store;
+    /// The address of `path` on this process's server.
+    fn server_url(&self, path: &str) -> String;
     fn prom(&self) -> &FakePrometheus;
 
     /// The webhook announcing change `n` as it is in the fake now, opened.
@@ -135,15 +179,49 @@ pub trait World: Sized {
     }
     /// The team's deployment of change `n`'s merge to `environment` succeeded.
     async fn deployed_to(&self, n: u64, environment: &str);
+    /// The same, by the CD job GitLab runs (a CI deployment, which a rollback runs
+    /// again); on GitHub the team's CD is not ours to tell apart.
+    async fn ci_deployed(&self, n: u64) {
+        self.deployed(n).await
+    }
+    /// The rollback that redeploys change `n`'s merge to production reports `state`
+    /// (`success`, `failure`), in the forge's own words for it.
+    async fn rollback_deployed(&self, n: u64, state: &str);
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);
+    /// CODEOWNERS on the base commit says `text` (in `.github/` or `.gitlab/`).
+    fn put_codeowners(&self, text: &str);
+    /// The team (GitHub, `org/team`) or group (GitLab) `handle` has `members`.
+    fn put_team(&self, handle: &str, members: &[&str]);
     /// `user` has `role` in the repository.
     fn grant(&self, user: &str, role: Role);
     /// CI passed on `head`.
     fn ci_passed(&self, head: &str);
     /// Change `n` is gone from the forge (deleted, or moved to another project).
     fn forget(&self, n: u64);
+
+    /// Puts change `n` by alice at `head`, from branch `feature-<n>` into `base`, with
+    /// `files` (its diff against `base`), announcing it to no one.
+    fn add_on(&self, n: u64, head: &str, base: &str, files: Vec<FakeFile>);
+    /// Change `n` is now by `login` (a bot account on GitHub when it ends in `[bot]`).
+    fn set_author(&self, n: u64, login: &str);
+    /// Change `n` is retargeted onto `base`, where its diff is `files`.
+    async fn retarget(&self, n: u64, base: &str, files: Vec<FakeFile>);
+    /// Someone merges change `n` on the forge (not through `/ship`).
+    async fn merged(&self, n: u64);
+    /// Someone adds label `name` to change `n`.
+    async fn label(&self, n: u64, name: &str);
+    /// Change `n` is marked a draft, or ready for review.
+    async fn set_draft(&self, n: u64, draft: bool);
+
+    /// The gate on `head` as the forge shows it now, and its one-line title.
+    fn gate(&self, head: &str) -> (GateState, String);
+    /// Change `n`'s labels.
+    fn labels(&self, n: u64) -> Vec<String>;
+    /// The gate's long text on `head` where the forge has a place for it (GitHub's
+    /// check summary; GitLab links to the merge request instead).
+    fn gate_summary(&self, head: &str) -> Option<String>;
 
     /// Waits until every job due within 30 s has run.
     async fn settle(&self);

@@ -1,6 +1,6 @@
 //! Chat commands in PR comments (GitHub) and MR notes (GitLab): `/help`,
 //! `/recheck`, `/override <reason>`, `/ship [environment] [--noop] [--override <reason>]`,
-//! and the deploy controls `/lock`, `/unlock`, `/hold`, `/unhold`.
+//! `/rollback [environment]`, and the deploy controls `/lock`, `/unlock`, `/hold`, `/unhold`.
 //!
 //! Pure: the forge adapters hand over comment bodies, the worker acts on the
 //! [`Command`]s. What counts as a command is decided in [`parser`] on the
@@ -50,6 +50,9 @@ pub enum Command {
     /// One of our commands with arguments it cannot take (`/ship --nope`): `problem`
     /// says what is wrong, in words the reply can use.
     Malformed { name: String, problem: String },
+    /// `/rollback [environment]`: redeploy the environment's last healthy deployment
+    /// now; `None` means the default environment.
+    Rollback { environment: Option<String> },
     /// A `/word` that looks like a command but is none of ours, so the caller
     /// can answer "see /help". `name` is lower-cased, without the slash.
     Unknown { name: String },
@@ -63,6 +66,7 @@ impl Command {
             Command::Recheck => "recheck",
             Command::Override { .. } => "override",
             Command::Ship { .. } => "ship",
+            Command::Rollback { .. } => "rollback",
             Command::Lock { .. } => "lock",
             Command::Unlock { .. } => "unlock",
             Command::Hold { .. } => "hold",
@@ -80,6 +84,7 @@ impl Command {
             "recheck" => Command::Recheck,
             "override" => Command::Override { reason: args },
             "ship" => ship_args::read(args.as_deref()),
+            "rollback" => Command::Rollback { environment: args },
             "lock" => Command::Lock { args },
             "unlock" => Command::Unlock { environment: args },
             "hold" => Command::Hold { reason: args },
@@ -101,6 +106,9 @@ impl fmt::Display for Command {
             Command::Override { reason: Some(arg) }
             | Command::Lock { args: Some(arg) }
             | Command::Unlock {
+                environment: Some(arg),
+            }
+            | Command::Rollback {
                 environment: Some(arg),
             }
             | Command::Hold { reason: Some(arg) } => write!(f, " {arg}"),
@@ -162,13 +170,15 @@ mod tests {
 
     #[test]
     fn each_command_with_and_without_arguments() {
-        assert_snapshot!(commands("/help\n/recheck\n/override\n/override flaky CI, see #12\n/ship\n/ship production"), @r#"
+        assert_snapshot!(commands("/help\n/recheck\n/override\n/override flaky CI, see #12\n/ship\n/ship production\n/rollback\n/Rollback eu"), @r#"
         Help
         Recheck
         Override { reason: None }
         Override { reason: Some("flaky CI, see #12") }
         Ship { environment: None, noop: false, order_override: None }
         Ship { environment: Some("production"), noop: false, order_override: None }
+        Rollback { environment: None }
+        Rollback { environment: Some("eu") }
         "#);
     }
 

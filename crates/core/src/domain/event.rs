@@ -14,6 +14,8 @@ pub enum DomainEvent {
         /// What happened, for the logs (`pull_request.synchronize`, ...).
         cause: String,
     },
+    /// A PR was closed or merged: the PRs stacked on it are evaluated again.
+    PrClosed { pr: PrRef },
     /// A push to a branch changed files that the gate reads (the repo policy or
     /// `.gitattributes`): every open PR targeting that branch must be re-evaluated.
     PolicyChanged { repo: RepoRef, branch: String },
@@ -34,6 +36,10 @@ pub enum DomainEvent {
         /// that finds more recorded does not check again. `None`: not a check.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_checks: Option<u32>,
+        /// A step of the ship's rollback, this attempt of it (its checks count its own
+        /// rounds); `None`: of the ship itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollback: Option<u32>,
     },
     /// A change was merged, by whatever means. Delivery metrics learn from it whether it
     /// reverts a shipped one (a revert made by hand is a failure of what it reverts).
@@ -96,7 +102,7 @@ impl DomainEvent {
     /// Work with the same key is serialized: two jobs for one PR never run at once.
     pub fn serial_key(&self) -> String {
         match self {
-            DomainEvent::PrChanged { pr, .. } => pr.key(),
+            DomainEvent::PrChanged { pr, .. } | DomainEvent::PrClosed { pr } => pr.key(),
             DomainEvent::PolicyChanged { repo, .. } => repo.key(),
             DomainEvent::CommentPosted { pr, .. }
             | DomainEvent::ShipStep { pr, .. }

@@ -102,6 +102,11 @@ impl DeliveryId {
         Self(format!("{self}/pr{number}"))
     }
 
+    /// The evaluation of `above` after `below`, in its stack, changed to `version`.
+    pub fn restack(above: &PrRef, below: &PrRef, version: &str) -> Self {
+        Self(format!("stack:{}<{}@{version}", above.key(), below.key()))
+    }
+
     /// The sweep's evaluation of `pr` at `head`.
     pub fn sweep(pr: &PrRef, head: &CommitSha) -> Self {
         Self(format!("sweep:{}@{head}", pr.key()))
@@ -112,6 +117,15 @@ impl DeliveryId {
         match after_checks {
             None => Self(format!("ship:{ship_id}:start")),
             Some(n) => Self(format!("ship:{ship_id}:check-{n}")),
+        }
+    }
+
+    /// A step of attempt `attempt` at rolling ship `ship_id` back: its start, or the
+    /// check of its watch that follows `after_checks` recorded ones.
+    pub fn rollback_step(ship_id: i64, attempt: u32, after_checks: Option<u32>) -> Self {
+        match after_checks {
+            None => Self(format!("ship:{ship_id}:rollback-{attempt}")),
+            Some(n) => Self(format!("ship:{ship_id}:rollback-{attempt}:check-{n}")),
         }
     }
 }
@@ -144,6 +158,14 @@ impl ForgeKind {
         match self {
             ForgeKind::GitHub => "pull request",
             ForgeKind::GitLab => "merge request",
+        }
+    }
+
+    /// What precedes a change's number in a reference: `#7` on GitHub, `!7` on GitLab.
+    pub fn change_sigil(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => "#",
+            ForgeKind::GitLab => "!",
         }
     }
 

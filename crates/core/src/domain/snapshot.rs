@@ -84,6 +84,10 @@ pub struct PrSnapshot {
     pub state: PrState,
     pub draft: bool,
     pub head_sha: CommitSha,
+    /// The head branch, when it is in the PR's own repository: only such a branch can be
+    /// another PR's base (a stack). `None` for a fork's branch.
+    #[serde(default)]
+    pub head_ref: Option<String>,
     pub base_ref: String,
     pub base_sha: CommitSha,
     pub labels: Vec<String>,

@@ -3,14 +3,16 @@
 //! repository, from smallbatch's own `/ship` records, joined with batch size.
 //! Pure: time is passed in.
 mod bands;
+mod dashboard;
 mod fact;
 mod metrics;
-mod prometheus;
+pub(crate) mod prometheus;
 mod since;
 mod stats;
 mod table;
 
 pub use bands::{Bands, DurationBand, FailureRateBand, FrequencyBand, INSUFFICIENT_DATA};
+pub use dashboard::{repo_cards, KeyRow, RepoCard, SizeRow};
 pub use fact::{ShipFact, Verdict};
 pub use metrics::{
     compute, DeployCounts, DurationSummary, RepoMetrics, SizeBucket, Unrestored,

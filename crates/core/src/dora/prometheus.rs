@@ -192,7 +192,7 @@ fn seconds(d: Duration) -> f64 {
 
 /// Go's `ParseFloat` syntax, which Prometheus reads: `+Inf`, `-Inf`, `NaN`,
 /// else Rust's shortest round-trip decimal.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     match value {
         v if v.is_nan() => "NaN".to_owned(),
         f64::INFINITY => "+Inf".to_owned(),
@@ -202,7 +202,7 @@ fn number(value: f64) -> String {
 }
 
 /// The three escapes 0.0.4 defines for label values.
-fn escape_label_value(value: &str) -> String {
+pub(crate) fn escape_label_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

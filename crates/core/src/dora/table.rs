@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use super::bands::INSUFFICIENT_DATA;
 use super::metrics::{DurationSummary, RepoMetrics};
 
-const NONE: &str = "-";
+pub(crate) const NONE: &str = "-";
 
 /// One block per repository: the four keys with their bands and rework rate,
 /// unrestored failures, then the batch-size table.
@@ -151,7 +151,7 @@ fn aligned(rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-fn summary(s: DurationSummary, of: &str) -> String {
+pub(crate) fn summary(s: DurationSummary, of: &str) -> String {
     format!(
         "median {}, p90 {} ({} {of})",
         human(s.median),
@@ -160,7 +160,7 @@ fn summary(s: DurationSummary, of: &str) -> String {
     )
 }
 
-fn percent(rate: f64) -> String {
+pub(crate) fn percent(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
 }
 

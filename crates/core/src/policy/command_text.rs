@@ -59,7 +59,7 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
             config.tests.min_lines
         )
     };
-    format!(
+    let mut reply = format!(
         "### smallbatch commands\n\n\
          | command | what it does | who may run it |\n\
          |---|---|---|\n\
@@ -69,6 +69,7 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
          | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} or higher |\n\
          | `/ship [environment] --noop` | shows the whole checklist and what `/ship` would do; changes nothing | {ship} or higher |\n\
          | `/ship <environment> --override <reason>` | ships out of the environment order; recorded in an audit log | {ovr} or higher |\n\
+         | `/rollback [environment]` | redeploys the environment's last deployment judged healthy, now, then opens the revert | {ship} or higher |\n\
          | `/lock [environment] [reason]` | keeps everyone else's `/ship` off the environment until `/unlock` | {ship} or higher |\n\
          | `/unlock [environment]` | releases the lock | whoever locked it, or anyone with the {ovr} or higher |\n\
          | `/hold [reason]` | holds this {change}: the gate waits, and neither `/ship` nor the merge queue merges it | {ship} or higher |\n\
@@ -77,6 +78,7 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
          ### Policy in force\n\n\
          - Size: fails above {max} lines, advice above {warn} lines; files: {max_files}.\n\
          - Reviews: {approvals} approval(s) from someone other than the author; stale approvals: `{stale}`.\n\
+         {owners}\
          - Tests: {tests}.\n\
          - Environments: {environments}.\n",
         change = forge.change_noun(),
@@ -86,12 +88,76 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
         max = size.max_lines,
         warn = size.warn_lines,
         approvals = config.reviews.required_approvals,
+        owners = owners_in_force(&config.reviews),
         stale = match config.reviews.stale {
             super::config::StaleReviews::Keep => "keep",
             super::config::StaleReviews::Dismiss => "dismiss",
             super::config::StaleReviews::Changed => "changed",
         },
-    )
+    );
+    reply.push_str(&budget_and_exemption_lines(config));
+    reply
+}
+
+/// The policy's path budgets and exemptions, when it has any, one line each.
+fn budget_and_exemption_lines(config: &RepoConfig) -> String {
+    let mut lines = String::new();
+    for budget in &config.size.paths {
+        lines.push_str(&format!(
+            "- Path budget: {}, at most {} lines.\n",
+            budget.name(),
+            super::text::count(budget.max_lines)
+        ));
+    }
+    let exempt = &config.exempt;
+    let listed = |names: &[String], prefix: &str| {
+        names
+            .iter()
+            .map(|n| format!("{prefix}{}", super::text::code(n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !exempt.authors.is_empty() {
+        lines.push_str(&format!(
+            "- Size rule skipped for changes by {}{}.\n",
+            listed(&exempt.authors, ""),
+            if exempt.reviews {
+                ", which need no approval either"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !exempt.labels.is_empty() {
+        lines.push_str(&format!(
+            "- Size rule skipped for changes labelled {}.\n",
+            listed(&exempt.labels, "")
+        ));
+    }
+    lines
+}
+
+/// The owners' lines of the policy in force, when it names owners.
+fn owners_in_force(reviews: &super::config::ReviewsConfig) -> String {
+    let mut lines = String::new();
+    if reviews.owners == super::config::OwnersSource::Codeowners {
+        lines.push_str(
+            "- Owners: each changed file needs an approval from one of its owners in CODEOWNERS.\n",
+        );
+    }
+    for (i, rule) in reviews.rules.iter().enumerate() {
+        let from = if rule.from.is_empty() {
+            "anyone".to_owned()
+        } else {
+            rule.from.join(", ")
+        };
+        lines.push_str(&format!(
+            "- Rule {i}: `{}` need {} approval(s) from {from}.\n",
+            rule.paths.join("`, `"),
+            rule.required_approvals
+        ));
+    }
+    lines
 }
 
 /// Where `/ship` deploys, and in what order.
@@ -186,6 +252,20 @@ mod tests {
         let mut config = RepoConfig::default();
         config.ship.environments = vec!["staging".into(), "production".into()];
         let gitlab = help_reply(&config, perms, ForgeKind::GitLab);
+        let owned = RepoConfig::parse(
+            "t.yml",
+            "reviews:\n  owners: codeowners\n  rules:\n    - paths: ['db/**', '*.sql']\n      \
+             required_approvals: 2\n      from: ['@ann', 'acme/dba']\n",
+        )
+        .unwrap();
+        let text = help_reply(&owned, perms, ForgeKind::GitHub);
+        assert!(
+            text.contains(
+                "- Owners: each changed file needs an approval from one of its owners in CODEOWNERS.\n\
+                 - Rule 0: `db/**`, `*.sql` need 2 approval(s) from @ann, acme/dba.\n"
+            ),
+            "{text}"
+        );
         assert!(gitlab.contains("| Maintainer role or higher |"), "{gitlab}");
         assert!(gitlab.contains("holds this merge request"), "{gitlab}");
         assert!(
@@ -193,6 +273,29 @@ mod tests {
             "{gitlab}"
         );
         assert!(gitlab.contains("| Developer role or higher |"), "{gitlab}");
+    }
+
+    #[test]
+    fn help_lists_path_budgets_and_exemptions_when_there_are_any() {
+        let perms = CommandPermissions {
+            override_needs: Permission::Maintain,
+            ship_needs: Permission::Write,
+        };
+        let config = RepoConfig::parse(
+            "t.yml",
+            "size:\n  paths:\n    - paths: ['db/migrations/**']\n      max_lines: 2000\n\
+             exempt:\n  authors: ['dependabot[bot]']\n  labels: [release-merge]\n  reviews: true\n",
+        )
+        .unwrap();
+        let help = help_reply(&config, perms, ForgeKind::GitHub);
+        assert!(
+            help.ends_with(
+                "- Path budget: `db/migrations/**`, at most 2,000 lines.\n\
+                 - Size rule skipped for changes by `dependabot[bot]`, which need no approval either.\n\
+                 - Size rule skipped for changes labelled `release-merge`.\n"
+            ),
+            "{help}"
+        );
     }
 
     #[test]

@@ -23,11 +23,19 @@ fn footer(forge: ForgeKind) -> String {
 /// is no guidance to give.
 pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
     let size = &eval.size;
-    let needs_guidance = size.oversized()
-        || size.over_warn()
-        || size.too_many_files()
+    // An exempt change skips the size rule, and so its advice.
+    let size_rule = eval.exempt.size.is_none();
+    let over_budget: Vec<_> = size.budgets_over().filter(|_| size_rule).collect();
+    let size_advice = size_rule && (size.oversized() || size.over_warn() || size.too_many_files());
+    // `exempt.reviews` waives the owners' approval too.
+    let owners_waiting =
+        eval.exempt.reviews.is_none() && eval.reviews.owners.waiting().next().is_some();
+    let needs_guidance = size_advice
+        || !over_budget.is_empty()
         || eval.tests.missing
-        || size.truncated.is_some();
+        || size.truncated.is_some()
+        || owners_waiting
+        || !eval.stack.is_empty();
     if !needs_guidance {
         return None;
     }
@@ -45,7 +53,10 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
              but this advice already applies.\n\n",
         );
     }
-    if size.oversized() {
+    if let Some(stack) = super::stack::section(eval, forge, "####") {
+        out.push_str(&stack);
+    }
+    if size_rule && size.oversized() {
         let _ = writeln!(
             out,
             "#### Too large to review well\n\n\
@@ -56,7 +67,7 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
             lines(size.max_lines),
             review_time(size.lines)
         );
-    } else if size.over_warn() {
+    } else if size_rule && size.over_warn() {
         let _ = writeln!(
             out,
             "#### Getting large\n\n\
@@ -69,7 +80,10 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
             review_time(size.lines)
         );
     }
-    if let Some(max) = size.max_files.filter(|_| size.too_many_files()) {
+    if let Some(max) = size
+        .max_files
+        .filter(|_| size_rule && size.too_many_files())
+    {
         let _ = writeln!(
             out,
             "#### Too many files\n\n\
@@ -79,8 +93,27 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
             files(max)
         );
     }
-    if size.oversized() || size.over_warn() || size.too_many_files() {
+    for budget in &over_budget {
+        let _ = writeln!(
+            out,
+            "#### Over a path budget\n\n\
+             **{}** under {} count toward their own budget of **{}** (`size.paths`), so \
+             {fails} unless fewer lines change there.\n",
+            lines(budget.lines),
+            budget.name(),
+            lines(budget.max_lines)
+        );
+    }
+    if size_advice {
         split_table(&mut out, eval, forge);
+    }
+    if owners_waiting {
+        let waits = if draft {
+            "the check will wait once it is ready for review"
+        } else {
+            "the check waits"
+        };
+        super::owners_text::comment_section(&mut out, &eval.reviews.owners, waits);
     }
     if eval.tests.missing {
         tests_guidance(&mut out, eval, fails);
@@ -106,7 +139,8 @@ pub fn guidance_comment(eval: &Evaluation, forge: ForgeKind) -> Option<String> {
 
 /// Counted lines by directory, largest first, so the author sees where a split could go.
 fn split_table(out: &mut String, eval: &Evaluation, forge: ForgeKind) {
-    let counted: Vec<&str> = eval.size.counted().map(|f| f.path.as_str()).collect();
+    // Files under a `size.paths` budget are not what makes the change too large.
+    let counted: Vec<&str> = eval.size.scored().map(|f| f.path.as_str()).collect();
     let top = |path: &str| path.split_once('/').map(|(dir, _)| dir.to_owned());
     let tops: Vec<Option<String>> = counted.iter().map(|p| top(p)).collect();
     // When everything sits in one top-level directory, its subdirectories are the useful split.
@@ -115,7 +149,7 @@ fn split_table(out: &mut String, eval: &Evaluation, forge: ForgeKind) {
         _ => 1,
     };
     let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for f in eval.size.counted() {
+    for f in eval.size.scored() {
         let group = group_of(&f.path, depth);
         let entry = groups.entry(group).or_default();
         entry.0 += 1;
@@ -194,6 +228,18 @@ fn tests_guidance(out: &mut String, eval: &Evaluation, fails: &str) {
 /// What an earlier guidance comment becomes once its problems are fixed.
 pub fn resolved_comment(eval: &Evaluation, forge: ForgeKind) -> String {
     let size = &eval.size;
+    if let Some(by) = &eval.exempt.size {
+        // Within the limits or not, the size no longer holds the change.
+        return format!(
+            "{GUIDANCE_MARKER}\n## smallbatch\n\n#### Size rule skipped\n\n\
+             The earlier advice no longer applies: {}, so this {}'s {} are not held to \
+             this repository's size limits.\n\n{}",
+            super::render::exemption_long(by),
+            forge.change_noun(),
+            lines(size.lines),
+            footer(forge)
+        );
+    }
     format!(
         "{GUIDANCE_MARKER}\n## smallbatch\n\n#### All clear\n\n\
          The earlier advice no longer applies: this {} now counts **{}** in {}, within \
@@ -241,7 +287,7 @@ fn normalized(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::testing::{plain_base, pr, PrBuilder};
     use crate::policy::{evaluate, RepoConfig};
 
     // GitHub's words; GitLab's are checked where they differ.
@@ -272,7 +318,7 @@ mod tests {
     }
 
     fn eval(b: PrBuilder) -> Evaluation {
-        evaluate(&b.build(), &RepoConfig::default(), None)
+        evaluate(&b.build(), &RepoConfig::default(), &plain_base())
     }
 
     fn small() -> Evaluation {
@@ -373,6 +419,34 @@ mod tests {
         assert_eq!(
             reconcile(Some("<!-- smallbatch:guidance -->\nold"), &large()),
             CommentAction::Edit(body)
+        );
+    }
+
+    #[test]
+    fn an_exempt_change_gets_no_size_advice_and_its_old_advice_says_why() {
+        let mut config = RepoConfig::default();
+        config.exempt.labels = vec!["release-merge".into()];
+        let e = evaluate(
+            &pr()
+                .file("src/a.rs", 900, 0)
+                .file("tests/a.rs", 5, 0)
+                .label("release-merge")
+                .build(),
+            &config,
+            &crate::policy::testing::plain_base(),
+        );
+        assert_eq!(guidance_comment(&e), None);
+        let old = guidance_comment(&large()).unwrap();
+        let CommentAction::Edit(body) = reconcile(Some(&old), &e) else {
+            panic!("the old advice is edited");
+        };
+        assert!(
+            body.contains(
+                "#### Size rule skipped\n\nThe earlier advice no longer applies: label \
+             `release-merge` is in `exempt.labels`, so this pull request's 905 lines are not \
+             held to this repository's size limits."
+            ),
+            "{body}"
         );
     }
 

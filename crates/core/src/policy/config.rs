@@ -1,5 +1,8 @@
 //! The repository's policy file. Read from the base branch, so a PR cannot loosen its own gate.
+pub use super::budgets::PathBudget;
+pub use super::exempt::ExemptConfig;
 use super::globs::PathGlobs;
+pub use super::owners_config::{OwnersSource, ReviewRule};
 use crate::domain::{MergeMethod, Permission};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -24,6 +27,7 @@ pub struct RepoConfig {
     pub size: SizeConfig,
     pub reviews: ReviewsConfig,
     pub tests: TestsConfig,
+    pub exempt: ExemptConfig,
     pub commands: CommandsConfig,
     pub ship: ShipConfig,
 }
@@ -35,6 +39,8 @@ pub struct SizeConfig {
     pub warn_lines: u64,
     pub max_files: Option<u64>,
     pub ignore: Vec<String>,
+    /// Paths with a line budget of their own (see [`PathBudget`]).
+    pub paths: Vec<PathBudget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -42,6 +48,8 @@ pub struct SizeConfig {
 pub struct ReviewsConfig {
     pub required_approvals: u32,
     pub stale: StaleReviews,
+    pub owners: OwnersSource,
+    pub rules: Vec<ReviewRule>,
 }
 
 #[derive(
@@ -104,8 +112,11 @@ pub struct ShipConfig {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum OnRegression {
-    /// Open (and merge) a revert of the shipped PR.
+    /// Redeploy the environment's last healthy deployment at once, then open the revert:
+    /// service comes back in minutes, the revert makes the code match it.
     #[default]
+    Rollback,
+    /// Only open a revert of the shipped PR.
     Revert,
     /// Only tell the PR's people.
     Notify,
@@ -118,6 +129,45 @@ pub struct MetricSpec {
     pub name: String,
     pub query: String,
     pub bound: Bound,
+    /// Consecutive breaching readings before the metric fails: one spike is not a regression.
+    pub failures: u32,
+    /// How much data a reading or the watch needs before it can count as healthy.
+    pub min_samples: Option<MinSamples>,
+    /// A series running beside the new version (the previous version's pods): with
+    /// `max_increase`, the factor applies to its value read at the same time.
+    pub baseline: Option<String>,
+}
+
+/// Too little data makes a metric inconclusive, never healthy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(
+    untagged,
+    deny_unknown_fields,
+    expecting = "a number of readings, or a mapping with `query` and `count`"
+)]
+pub enum MinSamples {
+    /// Readings that returned a value, over the whole watch.
+    Readings(u32),
+    /// The sample size behind each reading: `query` (the requests or events the value
+    /// rests on) must reach `count`, or the reading is inconclusive.
+    Query { query: String, count: f64 },
+}
+
+impl MetricSpec {
+    /// Consecutive breaching readings before a metric fails, unless it says otherwise.
+    pub const DEFAULT_FAILURES: u32 = 2;
+
+    /// A metric with the defaults of everything but its name, query and bound.
+    pub fn new(name: impl Into<String>, query: impl Into<String>, bound: Bound) -> Self {
+        Self {
+            name: name.into(),
+            query: query.into(),
+            bound,
+            failures: Self::DEFAULT_FAILURES,
+            min_samples: None,
+            baseline: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -163,6 +213,15 @@ struct RawMetric {
     min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_increase: Option<f64>,
+    /// Consecutive breaching readings before the metric fails (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failures: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_samples: Option<MinSamples>,
+    /// PromQL for a series running at the same time (the previous version's pods);
+    /// `max_increase` is then relative to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    baseline: Option<String>,
 }
 
 impl TryFrom<RawMetric> for MetricSpec {
@@ -184,6 +243,9 @@ impl TryFrom<RawMetric> for MetricSpec {
             name: raw.name,
             query: raw.query,
             bound,
+            failures: raw.failures.unwrap_or(Self::DEFAULT_FAILURES),
+            min_samples: raw.min_samples,
+            baseline: raw.baseline,
         })
     }
 }
@@ -202,6 +264,9 @@ impl From<MetricSpec> for RawMetric {
             max,
             min,
             max_increase,
+            failures: Some(spec.failures),
+            min_samples: spec.min_samples,
+            baseline: spec.baseline,
         }
     }
 }
@@ -323,8 +388,8 @@ impl RepoConfig {
         }
         config.validate().map_err(|problem| ConfigError {
             file: file.to_owned(),
-            line: problem.key.and_then(|key| match problem.metric {
-                Some(index) => line_in_metric(text, index, key),
+            line: problem.key.and_then(|key| match problem.entry {
+                Some((list, index)) => line_in_list(text, list, index, key),
                 None => line_of_key(text, key),
             }),
             column: None,
@@ -341,6 +406,14 @@ impl RepoConfig {
         text: &str,
     ) -> Result<Self, ConfigError> {
         let config = Self::parse(file, text)?;
+        super::owners_config::validate(&config.reviews.rules, forge).map_err(|message| {
+            ConfigError {
+                file: file.to_owned(),
+                line: line_of_key(text, "rules"),
+                column: None,
+                message,
+            }
+        })?;
         if forge == crate::domain::ForgeKind::GitLab && config.reviews.stale != StaleReviews::Keep {
             return Err(ConfigError {
                 file: file.to_owned(),
@@ -381,6 +454,14 @@ impl RepoConfig {
         }
         PathGlobs::new(&size.ignore)
             .map_err(|e| Problem::at("ignore", format!("size.ignore: {e}")))?;
+        for (index, budget) in size.paths.iter().enumerate() {
+            budget
+                .validate()
+                .map_err(|(key, message)| Problem::in_entry("paths", index, key, message))?;
+        }
+        self.exempt
+            .validate()
+            .map_err(|(key, message)| Problem::at(key, message))?;
         if let Some(patterns) = &self.tests.patterns {
             if patterns.is_empty() {
                 return Err(Problem::at(
@@ -392,6 +473,9 @@ impl RepoConfig {
             PathGlobs::new(patterns)
                 .map_err(|e| Problem::at("patterns", format!("tests.patterns: {e}")))?;
         }
+        // GitLab's terms are the wider (nested groups); `parse_for` holds GitHub to its own.
+        super::owners_config::validate(&self.reviews.rules, crate::domain::ForgeKind::GitLab)
+            .map_err(|message| Problem::at("rules", message))?;
         self.commands.validate()?;
         self.ship.validate()
     }
@@ -453,8 +537,10 @@ impl ShipConfig {
                 ),
             ));
         }
+        // Readings one watch takes; the first is one interval after the deploy.
+        let readings = (self.watch.as_secs() / self.interval.as_secs().max(1)) as u32;
         for (index, metric) in self.metrics.iter().enumerate() {
-            metric.validate(index)?;
+            metric.validate(index, readings)?;
             if self.metrics[..index].iter().any(|m| m.name == metric.name) {
                 return Err(Problem::in_metric(
                     index,
@@ -519,7 +605,7 @@ impl ShipConfig {
 }
 
 impl MetricSpec {
-    fn validate(&self, index: usize) -> Result<(), Problem> {
+    fn validate(&self, index: usize, readings: u32) -> Result<(), Problem> {
         if self.name.trim().is_empty() {
             return Err(Problem::in_metric(
                 index,
@@ -557,15 +643,80 @@ impl MetricSpec {
                 ),
             ));
         }
-        Ok(())
+        self.validate_evidence(index, readings)
+    }
+
+    /// `failures`, `min_samples` and `baseline`: what makes a verdict trustworthy.
+    fn validate_evidence(&self, index: usize, readings: u32) -> Result<(), Problem> {
+        let name = &self.name;
+        if self.failures == 0 {
+            return Err(Problem::in_metric(
+                index,
+                "failures",
+                format!(
+                    "ship.metrics `{name}`: failures must be at least 1 \
+                     (the consecutive breaching readings that fail the metric)"
+                ),
+            ));
+        }
+        match &self.min_samples {
+            Some(MinSamples::Readings(0)) => {
+                return Err(Problem::in_metric(
+                    index,
+                    "min_samples",
+                    format!("ship.metrics `{name}`: min_samples must be at least 1"),
+                ))
+            }
+            Some(MinSamples::Readings(n)) if *n > readings => {
+                return Err(Problem::in_metric(
+                    index,
+                    "min_samples",
+                    format!(
+                        "ship.metrics `{name}`: min_samples ({n}) is more readings than one \
+                         watch takes ({readings}: ship.watch over ship.interval)"
+                    ),
+                ))
+            }
+            Some(MinSamples::Query { query, .. }) if query.trim().is_empty() => {
+                return Err(Problem::in_metric(
+                    index,
+                    "min_samples",
+                    format!("ship.metrics `{name}`: min_samples.query must not be empty"),
+                ))
+            }
+            Some(MinSamples::Query { count, .. }) if !(count.is_finite() && *count > 0.0) => {
+                return Err(Problem::in_metric(
+                    index,
+                    "min_samples",
+                    format!("ship.metrics `{name}`: min_samples.count must be a number above 0"),
+                ))
+            }
+            _ => {}
+        }
+        match &self.baseline {
+            Some(q) if q.trim().is_empty() => Err(Problem::in_metric(
+                index,
+                "baseline",
+                format!("ship.metrics `{name}`: baseline must not be empty"),
+            )),
+            Some(_) if !matches!(self.bound, Bound::MaxIncrease(_)) => Err(Problem::in_metric(
+                index,
+                "baseline",
+                format!(
+                    "ship.metrics `{name}`: baseline only applies to max_increase \
+                     (max and min are absolute bounds)"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
 /// A semantic error and the key it is about, to point at its line.
 struct Problem {
     key: Option<&'static str>,
-    /// The key is inside this entry of `ship.metrics`, where keys repeat.
-    metric: Option<usize>,
+    /// The key is inside this entry of a list (`metrics`, `paths`), where keys repeat.
+    entry: Option<(&'static str, usize)>,
     message: String,
 }
 
@@ -573,21 +724,30 @@ impl Problem {
     fn at(key: &'static str, message: impl Into<String>) -> Self {
         Self {
             key: Some(key),
-            metric: None,
+            entry: None,
             message: message.into(),
         }
     }
 
     fn in_metric(index: usize, key: &'static str, message: impl Into<String>) -> Self {
+        Self::in_entry("metrics", index, key, message)
+    }
+
+    fn in_entry(
+        list: &'static str,
+        index: usize,
+        key: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
-            metric: Some(index),
+            entry: Some((list, index)),
             ..Self::at(key, message)
         }
     }
 }
 
 /// The 1-based line where `key:` first appears (block style), if it does.
-fn line_of_key(text: &str, key: &str) -> Option<usize> {
+pub(super) fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|line| {
             line.trim_start()
@@ -630,9 +790,17 @@ fn line_of_bad_value(text: &str, message: &str) -> Option<usize> {
 
 /// The 1-based line of `key:` inside the `index`-th entry of the block list under `metrics:`;
 /// that entry's first line when the key is not written there, or `metrics:` itself as a last resort.
+#[cfg(test)]
 fn line_in_metric(text: &str, index: usize, key: &str) -> Option<usize> {
+    line_in_list(text, "metrics", index, key)
+}
+
+/// The 1-based line of `key:` inside the `index`-th entry of the block list under `list:`
+/// (its first occurrence); that entry's first line when the key is not written there, or
+/// `list:` itself as a last resort.
+fn line_in_list(text: &str, list_key: &str, index: usize, key: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    let list = line_of_key(text, "metrics")?; // 1-based: the entries start on the next line
+    let list = line_of_key(text, list_key)?; // 1-based: the entries start on the next line
     let indent = |line: &str| line.len() - line.trim_start().len();
     let list_indent = indent(lines[list - 1]);
     let mut entries = Vec::new();
@@ -701,7 +869,7 @@ impl Default for ShipConfig {
             environments: Vec::new(),
             watch: Duration::from_secs(15 * 60),
             interval: Duration::from_secs(60),
-            on_regression: OnRegression::Revert,
+            on_regression: OnRegression::Rollback,
             metrics: Vec::new(),
         }
     }
@@ -714,6 +882,7 @@ impl Default for SizeConfig {
             warn_lines: 200,
             max_files: None,
             ignore: Vec::new(),
+            paths: Vec::new(),
         }
     }
 }
@@ -723,6 +892,8 @@ impl Default for ReviewsConfig {
         Self {
             required_approvals: 1,
             stale: StaleReviews::Keep,
+            owners: OwnersSource::None,
+            rules: Vec::new(),
         }
     }
 }
@@ -958,7 +1129,7 @@ ship:
         assert_eq!(d.ship.environment, "production");
         assert_eq!(d.ship.watch, Duration::from_secs(900));
         assert_eq!(d.ship.interval, Duration::from_secs(60));
-        assert_eq!(d.ship.on_regression, OnRegression::Revert);
+        assert_eq!(d.ship.on_regression, OnRegression::Rollback);
         assert!(d.ship.metrics.is_empty());
         let c = RepoConfig::parse(FILE, "ship:\n  environment: prod-eu\n").unwrap();
         assert_eq!(c.ship.environment, "prod-eu");
@@ -980,21 +1151,17 @@ ship:
         assert_eq!(
             c.ship.metrics,
             [
-                MetricSpec {
-                    name: "error rate".into(),
-                    query: "sum(rate(http_requests_total{code=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))".into(),
-                    bound: Bound::Max(0.01),
-                },
-                MetricSpec {
-                    name: "p99 latency".into(),
-                    query: "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))".into(),
-                    bound: Bound::MaxIncrease(1.5),
-                },
-                MetricSpec {
-                    name: "availability".into(),
-                    query: "avg(up{job=\"web\"})".into(),
-                    bound: Bound::Min(0.99),
-                },
+                MetricSpec::new(
+                    "error rate",
+                    "sum(rate(http_requests_total{code=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))",
+                    Bound::Max(0.01),
+                ),
+                MetricSpec::new(
+                    "p99 latency",
+                    "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+                    Bound::MaxIncrease(1.5),
+                ),
+                MetricSpec::new("availability", "avg(up{job=\"web\"})", Bound::Min(0.99)),
             ]
         );
         // Serializing gives back the same file, bounds and durations as written.
@@ -1234,6 +1401,110 @@ ship:
     }
 
     #[test]
+    fn evidence_keys_parse_with_their_defaults() {
+        let c = RepoConfig::parse(
+            FILE,
+            &example_with(
+                "      max_increase: 1.5\n",
+                "      max_increase: 1.5\n      failures: 3\n      min_samples:\n        \
+                 query: sum(increase(http_requests_total[5m]))\n        count: 100\n      \
+                 baseline: histogram_quantile(0.99, sum by (le) (rate(old_bucket[5m])))\n",
+            ),
+        )
+        .unwrap();
+        let p99 = &c.ship.metrics[1];
+        assert_eq!(p99.failures, 3);
+        assert_eq!(
+            p99.min_samples,
+            Some(MinSamples::Query {
+                query: "sum(increase(http_requests_total[5m]))".into(),
+                count: 100.0
+            })
+        );
+        assert!(p99.baseline.as_deref().unwrap().contains("old_bucket"));
+        // The others keep the defaults: two breaching readings, no minimum, no baseline.
+        assert_eq!(c.ship.metrics[0].failures, 2);
+        assert_eq!(c.ship.metrics[0].min_samples, None);
+        let c = RepoConfig::parse(
+            FILE,
+            &example_with(
+                "      max: 0.01\n",
+                "      max: 0.01\n      min_samples: 3\n",
+            ),
+        )
+        .unwrap();
+        assert_eq!(c.ship.metrics[0].min_samples, Some(MinSamples::Readings(3)));
+        // Serializing gives the same file back.
+        let yaml = serde_yaml_ng::to_string(&c).unwrap();
+        assert_eq!(RepoConfig::parse(FILE, &yaml), Ok(c));
+    }
+
+    #[test]
+    fn evidence_keys_that_cannot_work_are_errors_at_their_lines() {
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      failures: 0\n",
+        ));
+        assert_eq!(e.line, Some(14));
+        assert!(e
+            .message
+            .starts_with("ship.metrics `error rate`: failures must be at least 1"));
+        // 1h30m every 90s is 60 readings.
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      min_samples: 61\n",
+        ));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (
+                Some(14),
+                "ship.metrics `error rate`: min_samples (61) is more readings than one watch \
+                 takes (60: ship.watch over ship.interval)"
+            )
+        );
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      min_samples: {query: 'x', count: 0}\n",
+        ));
+        assert_eq!(
+            e.message,
+            "ship.metrics `error rate`: min_samples.count must be a number above 0"
+        );
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      min_samples: {query: 'x', count: 5, per: 1m}\n",
+        ));
+        assert!(
+            e.message
+                .contains("a number of readings, or a mapping with `query` and `count`"),
+            "{}",
+            e.message
+        );
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      min_samples: lots\n",
+        ));
+        assert!(
+            e.message
+                .contains("a number of readings, or a mapping with `query` and `count`"),
+            "{}",
+            e.message
+        );
+        let e = err(&example_with(
+            "      max: 0.01\n",
+            "      max: 0.01\n      baseline: errors{version=\"old\"}\n",
+        ));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (
+                Some(14),
+                "ship.metrics `error rate`: baseline only applies to max_increase \
+                 (max and min are absolute bounds)"
+            )
+        );
+    }
+
+    #[test]
     fn unknown_ship_and_commands_keys_are_errors() {
         let e = err(&example_with("environment: staging", "enviroment: staging"));
         assert_eq!(e.line, Some(6));
@@ -1290,8 +1561,9 @@ ship:
         );
         let e = err("ship:\n  on_regression: ignore\n");
         assert!(
-            e.message
-                .contains("unknown variant `ignore`, expected `revert` or `notify`"),
+            e.message.contains(
+                "unknown variant `ignore`, expected one of `rollback`, `revert`, `notify`"
+            ),
             "{}",
             e.message
         );

@@ -38,9 +38,16 @@ impl PathGlobs {
     /// nothing matches or the last match is a `!` re-include. A leading `/` on `path` is
     /// ignored: paths are relative to the repository root either way.
     pub fn matching(&self, path: &str) -> Option<&str> {
+        let (text, pattern) = &self.patterns[self.last_match(path)?];
+        (!pattern.is_negative()).then_some(text.as_str())
+    }
+
+    /// The index of the last pattern matching `path` or a directory containing it, `!`
+    /// patterns included: CODEOWNERS takes its lines' order from here.
+    pub fn last_match(&self, path: &str) -> Option<usize> {
         // gix asserts (in debug builds) that the path is relative.
         let candidates = candidates(path.trim_start_matches('/'));
-        let (text, pattern) = self.patterns.iter().rev().find(|(_, pattern)| {
+        self.patterns.iter().rposition(|(_, pattern)| {
             candidates.iter().any(|(candidate, is_dir)| {
                 pattern.matches_repo_relative_path(
                     candidate.as_bytes().into(),
@@ -50,8 +57,7 @@ impl PathGlobs {
                     Mode::NO_MATCH_SLASH_LITERAL,
                 )
             })
-        })?;
-        (!pattern.is_negative()).then_some(text.as_str())
+        })
     }
 }
 

@@ -1,8 +1,9 @@
 //! Keeps exactly one size label on a PR.
 use crate::domain::SizeLabel;
 
-/// Label names compare case-insensitively, as forges do.
-fn is_size_label(name: &str) -> bool {
+/// Whether `name` is one of the size labels the bot keeps. Label names compare
+/// case-insensitively, as forges do.
+pub fn is_size_label(name: &str) -> bool {
     name.get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case("size/"))
 }

@@ -169,20 +169,36 @@ fn blocker(reason: &Reason) -> Option<String> {
                 count(*max)
             )
         }
+        Reason::OverBudget {
+            paths,
+            lines: n,
+            max,
+        } => format!(
+            "oversized: {} under {}, over its {}-line budget",
+            lines(*n),
+            paths.iter().map(|p| code(p)).collect::<Vec<_>>().join(", "),
+            count(*max)
+        ),
         Reason::ChangesRequested { by } => format!("changes requested by {}", people(by)),
         Reason::NeedsApprovals { have, need } => {
             format!("waiting for approval: {have} of {need}")
         }
+        Reason::NeedsOwnerApproval { files: n } => {
+            format!("waiting for owners' approval of {}", files(*n))
+        }
         Reason::TestsMissing { blocking: true } => "tests missing".to_owned(),
-        Reason::TestsMissing { blocking: false } => return None,
+        Reason::TestsMissing { blocking: false }
+        | Reason::SizeExempt { .. }
+        | Reason::ReviewsExempt { .. } => return None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ForgeKind;
     use crate::policy::testing::{pr, PrBuilder};
-    use crate::policy::{evaluate, RepoConfig};
+    use crate::policy::{evaluate, BaseFacts, RepoConfig};
 
     fn member(number: u64, b: PrBuilder) -> Member {
         scored(number, b, None)
@@ -193,7 +209,11 @@ mod tests {
             number: PrNumber(number),
             url: format!("https://github.com/octo-org/widgets/pull/{number}"),
             standing: Standing::Evaluated {
-                eval: Box::new(evaluate(&b.build(), &RepoConfig::default(), None)),
+                eval: Box::new(evaluate(
+                    &b.build(),
+                    &RepoConfig::default(),
+                    &BaseFacts::new(ForgeKind::GitHub, None),
+                )),
                 overridden_by: overridden_by.map(str::to_owned),
                 held: None,
             },

@@ -1,5 +1,6 @@
 //! The check run's title and summary.
 use super::config::config_paths;
+use super::exempt::SizeExemption;
 use super::size::{Exclusion, FileOutcome};
 use super::text::{code, count, counted, files, lines, people};
 use super::{Conclusion, ConfigError, Evaluation, Reason};
@@ -41,11 +42,17 @@ fn title(eval: &Evaluation) -> String {
 fn short_reason(reason: &Reason) -> String {
     match reason {
         Reason::Draft => "draft".to_owned(),
+        Reason::SizeExempt { by } => format!("size rule skipped ({})", exemption_short(by)),
         Reason::Oversized { max, .. } => format!("over the {}-line limit", count(*max)),
         Reason::TooManyFiles { files: n, max } => {
             format!("{}, over the {}-file limit", files(*n), count(*max))
         }
+        // Titles are plain text on both forges: no code spans.
+        Reason::OverBudget { paths, max, .. } => {
+            format!("{} over its {}-line budget", paths.join(", "), count(*max))
+        }
         Reason::ChangesRequested { by } => format!("changes requested by {}", people(by)),
+        Reason::ReviewsExempt { .. } => "review rule skipped".to_owned(),
         Reason::NeedsApprovals { have, need } => {
             let missing = u64::from(need.saturating_sub(*have));
             let more = if *have > 0 { " more" } else { "" };
@@ -58,6 +65,9 @@ fn short_reason(reason: &Reason) -> String {
                 }
             )
         }
+        Reason::NeedsOwnerApproval { files: n } => {
+            format!("needs an owner's approval for {}", files(*n))
+        }
         Reason::TestsMissing { blocking: true } => "tests missing".to_owned(),
         Reason::TestsMissing { blocking: false } => "no tests changed".to_owned(),
     }
@@ -68,6 +78,13 @@ fn summary(eval: &Evaluation) -> String {
     verdict_section(&mut out, eval);
     size_section(&mut out, eval);
     reviews_section(&mut out, eval);
+    if !eval.reviews.owners.is_empty() {
+        super::owners_text::check_section(
+            &mut out,
+            &eval.reviews.owners,
+            eval.size.truncated.is_some(),
+        );
+    }
     tests_section(&mut out, eval);
     out
 }
@@ -107,12 +124,30 @@ fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
             files(*n),
             count(*max)
         ),
+        Reason::OverBudget { paths, lines: n, max } => format!(
+            "**Over a path budget:** {} counted under {}, over its budget of {} (`size.paths`).",
+            lines(*n),
+            budget_name(paths),
+            count(*max)
+        ),
+        Reason::SizeExempt { by } => format!("**Size rule skipped:** {}.", exemption_long(by)),
+        Reason::ReviewsExempt { author } => format!(
+            "**Review rule skipped:** @{author} is in `exempt.authors` and `exempt.reviews` \
+             is on, so no approval is needed."
+        ),
         Reason::ChangesRequested { by } => format!(
             "**Changes requested** by {}: waiting for a new review or for the review to be dismissed.",
             people(by)
         ),
         Reason::NeedsApprovals { have, need } => format!(
             "**Needs approval:** {have} of {need} required (`reviews.required_approvals`)."
+        ),
+        Reason::NeedsOwnerApproval { files: n } => format!(
+            "**Needs owners' approval:** {} still {} an approval from one of {} owners; \
+             see Owners below for whom to ask.",
+            files(*n),
+            if *n == 1 { "lacks" } else { "lack" },
+            if *n == 1 { "its" } else { "their" }
         ),
         Reason::TestsMissing { blocking } => {
             let source = lines(eval.tests.source_lines);
@@ -123,6 +158,28 @@ fn long_reason(reason: &Reason, eval: &Evaluation) -> String {
             }
         }
     }
+}
+
+/// The short form of what skipped the size rule, for the title.
+fn exemption_short(by: &SizeExemption) -> String {
+    match by {
+        SizeExemption::Author { login } => format!("author @{login}"),
+        SizeExemption::Label { name } => format!("label {name}"),
+    }
+}
+
+/// What skipped the size rule and the policy key that says so.
+pub(crate) fn exemption_long(by: &SizeExemption) -> String {
+    match by {
+        SizeExemption::Author { login } => {
+            format!("the author @{login} is in `exempt.authors`")
+        }
+        SizeExemption::Label { name } => format!("label {} is in `exempt.labels`", code(name)),
+    }
+}
+
+fn budget_name(paths: &[String]) -> String {
+    paths.iter().map(|p| code(p)).collect::<Vec<_>>().join(", ")
 }
 
 fn size_section(out: &mut String, eval: &Evaluation) {
@@ -144,6 +201,23 @@ fn size_section(out: &mut String, eval: &Evaluation) {
         lines(size.max_lines),
         count(size.warn_lines)
     );
+    if !size.budgets.is_empty() {
+        out.push_str(
+            "Path budgets (`size.paths`): their files count toward them, not the limit.\n\n",
+        );
+        for b in &size.budgets {
+            let _ = writeln!(
+                out,
+                "- {}: {} of {} lines in {}{}",
+                b.name(),
+                count(b.lines),
+                count(b.max_lines),
+                files(b.files),
+                if b.over() { ", **over**" } else { "" }
+            );
+        }
+        out.push('\n');
+    }
 
     let counted: Vec<&FileOutcome> = size.counted().collect();
     if !counted.is_empty() {
@@ -152,7 +226,7 @@ fn size_section(out: &mut String, eval: &Evaluation) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                file_cell(f),
+                file_cell(f, &size.budgets),
                 count(f.additions),
                 count(f.deletions),
                 count(f.lines)
@@ -166,7 +240,12 @@ fn size_section(out: &mut String, eval: &Evaluation) {
         let _ = writeln!(out, "**Not counted ({}):**\n", files(excluded.len() as u64));
         out.push_str("| File | Reason |\n|---|---|\n");
         for (f, why) in excluded.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "| {} | {} |", file_cell(f), exclusion_text(why));
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                file_cell(f, &size.budgets),
+                exclusion_text(why)
+            );
         }
         more_rows(out, excluded.len(), "files");
     }
@@ -198,7 +277,7 @@ fn more_rows(out: &mut String, total: usize, what: &str) {
     out.push('\n');
 }
 
-fn file_cell(f: &FileOutcome) -> String {
+fn file_cell(f: &FileOutcome, budgets: &[super::budgets::BudgetUse]) -> String {
     let mut cell = code(&f.path);
     if let Some(previous) = &f.previous_path {
         let _ = write!(cell, " (from {})", code(previous));
@@ -208,6 +287,9 @@ fn file_cell(f: &FileOutcome) -> String {
     }
     if f.binary {
         cell.push_str(" (binary)");
+    }
+    if let Some(budget) = f.budget.and_then(|i| budgets.get(i)) {
+        let _ = write!(cell, " (budget {})", budget.name());
     }
     cell
 }
@@ -224,12 +306,18 @@ pub(crate) fn exclusion_text(why: &Exclusion) -> String {
 
 fn reviews_section(out: &mut String, eval: &Evaluation) {
     let r = &eval.reviews;
-    let _ = writeln!(
-        out,
-        "### Reviews: {} of {} required\n",
-        counted(r.approvers.len() as u64, "approval", "approvals"),
-        r.required
-    );
+    let have = counted(r.approvers.len() as u64, "approval", "approvals");
+    match &eval.exempt.reviews {
+        Some(author) => {
+            let _ = writeln!(
+                out,
+                "### Reviews: {have}, none required for @{author} (`exempt.reviews`)\n"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "### Reviews: {have} of {} required\n", r.required);
+        }
+    }
     if r.approvers.is_empty() {
         out.push_str(
             "- No counted approvals yet (the author's own and bots' reviews don't count).\n",
@@ -295,6 +383,9 @@ fn tests_section(out: &mut String, eval: &Evaluation) {
 /// The failing gate for a broken policy file, naming the places the policy is read from
 /// on `forge`.
 pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) -> CheckText {
+    if super::codeowners::is_codeowners(&err.file) {
+        return codeowners_error_check(err, forge);
+    }
     let place = match (err.line, err.column) {
         (Some(l), Some(c)) => format!("Line {l}, column {c}"),
         (Some(l), None) => format!("Line {l}"),
@@ -324,13 +415,59 @@ pub fn config_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) ->
     CheckText { title, summary }
 }
 
+/// The failing gate for a CODEOWNERS file that cannot be used (`reviews.owners:
+/// codeowners` reads it).
+fn codeowners_error_check(err: &ConfigError, forge: crate::domain::ForgeKind) -> CheckText {
+    let change = forge.change_noun();
+    let (title, place) = match err.line {
+        Some(l) => (
+            format!("Invalid CODEOWNERS file {} (line {l})", err.file),
+            format!("Line {l}"),
+        ),
+        None => (
+            format!("Invalid CODEOWNERS file {}", err.file),
+            "Problem".to_owned(),
+        ),
+    };
+    let owners = match forge {
+        crate::domain::ForgeKind::GitHub => "`@user`, `@org/team` or an email address",
+        crate::domain::ForgeKind::GitLab => {
+            "`@user`, `@group`, `@group/subgroup` or an email address; `[Section]` lines \
+             start sections"
+        }
+    };
+    let summary = format!(
+        "The CODEOWNERS file `{}` could not be used, so this {change} was not scored \
+         (`reviews.owners: codeowners` reads it).\n\n\
+         **{place}:** {}\n\n\
+         ### How to fix\n\n\
+         Correct the file on the base branch: owners are always read from there, so a {change} \
+         cannot choose its own reviewers. Once the fix is merged, open {change}s are checked \
+         again. Each line is a pattern, matched with git's rules (`!` is not allowed), followed \
+         by its owners: {owners}. A line without owners leaves its files unowned. The file is \
+         read from the first of these that exists: {}.\n",
+        err.file,
+        err.message,
+        super::codeowners::paths(forge)
+            .map(|p| format!("`{p}`"))
+            .join(", ")
+    );
+    CheckText { title, summary }
+}
+
 fn defaults_yaml(d: &super::RepoConfig) -> String {
     format!(
         "size:\n  max_lines: {}      # fails above this\n  warn_lines: {}     # advises above this\n  \
-         max_files: null     # e.g. 50; fails above this\n  ignore: []          # gitignore-style globs that don't count\n\
-         reviews:\n  required_approvals: {}\n  stale: keep         # keep | dismiss | changed\n\
+         max_files: null     # e.g. 50; fails above this\n  ignore: []          # gitignore-style globs that don't count\n  \
+         paths: []           # budgets of their own: - paths: [globs]\n                      #   max_lines: 2000\n\
+         reviews:\n  required_approvals: {}\n  stale: keep         # keep | dismiss | changed\n  \
+         owners: none        # none | codeowners: each file needs one of its owners\n  \
+         rules: []           # each: paths, required_approvals, from\n\
          tests:\n  min_lines: {}       # source lines changed before tests are expected\n  \
-         required: {}     # fail instead of advising\n  patterns: null      # globs that replace the default test-file patterns\n",
+         required: {}     # fail instead of advising\n  patterns: null      # globs that replace the default test-file patterns\n\
+         exempt:\n  authors: []         # logins whose changes skip the size rule\n  \
+         labels: []          # labels that skip the size rule\n  \
+         reviews: false      # exempt authors need no approval either\n",
         d.size.max_lines,
         d.size.warn_lines,
         d.reviews.required_approvals,
@@ -342,11 +479,11 @@ fn defaults_yaml(d: &super::RepoConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::testing::{plain_base, pr, PrBuilder};
     use crate::policy::{evaluate, RepoConfig};
 
     fn title_of(b: PrBuilder) -> String {
-        check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).title
+        check_text(&evaluate(&b.build(), &RepoConfig::default(), &plain_base())).title
     }
 
     #[test]
@@ -372,6 +509,30 @@ mod tests {
     }
 
     #[test]
+    fn an_exempt_author_needing_no_review_is_told_so() {
+        use crate::domain::User;
+        let mut config = RepoConfig::default();
+        config.exempt.authors = vec!["renovate[bot]".into()];
+        config.exempt.reviews = true;
+        let b = pr()
+            .author(User::bot("renovate[bot]"))
+            .file("src/a.rs", 900, 0)
+            .file("tests/a.rs", 1, 0);
+        let text = check_text(&evaluate(&b.build(), &config, &plain_base()));
+        assert_eq!(
+            text.title,
+            "901 lines: ready; size rule skipped (author @renovate[bot]); review rule skipped"
+        );
+        assert!(text.summary.contains(
+            "- **Review rule skipped:** @renovate[bot] is in `exempt.authors` and \
+             `exempt.reviews` is on, so no approval is needed.\n"
+        ));
+        assert!(text.summary.contains(
+            "### Reviews: 0 approvals, none required for @renovate[bot] (`exempt.reviews`)\n"
+        ));
+    }
+
+    #[test]
     fn long_file_tables_are_capped() {
         let mut b = pr().approve("bob");
         for i in 0..120 {
@@ -379,7 +540,8 @@ mod tests {
                 .file(&format!("src/f{i:03}.rs"), 1, 0)
                 .file(&format!("vendor/v{i:03}.c"), 1, 0);
         }
-        let summary = check_text(&evaluate(&b.build(), &RepoConfig::default(), None)).summary;
+        let summary =
+            check_text(&evaluate(&b.build(), &RepoConfig::default(), &plain_base())).summary;
         assert!(summary.contains("| `src/f049.rs` | 1 | 0 | 1 |"));
         assert!(!summary.contains("`src/f050.rs`"));
         assert!(!summary.contains("`vendor/v050.c`"));
@@ -399,7 +561,7 @@ mod tests {
         let summary = check_text(&evaluate(
             &b.totals(9000, 90000, 90000).build(),
             &RepoConfig::default(),
-            None,
+            &plain_base(),
         ))
         .summary;
         assert!(summary.len() < 65_535, "{} chars", summary.len());

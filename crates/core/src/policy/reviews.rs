@@ -1,5 +1,6 @@
 //! Who approved, who holds the PR, and which approvals no longer count.
 use super::config::{ReviewsConfig, StaleReviews};
+use super::owners::OwnersOutcome;
 use crate::domain::{CommitSha, PrSnapshot, ReviewState};
 use serde::Serialize;
 
@@ -11,6 +12,9 @@ pub struct ReviewOutcome {
     pub required: u32,
     /// Approvals that no longer count because the head moved (`reviews.stale`).
     pub stale: Vec<String>,
+    /// Owners' approvals (`reviews.owners`, `reviews.rules`); empty when neither is set.
+    #[serde(skip_serializing_if = "OwnersOutcome::is_empty")]
+    pub owners: OwnersOutcome,
 }
 
 impl ReviewOutcome {
@@ -79,6 +83,7 @@ pub fn tally(pr: &PrSnapshot, config: &ReviewsConfig) -> ReviewOutcome {
         changes_requested_by: Vec::new(),
         required: config.required_approvals,
         stale: Vec::new(),
+        owners: OwnersOutcome::default(),
     };
     for s in standing {
         let list = match (s.approved, covers_head(s.commit)) {
@@ -101,6 +106,7 @@ mod tests {
         let config = ReviewsConfig {
             required_approvals: 2,
             stale,
+            ..ReviewsConfig::default()
         };
         tally(&b.build(), &config)
     }

@@ -1,4 +1,5 @@
 //! Size: additions + deletions over the files that count, and why the others don't.
+use super::budgets::{self, BudgetUse};
 use super::config::SizeConfig;
 use super::gitattributes::{Linguist, LinguistAttributes};
 use super::globs::PathGlobs;
@@ -51,9 +52,13 @@ pub struct FileOutcome {
     pub additions: u64,
     pub deletions: u64,
     pub binary: bool,
-    /// Lines this file adds to the score (0 when excluded; 1 for a wholly deleted file).
+    /// Lines this file counts (0 when excluded; 1 for a wholly deleted file): toward the
+    /// score, or toward its budget.
     pub lines: u64,
     pub excluded: Option<Exclusion>,
+    /// The `size.paths` budget (its index) the file counts toward instead of the score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<usize>,
 }
 
 /// Files the forge did not list because of its cap.
@@ -74,9 +79,9 @@ impl Truncation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SizeScore {
     pub files: Vec<FileOutcome>,
-    /// The score.
+    /// The score: counted lines outside every `size.paths` budget.
     pub lines: u64,
-    /// Files that count (not excluded), binary ones included.
+    /// Files that count toward the score (not excluded, under no budget), binary ones included.
     pub counted_files: u64,
     /// Set when the forge listed fewer files than the change has; the unlisted files' lines
     /// and count are included in `lines` and `counted_files`, since they cannot be classified.
@@ -88,6 +93,9 @@ pub struct SizeScore {
     pub max_lines: u64,
     pub warn_lines: u64,
     pub max_files: Option<u64>,
+    /// Each `size.paths` budget's use, in the policy's order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetUse>,
 }
 
 impl SizeScore {
@@ -130,8 +138,19 @@ impl SizeScore {
         })
     }
 
+    /// Files that count, toward the score or toward a budget.
     pub fn counted(&self) -> impl Iterator<Item = &FileOutcome> {
         self.files.iter().filter(|f| f.excluded.is_none())
+    }
+
+    /// Files that count toward the score (under no budget).
+    pub fn scored(&self) -> impl Iterator<Item = &FileOutcome> {
+        self.counted().filter(|f| f.budget.is_none())
+    }
+
+    /// The budgets whose paths hold more lines than they allow.
+    pub fn budgets_over(&self) -> impl Iterator<Item = &BudgetUse> {
+        self.budgets.iter().filter(|b| b.over())
     }
 
     pub fn excluded(&self) -> impl Iterator<Item = (&FileOutcome, &Exclusion)> {
@@ -188,7 +207,8 @@ pub fn score(
         attributes: gitattributes.map(LinguistAttributes::parse),
         ignore: PathGlobs::new(&config.ignore).unwrap_or_default(),
     };
-    let files: Vec<FileOutcome> = files.iter().map(|f| rules.outcome(f)).collect();
+    let mut files: Vec<FileOutcome> = files.iter().map(|f| rules.outcome(f)).collect();
+    let budgets = budgets::assign(&mut files, &config.paths);
 
     let listed = files.len() as u64;
     let truncated = (totals.files > listed).then(|| {
@@ -200,8 +220,13 @@ pub fn score(
         }
     });
 
-    let listed_lines: u64 = files.iter().map(|f| f.lines).sum();
-    let listed_counted = files.iter().filter(|f| f.excluded.is_none()).count() as u64;
+    let scored = || {
+        files
+            .iter()
+            .filter(|f| f.excluded.is_none() && f.budget.is_none())
+    };
+    let listed_lines: u64 = scored().map(|f| f.lines).sum();
+    let listed_counted = scored().count() as u64;
     SizeScore {
         lines: listed_lines + truncated.map_or(0, |t| t.unlisted_lines),
         counted_files: listed_counted + truncated.map_or(0, |t| t.unlisted_files()),
@@ -211,6 +236,7 @@ pub fn score(
         max_lines: config.max_lines,
         warn_lines: config.warn_lines,
         max_files: config.max_files,
+        budgets,
     }
 }
 
@@ -241,6 +267,7 @@ impl ExclusionRules {
             binary: file.binary,
             lines,
             excluded,
+            budget: None,
         }
     }
 

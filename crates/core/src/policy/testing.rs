@@ -24,6 +24,7 @@ pub fn pr() -> PrBuilder {
             state: PrState::Open,
             draft: false,
             head_sha: sha(HEAD),
+            head_ref: Some("add-the-thing".to_owned()),
             base_ref: "main".to_owned(),
             base_sha: sha("3333333333333333333333333333333333333333"),
             labels: Vec::new(),
@@ -110,6 +111,16 @@ impl PrBuilder {
         )
     }
 
+    pub fn author(mut self, author: User) -> Self {
+        self.pr.author = author;
+        self
+    }
+
+    pub fn label(mut self, name: &str) -> Self {
+        self.pr.labels.push(name.to_owned());
+        self
+    }
+
     pub fn draft(mut self) -> Self {
         self.pr.draft = true;
         self
@@ -145,4 +156,9 @@ impl PrBuilder {
         self.pr.total_deletions = deletions;
         self.pr
     }
+}
+
+/// A GitHub base branch with no `.gitattributes` and no CODEOWNERS.
+pub fn plain_base() -> crate::policy::BaseFacts {
+    crate::policy::BaseFacts::new(crate::domain::ForgeKind::GitHub, None)
 }

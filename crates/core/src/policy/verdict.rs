@@ -1,5 +1,6 @@
 //! Combines size, reviews and tests into the gate's conclusion.
 use super::config::RepoConfig;
+use super::exempt::{Exemptions, SizeExemption};
 use super::{ReviewOutcome, SizeScore, TestsOutcome};
 use serde::Serialize;
 
@@ -17,6 +18,10 @@ pub enum Conclusion {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     Draft,
+    /// The size rule was skipped (`exempt.authors`, `exempt.labels`); never blocks.
+    SizeExempt {
+        by: SizeExemption,
+    },
     Oversized {
         lines: u64,
         max: u64,
@@ -25,12 +30,26 @@ pub enum Reason {
         files: u64,
         max: u64,
     },
+    /// The lines under a `size.paths` budget (named by its globs) exceed it.
+    OverBudget {
+        paths: Vec<String>,
+        lines: u64,
+        max: u64,
+    },
     ChangesRequested {
         by: Vec<String>,
+    },
+    /// The review rule was skipped for an exempt author (`exempt.reviews`); never blocks.
+    ReviewsExempt {
+        author: String,
     },
     NeedsApprovals {
         have: u32,
         need: u32,
+    },
+    /// Counted files still lacking an approval from one of their owners.
+    NeedsOwnerApproval {
+        files: u64,
     },
     /// Non-blocking unless `tests.required`; listed either way so the user sees it.
     TestsMissing {
@@ -44,9 +63,14 @@ impl Reason {
         match self {
             Reason::Oversized { .. }
             | Reason::TooManyFiles { .. }
+            | Reason::OverBudget { .. }
             | Reason::ChangesRequested { .. } => true,
             Reason::TestsMissing { blocking } => *blocking,
-            Reason::Draft | Reason::NeedsApprovals { .. } => false,
+            Reason::Draft
+            | Reason::SizeExempt { .. }
+            | Reason::ReviewsExempt { .. }
+            | Reason::NeedsApprovals { .. }
+            | Reason::NeedsOwnerApproval { .. } => false,
         }
     }
 }
@@ -75,12 +99,65 @@ pub fn decide(
     size: &SizeScore,
     reviews: &ReviewOutcome,
     tests: &TestsOutcome,
+    exempt: &Exemptions,
     config: &RepoConfig,
 ) -> Verdict {
     let mut reasons = Vec::new();
     if draft {
         reasons.push(Reason::Draft);
     }
+    match &exempt.size {
+        Some(by) => reasons.push(Reason::SizeExempt { by: by.clone() }),
+        None => size_reasons(size, &mut reasons),
+    }
+    if !reviews.changes_requested_by.is_empty() {
+        reasons.push(Reason::ChangesRequested {
+            by: reviews.changes_requested_by.clone(),
+        });
+    }
+    if let Some(author) = &exempt.reviews {
+        reasons.push(Reason::ReviewsExempt {
+            author: author.clone(),
+        });
+    } else if !reviews.approved() {
+        reasons.push(Reason::NeedsApprovals {
+            have: reviews.approvers.len() as u32,
+            need: config.reviews.required_approvals,
+        });
+    }
+    // `exempt.reviews` waives the owners' approval as it waives the others.
+    let files = reviews.owners.waiting_paths();
+    if files > 0 && exempt.reviews.is_none() {
+        reasons.push(Reason::NeedsOwnerApproval { files });
+    }
+    if tests.missing {
+        reasons.push(Reason::TestsMissing {
+            blocking: config.tests.required,
+        });
+    }
+    // A draft is work in progress: it is scored and advised, never failed.
+    let conclusion = if draft {
+        Conclusion::Wait
+    } else if reasons.iter().any(Reason::fails) {
+        Conclusion::Fail
+    } else if reasons.iter().any(|r| {
+        matches!(
+            r,
+            Reason::NeedsApprovals { .. } | Reason::NeedsOwnerApproval { .. }
+        )
+    }) {
+        Conclusion::Wait
+    } else {
+        Conclusion::Pass
+    };
+    Verdict {
+        conclusion,
+        reasons,
+    }
+}
+
+/// What the size rule holds against the change: its lines, its files, each budget.
+fn size_reasons(size: &SizeScore, reasons: &mut Vec<Reason>) {
     if size.oversized() {
         reasons.push(Reason::Oversized {
             lines: size.lines,
@@ -93,50 +170,25 @@ pub fn decide(
             max,
         });
     }
-    if !reviews.changes_requested_by.is_empty() {
-        reasons.push(Reason::ChangesRequested {
-            by: reviews.changes_requested_by.clone(),
+    for budget in size.budgets_over() {
+        reasons.push(Reason::OverBudget {
+            paths: budget.paths.clone(),
+            lines: budget.lines,
+            max: budget.max_lines,
         });
-    }
-    if !reviews.approved() {
-        reasons.push(Reason::NeedsApprovals {
-            have: reviews.approvers.len() as u32,
-            need: config.reviews.required_approvals,
-        });
-    }
-    if tests.missing {
-        reasons.push(Reason::TestsMissing {
-            blocking: config.tests.required,
-        });
-    }
-    // A draft is work in progress: it is scored and advised, never failed.
-    let conclusion = if draft {
-        Conclusion::Wait
-    } else if reasons.iter().any(Reason::fails) {
-        Conclusion::Fail
-    } else if reasons
-        .iter()
-        .any(|r| matches!(r, Reason::NeedsApprovals { .. }))
-    {
-        Conclusion::Wait
-    } else {
-        Conclusion::Pass
-    };
-    Verdict {
-        conclusion,
-        reasons,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{ForgeKind, User};
     use crate::policy::config::RepoConfig;
-    use crate::policy::evaluate;
     use crate::policy::testing::{pr, PrBuilder};
+    use crate::policy::{evaluate, BaseFacts};
 
     fn verdict(b: PrBuilder, config: &RepoConfig) -> Verdict {
-        evaluate(&b.build(), config, None).verdict
+        evaluate(&b.build(), config, &BaseFacts::new(ForgeKind::GitHub, None)).verdict
     }
 
     fn tested(lines: u64) -> PrBuilder {
@@ -285,6 +337,115 @@ mod tests {
             assert_eq!(published(verdict, true, false), Pass);
             assert_eq!(published(verdict, false, false), verdict);
         }
+    }
+
+    #[test]
+    fn an_exempt_author_passes_the_size_rule_but_still_waits_for_review() {
+        let mut config = RepoConfig::default();
+        config.exempt.authors = vec!["dependabot[bot]".into()];
+        config.size.max_files = Some(1);
+        let bot = || {
+            pr().author(User::bot("dependabot[bot]"))
+                .file("package.json", 1500, 1500)
+                .file("src/a.rs", 1, 0)
+        };
+        let v = verdict(bot(), &config);
+        assert_eq!(v.conclusion, Conclusion::Wait);
+        let by = SizeExemption::Author {
+            login: "dependabot[bot]".into(),
+        };
+        assert_eq!(
+            v.reasons,
+            [
+                Reason::SizeExempt { by: by.clone() },
+                Reason::NeedsApprovals { have: 0, need: 1 },
+                Reason::TestsMissing { blocking: false },
+            ]
+        );
+        config.exempt.reviews = true;
+        let v = verdict(bot(), &config);
+        assert_eq!(v.conclusion, Conclusion::Pass);
+        assert_eq!(
+            v.reasons,
+            [
+                Reason::SizeExempt { by },
+                Reason::ReviewsExempt {
+                    author: "dependabot[bot]".into()
+                },
+                Reason::TestsMissing { blocking: false },
+            ]
+        );
+        // A change request still holds an exempt author's change.
+        let v = verdict(bot().request_changes("carol"), &config);
+        assert_eq!(v.conclusion, Conclusion::Fail);
+    }
+
+    #[test]
+    fn exempt_reviews_waive_the_owners_approval_too() {
+        use crate::policy::CodeOwners;
+        let mut config = RepoConfig::parse("t.yml", "reviews:\n  owners: codeowners\n").unwrap();
+        config.exempt.authors = vec!["renovate[bot]".into()];
+        let base = BaseFacts {
+            codeowners: Some(
+                CodeOwners::parse("CODEOWNERS", "* @lead\n", ForgeKind::GitHub).unwrap(),
+            ),
+            ..BaseFacts::new(ForgeKind::GitHub, None)
+        };
+        let change = || {
+            pr().author(User::bot("renovate[bot]"))
+                .file("package.json", 3, 3)
+                .build()
+        };
+        let v = evaluate(&change(), &config, &base).verdict;
+        assert!(
+            v.reasons.contains(&Reason::NeedsOwnerApproval { files: 1 }),
+            "{v:?}"
+        );
+        config.exempt.reviews = true;
+        let v = evaluate(&change(), &config, &base).verdict;
+        assert_eq!(v.conclusion, Conclusion::Pass, "{v:?}");
+        assert!(!v
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::NeedsOwnerApproval { .. })));
+    }
+
+    #[test]
+    fn an_exempt_label_passes_the_size_rule_and_is_named() {
+        let mut config = RepoConfig::default();
+        config.exempt.labels = vec!["release-merge".into()];
+        let v = verdict(tested(3000).label("release-merge").approve("bob"), &config);
+        assert_eq!(v.conclusion, Conclusion::Pass);
+        assert_eq!(
+            v.reasons,
+            [Reason::SizeExempt {
+                by: SizeExemption::Label {
+                    name: "release-merge".into()
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn a_budget_overrun_fails_and_names_the_budget() {
+        let config = RepoConfig::parse(
+            "t.yml",
+            "size:\n  paths:\n    - paths: ['db/migrations/**']\n      max_lines: 2000\n",
+        )
+        .unwrap();
+        let b = || tested(40).approve("bob");
+        let v = verdict(b().added("db/migrations/0001.sql", 2000), &config);
+        assert_eq!(v.conclusion, Conclusion::Pass);
+        let v = verdict(b().added("db/migrations/0001.sql", 2001), &config);
+        assert_eq!(v.conclusion, Conclusion::Fail);
+        assert_eq!(
+            v.reasons,
+            [Reason::OverBudget {
+                paths: vec!["db/migrations/**".into()],
+                lines: 2001,
+                max: 2000
+            }]
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub fn facts(ships: &[(i64, ShipRecord)]) -> Vec<ShipFact> {
             let verdict = match r.stage {
                 Stage::Healthy => Some(Verdict::Healthy),
                 Stage::Regressed => Some(Verdict::Regressed),
-                Stage::Unverified => Some(Verdict::Unknown),
+                Stage::Unverified | Stage::Inconclusive => Some(Verdict::Unknown),
                 Stage::Merging | Stage::Merged | Stage::Deploying | Stage::Watching => None,
                 // Never reached production: not a deployment at all.
                 Stage::DeployFailed | Stage::MergeFailed => None,
@@ -33,7 +33,7 @@ pub fn facts(ships: &[(i64, ShipRecord)]) -> Vec<ShipFact> {
                 approvals: r.approvals,
                 first_commit_at: at(r.first_commit_at_ms),
                 merged_at: at(r.merged_at_ms),
-                deployed_at: at(r.deployed_at_ms).filter(|_| reached_production),
+                deployed_at: at(r.watch.deployed_at_ms).filter(|_| reached_production),
                 verdict,
                 verdict_at: at(r.verdict_at_ms).filter(|_| verdict.is_some()),
                 reverts: r.reverts_ship.and_then(|id| pr_of.get(&id).copied()),

@@ -4,7 +4,7 @@
 //! Anything that cannot be measured is [`MetricVerdict::Unknown`], never healthy: a deploy
 //! that took the telemetry down with it must not pass its watch.
 
-use crate::policy::config::{Bound, MetricSpec};
+use crate::policy::config::{Bound, MetricSpec, MinSamples};
 
 /// What the telemetry server said about one query.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,108 @@ pub enum MetricVerdict {
     Unknown {
         reason: String,
     },
+    /// Read, but resting on too little data: never healthy.
+    Inconclusive {
+        value: Option<f64>,
+        reason: String,
+    },
+}
+
+/// Everything one reading of a metric rests on, as the telemetry server answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    pub current: Reading,
+    /// The metric's average over the window before the deploy.
+    pub pre_deploy: Option<f64>,
+    /// The metric's `baseline` query, read at the same time.
+    pub beside: Option<Reading>,
+    /// The metric's `min_samples.query`, read at the same time.
+    pub samples: Option<Reading>,
+}
+
+/// A reading judged, with the bound as a number where it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub verdict: MetricVerdict,
+    pub limit: Option<f64>,
+}
+
+/// Judges one reading with everything the metric asks for: too few samples make it
+/// inconclusive whatever its value; with a `baseline` query, `max_increase` is relative
+/// to that series now rather than to the pre-deploy window.
+pub fn assess(spec: &MetricSpec, inputs: Inputs) -> Assessment {
+    let value = match &inputs.current {
+        Reading::Value(v) if v.is_finite() => Some(*v),
+        _ => None,
+    };
+    if let (Some(MinSamples::Query { count, .. }), Some(samples)) =
+        (&spec.min_samples, &inputs.samples)
+    {
+        let short = |reason: String| Assessment {
+            verdict: MetricVerdict::Inconclusive { value, reason },
+            limit: None,
+        };
+        match samples {
+            Reading::Value(n) if n.is_finite() && n >= count => {}
+            Reading::Value(n) if n.is_finite() => {
+                return short(format!(
+                    "{} samples, fewer than the {} needed",
+                    number(*n),
+                    number(*count)
+                ))
+            }
+            Reading::Value(_) | Reading::NoData => {
+                return short("the samples query returned no data".into())
+            }
+            Reading::Unreachable(reason) => {
+                return Assessment {
+                    verdict: unknown(format!("telemetry unreachable: {reason}")),
+                    limit: None,
+                }
+            }
+            Reading::Invalid(reason) => {
+                return Assessment {
+                    verdict: unknown(format!("min_samples.query: {reason}")),
+                    limit: None,
+                }
+            }
+        }
+    }
+    let (baseline, what) = match (&spec.baseline, inputs.beside) {
+        (Some(_), Some(Reading::Value(v))) if v.is_finite() => (Some(v), "baseline"),
+        (Some(_), Some(Reading::Unreachable(reason))) => {
+            return Assessment {
+                verdict: unknown(format!("telemetry unreachable: {reason}")),
+                limit: None,
+            }
+        }
+        (Some(_), Some(Reading::Invalid(reason))) => {
+            return Assessment {
+                verdict: unknown(format!("baseline: {reason}")),
+                limit: None,
+            }
+        }
+        // The series to compare with is gone (no previous version running): too little
+        // data, not a failure to read.
+        (Some(_), _) => {
+            return Assessment {
+                verdict: MetricVerdict::Inconclusive {
+                    value,
+                    reason: "the baseline query returned no data".into(),
+                },
+                limit: None,
+            }
+        }
+        (None, _) => (inputs.pre_deploy, "pre-deploy"),
+    };
+    let limit = match spec.bound {
+        Bound::Max(v) | Bound::Min(v) => Some(v),
+        Bound::MaxIncrease(f) => baseline.filter(|b| b.is_finite()).map(|b| f * b),
+    };
+    Assessment {
+        verdict: judge_against(spec, baseline, what, inputs.current),
+        limit,
+    }
 }
 
 /// The state of the deploy after one round of readings.
@@ -57,6 +159,16 @@ pub enum Overall {
 /// is there to catch; use `max` for metrics that are zero in normal times). A negative
 /// baseline makes a factor meaningless and is judged unknown.
 pub fn judge(spec: &MetricSpec, baseline: Option<f64>, current: Reading) -> MetricVerdict {
+    judge_against(spec, baseline, "pre-deploy", current)
+}
+
+/// [`judge`], with `what` naming the value `max_increase` compares with.
+fn judge_against(
+    spec: &MetricSpec,
+    baseline: Option<f64>,
+    what: &str,
+    current: Reading,
+) -> MetricVerdict {
     let value = match current {
         Reading::Value(v) if v.is_finite() => v,
         Reading::Value(v) => {
@@ -104,23 +216,23 @@ pub fn judge(spec: &MetricSpec, baseline: Option<f64>, current: Reading) -> Metr
         }
         Bound::MaxIncrease(factor) => {
             let Some(baseline) = baseline.filter(|b| b.is_finite()) else {
-                return unknown("no pre-deploy value to compare with");
+                return unknown(format!("no {what} value to compare with"));
             };
             if baseline < 0.0 {
                 return unknown(format!(
-                    "the pre-deploy value {} is negative, so a factor of it means nothing",
+                    "the {what} value {} is negative, so a factor of it means nothing",
                     number(baseline)
                 ));
             }
-            let bound_text = format!("at most {factor}× the pre-deploy {}", number(baseline));
+            let bound_text = format!("at most {factor}× the {what} {}", number(baseline));
             if value <= factor * baseline {
                 return MetricVerdict::Healthy { value, bound_text };
             }
             let by = if baseline == 0.0 {
-                format!("{} where the pre-deploy value was 0", number(value))
+                format!("{} where the {what} value was 0", number(value))
             } else {
                 format!(
-                    "{}× the pre-deploy {} (max {factor}×)",
+                    "{}× the {what} {} (max {factor}×)",
                     ratio(value / baseline),
                     number(baseline)
                 )
@@ -134,14 +246,20 @@ pub fn judge(spec: &MetricSpec, baseline: Option<f64>, current: Reading) -> Metr
     }
 }
 
-/// Any regression outweighs everything; then anything unknown; an empty round was not watched.
+/// Any regression outweighs everything; then anything unknown or inconclusive; an empty
+/// round was not watched.
 pub fn overall(verdicts: &[MetricVerdict]) -> Overall {
     let any = |f: fn(&MetricVerdict) -> bool| verdicts.iter().any(f);
     if verdicts.is_empty() {
         Overall::NotWatched
     } else if any(|v| matches!(v, MetricVerdict::Regressed { .. })) {
         Overall::Regressed
-    } else if any(|v| matches!(v, MetricVerdict::Unknown { .. })) {
+    } else if any(|v| {
+        matches!(
+            v,
+            MetricVerdict::Unknown { .. } | MetricVerdict::Inconclusive { .. }
+        )
+    }) {
         Overall::Unknown
     } else {
         Overall::Healthy
@@ -169,7 +287,7 @@ fn ratio(factor: f64) -> String {
 }
 
 /// A measured value for people: three significant digits, whole numbers from 1000 on.
-fn number(value: f64) -> String {
+pub fn number(value: f64) -> String {
     significant(value, 3)
 }
 
@@ -211,11 +329,100 @@ mod tests {
     use super::*;
 
     fn spec(bound: Bound) -> MetricSpec {
-        MetricSpec {
-            name: "error rate".into(),
-            query: "errors".into(),
-            bound,
+        MetricSpec::new("error rate", "errors", bound)
+    }
+
+    fn inputs(current: f64) -> Inputs {
+        Inputs {
+            current: Reading::Value(current),
+            pre_deploy: Some(0.1),
+            beside: None,
+            samples: None,
         }
+    }
+
+    #[test]
+    fn too_few_samples_are_inconclusive_whatever_the_value() {
+        let mut s = spec(Bound::Max(0.01));
+        s.min_samples = Some(MinSamples::Query {
+            query: "requests".into(),
+            count: 100.0,
+        });
+        let few = Inputs {
+            samples: Some(Reading::Value(12.0)),
+            ..inputs(0.0)
+        };
+        assert_eq!(
+            assess(&s, few).verdict,
+            MetricVerdict::Inconclusive {
+                value: Some(0.0),
+                reason: "12 samples, fewer than the 100 needed".into()
+            }
+        );
+        let none = Inputs {
+            samples: Some(Reading::NoData),
+            ..inputs(0.5)
+        };
+        assert!(matches!(
+            assess(&s, none).verdict,
+            MetricVerdict::Inconclusive { .. }
+        ));
+        let enough = Inputs {
+            samples: Some(Reading::Value(100.0)),
+            ..inputs(0.5)
+        };
+        let judged = assess(&s, enough);
+        assert!(matches!(judged.verdict, MetricVerdict::Regressed { .. }));
+        assert_eq!(judged.limit, Some(0.01));
+        let down = Inputs {
+            samples: Some(Reading::Unreachable("connection refused".into())),
+            ..inputs(0.0)
+        };
+        assert_eq!(
+            assess(&s, down).verdict,
+            unknown("telemetry unreachable: connection refused")
+        );
+    }
+
+    #[test]
+    fn a_baseline_series_replaces_the_pre_deploy_window() {
+        let mut s = spec(Bound::MaxIncrease(1.5));
+        s.baseline = Some("errors{version=\"old\"}".into());
+        let beside = |b: Reading| Inputs {
+            beside: Some(b),
+            ..inputs(0.3)
+        };
+        let judged = assess(&s, beside(Reading::Value(0.1)));
+        assert_eq!(
+            judged.verdict,
+            regressed(
+                0.3,
+                "at most 1.5× the baseline 0.1",
+                "3.0× the baseline 0.1 (max 1.5×)"
+            )
+        );
+        assert!((judged.limit.unwrap() - 0.15).abs() < 1e-12);
+        assert_eq!(
+            assess(&s, beside(Reading::Value(0.25))).verdict,
+            healthy(0.3, "at most 1.5× the baseline 0.25")
+        );
+        assert_eq!(
+            assess(&s, beside(Reading::NoData)).verdict,
+            MetricVerdict::Inconclusive {
+                value: Some(0.3),
+                reason: "the baseline query returned no data".into()
+            }
+        );
+        // Without a baseline query, the pre-deploy value is the one compared with.
+        let plain = spec(Bound::MaxIncrease(1.5));
+        assert_eq!(
+            assess(&plain, inputs(0.3)).verdict,
+            regressed(
+                0.3,
+                "at most 1.5× the pre-deploy 0.1",
+                "3.0× the pre-deploy 0.1 (max 1.5×)"
+            )
+        );
     }
 
     fn healthy(value: f64, bound_text: &str) -> MetricVerdict {

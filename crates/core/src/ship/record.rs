@@ -20,6 +20,9 @@ pub enum Stage {
     Regressed,
     /// Telemetry could not be read for the whole watch: neither healthy nor regressed.
     Unverified,
+    /// Telemetry answered, but with too little data to call the deploy healthy: no
+    /// rollback, the people are told.
+    Inconclusive,
     /// The deployment itself failed.
     DeployFailed,
     /// Merging failed (a racing push, a conflict): nothing was deployed.
@@ -43,6 +46,7 @@ impl Stage {
             Stage::Healthy => "healthy",
             Stage::Regressed => "regressed",
             Stage::Unverified => "unverified",
+            Stage::Inconclusive => "inconclusive",
             Stage::DeployFailed => "deploy_failed",
             Stage::MergeFailed => "merge_failed",
         }
@@ -65,8 +69,113 @@ pub struct MetricLine {
 #[serde(rename_all = "snake_case")]
 pub enum MetricStatus {
     Healthy,
+    /// Out of bounds, but not yet for `failures` readings in a row.
+    Breaching,
+    /// Out of bounds for `failures` readings in a row: the metric failed.
     Regressed,
+    /// Could not be read.
     Unknown,
+    /// Read, but resting on too little data to judge.
+    Inconclusive,
+}
+
+/// One reading as it is kept and shown: when, which round, and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadingRecord {
+    pub at_ms: i64,
+    /// The round it was taken in, from 1; rounds of a rollback's watch are its own.
+    pub check: u32,
+    pub rollback: bool,
+    #[serde(flatten)]
+    pub line: MetricLine,
+    /// The bound as a number (`max_increase` times its baseline), for `/metrics`.
+    pub limit: Option<f64>,
+}
+
+/// A deploy's watch: when it started and ends, and what each round of readings said.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Watch {
+    pub deployed_at_ms: Option<i64>,
+    pub watch_until_ms: Option<i64>,
+    /// Pre-deploy values, one per configured metric (same order).
+    pub baselines: Vec<Option<f64>>,
+    pub last_check: Vec<MetricLine>,
+    pub checks_done: u32,
+    /// Rounds in which some metric could not be read; any makes the verdict Unverified.
+    pub unknown_checks: u32,
+    /// Rounds in which some metric rested on too little data; any makes it Inconclusive.
+    pub inconclusive_checks: u32,
+    /// Per metric: breaching readings in a row so far.
+    pub breaches: Vec<u32>,
+    /// Per metric: readings that returned a conclusive value.
+    pub conclusive: Vec<u32>,
+    /// Every reading, oldest first; only the latest [`Watch::READINGS_KEPT`].
+    pub readings: Vec<ReadingRecord>,
+}
+
+impl Watch {
+    /// Readings kept with the record: a day's watch every 10 s would be thousands.
+    pub const READINGS_KEPT: usize = 500;
+}
+
+/// Redeploying the environment's last healthy deployment after a regression, or on
+/// `/rollback`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollback {
+    /// Who asked with `/rollback`; `None` when smallbatch rolled back on a regression.
+    pub requested_by: Option<String>,
+    /// Which rollback of this ship it is, from 1: a failed one may be asked again.
+    pub attempt: u32,
+    pub requested_at_ms: i64,
+    /// `None`: smallbatch judged no earlier deployment healthy, so nothing is redeployed.
+    pub target: Option<RollbackTarget>,
+    pub stage: RollbackStage,
+    /// The rollback deployment, once the forge reported it (GitHub: once created).
+    pub deployment_id: Option<u64>,
+    pub watch: Watch,
+    /// Why it failed, in the user's words.
+    pub failure: Option<String>,
+}
+
+/// The ship whose deployment a rollback redeploys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollbackTarget {
+    pub ship: i64,
+    pub pr: u64,
+    pub sha: CommitSha,
+    /// Its deployment on the forge, where known.
+    pub deployment_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackStage {
+    /// Decided; the rollback deployment is started next.
+    Starting,
+    /// Started; waiting for the deployment to report.
+    Deploying,
+    /// Deployed; watching until every metric is within its bound again.
+    Watching,
+    /// Every metric within its bound again: service restored.
+    Restored,
+    /// Deployed, but the metrics did not come back within the watch.
+    NotRestored,
+    /// Deployed, with no metrics to tell whether service is back.
+    Unverified,
+    /// The forge refused the rollback deployment, or it failed.
+    Failed,
+    /// There was nothing healthy to roll back to.
+    NoTarget,
+}
+
+impl RollbackStage {
+    pub fn finished(self) -> bool {
+        !matches!(
+            self,
+            RollbackStage::Starting | RollbackStage::Deploying | RollbackStage::Watching
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,28 +198,34 @@ pub struct ShipRecord {
     pub merge_sha: Option<CommitSha>,
     pub merged_at_ms: Option<i64>,
     pub deployment_id: Option<u64>,
-    pub deployed_at_ms: Option<i64>,
-    pub watch_until_ms: Option<i64>,
-    /// Pre-deploy values, one per configured metric (same order).
-    pub baselines: Vec<Option<f64>>,
-    pub last_check: Vec<MetricLine>,
-    pub checks_done: u32,
-    /// Checks in which some metric could not be read; any makes the verdict Unverified.
-    #[serde(default)]
-    pub unknown_checks: u32,
+    #[serde(flatten)]
+    pub watch: Watch,
     /// Whether marking the regressed deployment failed was attempted already.
     #[serde(default)]
     pub deployment_marked_failed: bool,
     /// Why the forge refused to mark it failed (GitLab does for deployments its CI made).
     #[serde(default)]
     pub deployment_mark_refused: Option<String>,
+    /// Marking it failed went wrong otherwise; the error is in the log.
+    #[serde(default)]
+    pub deployment_mark_error: bool,
+    /// The rollback after a regression or `/rollback`, once decided.
+    #[serde(default)]
+    pub rollback: Option<Rollback>,
+    /// A revert is to be opened and is not yet.
+    #[serde(default)]
+    pub revert_due: bool,
+    /// The forge would not open the revert; the error is in the log.
+    #[serde(default)]
+    pub revert_error: bool,
     pub verdict_at_ms: Option<i64>,
     /// The one shipping comment, edited as the ship progresses.
     pub comment_id: Option<u64>,
     pub revert_pr: Option<u64>,
     /// When this ship reverts an earlier one: that ship's id.
     pub reverts_ship: Option<i64>,
-    /// For a regressed ship: when its revert was deployed and healthy.
+    /// For a regressed ship: when service came back, by its rollback or by its revert
+    /// deployed and healthy.
     pub restored_at_ms: Option<i64>,
     /// What went wrong, in the user's words (merge refused, deploy failed).
     pub failure: Option<String>,
@@ -140,4 +255,17 @@ pub struct OrderSkip {
 pub struct RevertedBy {
     pub change: u64,
     pub merged_at_ms: i64,
+}
+
+impl ShipRecord {
+    /// Nothing is left to do: the verdict is in, and after a regression the deployment
+    /// is marked, the rollback over and the revert opened. Until then the store keeps
+    /// the ship among the unfinished, where its steps are resumed from.
+    pub fn finished(&self) -> bool {
+        self.stage.finished()
+            && (self.stage != Stage::Regressed
+                || (self.deployment_marked_failed
+                    && !self.revert_due
+                    && self.rollback.as_ref().is_none_or(|r| r.stage.finished())))
+    }
 }

@@ -1,6 +1,7 @@
 //! The texts `/ship` posts: the checklist when it cannot ship, and the one shipping
 //! comment, rendered from the record at every stage and edited in place.
-use super::record::{MetricLine, MetricStatus, ShipRecord, Stage};
+pub use super::comment::{shipping_comment, Watching};
+use super::record::{MetricStatus, RollbackStage, ShipRecord, Stage};
 use crate::domain::{DeploymentState, ForgeKind};
 use std::fmt::Write;
 
@@ -80,6 +81,7 @@ pub(crate) fn stage_words(stage: Stage) -> &'static str {
         Stage::Healthy => "operating as designed",
         Stage::Regressed => "regressed",
         Stage::Unverified => "not verified",
+        Stage::Inconclusive => "inconclusive",
         Stage::DeployFailed => "the deployment failed",
         Stage::MergeFailed => "not merged",
     }
@@ -109,7 +111,7 @@ pub fn deployment_not_started(forge: ForgeKind, environment: &str, reason: &str)
 }
 
 /// `@`-mentions of these people, each once, sorted.
-fn cc<'a>(people: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn cc<'a>(people: impl Iterator<Item = &'a str>) -> String {
     let mut people: Vec<&str> = people.collect();
     people.sort_unstable();
     people.dedup();
@@ -118,7 +120,7 @@ fn cc<'a>(people: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// The requester and the author: who must act when a ship did not end healthy.
-fn owners(ship: &ShipRecord) -> impl Iterator<Item = &str> {
+pub(super) fn owners(ship: &ShipRecord) -> impl Iterator<Item = &str> {
     [ship.requested_by.as_str(), ship.author.as_str()].into_iter()
 }
 
@@ -135,7 +137,7 @@ pub(crate) fn short(sha: &str) -> &str {
     &sha[..sha.len().min(7)]
 }
 
-fn minutes(ms: i64) -> String {
+pub(super) fn minutes(ms: i64) -> String {
     let min = (ms.max(0) + 59_999) / 60_000;
     if min >= 60 {
         format!("{} h {} min", min / 60, min % 60)
@@ -144,175 +146,35 @@ fn minutes(ms: i64) -> String {
     }
 }
 
-fn step(done: bool, text: &str) -> String {
-    format!("- [{}] {text}\n", if done { "x" } else { " " })
-}
-
-fn metric_table(lines: &[MetricLine]) -> String {
-    if lines.is_empty() {
-        return "No metrics are configured (`ship.metrics`), so production was not watched.\n"
-            .to_owned();
-    }
-    let mut out = "| metric | value | bound | status |\n|---|---:|---|---|\n".to_owned();
-    for l in lines {
-        let value = l.value.map_or("–".to_owned(), |v| {
-            format!("{v:.4}")
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_owned()
-        });
-        let status = match l.status {
-            MetricStatus::Healthy => "ok".to_owned(),
-            MetricStatus::Regressed => {
-                format!("**regressed**: {}", l.detail.as_deref().unwrap_or(""))
-            }
-            MetricStatus::Unknown => format!("unknown: {}", l.detail.as_deref().unwrap_or("")),
-        };
-        let _ = writeln!(out, "| {} | {value} | {} | {status} |", l.name, l.bound);
-    }
-    out
-}
-
-/// The shipping comment for ship `id` in its current stage.
-pub fn shipping_comment(id: i64, ship: &ShipRecord, watch_ms: i64) -> String {
-    let mut out = format!(
-        "{}\n## Shipping `{}` to **{}**\n\nRequested by @{}.\n\n",
-        marker(id),
-        short(ship.head_sha.as_str()),
-        ship.environment,
-        ship.requested_by
-    );
-    if let Some(skip) = &ship.order_override {
-        let skipped: Vec<String> = skip.skipped.iter().map(|e| format!("**{e}**")).collect();
-        let _ = writeln!(
-            out,
-            "Out of order: @{} skipped {} ({}).\n",
-            skip.by,
-            skipped.join(", "),
-            skip.reason
-        );
-    }
-    let merged = ship
-        .merge_sha
-        .as_ref()
-        .map(|s| format!("Merged as `{}`", short(s.as_str())));
-    let deployed = ship.deployed_at_ms.is_some();
-    out.push_str(&step(true, "Gate, checks and mergeability verified"));
-    out.push_str(&step(
-        merged.is_some(),
-        merged.as_deref().unwrap_or("Merge"),
-    ));
-    out.push_str(&step(deployed, &format!("Deploy to {}", ship.environment)));
-    out.push_str(&step(
-        ship.stage.finished() && deployed,
-        &format!("Watch production for {}", minutes(watch_ms)),
-    ));
-    out.push('\n');
-    match ship.stage {
-        Stage::Merging => out.push_str("Merging…\n"),
-        Stage::Merged => out.push_str("Merged. Starting the deployment…\n"),
-        Stage::Deploying => out.push_str("Waiting for the deployment to report.\n"),
-        Stage::Watching => {
-            let _ = writeln!(
-                out,
-                "Deployed. Watching production ({} check{} so far):\n",
-                ship.checks_done,
-                if ship.checks_done == 1 { "" } else { "s" }
-            );
-            out.push_str(&metric_table(&ship.last_check));
-        }
-        Stage::Healthy => {
-            out.push_str("### ✅ Operating as designed\n\nEvery metric stayed within its bound for the whole watch.\n\n");
-            out.push_str(&metric_table(&ship.last_check));
-        }
-        Stage::Regressed => {
-            out.push_str("### 🔴 Regressed\n\n");
-            for l in ship
-                .last_check
-                .iter()
-                .filter(|l| l.status == MetricStatus::Regressed)
-            {
-                let _ = writeln!(
-                    out,
-                    "- **{}**: {}",
-                    l.name,
-                    l.detail.as_deref().unwrap_or("out of bounds")
-                );
-            }
-            out.push('\n');
-            out.push_str(&metric_table(&ship.last_check));
-            let forge = ship.pr.repo.forge;
-            match (&ship.deployment_mark_refused, ship.deployment_id) {
-                (Some(_), _) => {
-                    let _ = write!(
-                        out,
-                        "\n{} refused to mark the deployment as failed{}. ",
-                        forge.name(),
-                        match forge {
-                            ForgeKind::GitLab =>
-                                " (it does not let bots change deployments its CI created)",
-                            ForgeKind::GitHub => "",
-                        }
-                    );
-                }
-                (None, Some(_)) => out.push_str("\nThe deployment was marked as failed. "),
-                (None, None) => out.push('\n'),
-            }
-            match ship.revert_pr {
-                Some(n) => {
-                    let _ = write!(
-                        out,
-                        "Revert opened: {}. Ship it with `/ship` to restore service.",
-                        change_ref(ship.pr.repo.forge, n)
-                    );
-                }
-                None => out.push_str("No revert was opened (`ship.on_regression: notify`)."),
-            }
-            let people = owners(ship).chain(ship.reviewers.iter().map(String::as_str));
-            let _ = writeln!(out, "\n\n{}", cc(people));
-        }
-        Stage::Unverified => {
-            out.push_str("### ⚠️ Not verified\n\nProduction telemetry could not be read during the watch, so this change is **not** known to be healthy.\n\n");
-            out.push_str(&metric_table(&ship.last_check));
-            let _ = writeln!(out, "\n{}", cc(owners(ship)));
-        }
-        Stage::DeployFailed => {
-            let _ = writeln!(
-                out,
-                "### ❌ The deployment failed\n\n{}\n\nThe change is merged into `{}` but is not \
-                 running in **{}**.\n\n{}",
-                ship.failure
-                    .as_deref()
-                    .unwrap_or("The deployment did not succeed."),
-                ship.base_ref,
-                ship.environment,
-                cc(owners(ship))
-            );
-        }
-        Stage::MergeFailed => {
-            let _ = writeln!(
-                out,
-                "### ❌ Not merged\n\n{}",
-                ship.failure.as_deref().unwrap_or("The merge was refused.")
-            );
-        }
-    }
-    out
-}
-
-/// The body of the revert PR opened after a regression.
+/// The body of the revert PR opened after a regression or `/rollback`.
 pub fn revert_body(ship: &ShipRecord) -> String {
-    let mut out = format!(
-        "Reverts {} (`{}`), which regressed in **{}** after deploying:\n\n",
-        change_ref(ship.pr.repo.forge, ship.pr.number.0),
-        ship.merge_sha.as_ref().map_or("", |s| short(s.as_str())),
-        ship.environment
+    let forge = ship.pr.repo.forge;
+    let what = format!(
+        "{} (`{}`)",
+        change_ref(forge, ship.pr.number.0),
+        ship.merge_sha.as_ref().map_or("", |s| short(s.as_str()))
     );
-    for l in ship
+    let failed: Vec<_> = ship
+        .watch
         .last_check
         .iter()
         .filter(|l| l.status == MetricStatus::Regressed)
-    {
+        .collect();
+    let by_hand = ship
+        .rollback
+        .as_ref()
+        .and_then(|r| r.requested_by.as_deref());
+    let mut out = match (failed.is_empty(), by_hand) {
+        (true, Some(user)) => format!(
+            "Reverts {what}, which @{user} rolled back in **{}** with `/rollback`.\n",
+            ship.environment
+        ),
+        _ => format!(
+            "Reverts {what}, which regressed in **{}** after deploying:\n\n",
+            ship.environment
+        ),
+    };
+    for l in failed {
         let _ = writeln!(
             out,
             "- **{}**: {}",
@@ -320,84 +182,31 @@ pub fn revert_body(ship: &ShipRecord) -> String {
             l.detail.as_deref().unwrap_or("out of bounds")
         );
     }
-    out.push_str("\nOpened by smallbatch. Ship it with `/ship` to restore service.\n");
+    // With a rollback under way, production runs the earlier code again: the revert
+    // makes the branch match it.
+    let rolled_back = ship.rollback.as_ref().and_then(|r| {
+        let target = r.target.as_ref()?;
+        (r.stage != RollbackStage::Failed).then_some(target)
+    });
+    match rolled_back {
+        Some(target) => {
+            let _ = write!(
+                out,
+                "\nOpened by smallbatch after rolling **{}** back to `{}` ({}). Ship it with \
+                 `/ship` so the code matches production again.\n",
+                ship.environment,
+                short(target.sha.as_str()),
+                change_ref(forge, target.pr)
+            );
+        }
+        None => out.push_str("\nOpened by smallbatch. Ship it with `/ship` to restore service.\n"),
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CommitSha, InstallationId, PrNumber, PrRef, RepoRef};
-
-    fn ship(stage: Stage) -> ShipRecord {
-        ShipRecord {
-            pr: PrRef {
-                repo: RepoRef::github("o/r", InstallationId(1)),
-                number: PrNumber(7),
-            },
-            base_ref: "main".into(),
-            title: "Add invoices".into(),
-            head_sha: CommitSha::new("a".repeat(40)),
-            environment: "production".into(),
-            requested_by: "alice".into(),
-            author: "alice".into(),
-            reviewers: vec!["bob".into()],
-            lines: 120,
-            approvals: 1,
-            first_commit_at_ms: None,
-            requested_at_ms: 0,
-            stage,
-            merge_sha: Some(CommitSha::new("b".repeat(40))),
-            merged_at_ms: Some(1),
-            deployment_id: Some(9),
-            deployed_at_ms: Some(2),
-            watch_until_ms: Some(900_002),
-            baselines: vec![Some(0.002), Some(0.12)],
-            last_check: vec![
-                MetricLine {
-                    name: "error rate".into(),
-                    bound: "≤ 0.01".into(),
-                    value: Some(0.034),
-                    status: MetricStatus::Regressed,
-                    detail: Some("0.034 over max 0.01 (3.4×)".into()),
-                },
-                MetricLine {
-                    name: "p99 latency".into(),
-                    bound: "≤ 1.5× the pre-deploy 0.12".into(),
-                    value: Some(0.13),
-                    status: MetricStatus::Healthy,
-                    detail: None,
-                },
-            ],
-            checks_done: 3,
-            unknown_checks: 0,
-            deployment_marked_failed: true,
-            deployment_mark_refused: None,
-            verdict_at_ms: Some(3),
-            comment_id: Some(5),
-            revert_pr: Some(8),
-            reverts_ship: None,
-            restored_at_ms: None,
-            failure: None,
-            order_override: None,
-            rehearsal: false,
-            reverted: None,
-        }
-    }
-
-    #[test]
-    fn regressed_comment_names_the_metric_the_revert_and_the_people() {
-        insta::assert_snapshot!(shipping_comment(3, &ship(Stage::Regressed), 900_000));
-    }
-
-    #[test]
-    fn healthy_comment_shows_each_metric_against_its_bound() {
-        let mut s = ship(Stage::Healthy);
-        s.last_check[0].value = Some(0.004);
-        s.last_check[0].status = MetricStatus::Healthy;
-        s.last_check[0].detail = None;
-        insta::assert_snapshot!(shipping_comment(3, &s, 900_000));
-    }
 
     #[test]
     fn earlier_ships_are_named_in_the_forges_words_with_a_link_when_there_is_one() {
@@ -433,30 +242,38 @@ mod tests {
     }
 
     #[test]
-    fn an_order_override_is_shown_under_the_requester() {
-        let mut s = ship(Stage::Merging);
-        s.order_override = Some(super::super::record::OrderSkip {
-            by: "maya".into(),
-            reason: "staging is down".into(),
-            skipped: vec!["staging".into()],
+    fn a_revert_says_why_and_what_production_runs() {
+        use crate::ship::record::{Rollback, RollbackTarget, Watch};
+        use crate::ship::testing::record;
+        let mut s = record(Stage::Regressed);
+        assert_eq!(
+            revert_body(&s),
+            "Reverts #7 (`bbbbbbb`), which regressed in **production** after deploying:\n\n\
+             - **error rate**: 0.034 over max 0.01 (3.4×), 2 of 2 readings in a row\n\n\
+             Opened by smallbatch. Ship it with `/ship` to restore service.\n"
+        );
+        s.watch.last_check.clear();
+        s.rollback = Some(Rollback {
+            requested_by: Some("maya".into()),
+            attempt: 1,
+            requested_at_ms: 0,
+            target: Some(RollbackTarget {
+                ship: 2,
+                pr: 5,
+                sha: crate::domain::CommitSha::new("c".repeat(40)),
+                deployment_id: Some(4),
+            }),
+            stage: RollbackStage::Deploying,
+            deployment_id: None,
+            watch: Watch::default(),
+            failure: None,
         });
-        let body = shipping_comment(3, &s, 900_000);
-        assert!(
-            body.contains("Requested by @alice.\n\nOut of order: @maya skipped **staging** (staging is down).\n\n- [x]"),
-            "{body}"
+        assert_eq!(
+            revert_body(&s),
+            "Reverts #7 (`bbbbbbb`), which @maya rolled back in **production** with \
+             `/rollback`.\n\nOpened by smallbatch after rolling **production** back to \
+             `ccccccc` (#5). Ship it with `/ship` so the code matches production again.\n"
         );
-    }
-
-    #[test]
-    fn a_refused_failure_mark_names_the_forge() {
-        let mut s = ship(Stage::Regressed);
-        s.deployment_mark_refused = Some("403".into());
-        let body = shipping_comment(3, &s, 900_000);
-        assert!(
-            body.contains("\nGitHub refused to mark the deployment as failed. Revert opened: #8."),
-            "{body}"
-        );
-        assert!(!body.contains("forge"), "{body}");
     }
 
     #[test]

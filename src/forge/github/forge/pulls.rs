@@ -39,6 +39,7 @@ pub(super) async fn snapshot(api: RepoClient<'_>, pr: &PrRef) -> ForgeResult<PrS
         api.get_all::<models::Review>(reviews_url, usize::MAX),
     )?;
     let reviews: Vec<Review> = reviews.into_iter().filter_map(review).collect();
+    let head_ref = own_branch(&pull.head, &pr.repo.full_name);
     Ok(PrSnapshot {
         number: PrNumber(pull.number),
         state: pr_state(&pull),
@@ -47,6 +48,7 @@ pub(super) async fn snapshot(api: RepoClient<'_>, pr: &PrRef) -> ForgeResult<PrS
         author: user(pull.user),
         draft: pull.draft,
         head_sha: CommitSha::new(pull.head.sha),
+        head_ref,
         base_ref: pull.base.name,
         base_sha: CommitSha::new(pull.base.sha),
         labels: pull.labels.into_iter().map(|l| l.name).collect(),
@@ -168,6 +170,15 @@ pub(super) async fn first_commit_at(
         .map(str::to_owned))
 }
 
+/// The head branch when it is in `repo` itself: only such a branch can be another PR's
+/// base. A fork's branch, or one whose fork was deleted, is not.
+fn own_branch(head: &models::Branch, repo: &str) -> Option<String> {
+    head.repo
+        .as_ref()
+        .filter(|r| r.full_name.eq_ignore_ascii_case(repo))
+        .map(|_| head.name.clone())
+}
+
 fn user(account: Option<models::Account>) -> User {
     match account {
         Some(a) if a.is_bot() => User::bot(a.login),
@@ -254,6 +265,24 @@ mod tests {
             patch: patch.map(str::to_owned),
             previous_filename: None,
         }
+    }
+
+    #[test]
+    fn only_a_branch_of_the_repository_itself_is_a_head_branch() {
+        let head = |repo: Option<&str>| models::Branch {
+            name: "feature-7".into(),
+            sha: "1".repeat(40),
+            repo: repo.map(|full_name| models::RepoName {
+                full_name: full_name.into(),
+            }),
+        };
+        let own = own_branch(&head(Some("Acme/Widgets")), "acme/widgets");
+        assert_eq!(own.as_deref(), Some("feature-7"));
+        assert_eq!(
+            own_branch(&head(Some("alice/widgets")), "acme/widgets"),
+            None
+        );
+        assert_eq!(own_branch(&head(None), "acme/widgets"), None);
     }
 
     #[test]

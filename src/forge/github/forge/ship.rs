@@ -1,12 +1,12 @@
 //! What `/ship` does on GitHub: the merge, the deployment and its statuses, and the
-//! revert after a regression. Each is safe to repeat after an answer that was lost.
+//! rollback and revert after a regression. Each is safe to repeat after an answer that was lost.
 
 use super::{RepoClient, PER_PAGE};
 use crate::domain::{CommitSha, DeploymentState, PrNumber, PrRef};
 use crate::forge::github::client::ApiRequest;
 use crate::forge::github::models;
 use crate::forge::rest::{truncate_chars, with_query, Created};
-use crate::forge::{DeploymentStart, ForgeError, ForgeResult, MergeMethod};
+use crate::forge::{DeploymentStart, ForgeError, ForgeResult, MergeMethod, RollbackDeployment};
 use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -74,9 +74,41 @@ pub(super) async fn start_deployment(
     environment: &str,
     description: &str,
 ) -> ForgeResult<DeploymentStart> {
-    // A second deployment would run the team's CD twice: an earlier attempt of this
-    // job may have created it before failing, and a lost answer is never re-sent.
-    if let Some(id) = our_deployment(api, sha, environment).await? {
+    let ours = |d: &models::Deployment| d.by_smallbatch();
+    let payload = json!({ "smallbatch": true });
+    create_deployment(api, sha, environment, description, payload, &ours).await
+}
+
+/// A new Deployment of the healthy commit, marked with the deployment it rolls back
+/// (`payload.smallbatch.rollback_of`): the team's CD performs it like any other.
+pub(super) async fn start_rollback(
+    api: RepoClient<'_>,
+    rollback: &RollbackDeployment<'_>,
+) -> ForgeResult<DeploymentStart> {
+    let of = rollback.regressed.ok_or_else(|| {
+        ForgeError::Permanent(format!(
+            "a rollback to {} in {} names no deployment it replaces",
+            rollback.sha, rollback.environment
+        ))
+    })?;
+    let ours = |d: &models::Deployment| d.rollback_of() == Some(of);
+    let payload = json!({ "smallbatch": { "rollback_of": of } });
+    let (sha, environment) = (rollback.sha, rollback.environment);
+    create_deployment(api, sha, environment, rollback.description, payload, &ours).await
+}
+
+/// Creates one Deployment, never two: a second would run the team's CD twice. An earlier
+/// attempt may have created it before failing, so one that is `ours` is looked for first,
+/// and a creation whose answer is lost is looked for rather than sent again.
+async fn create_deployment(
+    api: RepoClient<'_>,
+    sha: &CommitSha,
+    environment: &str,
+    description: &str,
+    payload: serde_json::Value,
+    ours: &(dyn Fn(&models::Deployment) -> bool + Sync),
+) -> ForgeResult<DeploymentStart> {
+    if let Some(id) = our_deployment(api, sha, environment, ours).await? {
         return Ok(DeploymentStart::Created { id });
     }
     // No auto-merge of the default branch into the ref, no required contexts: the
@@ -88,12 +120,12 @@ pub(super) async fn start_deployment(
             "description": description,
             "auto_merge": false,
             "required_contexts": [],
-            "payload": { "smallbatch": true },
+            "payload": payload,
         }))
         .once();
     let response = match api.send(&request).await {
         Err(e) if e.is_transient() => {
-            return match our_deployment(api, sha, environment).await? {
+            return match our_deployment(api, sha, environment, ours).await? {
                 Some(id) => Ok(DeploymentStart::Created { id }),
                 None => Err(e),
             }
@@ -116,11 +148,12 @@ pub(super) async fn start_deployment(
     Ok(DeploymentStart::Created { id: deployment.id })
 }
 
-/// The deployment of `sha` to `environment` that this bot created, if any.
+/// The deployment of `sha` to `environment` that is `ours`, if any.
 async fn our_deployment(
     api: RepoClient<'_>,
     sha: &CommitSha,
     environment: &str,
+    ours: &(dyn Fn(&models::Deployment) -> bool + Sync),
 ) -> ForgeResult<Option<u64>> {
     let url = with_query(
         api.url(&["deployments"]),
@@ -131,7 +164,7 @@ async fn our_deployment(
         ],
     );
     let listed: Vec<models::Deployment> = api.get_all(url, MAX_DEPLOYMENTS_PER_SHA).await?;
-    Ok(listed.into_iter().find(|d| d.by_smallbatch()).map(|d| d.id))
+    Ok(listed.into_iter().find(|d| ours(d)).map(|d| d.id))
 }
 
 pub(super) async fn set_deployment_state(

@@ -59,6 +59,7 @@ pub(super) async fn snapshot(gl: &GitLabForge, pr: &PrRef) -> ForgeResult<PrSnap
     }
     let total_additions = files.iter().map(|f| f.additions).sum();
     let total_deletions = files.iter().map(|f| f.deletions).sum();
+    let head_ref = own_branch(&mr);
     Ok(PrSnapshot {
         number: PrNumber(mr.iid),
         title: mr.title,
@@ -67,6 +68,7 @@ pub(super) async fn snapshot(gl: &GitLabForge, pr: &PrRef) -> ForgeResult<PrSnap
         state: pr_state(&mr.state),
         draft: mr.draft.or(mr.work_in_progress).unwrap_or(false),
         head_sha: CommitSha::new(head),
+        head_ref,
         base_ref: mr.target_branch,
         base_sha: CommitSha::new(base),
         labels: mr
@@ -296,6 +298,14 @@ fn is_token_bot(username: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && hex_suffix
 }
 
+/// The source branch when it is in the target project itself: only such a branch can
+/// be another MR's target. A fork's branch is not.
+fn own_branch(mr: &MergeRequest) -> Option<String> {
+    let same_project =
+        mr.source_project_id.is_some() && mr.source_project_id == mr.target_project_id;
+    (same_project && !mr.source_branch.is_empty()).then(|| mr.source_branch.clone())
+}
+
 fn user(account: Option<models::Account>) -> User {
     match account {
         Some(a) if a.bot || is_bot(&a.username) => User::bot(a.username),
@@ -390,6 +400,24 @@ fn not_ready(mr: &PrRef) -> ForgeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_branch_of_the_project_itself_is_a_head_branch() {
+        let mr = |source_project: u64| -> MergeRequest {
+            let mut v: serde_json::Value = serde_json::from_str(include_str!(
+                "../../../../fixtures/gitlab/api/get_merge_request.json"
+            ))
+            .unwrap();
+            v["source_project_id"] = source_project.into();
+            serde_json::from_value(v).unwrap()
+        };
+        // The recorded MR is from its own project (278964).
+        assert_eq!(
+            own_branch(&mr(278964)).as_deref(),
+            Some("delete-designs-v2")
+        );
+        assert_eq!(own_branch(&mr(31337)), None);
+    }
 
     #[test]
     fn token_users_and_ghost_are_bots() {

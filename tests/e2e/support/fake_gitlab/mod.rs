@@ -64,6 +64,11 @@ pub enum Write {
         id: u64,
         status: String,
     },
+    /// `POST jobs/:job_id/retry`: `job` runs again as `new_job`, which deploys again.
+    JobRetried {
+        job: u64,
+        new_job: u64,
+    },
     BranchCreated {
         name: String,
         from: String,
@@ -95,6 +100,8 @@ pub struct FakeDeployment {
     pub status: String,
     /// Created by a CI job (it has a deployable): the API may not update it.
     pub by_ci: bool,
+    /// The CI job that deployed it (its `deployable`).
+    pub job: Option<u64>,
 }
 
 /// A reviewer's state, as `merge_requests/:iid/reviewers` reports it (GitLab 17+).
@@ -171,7 +178,12 @@ pub struct State {
     pub statuses: Vec<FakeStatus>,
     /// Access level per username (`members/all`); a user not listed is no member.
     pub members: BTreeMap<String, u32>,
+    /// Groups by full path (`acme/reviewers`) and their members (`groups/:id/members/all`);
+    /// any other path is no group (404).
+    pub groups: BTreeMap<String, Vec<String>>,
     pub deployments: BTreeMap<u64, FakeDeployment>,
+    /// Jobs GitLab refuses to run again (archived, or retries of deployment jobs are off).
+    pub jobs_not_retryable: Vec<u64>,
     /// Awards as (note id, emoji name).
     pub awards: Vec<(u64, String)>,
     /// Reverts done, as (commit, branch).

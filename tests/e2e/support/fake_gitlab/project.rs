@@ -81,22 +81,51 @@ pub(super) fn repository(s: &mut State, call: &Call) -> Option<ResponseTemplate>
     }
 }
 
-/// Deployments: read, and updated unless a CI job keeps them.
+/// A deployment as the Deployments API shows it, with its job as `deployable`.
+fn deployment_json(id: u64, d: &FakeDeployment) -> Value {
+    let deployable = d.job.map_or(Value::Null, |job| {
+        json!({"id": job, "name": "deploy", "stage": "deploy", "ref": "main",
+               "status": d.status, "tag": false})
+    });
+    json!({
+        "id": id,
+        "iid": id,
+        "ref": "main",
+        "sha": d.sha,
+        "status": d.status,
+        "environment": {"id": 1, "name": d.environment},
+        "deployable": deployable,
+    })
+}
+
+/// Deployments: listed, read, and updated unless a CI job keeps them.
 pub(super) fn deployments(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
     match (call.method, call.rest) {
+        ("GET", ["deployments"]) => {
+            let environment = query(call.req, "environment");
+            let status = query(call.req, "status");
+            let mut list: Vec<(u64, &FakeDeployment)> = s
+                .deployments
+                .iter()
+                .filter(|(_, d)| environment.as_ref().is_none_or(|e| d.environment == *e))
+                .filter(|(_, d)| status.as_ref().is_none_or(|st| d.status == *st))
+                .map(|(id, d)| (*id, d))
+                .collect();
+            if query(call.req, "sort").as_deref() == Some("desc") {
+                list.reverse();
+            }
+            let list = list
+                .into_iter()
+                .map(|(id, d)| deployment_json(id, d))
+                .collect();
+            Some(requested_page(call.req, list))
+        }
         ("GET", ["deployments", id]) => {
             let id: u64 = id.parse().ok()?;
             let Some(deployment) = s.deployments.get(&id) else {
                 return Some(message(404, "404 Deployment Not Found"));
             };
-            Some(ResponseTemplate::new(200).set_body_json(json!({
-                "id": id,
-                "iid": id,
-                "ref": "main",
-                "sha": deployment.sha,
-                "status": deployment.status,
-                "environment": {"id": 1, "name": deployment.environment},
-            })))
+            Some(ResponseTemplate::new(200).set_body_json(deployment_json(id, deployment)))
         }
         ("PUT", ["deployments", id]) => {
             let id: u64 = id.parse().ok()?;
@@ -123,6 +152,49 @@ pub(super) fn deployments(s: &mut State, call: &Call) -> Option<ResponseTemplate
             });
             s.writes.push(Write::DeploymentUpdated { id, status });
             Some(ResponseTemplate::new(200).set_body_json(answer))
+        }
+        _ => None,
+    }
+}
+
+/// Running a job again (`POST jobs/:job_id/retry`). A deployment job that runs again
+/// deploys again: GitLab creates its deployment at once, `created`.
+pub(super) fn jobs(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
+    match (call.method, call.rest) {
+        ("POST", ["jobs", job, "retry"]) => {
+            let job: u64 = job.parse().ok()?;
+            let Some(deployed) = s.deployments.values().find(|d| d.job == Some(job)).cloned()
+            else {
+                return Some(message(404, "404 Not found"));
+            };
+            if s.jobs_not_retryable.contains(&job) {
+                // GitLab's own words (lib/api/ci/jobs.rb).
+                return Some(message(403, "403 Forbidden  - Job is not retryable"));
+            }
+            s.next_id += 1;
+            let new_job = s.next_id;
+            s.next_id += 1;
+            let deployment = s.next_id;
+            s.deployments.insert(
+                deployment,
+                FakeDeployment {
+                    status: "created".into(),
+                    job: Some(new_job),
+                    by_ci: true,
+                    ..deployed
+                },
+            );
+            s.writes.push(Write::JobRetried { job, new_job });
+            Some(ResponseTemplate::new(201).set_body_json(json!({
+                "id": new_job,
+                "name": "deploy",
+                "stage": "deploy",
+                "status": "pending",
+                "ref": "main",
+                "tag": false,
+                "allow_failure": false,
+                "created_at": "2026-11-27T10:00:00.000Z",
+            })))
         }
         _ => None,
     }
@@ -208,6 +280,26 @@ pub(super) fn labels(s: &mut State, call: &Call) -> Option<ResponseTemplate> {
         }
         _ => None,
     }
+}
+
+/// `GET /groups/:id/members/all` (`:id` the group's full path, URL-encoded): its members,
+/// inherited ones included, 20 a page unless `per_page` says otherwise.
+pub(super) fn group_members(s: &State, req: &wiremock::Request, group: &str) -> ResponseTemplate {
+    let Some(members) = s.groups.get(group) else {
+        return message(404, "404 Group Not Found");
+    };
+    let list = members
+        .iter()
+        .map(|username| {
+            let mut member = account_json(username);
+            member["access_level"] = json!(30);
+            member["created_at"] = json!("2026-01-05T10:00:00.000Z");
+            member["expires_at"] = Value::Null;
+            member["membership_state"] = json!("active");
+            member
+        })
+        .collect();
+    requested_page(req, list)
 }
 
 /// A member of the project, inherited memberships included.

@@ -26,6 +26,7 @@ fn resource(rest: &[&str]) -> Option<Routes> {
         ["merge_requests", _, _] => merge_requests::merge_request_parts,
         ["repository", ..] => project::repository,
         ["deployments", ..] => project::deployments,
+        ["jobs", ..] => project::jobs,
         ["statuses", ..] => project::statuses,
         ["labels", ..] => project::labels,
         ["members", ..] => project::members,
@@ -59,6 +60,9 @@ pub(super) fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
             .map(|u| account_json(&u))
             .collect();
         return Some(ResponseTemplate::new(200).set_body_json(list));
+    }
+    if let ("GET", ["groups", group, "members", "all"]) = (method, rest) {
+        return Some(project::group_members(s, req, group));
     }
     let ["projects", project, rest @ ..] = rest else {
         return None;

@@ -184,7 +184,11 @@ pub fn running_item(running: Option<&RunningShip>, environment: &str, forge: For
                  still in progress: {}).",
                 change_ref(forge, running.change),
                 running.requested_by,
-                stage_words(running.stage)
+                // A regressed ship holds its environment until it is restored.
+                match running.stage {
+                    Stage::Regressed => "regressed, being rolled back or reverted",
+                    stage => stage_words(stage),
+                }
             ),
         ),
     }
@@ -282,6 +286,20 @@ mod tests {
 
         Comment `/ship` again once these are done.
         "
+        );
+    }
+
+    #[test]
+    fn a_regressed_ship_holds_its_environment_until_it_is_restored() {
+        let regressed = RunningShip {
+            change: 12,
+            requested_by: "carol".into(),
+            stage: Stage::Regressed,
+        };
+        assert_eq!(
+            running_item(Some(&regressed), "production", ForgeKind::GitHub).text,
+            "No other pull request is being shipped to **production** (#12, shipped by @carol, \
+             is still in progress: regressed, being rolled back or reverted)."
         );
     }
 

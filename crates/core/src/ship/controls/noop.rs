@@ -77,6 +77,11 @@ pub fn dry_run(
     }
     steps.push(watch(ship));
     steps.push(match ship.on_regression {
+        OnRegression::Rollback => format!(
+            "on a regression, mark the deployment failed, roll back to the last healthy \
+             deployment, then open a revert {} (`ship.on_regression: rollback`)",
+            forge.change_noun()
+        ),
         OnRegression::Revert => format!(
             "on a regression, mark the deployment failed and open a revert {} \
              (`ship.on_regression: revert`)",
@@ -113,6 +118,9 @@ fn watch(ship: &ShipConfig) -> String {
             let bound = match m.bound {
                 Bound::Max(v) => format!("≤ {v}"),
                 Bound::Min(v) => format!("≥ {v}"),
+                Bound::MaxIncrease(v) if m.baseline.is_some() => {
+                    format!("≤ {v}× its baseline series")
+                }
                 Bound::MaxIncrease(v) => format!("≤ {v}× its pre-deploy value"),
             };
             format!("{} ({bound})", m.name)
@@ -133,11 +141,7 @@ mod tests {
 
     fn ship() -> ShipConfig {
         ShipConfig {
-            metrics: vec![MetricSpec {
-                name: "error rate".into(),
-                query: "q".into(),
-                bound: Bound::Max(0.01),
-            }],
+            metrics: vec![MetricSpec::new("error rate", "q", Bound::Max(0.01))],
             ..ShipConfig::default()
         }
     }
@@ -163,7 +167,7 @@ mod tests {
         1. merge the pull request with `squash`.
         2. deploy the merge commit to **production**.
         3. watch error rate (≤ 0.01) for 15m, every 1m.
-        4. on a regression, mark the deployment failed and open a revert pull request (`ship.on_regression: revert`).
+        4. on a regression, mark the deployment failed, roll back to the last healthy deployment, then open a revert pull request (`ship.on_regression: rollback`).
         "
         );
     }

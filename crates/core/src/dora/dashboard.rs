@@ -1,0 +1,142 @@
+//! The web dashboard's words and numbers: each repository's four keys over two periods,
+//! and its batch sizes with their failure rates. The page only lays these out.
+use super::bands::INSUFFICIENT_DATA;
+use super::metrics::RepoMetrics;
+use super::table::{percent, summary, NONE};
+
+/// One repository's card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoCard {
+    pub repo: String,
+    /// Names the two periods, for the column headers: "30 days", "90 days".
+    pub periods: [String; 2],
+    pub keys: Vec<KeyRow>,
+    /// XS to XXL over the longer period.
+    pub sizes: Vec<SizeRow>,
+    /// What the size chart shows, in one sentence.
+    pub sizes_caption: String,
+}
+
+/// One DORA key over both periods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    pub key: &'static str,
+    /// Value and band per period.
+    pub values: [(String, &'static str); 2],
+}
+
+/// One size bucket: how many deploys, and how often they failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizeRow {
+    /// `XS` .. `XXL`.
+    pub size: &'static str,
+    pub deploys: u64,
+    pub failures: u64,
+    /// "12.5% (1 of 8 judged)", or "-" with nothing judged.
+    pub failure_rate: String,
+    /// Height of the bar, 0 to 1: this bucket's deploys over the largest bucket's.
+    pub bar: f64,
+}
+
+/// One card per repository of the long period, from the metrics over a short and a long
+/// period both ending now; `days` names the two periods. A repository that did not ship in
+/// the short period has no metrics there.
+pub fn repo_cards(short: &[RepoMetrics], long: &[RepoMetrics], days: [u32; 2]) -> Vec<RepoCard> {
+    long.iter()
+        .map(|l| repo_card(short.iter().find(|s| s.repo == l.repo), l, days))
+        .collect()
+}
+
+fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) -> RepoCard {
+    let both = |f: &dyn Fn(&RepoMetrics) -> (String, &'static str)| {
+        let none = ("no deploys".to_owned(), INSUFFICIENT_DATA);
+        [short.map_or(none, f), f(long)]
+    };
+    let keys = vec![
+        KeyRow {
+            key: "Deployment frequency",
+            values: both(&|m| {
+                (
+                    format!(
+                        "{} deploys ({:.1}/week)",
+                        m.counts.deployments, m.deploys_per_week
+                    ),
+                    band(m.bands.deployment_frequency.map(|b| b.label())),
+                )
+            }),
+        },
+        KeyRow {
+            key: "Lead time for changes",
+            values: both(&|m| {
+                (
+                    m.lead_time
+                        .map_or(NONE.into(), |s| summary(s, "healthy deploys")),
+                    band(m.bands.lead_time.map(|b| b.label())),
+                )
+            }),
+        },
+        KeyRow {
+            key: "Change failure rate",
+            values: both(&|m| {
+                (
+                    m.change_failure_rate.map_or(NONE.into(), |r| {
+                        format!(
+                            "{} ({} of {} judged)",
+                            percent(r),
+                            m.counts.regressed,
+                            m.counts.judged()
+                        )
+                    }),
+                    band(m.bands.change_failure_rate.map(|b| b.label())),
+                )
+            }),
+        },
+        KeyRow {
+            key: "Time to restore service",
+            values: both(&|m| {
+                (
+                    m.time_to_restore
+                        .map_or(NONE.into(), |s| summary(s, "restored")),
+                    band(m.bands.time_to_restore.map(|b| b.label())),
+                )
+            }),
+        },
+    ];
+    let most = long
+        .by_size
+        .iter()
+        .map(|b| b.deployments)
+        .max()
+        .unwrap_or(0);
+    let sizes = long
+        .by_size
+        .iter()
+        .map(|b| SizeRow {
+            size: b.size.name().trim_start_matches("size/"),
+            deploys: b.deployments,
+            failures: b.failures,
+            failure_rate: b.failure_rate.map_or(NONE.into(), |r| {
+                format!("{} ({} of {} judged)", percent(r), b.failures, b.judged)
+            }),
+            bar: if most == 0 {
+                0.0
+            } else {
+                b.deployments as f64 / most as f64
+            },
+        })
+        .collect();
+    RepoCard {
+        repo: long.repo.clone(),
+        periods: days.map(|d| format!("{d} days")),
+        keys,
+        sizes,
+        sizes_caption: format!(
+            "Deploys of the last {} days by size, and how often each size failed in production",
+            days[1]
+        ),
+    }
+}
+
+fn band(label: Option<&'static str>) -> &'static str {
+    label.unwrap_or(INSUFFICIENT_DATA)
+}
