@@ -29,3 +29,4 @@ mod store;
 mod sweep;
 mod telemetry_prometheus;
 mod web_pages;
+mod web_pages_browser;

@@ -179,7 +179,7 @@ async fn the_dashboard_shows_the_four_keys_and_failure_rate_by_size<W: World>(re
     for seen in [
         repo,
         "Key Last 30 days Last 90 days",
-        "Deployment frequency 1 deploys (0.2/week)",
+        "Deployment frequency 1 deploy (0.2/week)",
         "Change failure rate 0.0% (0 of 1 judged)",
         "Time to restore service - insufficient data",
         "Batch size and change failure rate",
