@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 /// PRs whose jobs are running when the process is killed.
 const PRS: [u64; 3] = [11, 12, 13];
-/// How soon after the kill every verdict must have landed.
-const RECOVERY_BOUND: Duration = Duration::from_secs(15);
+/// How soon after the kill every verdict must have landed: far below the 5 minutes a
+/// crash used to block merges for, and far above the 9 s lease, so that a machine busy
+/// compiling beside the test (CI) does not fail it. The time itself is printed; the
+/// figure in docs/operations.md comes from an idle machine.
+const RECOVERY_BOUND: Duration = Duration::from_secs(60);
 
 fn open_prs(gh: &FakeGitHub) {
     let mut s = gh.state();
