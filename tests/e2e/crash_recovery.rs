@@ -133,6 +133,17 @@ async fn a_killed_process_restarted_on_sqlite_lands_its_three_verdicts_within_se
     let first = Replica::spawn(dir.path(), 0, &db_url, &gh, &[]);
     first.wait_healthy(&http).await;
     start_three_jobs(&gh, &http, &first).await;
+    // Its start-up sweep runs beside the jobs, on the worker's runtime at a lower
+    // priority: on a busy machine it may come after them, but it does come.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sweeps(&gh) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no start-up sweep:\n{}",
+            first.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     first.signal("-KILL");
     drop(first);
     let killed = Instant::now();
