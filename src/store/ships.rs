@@ -333,4 +333,19 @@ impl Store {
         })?;
         rows.into_iter().map(ShipRow::into_ship).collect()
     }
+
+    /// The newest ship of the PR `pr_key` ([`PrRef::key`]), finished or not.
+    pub async fn latest_ship_of(&self, pr_key: &str) -> StoreResult<Option<StoredShip>> {
+        let row: Option<ShipRow> = read!(self, |db| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE pr_key = $1 ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(pr_key)
+            .fetch_optional(db)
+            .await
+        })?;
+        row.map(ShipRow::into_ship).transpose()
+    }
 }

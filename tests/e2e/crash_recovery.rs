@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 /// PRs whose jobs are running when the process is killed.
 const PRS: [u64; 3] = [11, 12, 13];
-/// How soon after the kill every verdict must have landed.
-const RECOVERY_BOUND: Duration = Duration::from_secs(15);
+/// How soon after the kill every verdict must have landed: far below the 5 minutes a
+/// crash used to block merges for, and far above the 9 s lease, so that a machine busy
+/// compiling beside the test (CI) does not fail it. The time itself is printed; the
+/// figure in docs/operations.md comes from an idle machine.
+const RECOVERY_BOUND: Duration = Duration::from_secs(60);
 
 fn open_prs(gh: &FakeGitHub) {
     let mut s = gh.state();
@@ -130,6 +133,17 @@ async fn a_killed_process_restarted_on_sqlite_lands_its_three_verdicts_within_se
     let first = Replica::spawn(dir.path(), 0, &db_url, &gh, &[]);
     first.wait_healthy(&http).await;
     start_three_jobs(&gh, &http, &first).await;
+    // Its start-up sweep runs beside the jobs, on the worker's runtime at a lower
+    // priority: on a busy machine it may come after them, but it does come.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sweeps(&gh) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no start-up sweep:\n{}",
+            first.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     first.signal("-KILL");
     drop(first);
     let killed = Instant::now();

@@ -31,3 +31,4 @@ mod store_controls;
 mod sweep;
 mod telemetry_prometheus;
 mod web_pages;
+mod web_pages_browser;

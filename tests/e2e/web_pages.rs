@@ -163,8 +163,9 @@ async fn without_a_token_a_public_server_has_no_pages<W: World>() {
     }
 }
 
-/// A shipped change, healthy in production: the dashboard shows the repository's four
-/// keys over both periods, and the deploy in its size bucket.
+/// A shipped change, healthy in production: its page shows the ship and its readings,
+/// and the dashboard the repository's four keys over both periods, and the deploy in its
+/// size bucket.
 async fn the_dashboard_shows_the_four_keys_and_failure_rate_by_size<W: World>(repo: &str) {
     let w = made_ready(staffed(W::start_with_pages(with_token()).await)).await;
     w.comment(7, 501, "alice", "/ship").await;
@@ -174,12 +175,21 @@ async fn the_dashboard_shows_the_four_keys_and_failure_rate_by_size<W: World>(re
     for _ in 0..3 {
         w.advance(Duration::from_secs(61)).await;
     }
+    // The change's page shows where it was shipped and every reading of the watch.
+    let (status, text) = get_page(&w, &w.page_path(7)).await;
+    assert_eq!(status, 200, "{text}");
+    for seen in [
+        "Shipped to production Stage: operating as designed.",
+        "Production readings reading metric value bound verdict 1 error rate",
+    ] {
+        assert!(text.contains(seen), "{seen:?} not in {text}");
+    }
     let (status, text) = get_page(&w, "/").await;
     assert_eq!(status, 200, "{text}");
     for seen in [
         repo,
         "Key Last 30 days Last 90 days",
-        "Deployment frequency 1 deploys (0.2/week)",
+        "Deployment frequency 1 deploy (0.2/week)",
         "Change failure rate 0.0% (0 of 1 judged)",
         "Time to restore service - insufficient data",
         "Batch size and change failure rate",

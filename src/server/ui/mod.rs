@@ -142,6 +142,14 @@ struct PrTemplate {
     html_url: String,
     forge_name: &'static str,
     summary_html: String,
+    /// The newest `/ship` of the change: where it went, its stage, and every reading.
+    ship: Option<ShipSection>,
+}
+
+struct ShipSection {
+    environment: String,
+    stage: &'static str,
+    readings_html: Option<String>,
 }
 
 /// `/pr/<forge>/<repository path>/<number>`: GitLab paths have any number of groups.
@@ -171,8 +179,14 @@ async fn pr_page(
         }
         Err(e) => return unavailable(e),
     };
+    let pr_key = format!("{}:{}#{}", forge.as_str(), page.repo, page.number);
+    let ship = match state.store.latest_ship_of(&pr_key).await {
+        Ok(found) => found.and_then(|stored| ship_section(&stored.data)),
+        Err(e) => return unavailable(e),
+    };
     let noun = forge.change_noun();
     render(&PrTemplate {
+        ship,
         noun: format!("{}{}", noun[..1].to_uppercase(), &noun[1..]),
         sigil: forge.change_sigil(),
         number: page.number,
@@ -185,6 +199,17 @@ async fn pr_page(
         check_title: page.check_title,
         head_sha: page.head_sha,
         html_url: page.html_url,
+    })
+}
+
+/// What the page shows of a ship record; `None` for a record it cannot read.
+fn ship_section(data: &str) -> Option<ShipSection> {
+    let record: crate::ship::record::ShipRecord = serde_json::from_str(data).ok()?;
+    Some(ShipSection {
+        stage: record.stage.label(),
+        readings_html: crate::ship::comment::every_reading(&record)
+            .map(|table| markdown::to_safe_html(&table)),
+        environment: record.environment,
     })
 }
 

@@ -58,8 +58,14 @@ fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) ->
             values: both(&|m| {
                 (
                     format!(
-                        "{} deploys ({:.1}/week)",
-                        m.counts.deployments, m.deploys_per_week
+                        "{} {} ({:.1}/week)",
+                        m.counts.deployments,
+                        if m.counts.deployments == 1 {
+                            "deploy"
+                        } else {
+                            "deploys"
+                        },
+                        m.deploys_per_week
                     ),
                     band(m.bands.deployment_frequency.map(|b| b.label())),
                 )
@@ -69,8 +75,14 @@ fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) ->
             key: "Lead time for changes",
             values: both(&|m| {
                 (
-                    m.lead_time
-                        .map_or(NONE.into(), |s| summary(s, "healthy deploys")),
+                    m.lead_time.map_or(NONE.into(), |s| {
+                        let of = if s.samples == 1 {
+                            "healthy deploy"
+                        } else {
+                            "healthy deploys"
+                        };
+                        summary(s, of)
+                    }),
                     band(m.bands.lead_time.map(|b| b.label())),
                 )
             }),
@@ -139,4 +151,69 @@ fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) ->
 
 fn band(label: Option<&'static str>) -> &'static str {
     label.unwrap_or(INSUFFICIENT_DATA)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dora::{compute, ShipFact, Verdict, DEFAULT_FAILURE_WINDOW};
+    use time::macros::datetime;
+
+    fn shipped(repo: &str, pr: u64, lines: u64, verdict: Verdict) -> ShipFact {
+        let at = datetime!(2026-11-20 12:00 UTC);
+        ShipFact {
+            repo: repo.into(),
+            pr,
+            lines,
+            approvals: 1,
+            first_commit_at: Some(at - time::Duration::hours(2)),
+            merged_at: Some(at),
+            deployed_at: Some(at),
+            verdict: Some(verdict),
+            verdict_at: Some(at),
+            reverts: None,
+            restored_at: None,
+            reverted_at: None,
+            rolled_back_at: None,
+            rework: false,
+        }
+    }
+
+    #[test]
+    fn a_repository_quiet_lately_has_no_deploys_in_the_short_period() {
+        let end = datetime!(2026-12-01 00:00 UTC);
+        let facts = [
+            shipped("o/r", 1, 5, Verdict::Healthy),
+            shipped("o/r", 2, 600, Verdict::Regressed),
+        ];
+        let long = compute(
+            &facts,
+            end - time::Duration::days(90),
+            end,
+            DEFAULT_FAILURE_WINDOW,
+        );
+        let cards = repo_cards(&[], &long, [30, 90]);
+        assert_eq!(cards.len(), 1);
+        let card = &cards[0];
+        assert_eq!(card.periods, ["30 days".to_owned(), "90 days".to_owned()]);
+        let frequency = &card.keys[0].values;
+        assert_eq!(frequency[0], ("no deploys".to_owned(), INSUFFICIENT_DATA));
+        assert!(frequency[1].0.starts_with("2 deploys ("), "{frequency:?}");
+        let rows: Vec<_> = card
+            .sizes
+            .iter()
+            .map(|s| (s.size, s.deploys, s.failure_rate.as_str(), s.bar))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("XS", 1, "0.0% (0 of 1 judged)", 1.0),
+                ("S", 0, "-", 0.0),
+                ("M", 0, "-", 0.0),
+                ("L", 0, "-", 0.0),
+                ("XL", 1, "100.0% (1 of 1 judged)", 1.0),
+                ("XXL", 0, "-", 0.0),
+            ]
+        );
+    }
 }

@@ -343,7 +343,20 @@ fn readings(ship: &ShipRecord, policy: &Watching) -> String {
             rows.len()
         );
     }
-    out.push_str("| reading | metric | value | bound | verdict |\n|---|---|---:|---|---|\n");
+    out.push_str(&readings_table(shown));
+    out
+}
+
+/// Every reading the ship kept, with its value, bound and verdict, for the change's web
+/// page (the comment shows only the latest); `None` before the first.
+pub fn every_reading(ship: &ShipRecord) -> Option<String> {
+    let rows: Vec<&ReadingRecord> = all_readings(ship).collect();
+    (!rows.is_empty()).then(|| readings_table(&rows))
+}
+
+fn readings_table(shown: &[&ReadingRecord]) -> String {
+    let mut out =
+        "| reading | metric | value | bound | verdict |\n|---|---|---:|---|---|\n".to_owned();
     for r in shown {
         let label = if r.rollback {
             format!("rollback {}", r.check)
