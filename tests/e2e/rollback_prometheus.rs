@@ -235,7 +235,12 @@ async fn a_regression_rolls_back_at_once_then_reverts_and_reports_service_restor
         .await
         .unwrap();
     let m = &metrics[0];
-    assert_eq!((m.counts.deployments, m.counts.regressed), (2, 1));
+    // Change 7, change 8 (failed, once) and the rollback's redeploy (rework).
+    let c = &m.counts;
+    assert_eq!(
+        (c.deployments, c.regressed, c.failed, c.rework),
+        (3, 1, 1, 1)
+    );
     let restore = m.time_to_restore.as_ref().expect("restored");
     assert_eq!(restore.samples, 1);
     assert!(

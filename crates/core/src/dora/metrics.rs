@@ -17,7 +17,8 @@
 //!   failure (reverts, rollbacks) among all.
 //! - Lead time is `deployed_at - first_commit_at` over healthy deploys that did
 //!   not fail later, reverts included (their lead time is how fast the pipeline restores).
-//! - Time to restore is `restored_at - verdict_at` over regressed deploys;
+//! - Time to restore is `restored_at - verdict_at` over regressed deploys, and
+//!   `restored_at - rolled_back_at` over deploys failed by a rollback;
 //!   one restored after `period_end` is still unrestored as of the report.
 //! - Negative durations (clock skew between forge and deployer) are dropped
 //!   rather than pulling medians below zero.
@@ -282,13 +283,15 @@ fn lead_times(deploys: &[Deploy]) -> Vec<Duration> {
 fn restores(deploys: &[Deploy], period_end: OffsetDateTime) -> (Vec<Duration>, Vec<Unrestored>) {
     let mut restored = Vec::new();
     let mut unrestored = Vec::new();
-    for &(fact, deployed, _) in deploys {
-        if fact.verdict != Some(Verdict::Regressed) {
-            continue;
+    for &(fact, deployed, outcome) in deploys {
+        // From when the regression was detected, or the deploy rolled back by hand; a
+        // fact missing the time had it no later than its deploy.
+        let regressed_at = match outcome {
+            Outcome::Regressed => fact.verdict_at,
+            Outcome::RolledBack => fact.rolled_back_at,
+            _ => continue,
         }
-        // The verdict time is when the regression was detected; a fact
-        // missing it was detected no later than its deploy.
-        let regressed_at = fact.verdict_at.unwrap_or(deployed);
+        .unwrap_or(deployed);
         match fact.restored_at.filter(|&at| at < period_end) {
             Some(at) => restored.extend(elapsed(regressed_at, at)),
             None => unrestored.push(Unrestored {

@@ -468,6 +468,7 @@ mod tests {
             deployment_id: Some(11),
             watch,
             failure: None,
+            stage_before: None,
         });
         s
     }

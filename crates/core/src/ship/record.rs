@@ -152,6 +152,12 @@ pub struct Rollback {
     pub watch: Watch,
     /// Why it failed, in the user's words.
     pub failure: Option<String>,
+    /// The ship's stage when `/rollback` found it not regressed (operating as designed,
+    /// not verified, inconclusive, or still watched): what its own watch said. `None`
+    /// when the ship had regressed. Delivery metrics count such a rollback as a failure
+    /// only within `dora.failure_window` of the deploy, as they do a revert.
+    #[serde(default)]
+    pub stage_before: Option<Stage>,
 }
 
 /// The ship whose deployment a rollback redeploys.

@@ -267,6 +267,7 @@ mod tests {
             deployment_id: None,
             watch: Watch::default(),
             failure: None,
+            stage_before: None,
         });
         assert_eq!(
             revert_body(&s),
