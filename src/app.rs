@@ -103,6 +103,7 @@ impl App {
                 .map(|s| Arc::new(s.webhook_secrets.clone())),
             job_stored,
             worker: Some(ctx.clone()),
+            dora: settings.dora,
         };
         Self {
             state,
@@ -151,7 +152,7 @@ impl App {
                 shutdown.clone(),
             ))
         });
-        let pages = server::ui::router(self.state.store.clone(), &self.ui);
+        let pages = server::ui::router(self.state.store.clone(), &self.ui, self.state.dora);
         let router = server::router(self.state).merge(pages);
         (router, Working { worker, sweep })
     }

@@ -36,6 +36,10 @@ enum Command {
         /// The server's database.
         #[arg(long, env = "SMALLBATCH_DATABASE_URL", default_value = smallbatch::settings::DEFAULT_DATABASE_URL)]
         database_url: String,
+        /// A deploy reverted or rolled back within this long after it deployed failed:
+        /// `24h`, `90m`, `1h30m`.
+        #[arg(long, env = "SMALLBATCH_DORA__FAILURE_WINDOW", default_value = "24h")]
+        failure_window: String,
     },
 }
 
@@ -53,7 +57,8 @@ fn main() -> ExitCode {
             repo,
             since,
             database_url,
-        } => report(repo, &since, &database_url),
+            failure_window,
+        } => report(repo, &since, &database_url, &failure_window),
         Command::Check(args) => {
             // Written whole at the end: a reader that stops early (`| head -1`) closes the
             // pipe, which must not turn the verdict's exit code into an error.
@@ -101,7 +106,7 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-fn report(repo: Option<String>, since: &str, database_url: &str) -> ExitCode {
+fn report(repo: Option<String>, since: &str, database_url: &str, failure_window: &str) -> ExitCode {
     let since = match smallbatch::dora::parse_since(since) {
         Ok(d) => std::time::Duration::try_from(d).unwrap_or_default(),
         Err(e) => {
@@ -109,10 +114,17 @@ fn report(repo: Option<String>, since: &str, database_url: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let failure_window = match smallbatch::settings::DoraSettings::failure_window(failure_window) {
+        Ok(window) => window,
+        Err(e) => {
+            eprintln!("smallbatch report: --failure-window: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(async {
         let store = smallbatch::store::Store::connect(database_url).await?;
-        smallbatch::report::delivery_metrics(&store, repo.as_deref(), since).await
+        smallbatch::report::delivery_metrics(&store, repo.as_deref(), since, failure_window).await
     });
     match result {
         Ok(metrics) => {

@@ -5,11 +5,14 @@ use crate::ship::record::ShipRecord;
 use crate::store::{Store, StoreResult};
 use time::OffsetDateTime;
 
-/// The four keys per repository over `[now - since, now)`; `repo` filters by `owner/name`.
+/// The four keys and rework rate per repository over `[now - since, now)`; `repo`
+/// filters by `owner/name`. A deploy reverted or rolled back within `failure_window`
+/// after it deployed counts as failed.
 pub async fn delivery_metrics(
     store: &Store,
     repo: Option<&str>,
     since: std::time::Duration,
+    failure_window: std::time::Duration,
 ) -> StoreResult<Vec<RepoMetrics>> {
     let now = store.now().await?;
     // A period reaching before any date can: from the epoch, before every ship.
@@ -35,7 +38,8 @@ pub async fn delivery_metrics(
     if let Some(repo) = repo {
         facts.retain(|f| f.repo == repo);
     }
-    Ok(dora::compute(&facts, from, now))
+    let window = time::Duration::try_from(failure_window).unwrap_or(dora::DEFAULT_FAILURE_WINDOW);
+    Ok(dora::compute(&facts, from, now, window))
 }
 
 /// The latest reading of each watched metric among the ships started within `within`.

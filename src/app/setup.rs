@@ -29,6 +29,7 @@ pub(super) async fn serve(
         gitlab_secrets: None,
         job_stored: Arc::new(Notify::new()),
         worker: None,
+        dora: settings.dora,
     };
     let switch =
         Switch::new(server::router(idle).merge(setup::routes(settings.setup.clone(), finish)));

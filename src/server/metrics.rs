@@ -30,7 +30,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         if let Some(worker) = &state.worker {
             out.push_str(&render_worker(worker));
         }
-        let delivery = crate::report::delivery_metrics(&state.store, None, DELIVERY_WINDOW).await?;
+        let delivery = crate::report::delivery_metrics(
+            &state.store,
+            None,
+            DELIVERY_WINDOW,
+            state.dora.failure_window,
+        )
+        .await?;
         out.push_str(&crate::dora::render_prometheus(&delivery));
         let readings = crate::report::latest_readings(&state.store, DELIVERY_WINDOW).await?;
         out.push_str(&crate::ship::gauges::render_prometheus(&readings));

@@ -39,6 +39,8 @@ pub struct AppState {
     pub job_stored: Arc<Notify>,
     /// The worker's context: its forges' API usage and its verdict counts, for `/metrics`.
     pub worker: Option<Arc<crate::worker::Ctx>>,
+    /// How delivery metrics count failures.
+    pub dora: crate::settings::DoraSettings,
 }
 
 pub fn router(state: AppState) -> Router {

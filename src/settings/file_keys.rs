@@ -17,6 +17,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "gitlab",
             "telemetry",
             "sweep",
+            "dora",
             "ui",
         ],
     ),
@@ -43,6 +44,7 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("gitlab", &["url", "token", "webhook_secret"]),
     ("telemetry", &["prometheus_url"]),
     ("sweep", &["interval_secs"]),
+    ("dora", &["failure_window"]),
     ("ui", &["token", "trusted_header"]),
 ];
 

@@ -84,6 +84,8 @@ pub struct Settings {
     /// Where `/ship` reads production telemetry (the Prometheus HTTP API).
     pub prometheus_url: Option<Url>,
     pub sweep: SweepSettings,
+    /// How delivery metrics count failures.
+    pub dora: DoraSettings,
     /// The web pages for people: the dashboard and a page per PR.
     pub ui: UiSettings,
     /// The setup page's settings; it is served when neither forge is configured.
@@ -94,6 +96,36 @@ impl Settings {
     /// Neither GitHub nor GitLab is configured: `serve` shows the setup page.
     pub fn needs_setup(&self) -> bool {
         self.github.is_none() && self.gitlab.is_none()
+    }
+}
+
+/// Delivery metrics (`GET /metrics`; `smallbatch report` reads the same variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoraSettings {
+    /// A deploy reverted or rolled back within this long after it deployed failed.
+    pub failure_window: Duration,
+}
+
+impl Default for DoraSettings {
+    fn default() -> Self {
+        Self {
+            failure_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl DoraSettings {
+    /// Reads `SMALLBATCH_DORA__FAILURE_WINDOW`'s value: `24h`, `90m`, `1h30m`.
+    pub fn failure_window(text: &str) -> Result<Duration, SettingsError> {
+        let window = crate::policy::config::duration_text::parse(text)
+            .map_err(|e| invalid("SMALLBATCH_DORA__FAILURE_WINDOW", e))?;
+        if window.is_zero() {
+            return Err(invalid(
+                "SMALLBATCH_DORA__FAILURE_WINDOW",
+                "must be longer than 0s",
+            ));
+        }
+        Ok(window)
     }
 }
 
@@ -177,7 +209,14 @@ struct Raw {
     gitlab: RawGitLab,
     telemetry: RawTelemetry,
     sweep: RawSweep,
+    dora: RawDora,
     ui: ui::RawUi,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawDora {
+    failure_window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -384,6 +423,12 @@ impl Settings {
             .transpose()
             .map_err(|e| invalid("SMALLBATCH_TELEMETRY__PROMETHEUS_URL", e))?;
         let sweep = validate_sweep(raw.sweep)?;
+        let dora = match raw.dora.failure_window {
+            Some(text) => DoraSettings {
+                failure_window: DoraSettings::failure_window(&text)?,
+            },
+            None => DoraSettings::default(),
+        };
         let ui = ui::validate_ui(raw.ui, setup.public_url.clone(), listen)?;
         Ok(Self {
             listen,
@@ -394,6 +439,7 @@ impl Settings {
             gitlab,
             prometheus_url,
             sweep,
+            dora,
             ui,
             setup,
         })
@@ -674,6 +720,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("invalid setting SMALLBATCH_SWEEP__INTERVAL_SECS: "));
+    }
+
+    #[test]
+    fn the_failure_window_reads_as_the_policy_writes_durations() {
+        let with = |window: &str| {
+            Settings::validate(Raw {
+                dora: RawDora {
+                    failure_window: Some(window.into()),
+                },
+                ..raw()
+            })
+        };
+        assert_eq!(
+            Settings::validate(raw()).unwrap().dora.failure_window,
+            Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            with("1h30m").unwrap().dora.failure_window,
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            with("a day").unwrap_err().to_string(),
+            "invalid setting SMALLBATCH_DORA__FAILURE_WINDOW: invalid duration `a day`: write it like `90s`, `15m` or `1h30m`"
+        );
+        assert_eq!(
+            with("0s").unwrap_err().to_string(),
+            "invalid setting SMALLBATCH_DORA__FAILURE_WINDOW: must be longer than 0s"
+        );
     }
 
     #[test]

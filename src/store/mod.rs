@@ -1,6 +1,7 @@
 //! Durable state: the job queue of acknowledged deliveries, what the bot last wrote to
-//! each PR, the audit log of gate overrides, comments seen and `/ship` runs. One `Store`
-//! over SQLite (the embedded default) and PostgreSQL.
+//! each PR, the audit log of gate overrides, comments seen, `/ship` runs, and the deploy
+//! controls (environment locks, holds, ships out of order). One `Store` over SQLite (the
+//! embedded default) and PostgreSQL.
 //!
 //! Guarantees the webhook server and workers rely on:
 //! - `enqueue` returns only once the job is committed durably (SQLite `synchronous=FULL`,
@@ -21,8 +22,8 @@
 //! `OffsetDateTime`; `to_ms` and `from_ms` convert where values are bound and read.
 //!
 //! Layout: each table's queries live in its module (`jobs`, `prs`, `files`, `comments`,
-//! `overrides`, `ships`, `check_runs`, and `sweep` for the sweep's and metrics' reads and
-//! the leases), each written once for both backends; `dispatch` fills in where the
+//! `overrides`, `ships`, `check_runs`, the deploy controls' `locks`, `holds` and
+//! `order_overrides`, and `sweep` for the sweep's and metrics' reads and the leases), each written once for both backends; `dispatch` fills in where the
 //! dialects differ and runs a query on the backend at hand (SQLite writes through
 //! `writer`). `sqlite` and `postgres` only connect and migrate.
 
@@ -32,8 +33,11 @@ mod dispatch;
 mod check_runs;
 mod comments;
 mod files;
+mod holds;
 mod intake;
 mod jobs;
+mod locks;
+mod order_overrides;
 mod overrides;
 mod pages;
 mod postgres;
@@ -46,7 +50,10 @@ mod sweep;
 mod writer;
 
 pub use check_runs::RecordedRun;
+pub use holds::HoldRecord;
 pub use jobs::{Enqueued, Job};
+pub use locks::LockRecord;
+pub use order_overrides::OrderOverrideRecord;
 pub use overrides::OverrideRecord;
 pub use pages::PrPage;
 pub use prs::PrRecord;
@@ -86,6 +93,9 @@ pub enum StoreError {
     /// The PR already has an unfinished ship; only one may run at a time.
     #[error("ship {id} is already in progress for this pull request")]
     ShipInProgress { id: i64 },
+    /// Another change's unfinished ship holds the environment.
+    #[error("ship {id} of another change is in progress to this environment")]
+    EnvironmentBusy { id: i64 },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

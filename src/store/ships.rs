@@ -3,7 +3,8 @@
 //!
 //! Concurrency: updates are compare-and-set on `version`, so two workers advancing the
 //! same ship cannot overwrite each other; the loser gets `None` and re-reads. At most
-//! one unfinished ship per PR is enforced by a partial unique index.
+//! one unfinished ship per PR, and per environment of a repository (a ship in progress
+//! holds its environment), is enforced by partial unique indexes.
 
 use super::{from_ms, to_ms, Store, StoreError, StoreResult};
 use crate::domain::{CommitSha, PrRef, RepoRef};
@@ -75,9 +76,12 @@ impl ShipRow {
 const CREATE_CONFLICT_RETRIES: usize = 3;
 
 impl Store {
-    /// Starts a ship at version 1, unfinished and without a merge commit.
+    /// Starts a ship at version 1, unfinished and without a merge commit, holding its
+    /// environment until it finishes.
     ///
-    /// Fails with [`StoreError::ShipInProgress`] while the PR has an unfinished ship.
+    /// Fails with [`StoreError::ShipInProgress`] while the PR has an unfinished ship, and
+    /// with [`StoreError::EnvironmentBusy`] while another change's ship holds the
+    /// environment.
     pub async fn create_ship(
         &self,
         pr: &PrRef,
@@ -88,19 +92,21 @@ impl Store {
         let mut attempt = 1;
         loop {
             let offset = self.offset();
-            let [environment, state, data] = [environment, state, data].map(str::to_owned);
-            let owned = [pr.key(), pr.repo.key(), environment, state, data];
-            // Fails with a unique violation while the PR has an unfinished ship.
+            let owned = [environment, state, data].map(str::to_owned);
+            let [env, state, data] = owned;
+            let owned = [pr.key(), pr.repo.key(), env, state, data];
+            // Fails with a unique violation while the PR has an unfinished ship, or the
+            // environment has one.
             let created: StoreResult<ShipRow> = write_one!(self, |db, dialect| {
                 let [pr_key, repo_key, environment, state, data] = owned;
                 let sql = sql!(
                     "INSERT INTO ships (version, pr_key, repo_key, environment, state, finished, ",
-                    "merge_sha, data, created_at, updated_at) ",
+                    "merge_sha, data, created_at, updated_at, holds_environment) ",
                     "VALUES (1, $2, $3, $4, $5, $6, NULL, $7, ",
                     now!(),
                     ", ",
                     now!(),
-                    ") RETURNING ",
+                    ", TRUE) RETURNING ",
                     ship_columns!()
                 );
                 sqlx::query_as(sql.on(dialect))
@@ -119,6 +125,9 @@ impl Store {
                 Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                     if let Some(active) = self.active_ship(pr).await? {
                         return Err(StoreError::ShipInProgress { id: active.id });
+                    }
+                    if let Some(running) = self.running_ship_to(&pr.repo, environment).await? {
+                        return Err(StoreError::EnvironmentBusy { id: running.id });
                     }
                     // The blocking ship finished in between: the PR is free again.
                     if attempt >= CREATE_CONFLICT_RETRIES {
@@ -160,6 +169,29 @@ impl Store {
             );
             sqlx::query_as(sql.on(dialect))
                 .bind(pr_key)
+                .fetch_optional(db)
+                .await
+        })?;
+        row.map(ShipRow::into_ship).transpose()
+    }
+
+    /// The unfinished ship, of any change, that holds `environment`.
+    pub async fn running_ship_to(
+        &self,
+        repo: &RepoRef,
+        environment: &str,
+    ) -> StoreResult<Option<StoredShip>> {
+        let row: Option<ShipRow> = read!(self, |db, dialect| {
+            let sql = sql!(
+                "SELECT ",
+                ship_columns!(),
+                " FROM ships WHERE repo_key = $1 AND environment = $2 AND holds_environment AND ",
+                unfinished!(),
+                " ORDER BY id LIMIT 1"
+            );
+            sqlx::query_as(sql.on(dialect))
+                .bind(repo.key())
+                .bind(environment)
                 .fetch_optional(db)
                 .await
         })?;
@@ -252,13 +284,26 @@ impl Store {
         match updated {
             Ok(row) => row.map(ShipRow::into_ship).transpose(),
             Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                let pr_key = self.ship(id).await?.map(|ship| ship.pr_key);
-                let active = match pr_key {
-                    Some(pr_key) => self.active_ship_of(&pr_key).await?,
-                    None => None,
+                let Some(ship) = self.ship(id).await? else {
+                    return Err(sqlx::Error::Database(e).into());
                 };
-                match active {
-                    Some(active) => Err(StoreError::ShipInProgress { id: active.id }),
+                if let Some(active) = self.active_ship_of(&ship.pr_key).await? {
+                    return Err(StoreError::ShipInProgress { id: active.id });
+                }
+                let running = read!(self, |db, dialect| {
+                    let sql = sql!(
+                        "SELECT id FROM ships WHERE repo_key = $1 AND environment = $2 ",
+                        "AND holds_environment AND ",
+                        unfinished!()
+                    );
+                    sqlx::query_scalar::<_, i64>(sql.on(dialect))
+                        .bind(&ship.repo_key)
+                        .bind(&ship.environment)
+                        .fetch_optional(db)
+                        .await
+                })?;
+                match running {
+                    Some(id) => Err(StoreError::EnvironmentBusy { id }),
                     None => Err(sqlx::Error::Database(e).into()),
                 }
             }

@@ -226,7 +226,8 @@ fn event_repo(event: DomainEvent) -> RepoRef {
         DomainEvent::PrChanged { pr, .. }
         | DomainEvent::PrClosed { pr }
         | DomainEvent::CommentPosted { pr, .. }
-        | DomainEvent::ShipStep { pr, .. } => pr.repo,
+        | DomainEvent::ShipStep { pr, .. }
+        | DomainEvent::ChangeMerged { pr, .. } => pr.repo,
         DomainEvent::PolicyChanged { repo, .. }
         | DomainEvent::DeploymentChanged { repo, .. }
         | DomainEvent::MergeGroupQueued { repo, .. } => repo,

@@ -1,7 +1,7 @@
 //! Chat commands in PR comments: parsed by the pure parser, acknowledged at once, each
 //! run under the permission it needs. User errors are answered in the PR; internal errors
 //! go to the log.
-use super::{gate, owners, repo_policy, ship, Ctx, JobError};
+use super::{controls, gate, owners, repo_policy, ship, Ctx, JobError};
 use crate::commands::{self, Command};
 use crate::domain::{Permission, PostedComment, PrRef, PrSnapshot};
 use crate::forge::Forge;
@@ -31,7 +31,10 @@ pub async fn handle(
         None => commands::parse(&comment.body),
     };
     if !found.is_empty() {
-        forge.acknowledge_command(pr, comment.id).await?;
+        // `/ship --noop` promises to change nothing: its reply is its only write.
+        if !found.iter().take(MAX_COMMANDS).all(is_dry_run) {
+            forge.acknowledge_command(pr, comment.id).await?;
+        }
         let context = context_of(ctx, forge, pr).await?;
         for command in found.iter().take(MAX_COMMANDS) {
             tracing::info!(%pr, user = %comment.author.login, %command, "command");
@@ -44,6 +47,10 @@ pub async fn handle(
         .remember_comment(pr, comment.id, &comment.body)
         .await?;
     Ok(())
+}
+
+fn is_dry_run(command: &Command) -> bool {
+    matches!(command, Command::Ship { noop: true, .. })
 }
 
 /// The PR and the policy its commands run under, fetched once per comment.
@@ -123,20 +130,52 @@ async fn run(
                 }
             }
         }
-        Command::Ship { environment } => {
+        Command::Ship {
+            environment,
+            noop,
+            order_override,
+        } => {
             if !allowed(forge, pr, user, "ship", perms.ship_needs).await? {
                 return Ok(());
             }
-            ship::request(
-                ctx,
-                forge,
-                pr,
-                &context.snap,
-                comment,
-                policy,
-                environment.as_deref(),
-            )
-            .await?;
+            if order_override.is_some()
+                && !allowed(forge, pr, user, "ship --override", perms.override_needs).await?
+            {
+                return Ok(());
+            }
+            let shown = Command::Ship {
+                environment: environment.clone(),
+                noop: false,
+                order_override: order_override.clone(),
+            }
+            .to_string();
+            let ask = ship::Ask {
+                command: &shown,
+                environment: environment.as_deref(),
+                noop: *noop,
+                order_override: order_override.as_deref(),
+            };
+            ship::request(ctx, forge, pr, &context.snap, comment, policy, ask).await?;
+        }
+        Command::Lock { args } => {
+            if allowed(forge, pr, user, "lock", perms.ship_needs).await? {
+                controls::lock(ctx, forge, pr, user, args.as_deref(), config).await?;
+            }
+        }
+        Command::Unlock { environment } => {
+            let environment = environment.as_deref();
+            controls::unlock(ctx, forge, pr, user, environment, config, perms).await?;
+        }
+        Command::Hold { reason } => {
+            if allowed(forge, pr, user, "hold", perms.ship_needs).await? {
+                controls::hold(ctx, forge, pr, user, reason.as_deref()).await?;
+            }
+        }
+        Command::Unhold => controls::unhold(ctx, forge, pr, user, perms).await?,
+        Command::Malformed { problem, .. } => {
+            forge
+                .create_comment(pr, &crate::ship::controls::text::malformed(problem))
+                .await?;
         }
         Command::Rollback { environment } => {
             if !allowed(forge, pr, user, "rollback", perms.ship_needs).await? {

@@ -1,4 +1,5 @@
 //! The gate on one PR: fetch, decide (pure policy), then publish only what changed.
+use super::controls::hold_note;
 use super::score::{score, Outcome, Scored};
 use super::{stack, Ctx, JobError};
 use crate::domain::{
@@ -7,7 +8,9 @@ use crate::domain::{
 use crate::forge::{Forge, ForgeError, GateStatus, OurRun};
 use crate::policy::command_text::{self, OverrideNote};
 use crate::policy::comment::{self, CommentAction, GUIDANCE_MARKER};
+use crate::policy::hold::held_check;
 use crate::policy::render::{self, CheckText};
+use crate::policy::verdict::published;
 use crate::policy::{labels, Conclusion, Evaluation};
 use crate::store::{PrPage, PrRecord, RecordedRun};
 use sha2::{Digest, Sha256};
@@ -28,10 +31,15 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     }
     let Scored { snap, outcome } = score(ctx, forge, pr, snap).await?;
     let mut record = record.unwrap_or_default();
-    let (eval, overridden) = match outcome {
-        Outcome::Evaluated { eval, overridden } => {
+    let (eval, overridden, held, release_needs) = match outcome {
+        Outcome::Evaluated {
+            eval,
+            overridden,
+            held,
+            release_needs,
+        } => {
             let stack = stack::below(ctx, pr, &snap).await?;
-            (eval.with_stack(stack), overridden)
+            (eval.with_stack(stack), overridden, held, release_needs)
         }
         Outcome::InvalidPolicy(err) => {
             tracing::info!(%pr, head = %snap.head_sha, verdict = "config_error", error = %err, "evaluated");
@@ -50,12 +58,25 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
     tracing::info!(
         repo = %pr.repo.full_name, pr = %pr.number, head = %snap.head_sha,
         verdict = ?eval.verdict.conclusion, lines = eval.size.lines, approvals = eval.reviews.approvers.len(),
-        "evaluated"
+        held = held.is_some(), "evaluated"
     );
     // An override holds for exactly this head; the next push ends it. A draft waits
     // whatever was overridden: its check never stays green from its ready days.
-    let status = match overridden.filter(|_| !snap.draft) {
-        Some(record) => {
+    let overridden = overridden.filter(|_| !snap.draft);
+    let conclusion = published(
+        eval.verdict.conclusion,
+        overridden.is_some(),
+        held.is_some(),
+    );
+    let text = match (&held, overridden) {
+        // A hold waits, whatever else was said: an override does not lift it.
+        (Some(hold), _) => held_check(
+            render::check_text(&eval),
+            &hold_note(hold),
+            release_needs,
+            pr.repo.forge,
+        ),
+        (None, Some(record)) => {
             let note = OverrideNote {
                 actor: record.actor,
                 reason: record.reason,
@@ -63,24 +84,20 @@ pub async fn evaluate(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<(), Jo
                 head_sha: record.head_sha.0,
                 overridden: record.overridden,
             };
-            let text = command_text::overridden_check(render::check_text(&eval), &note);
-            gate_status(ctx, pr, Conclusion::Pass, text, &snap)
+            command_text::overridden_check(render::check_text(&eval), &note)
         }
-        None => gate_status(
-            ctx,
-            pr,
-            eval.verdict.conclusion,
-            render::check_text(&eval),
-            &snap,
-        ),
+        (None, None) => render::check_text(&eval),
     };
-    ctx.verdicts
-        .count(match (status.conclusion, eval.verdict.conclusion) {
-            (Conclusion::Pass, Conclusion::Pass) => "pass",
-            (Conclusion::Pass, _) => "overridden",
-            (_, Conclusion::Wait) => "wait",
+    let status = gate_status(ctx, pr, conclusion, text, &snap);
+    ctx.verdicts.count(
+        match (held.is_some(), conclusion, eval.verdict.conclusion) {
+            (true, _, _) => "held",
+            (false, Conclusion::Pass, Conclusion::Pass) => "pass",
+            (false, Conclusion::Pass, _) => "overridden",
+            (false, _, Conclusion::Wait) => "wait",
             _ => "fail",
-        });
+        },
+    );
     if publish(ctx, forge, pr, &snap, &status, &mut record).await? {
         // Recorded at once: should a later step fail, the retry updates this check run
         // instead of creating a second one on the head.

@@ -118,6 +118,9 @@ async fn handle(ctx: &Ctx, job: &Job) -> Result<(), JobError> {
                 .ok_or(JobError::ForgeNotConfigured(repo.forge.as_str()))?;
             super::ship::deployment_changed(ctx, forge, repo, deployment, *state).await
         }
+        DomainEvent::ChangeMerged { pr, title, body } => {
+            super::ship::change_merged(ctx, pr, title, body).await
+        }
         DomainEvent::MergeGroupQueued { repo, group } => {
             let forge = ctx
                 .forge(repo.forge)

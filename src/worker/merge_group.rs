@@ -67,9 +67,15 @@ async fn judge(ctx: &Ctx, forge: &dyn Forge, pr: &PrRef) -> Result<Member, JobEr
     let Scored { outcome, .. } = score(ctx, forge, pr, snap).await?;
     let standing = match outcome {
         Outcome::InvalidPolicy(err) => Standing::InvalidPolicy(err),
-        Outcome::Evaluated { eval, overridden } => Standing::Evaluated {
+        Outcome::Evaluated {
+            eval,
+            overridden,
+            held,
+            ..
+        } => Standing::Evaluated {
             eval,
             overridden_by: overridden.map(|o| o.actor),
+            held: held.as_ref().map(super::controls::hold_note),
         },
     };
     Ok(Member {

@@ -3,6 +3,7 @@
 
 mod backoff;
 mod commands;
+mod controls;
 mod gate;
 mod job;
 mod merge_group;

@@ -1,11 +1,11 @@
 //! The gate's decision on one PR, before anything is published: shared by the PR's own
 //! gate and the merge queue's group check, so both judge a PR the same way.
 use super::{owners, repo_policy, Ctx, JobError};
-use crate::domain::{PrRef, PrSnapshot};
+use crate::domain::{Permission, PrRef, PrSnapshot};
 use crate::forge::Forge;
 use crate::policy::config::StaleReviews;
 use crate::policy::{self, ConfigError, Evaluation};
-use crate::store::OverrideRecord;
+use crate::store::{HoldRecord, OverrideRecord};
 
 pub(super) struct Scored {
     /// The snapshot scored: taken again with unchanged-since commits when the policy's
@@ -22,11 +22,15 @@ pub(super) enum Outcome {
         eval: Box<Evaluation>,
         /// An `/override` of exactly this head; the next push ends it.
         overridden: Option<OverrideRecord>,
+        /// A `/hold` on the change, whatever its head: it waits until `/unhold`.
+        held: Option<HoldRecord>,
+        /// Who besides the holder may release a hold (`commands.override_permission`).
+        release_needs: Permission,
     },
 }
 
 /// Scores `snap` against the policy of its base branch, and looks up any override of
-/// its head.
+/// its head and any hold on it.
 pub(super) async fn score(
     ctx: &Ctx,
     forge: &dyn Forge,
@@ -58,11 +62,14 @@ pub(super) async fn score(
     owners::look_up_teams(ctx, forge, &pr.repo, &snap, &config, &mut base).await?;
     let eval = policy::evaluate(&snap, &config, &base);
     let overridden = ctx.store.override_for(pr, &snap.head_sha).await?;
+    let held = ctx.store.hold_on(pr).await?;
     Ok(Scored {
         snap,
         outcome: Outcome::Evaluated {
             eval: Box::new(eval),
             overridden,
+            held,
+            release_needs: config.commands.override_permission,
         },
     })
 }

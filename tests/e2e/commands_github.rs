@@ -369,10 +369,14 @@ async fn a_healthy_revert_restores_service_and_delivery_metrics_show_it() {
     w.advance(Duration::from_secs(61)).await;
     w.writes();
 
-    let metrics =
-        smallbatch::report::delivery_metrics(&w.store, None, Duration::from_secs(30 * 86_400))
-            .await
-            .unwrap();
+    let metrics = smallbatch::report::delivery_metrics(
+        &w.store,
+        None,
+        Duration::from_secs(30 * 86_400),
+        Duration::from_secs(86_400),
+    )
+    .await
+    .unwrap();
     assert_eq!(metrics.len(), 1);
     let m = &metrics[0];
     assert_eq!(m.repo, "octo-org/widgets");

@@ -76,7 +76,8 @@ async fn help_is_acknowledged_and_answered_as_on_github_in_gitlab_roles() {
     assert_snapshot!("help_reply", body);
     let in_roles = github_snapshot("help_reply")
         .replace("`maintain` permission", "Maintainer role")
-        .replace("`write` permission", "Developer role");
+        .replace("`write` permission", "Developer role")
+        .replace("holds this pull request", "holds this merge request");
     assert_eq!(body.trim_end(), in_roles);
     w.assert_quiet();
 }

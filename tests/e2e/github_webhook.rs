@@ -642,6 +642,35 @@ fn pull_request_without_a_number_names_the_field() {
 }
 
 #[test]
+fn a_merged_pull_request_restacks_and_is_told_with_its_title_and_body() {
+    let mut payload = fixture("pull_request.closed");
+    payload["pull_request"]["merged"] = json!(true);
+    payload["pull_request"]["title"] = json!("Revert \"Add invoices\"");
+    payload["pull_request"]["body"] = json!("Reverts Codertocat/Hello-World#1");
+    let pr = PrRef {
+        repo: RepoRef::github("Codertocat/Hello-World", InstallationId(1)),
+        number: PrNumber(2),
+    };
+    assert_eq!(
+        parse_value("pull_request", &payload).unwrap(),
+        Parsed::Events(vec![
+            DomainEvent::PrClosed { pr: pr.clone() },
+            DomainEvent::ChangeMerged {
+                pr,
+                title: "Revert \"Add invoices\"".into(),
+                body: "Reverts Codertocat/Hello-World#1".into(),
+            }
+        ])
+    );
+    // No body is an empty one.
+    payload["pull_request"]["body"] = Value::Null;
+    let Parsed::Events(events) = parse_value("pull_request", &payload).unwrap() else {
+        panic!("an event");
+    };
+    assert!(matches!(&events[1], DomainEvent::ChangeMerged { body, .. } if body.is_empty()));
+}
+
+#[test]
 fn acting_without_an_installation_is_an_error() {
     let mut payload = fixture("pull_request.opened");
     payload

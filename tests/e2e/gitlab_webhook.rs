@@ -270,20 +270,29 @@ fn merge_request_update_of_nothing_the_gate_reads_is_ignored() {
 }
 
 #[test]
-fn a_closed_or_merged_merge_request_restacks_the_ones_above_it() {
-    let closed = DomainEvent::PrClosed {
-        pr: PrRef {
-            repo: gitlab_test(),
-            number: PrNumber(1),
-        },
+fn a_closed_merge_request_restacks_and_a_merged_one_is_told_too() {
+    let pr = PrRef {
+        repo: gitlab_test(),
+        number: PrNumber(1),
     };
-    for action in ["close", "merge"] {
-        assert_eq!(
-            parse_value(MERGE_REQUEST_HOOK, &opened_with(action)).unwrap(),
-            Parsed::Events(vec![closed.clone()]),
-            "{action}"
-        );
-    }
+    let closed = DomainEvent::PrClosed { pr: pr.clone() };
+    assert_eq!(
+        parse_value(MERGE_REQUEST_HOOK, &opened_with("close")).unwrap(),
+        Parsed::Events(vec![closed.clone()]),
+    );
+    let mut merged = opened_with("merge");
+    merged["object_attributes"]["description"] = json!("This reverts merge request !3");
+    assert_eq!(
+        parse_value(MERGE_REQUEST_HOOK, &merged).unwrap(),
+        Parsed::Events(vec![
+            closed,
+            DomainEvent::ChangeMerged {
+                pr,
+                title: "MS-Viewport".into(),
+                body: "This reverts merge request !3".into(),
+            }
+        ])
+    );
     // Upstream's merge payload has its keys mangled (`"iid "`): nothing names the MR.
     assert_eq!(
         parse_fixture(MERGE_REQUEST_HOOK, "merge_request.merge"),

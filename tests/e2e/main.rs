@@ -5,6 +5,7 @@ mod support;
 
 mod commands_github;
 mod commands_gitlab;
+mod controls;
 mod crash_recovery;
 mod faults_github;
 mod gate;
@@ -26,6 +27,7 @@ mod setup_page;
 mod ship_interrupted;
 mod stacks;
 mod store;
+mod store_controls;
 mod sweep;
 mod telemetry_prometheus;
 mod web_pages;

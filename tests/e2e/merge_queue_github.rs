@@ -107,6 +107,44 @@ async fn a_group_of_passing_prs_succeeds() {
 }
 
 #[tokio::test]
+async fn a_held_pr_fails_its_group_naming_the_hold_even_when_overridden() {
+    let w = GitHubWorld::start().await;
+    w.open_pr(7, &sha(1), small_files());
+    w.open_pr(8, &sha(2), small_files());
+    w.review(7, "bob", "APPROVED");
+    w.review(8, "carol", "APPROVED");
+    let groups = w.queue(&[7, 8]);
+    let eight = PrRef {
+        repo: RepoRef::github(REPO, InstallationId(INSTALLATION)),
+        number: PrNumber(8),
+    };
+    w.store
+        .hold(&eight, "maya", Some("freeze until Monday"))
+        .await
+        .unwrap();
+    w.store
+        .record_override(&eight, &CommitSha::new(sha(2)), "maint", "urgent", "pass")
+        .await
+        .unwrap();
+
+    checks_requested(&w, &groups[1]).await;
+    assert_eq!(
+        w.writes(),
+        [created(
+            &groups[1],
+            "failure",
+            "1 of 2 pull requests not ready: #8"
+        )]
+    );
+    let summary = w.gh.latest_check(&groups[1]).summary;
+    assert!(
+        summary.contains("- [#8](https://github.com/octo-org/widgets/pull/8): held by @maya (freeze until Monday); `/unhold` releases it\n"),
+        "{summary}"
+    );
+    w.assert_quiet();
+}
+
+#[tokio::test]
 async fn an_overridden_oversized_pr_passes_in_its_group() {
     let w = GitHubWorld::start().await;
     let groups = two_queued(&w);

@@ -230,12 +230,17 @@ async fn a_regression_rolls_back_at_once_then_reverts_and_reports_service_restor
 
     // Time to restore: from the detection to the healthy rollback, a minute's reading and
     // the redeployment later.
-    let metrics =
-        smallbatch::report::delivery_metrics(t.w.store(), None, Duration::from_secs(86_400))
-            .await
-            .unwrap();
+    let day = Duration::from_secs(86_400);
+    let metrics = smallbatch::report::delivery_metrics(t.w.store(), None, day, day)
+        .await
+        .unwrap();
     let m = &metrics[0];
-    assert_eq!((m.counts.deployments, m.counts.regressed), (2, 1));
+    // Change 7, change 8 (failed, once) and the rollback's redeploy (rework).
+    let c = &m.counts;
+    assert_eq!(
+        (c.deployments, c.regressed, c.failed, c.rework),
+        (3, 1, 1, 1)
+    );
     let restore = m.time_to_restore.as_ref().expect("restored");
     assert_eq!(restore.samples, 1);
     assert!(

@@ -23,20 +23,20 @@ const LEASE: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------- harness
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Sqlite,
     Postgres,
 }
 
 /// Where one test's database lives.
 #[derive(Clone, Debug)]
-struct Db {
-    kind: Kind,
+pub(crate) struct Db {
+    pub(crate) kind: Kind,
     url: String,
 }
 
 impl Db {
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         Store::connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connect {}: {e}", self.url))
@@ -50,7 +50,7 @@ impl Db {
     }
 
     /// Runs raw SQL behind the store's back, returning the database's error message.
-    async fn try_execute(&self, sql: &str) -> Result<(), String> {
+    pub(crate) async fn try_execute(&self, sql: &str) -> Result<(), String> {
         let done = match self.kind {
             Kind::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
@@ -135,7 +135,7 @@ impl Fixture {
 }
 
 /// Runs `test` on a fresh database of `kind`, dropping the database even if it fails.
-async fn run<F, Fut>(kind: Kind, test: F)
+pub(crate) async fn run<F, Fut>(kind: Kind, test: F)
 where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -1175,8 +1175,9 @@ async fn one_unfinished_ship_per_pr(db: Db) {
             .await,
         first.id,
     );
-    // Another PR ships independently.
-    let other = create_ship(&store, &pr_ref("acme/widgets", 8), "production").await;
+    // Another PR ships independently, to another environment (one in progress holds
+    // its environment: see `store_controls`).
+    let other = create_ship(&store, &pr_ref("acme/widgets", 8), "staging").await;
     assert_ne!(other.id, first.id);
 
     let done = advance_ship(&store, &first, "deployed", true, Some(MERGE_1)).await;
@@ -1317,7 +1318,7 @@ async fn ships_are_listed_by_repo_and_creation_time(db: Db) {
     store.advance_clock(hour);
     let b1 = create_ship(&store, &pr_ref("acme/gadgets", 1), "production").await;
     store.advance_clock(hour);
-    let a2 = create_ship(&store, &pr_ref("acme/widgets", 8), "production").await;
+    let a2 = create_ship(&store, &pr_ref("acme/widgets", 8), "staging").await;
 
     assert_eq!(
         store.ships(None, OffsetDateTime::UNIX_EPOCH).await.unwrap(),
@@ -1574,7 +1575,7 @@ async fn a_write_refused_by_a_constraint_fails_alone(db: Db) {
     let (pr_1, pr_2) = (pr_ref("acme/widgets", 1), pr_ref("acme/widgets", 2));
     let (again, other, queued) = tokio::join!(
         store.create_ship(&pr_1, "production", "merging", "{}"),
-        store.create_ship(&pr_2, "production", "merging", "{}"),
+        store.create_ship(&pr_2, "staging", "merging", "{}"),
         store.enqueue(&job),
     );
     assert_ship_in_progress(again, first.id);

@@ -38,6 +38,7 @@ fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> S
         github,
         gitlab,
         prometheus_url: None,
+        dora: Default::default(),
         sweep: SweepSettings::default(),
         ui: Default::default(),
         setup: SetupSettings::default(),

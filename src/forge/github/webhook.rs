@@ -68,17 +68,11 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
                 )));
             }
         }
-        // The PRs stacked on it are re-evaluated, from the store alone.
+        // The PRs stacked on it are re-evaluated, from the store alone; a merged one may
+        // also revert a shipped change.
         "closed" => {
             let repo = repo_ref(payload.repository, payload.installation)?;
-            let pull_request = required(payload.pull_request, "pull_request")?;
-            let number = required(pull_request.number, "pull_request.number")?;
-            return Ok(Parsed::Events(vec![DomainEvent::PrClosed {
-                pr: PrRef {
-                    repo,
-                    number: PrNumber(number),
-                },
-            }]));
+            return closed(repo, payload.pull_request);
         }
         _ => {
             return Ok(ignored(format!(
@@ -89,6 +83,29 @@ fn pull_request(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookErr
     let repo = repo_ref(payload.repository, payload.installation)?;
     let event = pr_changed(repo, payload.pull_request, format!("pull_request.{action}"))?;
     Ok(Parsed::Events(vec![event]))
+}
+
+/// A closed pull request: the PRs stacked on it are evaluated again. When it was
+/// merged, whether it reverts a shipped one is the worker's to find out as well.
+fn closed(
+    repo: RepoRef,
+    pull_request: Option<payload::PullRequest>,
+) -> Result<Parsed, WebhookError> {
+    let pull_request = required(pull_request, "pull_request")?;
+    let number = required(pull_request.number, "pull_request.number")?;
+    let pr = PrRef {
+        repo,
+        number: PrNumber(number),
+    };
+    let mut events = vec![DomainEvent::PrClosed { pr: pr.clone() }];
+    if pull_request.merged == Some(true) {
+        events.push(DomainEvent::ChangeMerged {
+            pr,
+            title: pull_request.title.unwrap_or_default(),
+            body: pull_request.body.unwrap_or_default(),
+        });
+    }
+    Ok(Parsed::Events(events))
 }
 
 fn pull_request_review(payload: payload::PullRequestEvent) -> Result<Parsed, WebhookError> {
@@ -401,6 +418,10 @@ mod payload {
     pub struct PullRequest {
         pub number: Option<u64>,
         pub head: Option<Head>,
+        /// Sent with `closed`: whether it was merged rather than closed.
+        pub merged: Option<bool>,
+        pub title: Option<String>,
+        pub body: Option<String>,
     }
 
     /// What an `edited` action changed; only a new base matters to the gate.

@@ -77,20 +77,10 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
                  target branch, reviewers or labels other than size labels",
             ))
         }
-        // The MRs stacked on it are re-evaluated, from the store alone.
+        // The MRs stacked on it are re-evaluated, from the store alone; a merged one may
+        // also revert a shipped change.
         Some(action @ ("close" | "merge")) => {
-            let Some(iid) = attributes.iid else {
-                return Ok(ignored(format!(
-                    "merge_request.{action}: no `object_attributes.iid` to name the merge request"
-                )));
-            };
-            let repo = repo_ref(payload.project)?;
-            return Ok(Parsed::Events(vec![DomainEvent::PrClosed {
-                pr: PrRef {
-                    repo,
-                    number: PrNumber(iid),
-                },
-            }]));
+            return closed(action == "merge", payload.project, attributes)
         }
         Some(action) => {
             return Ok(ignored(format!(
@@ -113,6 +103,35 @@ fn merge_request(payload: payload::MergeRequestEvent) -> Result<Parsed, WebhookE
         head_sha: head_sha.map(CommitSha),
         cause,
     }]))
+}
+
+/// A closed or merged merge request: the MRs stacked on it are evaluated again. When it
+/// was merged, whether it reverts a shipped one is the worker's to find out as well.
+/// One without an iid (GitLab's group hooks have sent such) cannot be named: ignored.
+fn closed(
+    merged: bool,
+    project: Option<payload::Project>,
+    attributes: payload::MergeRequestAttributes,
+) -> Result<Parsed, WebhookError> {
+    let action = if merged { "merge" } else { "close" };
+    let Some(iid) = attributes.iid else {
+        return Ok(ignored(format!(
+            "merge_request.{action}: no `object_attributes.iid` to name the merge request"
+        )));
+    };
+    let pr = PrRef {
+        repo: repo_ref(project)?,
+        number: PrNumber(iid),
+    };
+    let mut events = vec![DomainEvent::PrClosed { pr: pr.clone() }];
+    if merged {
+        events.push(DomainEvent::ChangeMerged {
+            pr,
+            title: attributes.title.unwrap_or_default(),
+            body: attributes.description.unwrap_or_default(),
+        });
+    }
+    Ok(Parsed::Events(events))
 }
 
 fn push(payload: payload::PushEvent) -> Result<Parsed, WebhookError> {
@@ -276,6 +295,8 @@ mod payload {
         /// The previous head, sent only when an update brought new commits.
         pub oldrev: Option<String>,
         pub last_commit: Option<Commit>,
+        pub title: Option<String>,
+        pub description: Option<String>,
     }
 
     #[derive(Deserialize)]

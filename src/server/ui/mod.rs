@@ -6,7 +6,7 @@ mod access;
 mod markdown;
 
 use crate::domain::{ForgeKind, PrRef};
-use crate::settings::{UiAccess, UiSettings};
+use crate::settings::{DoraSettings, UiAccess, UiSettings};
 use crate::store::{PrPage, Store};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -27,16 +27,19 @@ const RECENT: u32 = 30;
 struct UiState {
     store: Store,
     access: Arc<UiAccess>,
+    /// How the dashboard's delivery metrics count failures, as `/metrics` does.
+    dora: DoraSettings,
 }
 
 /// The pages' routes, each behind [`access::require`]; none when the pages are off.
-pub fn router(store: Store, settings: &UiSettings) -> Router {
+pub fn router(store: Store, settings: &UiSettings, dora: DoraSettings) -> Router {
     if !settings.enabled() {
         return Router::new();
     }
     let state = UiState {
         store,
         access: Arc::new(settings.access.clone()),
+        dora,
     };
     let pages = Router::new()
         .route("/", get(dashboard))
@@ -88,8 +91,11 @@ struct RecentPr {
 async fn dashboard(State(state): State<UiState>) -> Response {
     let days = |d: u32| Duration::from_secs(u64::from(d) * 86_400);
     let metrics = async {
-        let short = crate::report::delivery_metrics(&state.store, None, days(PERIODS_DAYS[0]));
-        let long = crate::report::delivery_metrics(&state.store, None, days(PERIODS_DAYS[1]));
+        let window = state.dora.failure_window;
+        let short =
+            crate::report::delivery_metrics(&state.store, None, days(PERIODS_DAYS[0]), window);
+        let long =
+            crate::report::delivery_metrics(&state.store, None, days(PERIODS_DAYS[1]), window);
         Ok::<_, crate::store::StoreError>((
             short.await?,
             long.await?,

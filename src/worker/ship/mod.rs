@@ -1,15 +1,19 @@
 //! Drives `/ship` through its stages. Each step does one thing on the forge, then
 //! records that it happened (compare-and-set), then tells the people; a retry or a
 //! restart at any point reads the record and finishes the step it finds, exactly once.
+mod controls;
 mod readings;
 mod regression;
 mod request;
 mod resume;
+mod reverted;
 mod rollback;
 mod steps;
 
+pub use controls::Ask;
 pub use request::{record_override, request};
 pub use resume::resume_parked;
+pub use reverted::change_merged;
 pub use rollback::rollback_command;
 pub use steps::{deployment_changed, step};
 

@@ -373,19 +373,31 @@ impl World for GitHubWorld {
         acknowledged(self.deliver("issue_comment", &payload).await);
     }
 
-    async fn deployed(&self, n: u64) {
+    async fn merged_by_hand(&self, n: u64, title: &str, body: &str) {
+        if !self.gh.state().prs.contains_key(&n) {
+            self.open_pr(n, &super::sha(n as u32), super::fake_github::small_files());
+        }
+        self.update_pr(n, |pr| pr.state = "merged");
+        let mut payload = self.payload("pull_request.closed", n);
+        payload["pull_request"]["merged"] = true.into();
+        payload["pull_request"]["title"] = title.into();
+        payload["pull_request"]["body"] = body.into();
+        acknowledged(self.deliver("pull_request", &payload).await);
+    }
+
+    async fn deployed_to(&self, n: u64, environment: &str) {
         let (id, sha) = {
             let s = self.gh.state();
             let sha = s.merge_shas[&n].clone();
             let id = s
                 .deployments
                 .iter()
-                .find(|d| d.1 == sha)
+                .find(|d| d.1 == sha && d.2 == environment)
                 .expect("a Deployment")
                 .0;
             (id, sha)
         };
-        let payload = self.deployment_payload(id, &sha, "production", "success");
+        let payload = self.deployment_payload(id, &sha, environment, "success");
         acknowledged(self.deliver("deployment_status", &payload).await);
     }
 

@@ -443,12 +443,30 @@ impl World for GitLabWorld {
         acknowledged(self.deliver(NOTE_HOOK, &hook).await);
     }
 
+    async fn merged_by_hand(&self, n: u64, title: &str, body: &str) {
+        if !self.gl.state().mrs.contains_key(&n) {
+            self.open_mr(n, &super::sha(n as u32), super::fake_github::small_files());
+        }
+        self.update_mr(n, |mr| {
+            mr.state = "merged";
+            mr.title = title.into();
+            mr.description = body.into();
+        });
+        let mut hook = self.mr_hook("merge", n);
+        hook["object_attributes"]["description"] = json!(body);
+        acknowledged(self.deliver(MERGE_REQUEST_HOOK, &hook).await);
+    }
+
     /// A deployment made through the API (not kept by a CI job), so smallbatch may mark
     /// it failed.
-    async fn deployed(&self, n: u64) {
+    async fn deployed_to(&self, n: u64, environment: &str) {
         let merged = merge_commit_sha(n);
-        let id = deployment_of(n);
-        let hook = self.deployment_hook(&merged, "production", "success", id);
+        // Production's is the change's own id; any other environment's comes well after.
+        let id = match environment {
+            "production" => deployment_of(n),
+            _ => DEPLOYMENT + 1000 + self.gl.state().deployments.len() as u64,
+        };
+        let hook = self.deployment_hook(&merged, environment, "success", id);
         {
             let mut s = self.gl.state();
             let deployment = s.deployments.get_mut(&id).unwrap();

@@ -34,6 +34,7 @@ impl SqliteDb {
 pub fn settings(db: &SqliteDb) -> Settings {
     Settings {
         prometheus_url: None,
+        dora: Default::default(),
         // Sweeps are driven explicitly by tests/e2e/sweep.rs.
         sweep: SweepSettings::disabled(),
         ui: Default::default(),

@@ -74,7 +74,13 @@ pub fn staff<W: World>(w: &W) {
 /// A [`team_world`] with change 7 by alice, small, approved by bob, CI green, gated:
 /// ready to ship, nothing left to look at.
 pub async fn ready_to_ship<W: World>() -> W {
+    ready_to_ship_under::<W>(SHIP_POLICY).await
+}
+
+/// [`ready_to_ship`] under the policy `yaml` instead of [`SHIP_POLICY`].
+pub async fn ready_to_ship_under<W: World>(yaml: &str) -> W {
     let w = team_world::<W>().await;
+    w.put_policy(yaml);
     make_ready(&w, 7, &sha(1)).await;
     w
 }
@@ -162,10 +168,17 @@ pub trait World: Sized {
     async fn approve(&self, n: u64, user: &str);
     /// `user`'s approval of change `n` no longer counts (dismissed, or taken back).
     async fn withdraw_approval(&self, n: u64, user: &str);
+    /// Change `n`, titled `title` and described by `body`, is merged without smallbatch
+    /// (the forge's merge button).
+    async fn merged_by_hand(&self, n: u64, title: &str, body: &str);
     /// `user` posts comment `id` saying `body` on change `n`.
     async fn comment(&self, n: u64, id: u64, user: &str, body: &str);
     /// The team's deployment of change `n`'s merge to production succeeded.
-    async fn deployed(&self, n: u64);
+    async fn deployed(&self, n: u64) {
+        self.deployed_to(n, "production").await
+    }
+    /// The team's deployment of change `n`'s merge to `environment` succeeded.
+    async fn deployed_to(&self, n: u64, environment: &str);
     /// The same, by the CD job GitLab runs (a CI deployment, which a rollback runs
     /// again); on GitHub the team's CD is not ours to tell apart.
     async fn ci_deployed(&self, n: u64) {

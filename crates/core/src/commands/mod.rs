@@ -1,5 +1,6 @@
 //! Chat commands in PR comments (GitHub) and MR notes (GitLab): `/help`,
-//! `/recheck`, `/override <reason>`, `/ship [environment]`, `/rollback [environment]`.
+//! `/recheck`, `/override <reason>`, `/ship [environment] [--noop] [--override <reason>]`,
+//! `/rollback [environment]`, and the deploy controls `/lock`, `/unlock`, `/hold`, `/unhold`.
 //!
 //! Pure: the forge adapters hand over comment bodies, the worker acts on the
 //! [`Command`]s. What counts as a command is decided in [`parser`] on the
@@ -7,6 +8,7 @@
 //! triggers anything.
 
 mod parser;
+mod ship_args;
 
 pub use parser::parse;
 
@@ -27,8 +29,27 @@ pub enum Command {
     /// `None` when the user gave none, so the caller can reply that one is
     /// required instead of silently ignoring the command.
     Override { reason: Option<String> },
-    /// `/ship [environment]`: deploy; `None` means the default environment.
-    Ship { environment: Option<String> },
+    /// `/ship [environment] [--noop] [--override <reason>]`: deploy; `None` means the
+    /// default environment. `noop`: check and say what would happen, change nothing.
+    /// `order_override`: the reason to ship out of `ship.environments`' order.
+    Ship {
+        environment: Option<String>,
+        noop: bool,
+        order_override: Option<String>,
+    },
+    /// `/lock [environment] [reason]`: keep everyone else's `/ship` off an environment.
+    /// `args` is split by the caller, which knows the repository's environments: the
+    /// first word is the environment when it names one, the rest is the reason.
+    Lock { args: Option<String> },
+    /// `/unlock [environment]`.
+    Unlock { environment: Option<String> },
+    /// `/hold [reason]`: nothing merges this change until `/unhold`.
+    Hold { reason: Option<String> },
+    /// `/unhold`. Arguments are ignored.
+    Unhold,
+    /// One of our commands with arguments it cannot take (`/ship --nope`): `problem`
+    /// says what is wrong, in words the reply can use.
+    Malformed { name: String, problem: String },
     /// `/rollback [environment]`: redeploy the environment's last healthy deployment
     /// now; `None` means the default environment.
     Rollback { environment: Option<String> },
@@ -46,7 +67,11 @@ impl Command {
             Command::Override { .. } => "override",
             Command::Ship { .. } => "ship",
             Command::Rollback { .. } => "rollback",
-            Command::Unknown { name } => name,
+            Command::Lock { .. } => "lock",
+            Command::Unlock { .. } => "unlock",
+            Command::Hold { .. } => "hold",
+            Command::Unhold => "unhold",
+            Command::Malformed { name, .. } | Command::Unknown { name } => name,
         }
     }
 
@@ -58,8 +83,12 @@ impl Command {
             "help" => Command::Help,
             "recheck" => Command::Recheck,
             "override" => Command::Override { reason: args },
-            "ship" => Command::Ship { environment: args },
+            "ship" => ship_args::read(args.as_deref()),
             "rollback" => Command::Rollback { environment: args },
+            "lock" => Command::Lock { args },
+            "unlock" => Command::Unlock { environment: args },
+            "hold" => Command::Hold { reason: args },
+            "unhold" => Command::Unhold,
             other => Command::Unknown {
                 name: other.to_owned(),
             },
@@ -74,15 +103,31 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "/{}", self.name())?;
         match self {
-            Command::Override {
-                reason: Some(arg), ..
-            }
-            | Command::Ship {
+            Command::Override { reason: Some(arg) }
+            | Command::Lock { args: Some(arg) }
+            | Command::Unlock {
                 environment: Some(arg),
             }
             | Command::Rollback {
                 environment: Some(arg),
-            } => write!(f, " {arg}"),
+            }
+            | Command::Hold { reason: Some(arg) } => write!(f, " {arg}"),
+            Command::Ship {
+                environment,
+                noop,
+                order_override,
+            } => {
+                if let Some(environment) = environment {
+                    write!(f, " {environment}")?;
+                }
+                if *noop {
+                    f.write_str(" --noop")?;
+                }
+                match order_override {
+                    Some(reason) => write!(f, " --override {reason}"),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -130,17 +175,36 @@ mod tests {
         Recheck
         Override { reason: None }
         Override { reason: Some("flaky CI, see #12") }
-        Ship { environment: None }
-        Ship { environment: Some("production") }
+        Ship { environment: None, noop: false, order_override: None }
+        Ship { environment: Some("production"), noop: false, order_override: None }
         Rollback { environment: None }
         Rollback { environment: Some("eu") }
         "#);
     }
 
     #[test]
+    fn deploy_controls_and_ship_options() {
+        let body = "/lock\n/lock production db migration, see #12\n/unlock\n/Unlock staging\n\
+                    /hold\n/hold  waiting for the  freeze to end\n/unhold now\n\
+                    /ship --noop\n/ship production --override staging is down\n/ship --nope";
+        assert_snapshot!(commands(body), @r#"
+        Lock { args: None }
+        Lock { args: Some("production db migration, see #12") }
+        Unlock { environment: None }
+        Unlock { environment: Some("staging") }
+        Hold { reason: None }
+        Hold { reason: Some("waiting for the freeze to end") }
+        Unhold
+        Ship { environment: None, noop: true, order_override: None }
+        Ship { environment: Some("production"), noop: false, order_override: Some("staging is down") }
+        Malformed { name: "ship", problem: "`/ship` has no option `--nope`; it takes `--noop` and `--override <reason>`." }
+        "#);
+    }
+
+    #[test]
     fn names_are_case_insensitive_and_arguments_keep_case_trimmed_and_collapsed() {
         assert_snapshot!(commands("/SHIP  Production \n/Override\tNeeded  for the 🚀 release\t\n/ReCheck"), @r#"
-        Ship { environment: Some("Production") }
+        Ship { environment: Some("Production"), noop: false, order_override: None }
         Override { reason: Some("Needed for the 🚀 release") }
         Recheck
         "#);
@@ -150,14 +214,14 @@ mod tests {
     fn unicode_arguments_are_kept_verbatim() {
         assert_snapshot!(commands("/override Ünïcödé — 修正 ✅\n/ship 🌍-eu"), @r#"
         Override { reason: Some("Ünïcödé — 修正 ✅") }
-        Ship { environment: Some("🌍-eu") }
+        Ship { environment: Some("🌍-eu"), noop: false, order_override: None }
         "#);
     }
 
     #[test]
     fn crlf_line_endings() {
         assert_snapshot!(commands("Thanks!\r\n/ship staging\r\n\r\n/recheck\r\n"), @r#"
-        Ship { environment: Some("staging") }
+        Ship { environment: Some("staging"), noop: false, order_override: None }
         Recheck
         "#);
     }
@@ -168,7 +232,7 @@ mod tests {
         assert_snapshot!(commands(body), @r#"
         Recheck
         Override { reason: Some("docs only") }
-        Ship { environment: None }
+        Ship { environment: None, noop: false, order_override: None }
         Help
         "#);
     }
@@ -177,7 +241,7 @@ mod tests {
     fn a_command_must_start_its_line() {
         assert_snapshot!(commands("please /ship\nok? /recheck"), @"");
         // ...but the second line of a paragraph is a line of its own.
-        assert_snapshot!(commands("Looks good to me.\n/ship prod"), @r#"Ship { environment: Some("prod") }"#);
+        assert_snapshot!(commands("Looks good to me.\n/ship prod"), @r#"Ship { environment: Some("prod"), noop: false, order_override: None }"#);
         // A hard break (two spaces or a backslash) ends a line too.
         assert_snapshot!(commands("done  \n/recheck\\\n/help"), @r#"
         Recheck
@@ -187,7 +251,7 @@ mod tests {
 
     #[test]
     fn up_to_three_leading_spaces() {
-        assert_snapshot!(commands("   /ship"), @"Ship { environment: None }");
+        assert_snapshot!(commands("   /ship"), @"Ship { environment: None, noop: false, order_override: None }");
         // Four are an indented code block.
         assert_snapshot!(commands("    /ship"), @"");
         // A paragraph's later lines may be indented any amount (CommonMark
@@ -261,7 +325,7 @@ mod tests {
         assert_snapshot!(commands(">>>\n/ship\n\n/recheck\n>>>\n/help"), @"Help");
         // Unclosed, GitLab renders it as text (and GitHub as an empty quote).
         assert_snapshot!(commands(">>>\n/ship\n\n/recheck"), @r#"
-        Ship { environment: None }
+        Ship { environment: None, noop: false, order_override: None }
         Recheck
         "#);
     }
@@ -271,7 +335,7 @@ mod tests {
         let body = "<!-- smallbatch:guidance /ship -->\n\n<!--\n/ship\n-->\n<details>\n/recheck\n</details>\n\nok <!--\n/override x\n--> /help";
         assert_snapshot!(commands(body), @"");
         // A hidden marker before a command does not hide the next paragraph.
-        assert_snapshot!(commands("<!-- marker -->\n/ship"), @"Ship { environment: None }");
+        assert_snapshot!(commands("<!-- marker -->\n/ship"), @"Ship { environment: None, noop: false, order_override: None }");
     }
 
     #[test]
@@ -279,7 +343,7 @@ mod tests {
         let body = "[/ship](https://example.com)\n</ship>\n*/ship*\n**/recheck**\n~~/help~~\n![/ship](x.png)\n<https://x/ship>";
         assert_snapshot!(commands(body), @"");
         // Markup in the arguments is dropped, its text kept.
-        assert_snapshot!(commands("/ship **prod** [eu](https://x)"), @r#"Ship { environment: Some("prod eu") }"#);
+        assert_snapshot!(commands("/ship **prod** [eu](https://x)"), @r#"Ship { environment: Some("prod eu"), noop: false, order_override: None }"#);
     }
 
     #[test]
@@ -311,11 +375,11 @@ mod tests {
 
     #[test]
     fn name_and_display() {
-        let all = parse("/help\n/recheck\n/override why not\n/ship\n/ship eu\n/Nope");
+        let all = parse("/help\n/recheck\n/override why not\n/ship\n/ship eu\n/Nope\n/ship eu --override x  y --NOOP\n/lock eu why\n/unhold x");
         let names: Vec<&str> = all.iter().map(Command::name).collect();
         assert_eq!(
             names,
-            ["help", "recheck", "override", "ship", "ship", "nope"]
+            ["help", "recheck", "override", "ship", "ship", "nope", "ship", "lock", "unhold"]
         );
         let shown: Vec<String> = all.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -326,7 +390,10 @@ mod tests {
                 "/override why not",
                 "/ship",
                 "/ship eu",
-                "/nope"
+                "/nope",
+                "/ship eu --override x y --NOOP",
+                "/lock eu why",
+                "/unhold"
             ]
         );
     }
@@ -335,11 +402,11 @@ mod tests {
     fn an_edit_runs_only_the_commands_it_added() {
         let before = "Typo hre.\n/recheck";
         assert_snapshot!(format!("{:?}", new_commands(before, "Typo here.\n/recheck")), @"[]");
-        assert_snapshot!(format!("{:?}", new_commands(before, "Typo here.\n/recheck\n/ship prod")), @r#"[Ship { environment: Some("prod") }]"#);
+        assert_snapshot!(format!("{:?}", new_commands(before, "Typo here.\n/recheck\n/ship prod")), @r#"[Ship { environment: Some("prod"), noop: false, order_override: None }]"#);
         // A second, identical command counts: multiset difference.
         assert_snapshot!(format!("{:?}", new_commands(before, "/recheck\n/recheck")), @"[Recheck]");
         // Changing the arguments makes a different command.
-        assert_snapshot!(format!("{:?}", new_commands("/ship staging", "/ship production")), @r#"[Ship { environment: Some("production") }]"#);
+        assert_snapshot!(format!("{:?}", new_commands("/ship staging", "/ship production")), @r#"[Ship { environment: Some("production"), noop: false, order_override: None }]"#);
         // Case and spacing alone change nothing.
         assert_snapshot!(format!("{:?}", new_commands("/ship  prod", "/SHIP prod ")), @"[]");
         // Quoting a command away adds nothing; removing one runs nothing.
@@ -363,6 +430,8 @@ mod tests {
     fn fragment_combinations_keep_the_guarantees() {
         const FRAGMENTS: &[&str] = &[
             "/ship prod",
+            "/ship --noop --override x",
+            "/lock prod why",
             "/OVERRIDE  why\t",
             "/help",
             "/usr/bin",

@@ -231,12 +231,18 @@ mod tests {
     fn the_name_must_be_plain_text_up_to_whitespace_or_the_end() {
         assert_eq!(
             command_in_line("/ship", 5),
-            Some(Command::Ship { environment: None })
+            Some(Command::Ship {
+                environment: None,
+                noop: false,
+                order_override: None
+            })
         );
         assert_eq!(
             command_in_line("/ship \t prod  eu ", 5),
             Some(Command::Ship {
-                environment: Some("prod eu".into())
+                environment: Some("prod eu".into()),
+                noop: false,
+                order_override: None
             })
         );
         // `/ship*now*` renders as `/ship` + emphasis: the name runs into markup.

@@ -41,6 +41,14 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rollback: Option<u32>,
     },
+    /// A change was merged, by whatever means. Delivery metrics learn from it whether it
+    /// reverts a shipped one (a revert made by hand is a failure of what it reverts).
+    ChangeMerged {
+        pr: PrRef,
+        title: String,
+        /// The description; empty when there is none.
+        body: String,
+    },
     /// A merge queue wants the gate's check on a merge group's commit (GitHub
     /// `merge_group.checks_requested`): every PR in the group is checked again.
     MergeGroupQueued { repo: RepoRef, group: MergeGroup },
@@ -96,7 +104,9 @@ impl DomainEvent {
         match self {
             DomainEvent::PrChanged { pr, .. } | DomainEvent::PrClosed { pr } => pr.key(),
             DomainEvent::PolicyChanged { repo, .. } => repo.key(),
-            DomainEvent::CommentPosted { pr, .. } | DomainEvent::ShipStep { pr, .. } => pr.key(),
+            DomainEvent::CommentPosted { pr, .. }
+            | DomainEvent::ShipStep { pr, .. }
+            | DomainEvent::ChangeMerged { pr, .. } => pr.key(),
             // Deployment events name no PR; the worker finds the ship and its PR.
             DomainEvent::DeploymentChanged {
                 repo, deployment, ..

@@ -156,7 +156,7 @@ fn band(label: Option<&'static str>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dora::{compute, ShipFact, Verdict};
+    use crate::dora::{compute, ShipFact, Verdict, DEFAULT_FAILURE_WINDOW};
     use time::macros::datetime;
 
     fn shipped(repo: &str, pr: u64, lines: u64, verdict: Verdict) -> ShipFact {
@@ -173,6 +173,9 @@ mod tests {
             verdict_at: Some(at),
             reverts: None,
             restored_at: None,
+            reverted_at: None,
+            rolled_back_at: None,
+            rework: false,
         }
     }
 
@@ -183,7 +186,12 @@ mod tests {
             shipped("o/r", 1, 5, Verdict::Healthy),
             shipped("o/r", 2, 600, Verdict::Regressed),
         ];
-        let long = compute(&facts, end - time::Duration::days(90), end);
+        let long = compute(
+            &facts,
+            end - time::Duration::days(90),
+            end,
+            DEFAULT_FAILURE_WINDOW,
+        );
         let cards = repo_cards(&[], &long, [30, 90]);
         assert_eq!(cards.len(), 1);
         let card = &cards[0];

@@ -31,4 +31,11 @@ pub struct ShipFact {
     pub reverts: Option<u64>,
     /// When a revert of this regressed deploy was deployed and judged healthy.
     pub restored_at: Option<OffsetDateTime>,
+    /// When a change reverting this one merged, whoever made it (smallbatch's revert,
+    /// GitHub's or GitLab's revert button, `git revert` by hand).
+    pub reverted_at: Option<OffsetDateTime>,
+    /// When this deployment was rolled back.
+    pub rolled_back_at: Option<OffsetDateTime>,
+    /// An unplanned deployment, made to fix a failure: a revert or a rollback.
+    pub rework: bool,
 }

@@ -1,6 +1,7 @@
 //! DORA's four keys (deployment frequency, lead time for changes, change
-//! failure rate, time to restore) per repository, from smallbatch's own
-//! `/ship` records, joined with batch size. Pure: time is passed in.
+//! failure rate, time to restore) and its fifth metric, rework rate, per
+//! repository, from smallbatch's own `/ship` records, joined with batch size.
+//! Pure: time is passed in.
 mod bands;
 mod dashboard;
 mod fact;
@@ -13,7 +14,10 @@ mod table;
 pub use bands::{Bands, DurationBand, FailureRateBand, FrequencyBand, INSUFFICIENT_DATA};
 pub use dashboard::{repo_cards, KeyRow, RepoCard, SizeRow};
 pub use fact::{ShipFact, Verdict};
-pub use metrics::{compute, DeployCounts, DurationSummary, RepoMetrics, SizeBucket, Unrestored};
+pub use metrics::{
+    compute, DeployCounts, DurationSummary, RepoMetrics, SizeBucket, Unrestored,
+    DEFAULT_FAILURE_WINDOW,
+};
 pub use prometheus::render_prometheus;
 pub use since::{parse_since, SinceError};
 pub use table::render_table;

@@ -36,24 +36,40 @@ pub fn render_prometheus(metrics: &[RepoMetrics]) -> String {
     }
     out.family(
         "smallbatch_failed_deployments",
-        "Deployments judged regressed in the report period.",
+        "Deployments that failed in the report period: regressed, or rolled back or reverted within the failure window; each once.",
     );
     for m in metrics {
-        out.sample(&per_repo(m), m.counts.regressed as f64);
+        out.sample(&per_repo(m), m.counts.failed as f64);
     }
     out.family(
         "smallbatch_judged_deployments",
-        "Deployments judged healthy or regressed: the change failure ratio's denominator.",
+        "Deployments known to have failed or to be healthy: the change failure ratio's denominator.",
     );
     for m in metrics {
         out.sample(&per_repo(m), m.counts.judged() as f64);
     }
     out.family(
         "smallbatch_change_failure_ratio",
-        "Regressed deployments over judged deployments.",
+        "Failed deployments over judged deployments.",
     );
     for m in metrics {
         if let Some(rate) = m.change_failure_rate {
+            out.sample(&per_repo(m), rate);
+        }
+    }
+    out.family(
+        "smallbatch_rework_deployments",
+        "Unplanned deployments made to fix a failure (reverts, rollbacks) in the report period.",
+    );
+    for m in metrics {
+        out.sample(&per_repo(m), m.counts.rework as f64);
+    }
+    out.family(
+        "smallbatch_rework_ratio",
+        "Rework deployments over all deployments: DORA's rework rate.",
+    );
+    for m in metrics {
+        if let Some(rate) = m.rework_rate {
             out.sample(&per_repo(m), rate);
         }
     }
@@ -89,7 +105,7 @@ pub fn render_prometheus(metrics: &[RepoMetrics]) -> String {
     }
     out.family(
         "smallbatch_failed_deployments_by_size",
-        "Regressed deployments by size label.",
+        "Failed deployments by size label.",
     );
     for m in metrics {
         for b in &m.by_size {

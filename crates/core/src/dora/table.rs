@@ -9,8 +9,8 @@ use super::metrics::{DurationSummary, RepoMetrics};
 
 pub(crate) const NONE: &str = "-";
 
-/// One block per repository: the four keys with their bands, unrestored
-/// failures, then the batch-size table.
+/// One block per repository: the four keys with their bands and rework rate,
+/// unrestored failures, then the batch-size table.
 pub fn render_table(metrics: &[RepoMetrics]) -> String {
     if metrics.is_empty() {
         return "No ships recorded.\n".to_owned();
@@ -50,9 +50,17 @@ fn repo_block(m: &RepoMetrics) -> String {
         vec![
             "change failure rate".into(),
             m.change_failure_rate.map_or(NONE.into(), |r| {
-                format!("{} ({} of {} judged)", percent(r), c.regressed, c.judged())
+                format!("{} ({} of {} judged)", percent(r), c.failed, c.judged())
             }),
             band(m.bands.change_failure_rate.map(|b| b.label())),
+        ],
+        vec![
+            "rework rate".into(),
+            m.rework_rate.map_or(NONE.into(), |r| {
+                format!("{} ({} of {} deploys)", percent(r), c.rework, c.deployments)
+            }),
+            // DORA publishes no bands for its fifth metric.
+            NONE.into(),
         ],
         vec![
             "time to restore".into(),
@@ -64,6 +72,12 @@ fn repo_block(m: &RepoMetrics) -> String {
     out.push_str(&aligned(&keys, &[false, false, false]));
 
     let mut notes = Vec::new();
+    if c.reverted + c.rolled_back > 0 {
+        notes.push(format!(
+            "failed: {} regressed, {} reverted, {} rolled back (within the failure window)",
+            c.regressed, c.reverted, c.rolled_back
+        ));
+    }
     if c.unknown + c.awaiting_verdict > 0 {
         notes.push(format!(
             "unjudged: {} unknown, {} awaiting a verdict (not in the failure rate)",

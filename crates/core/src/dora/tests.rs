@@ -45,6 +45,9 @@ impl Ship {
                 verdict_at: None,
                 reverts: None,
                 restored_at: None,
+                reverted_at: None,
+                rolled_back_at: None,
+                rework: false,
             },
         }
     }
@@ -63,6 +66,7 @@ impl Ship {
 
     fn reverts(mut self, pr: u64) -> Self {
         self.fact.reverts = Some(pr);
+        self.fact.rework = true;
         self
     }
 }
@@ -155,7 +159,7 @@ fn history() -> Vec<ShipFact> {
 }
 
 fn report() -> Vec<RepoMetrics> {
-    compute(&history(), START, END)
+    compute(&history(), START, END, DEFAULT_FAILURE_WINDOW)
 }
 
 fn repo<'a>(metrics: &'a [RepoMetrics], name: &str) -> &'a RepoMetrics {
@@ -190,10 +194,14 @@ fn api_keys_match_the_hand_computed_history() {
         DeployCounts {
             deployments: 5,
             healthy: 2,   // #101, #103
+            failed: 2,    // #102, #105
             regressed: 2, // #102, #105
-            unknown: 1,   // #104
+            reverted: 0,
+            rolled_back: 0,
+            unknown: 1, // #104
             awaiting_verdict: 0,
             reverts: 1, // #103
+            rework: 1,  // #103
         }
     );
     assert_eq!(api.deploys_per_day, 0.5); // 5 / 10 days
@@ -206,6 +214,8 @@ fn api_keys_match_the_hand_computed_history() {
     );
     // 2 regressed of 4 judged (#104's unknown verdict is not in the denominator).
     assert_eq!(api.change_failure_rate, Some(0.5));
+    // #103, the revert of #102, was unplanned: 1 of 5 deploys.
+    assert_eq!(api.rework_rate, Some(0.2));
     // #102: regressed 16:15, restored 16:55.
     assert_eq!(
         api.time_to_restore,
@@ -267,10 +277,14 @@ fn web_keys_match_the_hand_computed_history() {
         DeployCounts {
             deployments: 4,
             healthy: 2,   // #7, #8
+            failed: 1,    // #9
             regressed: 1, // #9
+            reverted: 0,
+            rolled_back: 0,
             unknown: 0,
             awaiting_verdict: 1, // #11
             reverts: 0,
+            rework: 0,
         }
     );
     assert_eq!(web.deploys_per_day, 0.4); // 4 / 10
@@ -334,6 +348,7 @@ fn a_repo_without_deploys_in_the_period_has_insufficient_data() {
     assert_eq!(legacy.deploys_per_day, 0.0);
     assert_eq!(legacy.lead_time, None);
     assert_eq!(legacy.change_failure_rate, None);
+    assert_eq!(legacy.rework_rate, None);
     assert_eq!(legacy.time_to_restore, None);
     assert!(legacy.unrestored.is_empty());
     assert!(legacy.by_size.iter().all(|b| b.deployments == 0));
@@ -356,7 +371,7 @@ fn negative_lead_times_from_clock_skew_are_dropped() {
             datetime!(2024-03-02 11:00 UTC),
         )
         .judged(Verdict::Healthy, datetime!(2024-03-02 11:10 UTC));
-    let metrics = compute(&[skewed], START, END);
+    let metrics = compute(&[skewed], START, END, DEFAULT_FAILURE_WINDOW);
     assert_eq!(metrics[0].counts.deployments, 1);
     assert_eq!(metrics[0].lead_time, None);
 }
@@ -368,8 +383,126 @@ fn the_period_includes_its_start_and_excludes_its_end() {
             .deployed(deployed_at, deployed_at)
             .judged(Verdict::Healthy, deployed_at)
     };
-    let metrics = compute(&[at(1, START), at(2, END)], START, END);
+    let metrics = compute(
+        &[at(1, START), at(2, END)],
+        START,
+        END,
+        DEFAULT_FAILURE_WINDOW,
+    );
     assert_eq!(metrics[0].counts.deployments, 1);
+}
+
+/// One deployment of `pr` to acme/ops on 03-02 at 10:00, judged at 10:15.
+fn deploy(pr: u64, verdict: Option<Verdict>) -> ShipFact {
+    let deployed = datetime!(2024-03-02 10:00 UTC);
+    let mut fact = Ship::new("acme/ops", pr, 30, deployed - Duration::hours(2))
+        .deployed(deployed - Duration::minutes(10), deployed)
+        .fact;
+    fact.verdict = verdict;
+    fact.verdict_at = verdict.map(|_| deployed + Duration::minutes(15));
+    fact
+}
+
+fn after(fact: &ShipFact, hours: i64) -> Option<OffsetDateTime> {
+    Some(fact.deployed_at.unwrap() + Duration::hours(hours))
+}
+
+#[test]
+fn a_deploy_reverted_or_rolled_back_within_the_window_failed_once() {
+    use Verdict::*;
+    let mut reverted_by_hand = deploy(1, Some(Healthy));
+    reverted_by_hand.reverted_at = after(&reverted_by_hand, 20);
+    let mut reverted_too_late = deploy(2, Some(Healthy));
+    reverted_too_late.reverted_at = after(&reverted_too_late, 25);
+    let mut regressed_and_reverted = deploy(3, Some(Regressed));
+    regressed_and_reverted.reverted_at = after(&regressed_and_reverted, 1);
+    let mut rolled_back = deploy(4, Some(Unknown));
+    rolled_back.rolled_back_at = after(&rolled_back, 0);
+    let mut still_watching_but_reverted = deploy(5, None);
+    still_watching_but_reverted.reverted_at = after(&still_watching_but_reverted, 0);
+    let mut revert = deploy(6, Some(Healthy));
+    revert.reverts = Some(1);
+    revert.rework = true;
+    let facts = [
+        reverted_by_hand,
+        reverted_too_late,
+        regressed_and_reverted,
+        rolled_back,
+        still_watching_but_reverted,
+        revert,
+    ];
+    let metrics = compute(&facts, START, END, DEFAULT_FAILURE_WINDOW);
+    let ops = repo(&metrics, "acme/ops");
+    assert_eq!(
+        ops.counts,
+        DeployCounts {
+            deployments: 6,
+            healthy: 2, // #2 (reverted after the window), #6
+            failed: 4,  // #1, #3 (once, though it also was reverted), #4, #5
+            regressed: 1,
+            reverted: 2,
+            rolled_back: 1,
+            unknown: 0,
+            awaiting_verdict: 0,
+            reverts: 1,
+            rework: 1,
+        }
+    );
+    assert_eq!(ops.change_failure_rate, Some(4.0 / 6.0));
+    assert_eq!(ops.rework_rate, Some(1.0 / 6.0));
+    // The failed healthy deploy leaves lead time: #2 and #6 remain.
+    assert_eq!(ops.lead_time.map(|s| s.samples), Some(2));
+    // A longer window takes #2 in too.
+    let wider = compute(&facts, START, END, Duration::hours(48));
+    assert_eq!(wider[0].counts.failed, 5);
+}
+
+#[test]
+fn a_revert_after_the_period_is_not_known_yet() {
+    let mut late = deploy(1, Some(Verdict::Healthy));
+    late.reverted_at = after(&late, 2);
+    let end = late.deployed_at.unwrap() + Duration::hours(1);
+    let metrics = compute(&[late.clone()], START, end, DEFAULT_FAILURE_WINDOW);
+    assert_eq!(
+        (metrics[0].counts.healthy, metrics[0].counts.failed),
+        (1, 0)
+    );
+    let metrics = compute(&[late], START, END, DEFAULT_FAILURE_WINDOW);
+    assert_eq!(
+        (metrics[0].counts.healthy, metrics[0].counts.failed),
+        (0, 1)
+    );
+}
+
+#[test]
+fn a_reverted_deploy_shows_in_the_table_and_the_exposition() {
+    let mut reverted = deploy(1, Some(Verdict::Healthy));
+    reverted.reverted_at = after(&reverted, 3);
+    let metrics = compute(&[reverted], START, END, DEFAULT_FAILURE_WINDOW);
+    let table = render_table(&metrics);
+    assert!(
+        table.contains("  change failure rate   100.0% (1 of 1 judged)"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "  failed: 0 regressed, 1 reverted, 0 rolled back (within the failure window)\n"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("  rework rate           0.0% (0 of 1 deploys)"),
+        "{table}"
+    );
+    let text = render_prometheus(&metrics);
+    assert!(
+        text.contains("smallbatch_failed_deployments{repo=\"acme/ops\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("smallbatch_rework_ratio{repo=\"acme/ops\"} 0\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -386,7 +519,7 @@ fn renders_prometheus_text() {
 fn every_prometheus_line_is_a_comment_or_a_sample() {
     let mut facts = history();
     facts[0].repo = "we\"ird\\repo\nname".to_owned();
-    let text = render_prometheus(&compute(&facts, START, END));
+    let text = render_prometheus(&compute(&facts, START, END, DEFAULT_FAILURE_WINDOW));
     assert!(text.contains(r#"smallbatch_deployments{repo="we\"ird\\repo\nname"} 1"#));
     for line in text.lines() {
         assert!(

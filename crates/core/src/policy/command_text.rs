@@ -23,7 +23,7 @@ pub struct CommandPermissions {
 }
 
 /// A permission as `forge` names it: GitHub's `write` permission, GitLab's Developer role.
-fn role(p: Permission, forge: ForgeKind) -> String {
+pub(crate) fn role(p: Permission, forge: ForgeKind) -> String {
     match forge {
         ForgeKind::GitHub => format!("`{}` permission", p.as_str()),
         ForgeKind::GitLab => format!("{} role", gitlab_role(p)),
@@ -67,13 +67,22 @@ pub fn help_reply(config: &RepoConfig, perms: CommandPermissions, forge: ForgeKi
          | `/recheck` | evaluates the gate again | anyone |\n\
          | `/override <reason>` | passes the gate for the current head commit; recorded in an audit log; a new push ends it | {ovr} or higher |\n\
          | `/ship [environment]` | checks the gate and CI, merges, deploys, and watches production | {ship} or higher |\n\
-         | `/rollback [environment]` | redeploys the environment's last deployment judged healthy, now, then opens the revert | {ship} or higher |\n\n\
+         | `/ship [environment] --noop` | shows the whole checklist and what `/ship` would do; changes nothing | {ship} or higher |\n\
+         | `/ship <environment> --override <reason>` | ships out of the environment order; recorded in an audit log | {ovr} or higher |\n\
+         | `/rollback [environment]` | redeploys the environment's last deployment judged healthy, now, then opens the revert | {ship} or higher |\n\
+         | `/lock [environment] [reason]` | keeps everyone else's `/ship` off the environment until `/unlock` | {ship} or higher |\n\
+         | `/unlock [environment]` | releases the lock | whoever locked it, or anyone with the {ovr} or higher |\n\
+         | `/hold [reason]` | holds this {change}: the gate waits, and neither `/ship` nor the merge queue merges it | {ship} or higher |\n\
+         | `/unhold` | releases the hold | whoever held it, or anyone with the {ovr} or higher |\n\n\
          Commands go on a line of their own; quoted or code-formatted commands are ignored.\n\n\
          ### Policy in force\n\n\
          - Size: fails above {max} lines, advice above {warn} lines; files: {max_files}.\n\
          - Reviews: {approvals} approval(s) from someone other than the author; stale approvals: `{stale}`.\n\
          {owners}\
-         - Tests: {tests}.\n",
+         - Tests: {tests}.\n\
+         - Environments: {environments}.\n",
+        change = forge.change_noun(),
+        environments = environments(&config.ship),
         ovr = role(perms.override_needs, forge),
         ship = role(perms.ship_needs, forge),
         max = size.max_lines,
@@ -149,6 +158,19 @@ fn owners_in_force(reviews: &super::config::ReviewsConfig) -> String {
         ));
     }
     lines
+}
+
+/// Where `/ship` deploys, and in what order.
+fn environments(ship: &super::config::ShipConfig) -> String {
+    let default = format!("`/ship` deploys to `{}`", ship.environment);
+    if ship.environments.len() < 2 {
+        return format!("{default}; any environment may be named");
+    }
+    let order: Vec<String> = ship.environments.iter().map(|e| format!("`{e}`")).collect();
+    format!(
+        "{default}; in the order {}, each after a healthy ship of the same commit to the ones before",
+        order.join(" → ")
+    )
 }
 
 /// A `/word` that is not a command.
@@ -227,7 +249,9 @@ mod tests {
             ship_needs: Permission::Write,
         };
         insta::assert_snapshot!(help_reply(&RepoConfig::default(), perms, ForgeKind::GitHub));
-        let gitlab = help_reply(&RepoConfig::default(), perms, ForgeKind::GitLab);
+        let mut config = RepoConfig::default();
+        config.ship.environments = vec!["staging".into(), "production".into()];
+        let gitlab = help_reply(&config, perms, ForgeKind::GitLab);
         let owned = RepoConfig::parse(
             "t.yml",
             "reviews:\n  owners: codeowners\n  rules:\n    - paths: ['db/**', '*.sql']\n      \
@@ -243,6 +267,11 @@ mod tests {
             "{text}"
         );
         assert!(gitlab.contains("| Maintainer role or higher |"), "{gitlab}");
+        assert!(gitlab.contains("holds this merge request"), "{gitlab}");
+        assert!(
+            gitlab.contains("- Environments: `/ship` deploys to `production`; in the order `staging` → `production`, each after a healthy ship of the same commit to the ones before.\n"),
+            "{gitlab}"
+        );
         assert!(gitlab.contains("| Developer role or higher |"), "{gitlab}");
     }
 

@@ -91,6 +91,9 @@ pub struct CommandsConfig {
 pub struct ShipConfig {
     pub merge_method: MergeMethod,
     pub environment: String,
+    /// The order changes go through, e.g. `[staging, production]`: shipping to one needs a
+    /// healthy ship of the same commit to each before it. Empty: any environment, no order.
+    pub environments: Vec<String>,
     /// How long production is watched after the deploy.
     #[serde(with = "duration_text")]
     #[schemars(with = "DurationText")]
@@ -511,6 +514,7 @@ impl ShipConfig {
                 "ship.environment must not be empty",
             ));
         }
+        self.validate_environments()?;
         if !(Self::MIN_WATCH..=Self::MAX_WATCH).contains(&self.watch) {
             return Err(Problem::at(
                 "watch",
@@ -549,6 +553,54 @@ impl ShipConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl ShipConfig {
+    /// `ship.environments`: distinct names that `/ship` can take as its argument, the
+    /// default among them.
+    fn validate_environments(&self) -> Result<(), Problem> {
+        let list = &self.environments;
+        for (index, name) in list.iter().enumerate() {
+            if name.trim().is_empty() || name.starts_with('-') {
+                return Err(Problem::at(
+                    "environments",
+                    format!(
+                        "ship.environments: `{name}` cannot be an environment's name \
+                         (it must not be empty or start with `-`)"
+                    ),
+                ));
+            }
+            if list[..index].contains(name) {
+                return Err(Problem::at(
+                    "environments",
+                    format!("ship.environments: `{name}` is listed twice"),
+                ));
+            }
+        }
+        if !list.is_empty() && !list.contains(&self.environment) {
+            return Err(Problem::at(
+                "environments",
+                format!(
+                    "ship.environments does not list ship.environment (`{}`), where `/ship` \
+                     deploys when it names no environment",
+                    self.environment
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The environments a change must have shipped to, healthy, before `target`: those
+    /// listed before it in `ship.environments`.
+    pub fn environments_before(&self, target: &str) -> &[String] {
+        let at = self.environments.iter().position(|e| e == target);
+        &self.environments[..at.unwrap_or(0)]
+    }
+
+    /// Whether `/ship` may deploy to `name`: any name when no order is configured.
+    pub fn knows_environment(&self, name: &str) -> bool {
+        self.environments.is_empty() || self.environments.iter().any(|e| e == name)
     }
 }
 
@@ -814,6 +866,7 @@ impl Default for ShipConfig {
         Self {
             merge_method: MergeMethod::Squash,
             environment: "production".to_owned(),
+            environments: Vec::new(),
             watch: Duration::from_secs(15 * 60),
             interval: Duration::from_secs(60),
             on_regression: OnRegression::Rollback,
@@ -1202,6 +1255,44 @@ ship:
             (e.line, e.message.as_str()),
             (Some(6), "ship.environment must not be empty")
         );
+    }
+
+    #[test]
+    fn environments_give_the_order_and_must_hold_the_default() {
+        let text = example_with(
+            "environment: staging\n",
+            "environment: staging\n  environments: [staging, production]\n",
+        );
+        let c = RepoConfig::parse(FILE, &text).unwrap();
+        assert_eq!(c.ship.environments, ["staging", "production"]);
+        assert_eq!(c.ship.environments_before("production"), ["staging"]);
+        assert!(c.ship.environments_before("staging").is_empty());
+        assert!(c.ship.knows_environment("production"));
+        assert!(!c.ship.knows_environment("qa"));
+        assert!(RepoConfig::default().ship.knows_environment("qa"));
+
+        for (list, message) in [
+            (
+                "[qa, production]",
+                "ship.environments does not list ship.environment (`staging`), where `/ship` \
+                 deploys when it names no environment",
+            ),
+            (
+                "[staging, staging]",
+                "ship.environments: `staging` is listed twice",
+            ),
+            (
+                "[staging, '--noop']",
+                "ship.environments: `--noop` cannot be an environment's name (it must not be \
+                 empty or start with `-`)",
+            ),
+        ] {
+            let e = err(&example_with(
+                "environment: staging\n",
+                &format!("environment: staging\n  environments: {list}\n"),
+            ));
+            assert_eq!((e.line, e.message.as_str()), (Some(7), message), "{list}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The gate on a merge queue's group commit: it passes only when every PR in the group
 //! passes its own gate (or was overridden), and names each one that does not.
+use super::hold::HoldNote;
 use super::render::CheckText;
 use super::text::{code, count, counted, files, lines, people};
 use super::{Conclusion, ConfigError, Evaluation, Reason};
@@ -17,10 +18,11 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Standing {
     /// Scored against the base branch's policy; `overridden_by` names who ran
-    /// `/override` on the PR's current head, if anyone did.
+    /// `/override` on the PR's current head, if anyone did; `held` is its `/hold`.
     Evaluated {
         eval: Box<Evaluation>,
         overridden_by: Option<String>,
+        held: Option<HoldNote>,
     },
     /// The base branch's policy file cannot be used.
     InvalidPolicy(ConfigError),
@@ -32,10 +34,17 @@ impl Member {
     pub fn passes(&self) -> bool {
         match &self.standing {
             Standing::Evaluated {
-                overridden_by: Some(_),
-                ..
-            } => true,
-            Standing::Evaluated { eval, .. } => eval.verdict.conclusion == Conclusion::Pass,
+                eval,
+                overridden_by,
+                held,
+            } => {
+                let published = super::verdict::published(
+                    eval.verdict.conclusion,
+                    overridden_by.is_some(),
+                    held.is_some(),
+                );
+                published == Conclusion::Pass
+            }
             Standing::InvalidPolicy(_) | Standing::NotOpen => false,
         }
     }
@@ -128,6 +137,9 @@ fn why_not(m: &Member) -> String {
             None => format!("invalid policy file {}", code(&err.file)),
         },
         Standing::NotOpen => "no longer open".to_owned(),
+        Standing::Evaluated {
+            held: Some(note), ..
+        } => format!("held by {}; `/unhold` releases it", note.who_and_why()),
         Standing::Evaluated { eval, .. } => {
             let blockers: Vec<String> = eval.verdict.reasons.iter().filter_map(blocker).collect();
             if blockers.is_empty() {
@@ -203,6 +215,7 @@ mod tests {
                     &BaseFacts::new(ForgeKind::GitHub, None),
                 )),
                 overridden_by: overridden_by.map(str::to_owned),
+                held: None,
             },
         }
     }
@@ -274,6 +287,25 @@ mod tests {
         let (conclusion, text) = render(&[overridden]);
         assert_eq!(conclusion, Conclusion::Pass);
         assert!(text.contains("its gate was overridden by @maint"), "{text}");
+    }
+
+    #[test]
+    fn a_held_pr_fails_the_group_naming_the_hold_even_when_overridden() {
+        let mut held = scored(14, tested(40).approve("bob"), Some("maint"));
+        if let Standing::Evaluated { held: hold, .. } = &mut held.standing {
+            *hold = Some(HoldNote {
+                holder: "maya".into(),
+                reason: Some("freeze until Monday".into()),
+                at: "2026-11-27T10:00:00Z".into(),
+            });
+        }
+        assert!(!held.passes());
+        let (conclusion, text) = render(&[held]);
+        assert_eq!(conclusion, Conclusion::Fail);
+        assert!(
+            text.contains("- [#14](https://github.com/octo-org/widgets/pull/14): held by @maya (freeze until Monday); `/unhold` releases it\n"),
+            "{text}"
+        );
     }
 
     #[test]

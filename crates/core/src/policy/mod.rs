@@ -12,6 +12,7 @@ pub mod config;
 pub mod exempt;
 pub mod gitattributes;
 pub mod globs;
+pub mod hold;
 pub mod labels;
 pub mod merge_group;
 pub mod owners;

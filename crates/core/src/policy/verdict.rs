@@ -81,6 +81,19 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
 }
 
+/// What the gate publishes once people have spoken: a hold (`/hold`) makes it wait
+/// whatever the verdict, and an override (`/override`) cannot lift it, because a hold is
+/// a brake someone pulled on purpose; otherwise an override passes it.
+pub fn published(verdict: Conclusion, overridden: bool, held: bool) -> Conclusion {
+    if held {
+        Conclusion::Wait
+    } else if overridden {
+        Conclusion::Pass
+    } else {
+        verdict
+    }
+}
+
 pub fn decide(
     draft: bool,
     size: &SizeScore,
@@ -313,6 +326,17 @@ mod tests {
                 reasons: vec![Reason::Draft]
             }
         );
+    }
+
+    #[test]
+    fn a_hold_waits_whatever_the_verdict_or_an_override() {
+        use Conclusion::*;
+        for verdict in [Pass, Wait, Fail] {
+            assert_eq!(published(verdict, false, true), Wait);
+            assert_eq!(published(verdict, true, true), Wait);
+            assert_eq!(published(verdict, true, false), Pass);
+            assert_eq!(published(verdict, false, false), verdict);
+        }
     }
 
     #[test]

@@ -32,6 +32,16 @@ pub fn shipping_comment(id: i64, ship: &ShipRecord, policy: &Watching) -> String
         ship.environment,
         ship.requested_by
     );
+    if let Some(skip) = &ship.order_override {
+        let skipped: Vec<String> = skip.skipped.iter().map(|e| format!("**{e}**")).collect();
+        let _ = writeln!(
+            out,
+            "Out of order: @{} skipped {} ({}).\n",
+            skip.by,
+            skipped.join(", "),
+            skip.reason
+        );
+    }
     let merged = ship
         .merge_sha
         .as_ref()
@@ -458,6 +468,7 @@ mod tests {
             deployment_id: Some(11),
             watch,
             failure: None,
+            stage_before: None,
         });
         s
     }
@@ -598,5 +609,20 @@ mod tests {
         s.watch.readings[0].line = few;
         s.watch.readings[0].limit = None;
         insta::assert_snapshot!(shipping_comment(3, &s, &POLICY));
+    }
+
+    #[test]
+    fn an_order_override_is_shown_under_the_requester() {
+        let mut s = record(Stage::Merging);
+        s.order_override = Some(crate::ship::record::OrderSkip {
+            by: "maya".into(),
+            reason: "staging is down".into(),
+            skipped: vec!["staging".into()],
+        });
+        let body = shipping_comment(3, &s, &POLICY);
+        assert!(
+            body.contains("Requested by @alice.\n\nOut of order: @maya skipped **staging** (staging is down).\n\n- [x]"),
+            "{body}"
+        );
     }
 }

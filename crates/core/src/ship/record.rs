@@ -152,6 +152,12 @@ pub struct Rollback {
     pub watch: Watch,
     /// Why it failed, in the user's words.
     pub failure: Option<String>,
+    /// The ship's stage when `/rollback` found it not regressed (operating as designed,
+    /// not verified, inconclusive, or still watched): what its own watch said. `None`
+    /// when the ship had regressed. Delivery metrics count such a rollback as a failure
+    /// only within `dora.failure_window` of the deploy, as they do a revert.
+    #[serde(default)]
+    pub stage_before: Option<Stage>,
 }
 
 /// The ship whose deployment a rollback redeploys.
@@ -245,6 +251,32 @@ pub struct ShipRecord {
     pub restored_at_ms: Option<i64>,
     /// What went wrong, in the user's words (merge refused, deploy failed).
     pub failure: Option<String>,
+    /// The environment order this ship skipped (`/ship <env> --override <reason>`).
+    #[serde(default)]
+    pub order_override: Option<OrderSkip>,
+    /// Shipped to an environment before the last of `ship.environments`: a rehearsal of
+    /// the production deployment, which delivery metrics do not count.
+    #[serde(default)]
+    pub rehearsal: bool,
+    /// A later change that reverts this one merged (by hand or through smallbatch): which
+    /// and when. A failure for delivery metrics when within `dora.failure_window`.
+    #[serde(default)]
+    pub reverted: Option<RevertedBy>,
+}
+
+/// Who shipped out of order, why, and which environments the commit skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSkip {
+    pub by: String,
+    pub reason: String,
+    pub skipped: Vec<String>,
+}
+
+/// The merged change that reverted a shipped one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevertedBy {
+    pub change: u64,
+    pub merged_at_ms: i64,
 }
 
 impl ShipRecord {

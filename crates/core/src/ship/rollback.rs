@@ -87,6 +87,11 @@ pub fn begin(
     now_ms: i64,
     revert: bool,
 ) {
+    // What the ship's own watch said, kept across attempts.
+    let stage_before = match record.stage {
+        Stage::Regressed => record.rollback.as_ref().and_then(|r| r.stage_before),
+        stage => Some(stage),
+    };
     if record.stage != Stage::Regressed {
         record.stage = Stage::Regressed;
         record.verdict_at_ms = Some(now_ms);
@@ -111,6 +116,7 @@ pub fn begin(
             ..Watch::default()
         },
         failure: None,
+        stage_before,
     });
 }
 

@@ -98,5 +98,8 @@ pub fn record(stage: Stage) -> ShipRecord {
         reverts_ship: None,
         restored_at_ms: None,
         failure: None,
+        order_override: None,
+        rehearsal: false,
+        reverted: None,
     }
 }

@@ -72,7 +72,7 @@ pub fn already_merged(forge: ForgeKind) -> String {
 }
 
 /// Where a ship is, in a few words.
-fn stage_words(stage: Stage) -> &'static str {
+pub(crate) fn stage_words(stage: Stage) -> &'static str {
     match stage {
         Stage::Merging => "merging",
         Stage::Merged => "merged, starting the deployment",
@@ -126,14 +126,14 @@ pub(super) fn owners(ship: &ShipRecord) -> impl Iterator<Item = &str> {
 
 /// How the forge links a pull or merge request in Markdown: `#7` on GitHub, `!7` on
 /// GitLab (where `#7` is issue 7).
-pub(super) fn change_ref(forge: ForgeKind, number: u64) -> String {
+pub(crate) fn change_ref(forge: ForgeKind, number: u64) -> String {
     match forge {
         ForgeKind::GitHub => format!("#{number}"),
         ForgeKind::GitLab => format!("!{number}"),
     }
 }
 
-pub(super) fn short(sha: &str) -> &str {
+pub(crate) fn short(sha: &str) -> &str {
     &sha[..sha.len().min(7)]
 }
 
@@ -267,6 +267,7 @@ mod tests {
             deployment_id: None,
             watch: Watch::default(),
             failure: None,
+            stage_before: None,
         });
         assert_eq!(
             revert_body(&s),
