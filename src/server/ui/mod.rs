@@ -206,7 +206,7 @@ async fn pr_page(
 fn ship_section(data: &str) -> Option<ShipSection> {
     let record: crate::ship::record::ShipRecord = serde_json::from_str(data).ok()?;
     Some(ShipSection {
-        stage: record.stage.label(),
+        stage: crate::ship::text::stage_words(record.stage),
         readings_html: crate::ship::comment::every_reading(&record)
             .map(|table| markdown::to_safe_html(&table)),
         environment: record.environment,

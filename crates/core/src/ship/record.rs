@@ -37,22 +37,6 @@ impl Stage {
         )
     }
 
-    /// The stage in a person's words, as the shipping comment says it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Merging => "merging",
-            Stage::Merged => "merged, starting the deployment",
-            Stage::Deploying => "waiting for the deployment to report",
-            Stage::Watching => "deployed, watching production",
-            Stage::Healthy => "operating as designed",
-            Stage::Regressed => "regressed",
-            Stage::Unverified => "not verified",
-            Stage::Inconclusive => "inconclusive: too little data",
-            Stage::DeployFailed => "the deployment failed",
-            Stage::MergeFailed => "the merge failed",
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Merging => "merging",

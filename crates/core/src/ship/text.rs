@@ -72,7 +72,7 @@ pub fn already_merged(forge: ForgeKind) -> String {
 }
 
 /// Where a ship is, in a few words.
-pub(crate) fn stage_words(stage: Stage) -> &'static str {
+pub fn stage_words(stage: Stage) -> &'static str {
     match stage {
         Stage::Merging => "merging",
         Stage::Merged => "merged, starting the deployment",
