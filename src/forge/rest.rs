@@ -104,12 +104,19 @@ impl ApiResponse {
     }
 
     /// [`success`](Self::success), except that the statuses in `refusals` are the
-    /// forge saying no for a reason the user can act on: `Refused`, in the same words.
+    /// forge saying no for a reason the user can act on: `Refused`, with the forge's
+    /// message (or the status, when it gives none).
     pub fn success_or_refused(self, refusals: &[StatusCode]) -> ForgeResult<Self> {
         if refusals.contains(&self.status) {
-            return Err(ForgeError::Refused {
-                reason: self.failure(),
-            });
+            // The request line is ours to read, in the log; the user reads the forge's words.
+            tracing::info!(refused = %self.failure(), "request refused");
+            let message = self.message();
+            let reason = if message.is_empty() {
+                self.status.to_string()
+            } else {
+                message
+            };
+            return Err(ForgeError::Refused { reason });
         }
         self.success()
     }

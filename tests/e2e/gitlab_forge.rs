@@ -1538,13 +1538,10 @@ async fn gitlabs_refusals_to_merge_are_permanent_with_its_message() {
             .merge(&ee_mr(), &CommitSha::new(EE_HEAD), MergeMethod::Merge)
             .await
             .unwrap_err();
-        let reason = http::StatusCode::from_u16(status).unwrap();
+        // GitLab's words only: the request line is for the log.
         assert_eq!(
             err.to_string(),
-            format!(
-                "forge error: PUT {EE_MR}/merge: {reason}: {}",
-                message.as_str().unwrap()
-            )
+            format!("forge error: {}", message.as_str().unwrap())
         );
         assert!(!err.is_transient());
     }
@@ -1704,10 +1701,8 @@ async fn set_deployment_state_refusals_are_permanent() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!(
-            "forge error: PUT {PROJECT}/deployments/15: 403 Forbidden: 403 Forbidden - \
-             Deployments created using GitLab CI can not be updated using the API"
-        )
+        "forge error: 403 Forbidden - \
+         Deployments created using GitLab CI can not be updated using the API"
     );
     // `created` cannot be set again: nothing is sent.
     let err = forge
