@@ -192,6 +192,7 @@ async fn the_dashboard_shows_the_four_keys_and_failure_rate_by_size<W: World>(re
         "Deployment frequency 1 deploy (0.2/week)",
         "Change failure rate 0.0% (0 of 1 judged)",
         "Time to restore service - insufficient data",
+        "Rework rate 0.0% (0 of 1 deploys) DORA publishes no bands for it",
         "Batch size and change failure rate",
         "Size Deploys Failed Change failure rate XS 0 0 - S 0 0 - M 1 0 0.0% (0 of 1 judged)",
     ] {

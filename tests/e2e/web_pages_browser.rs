@@ -44,6 +44,7 @@ async fn a_person_signs_in_reads_the_dashboard_and_opens_a_change() {
         "Lead time for changes",
         "Change failure rate",
         "Time to restore service",
+        "Rework rate",
         "Batch size and change failure rate",
         "Recently evaluated",
     ] {

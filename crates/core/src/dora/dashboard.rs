@@ -1,5 +1,6 @@
-//! The web dashboard's words and numbers: each repository's four keys over two periods,
-//! and its batch sizes with their failure rates. The page only lays these out.
+//! The web dashboard's words and numbers: each repository's four keys and rework rate
+//! (DORA's fifth metric) over two periods, and its batch sizes with their failure
+//! rates. The page only lays these out.
 use super::bands::INSUFFICIENT_DATA;
 use super::metrics::RepoMetrics;
 use super::table::{percent, summary, NONE};
@@ -95,7 +96,7 @@ fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) ->
                         format!(
                             "{} ({} of {} judged)",
                             percent(r),
-                            m.counts.regressed,
+                            m.counts.failed,
                             m.counts.judged()
                         )
                     }),
@@ -110,6 +111,22 @@ fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) ->
                     m.time_to_restore
                         .map_or(NONE.into(), |s| summary(s, "restored")),
                     band(m.bands.time_to_restore.map(|b| b.label())),
+                )
+            }),
+        },
+        KeyRow {
+            key: "Rework rate",
+            values: both(&|m| {
+                (
+                    m.rework_rate.map_or(NONE.into(), |r| {
+                        format!(
+                            "{} ({} of {} deploys)",
+                            percent(r),
+                            m.counts.rework,
+                            m.counts.deployments
+                        )
+                    }),
+                    NO_REWORK_BANDS,
                 )
             }),
         },
@@ -148,6 +165,9 @@ fn repo_card(short: Option<&RepoMetrics>, long: &RepoMetrics, days: [u32; 2]) ->
         ),
     }
 }
+
+/// DORA publishes no performance bands for rework rate, its fifth metric.
+const NO_REWORK_BANDS: &str = "DORA publishes no bands for it";
 
 fn band(label: Option<&'static str>) -> &'static str {
     label.unwrap_or(INSUFFICIENT_DATA)
@@ -214,6 +234,36 @@ mod tests {
                 ("XL", 1, "100.0% (1 of 1 judged)", 1.0),
                 ("XXL", 0, "-", 0.0),
             ]
+        );
+    }
+
+    #[test]
+    fn a_change_reverted_by_hand_counts_as_failed_and_a_rollback_redeploy_as_rework() {
+        let end = datetime!(2026-12-01 00:00 UTC);
+        let mut reverted = shipped("o/r", 1, 5, Verdict::Healthy);
+        reverted.reverted_at = reverted.deployed_at.map(|at| at + time::Duration::hours(1));
+        let mut redeploy = shipped("o/r", 2, 5, Verdict::Healthy);
+        redeploy.rework = true;
+        let period = |days| {
+            compute(
+                &[reverted.clone(), redeploy.clone()],
+                end - time::Duration::days(days),
+                end,
+                DEFAULT_FAILURE_WINDOW,
+            )
+        };
+        let card = &repo_cards(&period(30), &period(90), [30, 90])[0];
+        let row = |key: &str| {
+            card.keys
+                .iter()
+                .find(|k| k.key == key)
+                .map(|k| k.values[1].clone())
+                .unwrap()
+        };
+        assert_eq!(row("Change failure rate").0, "50.0% (1 of 2 judged)");
+        assert_eq!(
+            row("Rework rate"),
+            ("50.0% (1 of 2 deploys)".to_owned(), NO_REWORK_BANDS)
         );
     }
 }
