@@ -11,8 +11,8 @@ pub mod webhook;
 
 pub use crate::domain::{CheckOutcome, HeadCheck, MergeMethod};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, MergeGroup, Permission, PrNumber,
-    PrRef, PrSnapshot, RepoRef, StatusTarget,
+    CheckRunId, CommentId, CommitSha, DeploymentRef, DeploymentState, ForgeKind, MergeGroup,
+    Permission, PrNumber, PrRef, PrSnapshot, RepoRef, StatusTarget,
 };
 use crate::policy::owners::Membership;
 use crate::policy::{Conclusion, SizeLabel};
@@ -110,6 +110,19 @@ pub struct RollbackDeployment<'a> {
     /// The regressed deployment it replaces, where known.
     pub regressed: Option<u64>,
     pub description: &'a str,
+}
+
+/// A deployment smallbatch waits on, read back from the forge when its webhook may
+/// have been lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwaitedDeployment<'a> {
+    pub sha: &'a CommitSha,
+    pub environment: &'a str,
+    /// Its id, where smallbatch created it or the forge reported it.
+    pub id: Option<u64>,
+    /// Otherwise, the newest deployment of `sha` with an id above this one (a
+    /// rollback's is newer than the deployment it replaces).
+    pub after: u64,
 }
 
 /// One attempt at delivering a webhook, as the forge logged it.
@@ -310,6 +323,13 @@ pub trait Forge: Send + Sync {
         repo: &RepoRef,
         rollback: &RollbackDeployment<'_>,
     ) -> ForgeResult<DeploymentStart>;
+
+    /// The awaited deployment and its state now; `None` while there is none.
+    async fn deployment_now(
+        &self,
+        repo: &RepoRef,
+        awaited: &AwaitedDeployment<'_>,
+    ) -> ForgeResult<Option<(DeploymentRef, DeploymentState)>>;
 
     /// Records a deployment's outcome on the forge (e.g. failed after a regression).
     async fn set_deployment_state(

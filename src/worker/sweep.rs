@@ -10,6 +10,8 @@
 //!   and that has no job waiting or running;
 //! - queues again the parked steps of unfinished ships, so a ship stopped by an outage
 //!   longer than its retries finishes once it is over;
+//! - reads back each deployment a ship has waited on for a while, and queues the event
+//!   of one that finished without its webhook;
 //! - deletes a bounded batch of jobs completed long ago, so the queue table stays small.
 
 use super::{Ctx, JobError};
@@ -66,6 +68,8 @@ pub struct SweepReport {
     pub pruned: u64,
     /// Parked steps of unfinished ships queued again.
     pub resumed: usize,
+    /// Events queued for deployments that finished without their webhook.
+    pub deployments_read: usize,
 }
 
 /// Sweeps every `interval` (between all replicas) until `shutdown`. The first sweep
@@ -149,6 +153,7 @@ async fn sweep_under_lease(ctx: &Ctx, sweeper: &mut Sweeper, shutdown: &Cancella
                 Ok(report) => tracing::info!(
                     redelivered = report.redelivered, repos = report.repos,
                     requeued = report.requeued, resumed = report.resumed,
+                    deployments_read = report.deployments_read,
                     pruned = report.pruned, "sweep done"
                 ),
                 Err(e) => tracing::warn!(error = %e, "sweep stopped; next one retries"),
@@ -202,10 +207,16 @@ impl Sweeper {
             let Some(forge) = ctx.forge(repo.forge) else {
                 continue;
             };
-            match requeue_unevaluated(ctx, forge, &repo).await {
-                Ok(queued) => {
+            let swept = async {
+                let requeued = requeue_unevaluated(ctx, forge, &repo).await?;
+                let read = super::ship::read_awaited_deployments(ctx, forge, &repo).await?;
+                Ok::<_, JobError>((requeued, read))
+            };
+            match swept.await {
+                Ok((queued, read)) => {
                     report.repos += 1;
                     report.requeued += queued;
+                    report.deployments_read += read;
                 }
                 Err(JobError::Forge(e)) if !e.is_transient() => {
                     tracing::warn!(repo = %repo.key(), error = %e, "cannot list open PRs; skipped");

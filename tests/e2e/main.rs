@@ -7,6 +7,7 @@ mod commands_github;
 mod commands_gitlab;
 mod controls;
 mod crash_recovery;
+mod deployments_read;
 mod faults_github;
 mod gate;
 mod gate_github;

@@ -2,24 +2,15 @@
 //! (the worlds' processes have it disabled) by a second process on the same database,
 //! as a replica would; the worlds' workers run what it queues.
 use crate::support;
-use crate::support::world::World;
-
 use crate::support::fake_github::{FakeFile, Write};
 use crate::support::fake_gitlab;
-use crate::support::github_world::{GitHubWorld, INSTALLATION, REPO, SECRET};
-use crate::support::gitlab_world::{GitLabWorld, TOKEN};
-use crate::support::{sha, test_private_key};
+use crate::support::github_world::{GitHubWorld, INSTALLATION, REPO};
+use crate::support::gitlab_world::GitLabWorld;
+use crate::support::sha;
+use crate::support::sweeper::{github_sweeper, gitlab_sweeper};
+use crate::support::world::World;
 use serde_json::{json, Value};
-use smallbatch::app::{App, Forges};
-use smallbatch::forge::github::GitHubForge;
-use smallbatch::forge::gitlab::GitLabForge;
-use smallbatch::settings::{
-    GitHubSettings, GitLabSettings, LogFormat, Settings, SetupSettings, SweepSettings,
-    WorkerSettings,
-};
-use smallbatch::store::Store;
 use smallbatch::worker::sweep::{SweepReport, Sweeper};
-use std::sync::Arc;
 use std::time::Duration;
 
 fn files() -> Vec<FakeFile> {
@@ -27,52 +18,6 @@ fn files() -> Vec<FakeFile> {
         FakeFile::modified("src/lib.rs", 14, 4),
         FakeFile::added("tests/lib_test.rs", 12),
     ]
-}
-
-fn settings(github: Option<GitHubSettings>, gitlab: Option<GitLabSettings>) -> Settings {
-    Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: "sqlite::memory:".into(),
-        log_format: LogFormat::Text,
-        worker: WorkerSettings::default(),
-        github,
-        gitlab,
-        prometheus_url: None,
-        dora: Default::default(),
-        sweep: SweepSettings::default(),
-        ui: Default::default(),
-        setup: SetupSettings::default(),
-    }
-}
-
-/// A replica that only sweeps, sharing `store` with the world.
-fn github_sweeper(w: &GitHubWorld) -> App {
-    let gh = GitHubSettings {
-        app_id: 1,
-        private_key: test_private_key().into(),
-        webhook_secret: SECRET.into(),
-        api_url: w.gh.uri().parse().unwrap(),
-    };
-    let forge = GitHubForge::new(smallbatch::app::github_app(&gh)).unwrap();
-    let forges = Forges {
-        github: Some(Arc::new(forge)),
-        ..Forges::default()
-    };
-    App::new(w.store.clone(), forges, &settings(Some(gh), None))
-}
-
-fn gitlab_sweeper(w: &GitLabWorld, store: Store) -> App {
-    let gl = GitLabSettings {
-        url: w.gl.uri().parse().unwrap(),
-        token: TOKEN.into(),
-        webhook_secrets: vec![SECRET.into()],
-    };
-    let forge = GitLabForge::new(smallbatch::app::gitlab_app(&gl)).unwrap();
-    let forges = Forges {
-        gitlab: Some(Arc::new(forge)),
-        ..Forges::default()
-    };
-    App::new(store, forges, &settings(None, Some(gl)))
 }
 
 fn minutes_ago(minutes: i64) -> String {
@@ -125,7 +70,8 @@ async fn failed_deliveries_are_redelivered_once_and_stored_or_succeeded_ones_nev
             repos: 1,
             requeued: 0,
             pruned: 0,
-            resumed: 0
+            resumed: 0,
+            deployments_read: 0
         }
     );
     assert_eq!(w.writes(), [Write::Redelivered { id: 14 }]);
@@ -158,7 +104,8 @@ async fn a_head_pushed_while_the_bot_was_down_is_evaluated_and_an_unchanged_one_
             repos: 1,
             requeued: 1,
             pruned: 0,
-            resumed: 0
+            resumed: 0,
+            deployments_read: 0
         }
     );
     w.settle().await;
@@ -215,7 +162,8 @@ async fn a_pr_whose_job_is_still_queued_is_left_to_it_and_fetched_once() {
             repos: 1,
             requeued: 1,
             pruned: 0,
-            resumed: 0
+            resumed: 0,
+            deployments_read: 0
         }
     );
     w.gh.take_calls();
@@ -260,7 +208,8 @@ async fn jobs_completed_a_month_ago_are_pruned_and_their_repository_is_no_longer
             repos: 0,
             requeued: 0,
             pruned: 1,
-            resumed: 0
+            resumed: 0,
+            deployments_read: 0
         }
     );
     // Only the delivery log was read; no repository is active any more.
@@ -302,7 +251,8 @@ async fn gitlab_merge_requests_pushed_while_down_are_evaluated() {
             repos: 1,
             requeued: 1,
             pruned: 0,
-            resumed: 0
+            resumed: 0,
+            deployments_read: 0
         }
     );
     w.settle().await;

@@ -4,6 +4,7 @@
 mod checks;
 mod comments;
 mod deliveries;
+mod deployment_now;
 mod labels;
 mod merge_queue;
 mod pulls;
@@ -13,13 +14,14 @@ mod teams;
 use super::client::{ApiRequest, ApiResponse, GitHubClient};
 use super::{GitHubApp, RetryPolicy, SetupError};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, InstallationId, Permission,
-    PrNumber, PrRef, PrSnapshot, RepoRef,
+    CheckRunId, CommentId, CommitSha, DeploymentRef, DeploymentState, ForgeKind, InstallationId,
+    Permission, PrNumber, PrRef, PrSnapshot, RepoRef,
 };
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
-    ApiUsage, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult, GateStatus, Label,
-    MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits, RollbackDeployment,
+    ApiUsage, AwaitedDeployment, Deliveries, DeploymentStart, Forge, ForgeError, ForgeResult,
+    GateStatus, Label, MergeMethod, MergeQueue, MergeReadiness, OpenPr, OurRun, ReviewCommits,
+    RollbackDeployment,
 };
 use crate::policy::owners::Membership;
 use async_trait::async_trait;
@@ -260,6 +262,14 @@ impl Forge for GitHubForge {
         rollback: &RollbackDeployment<'_>,
     ) -> ForgeResult<DeploymentStart> {
         ship::start_rollback(self.repo(repo)?, rollback).await
+    }
+
+    async fn deployment_now(
+        &self,
+        repo: &RepoRef,
+        awaited: &AwaitedDeployment<'_>,
+    ) -> ForgeResult<Option<(DeploymentRef, DeploymentState)>> {
+        deployment_now::deployment_now(self.repo(repo)?, awaited).await
     }
 
     async fn set_deployment_state(

@@ -4,6 +4,7 @@
 //! never use, so any omission by a GitHub Enterprise Server version (or a test
 //! fixture) would fail deserialization of an otherwise usable answer.
 
+use crate::domain::DeploymentState;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +116,20 @@ pub struct PullHead {
 pub struct PullBody {
     pub number: u64,
     pub body: Option<String>,
+}
+
+/// GitHub's deployment states, which are exactly ours.
+pub fn deployment_state(state: &str) -> Option<DeploymentState> {
+    Some(match state {
+        "pending" => DeploymentState::Pending,
+        "queued" => DeploymentState::Queued,
+        "in_progress" => DeploymentState::InProgress,
+        "success" => DeploymentState::Success,
+        "failure" => DeploymentState::Failure,
+        "error" => DeploymentState::Error,
+        "inactive" => DeploymentState::Inactive,
+        _ => return None,
+    })
 }
 
 /// An entry of `deployments/{id}/statuses`.

@@ -7,9 +7,10 @@
 
 use crate::domain::merge_group::QueueRef;
 use crate::domain::{
-    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, InstallationId, MergeGroup,
-    PostedComment, PrNumber, PrRef, RepoRef, User,
+    CommentId, CommitSha, DeploymentRef, DomainEvent, InstallationId, MergeGroup, PostedComment,
+    PrNumber, PrRef, RepoRef, User,
 };
+use crate::forge::github::models::deployment_state;
 use crate::forge::webhook::{decode, ignored, required, PushCommit};
 use crate::policy::labels::is_size_label;
 use serde::de::IgnoredAny;
@@ -318,20 +319,6 @@ fn merge_group(payload: payload::MergeGroupEvent) -> Result<Parsed, WebhookError
             head_pr: queued.pr,
         },
     }]))
-}
-
-/// GitHub's deployment states, which are exactly ours.
-fn deployment_state(state: &str) -> Option<DeploymentState> {
-    Some(match state {
-        "pending" => DeploymentState::Pending,
-        "queued" => DeploymentState::Queued,
-        "in_progress" => DeploymentState::InProgress,
-        "success" => DeploymentState::Success,
-        "failure" => DeploymentState::Failure,
-        "error" => DeploymentState::Error,
-        "inactive" => DeploymentState::Inactive,
-        _ => return None,
-    })
 }
 
 /// One `PrChanged` per PR a re-run request names.

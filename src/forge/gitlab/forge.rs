@@ -3,6 +3,7 @@
 
 mod checks;
 mod comments;
+mod deployment_now;
 mod labels;
 mod pulls;
 mod rollback;
@@ -12,13 +13,13 @@ mod teams;
 use super::client::GitLabClient;
 use super::{GitLabApp, RetryPolicy, SetupError};
 use crate::domain::{
-    CheckRunId, CommentId, CommitSha, DeploymentState, ForgeKind, Permission, PrNumber, PrRef,
-    PrSnapshot, RepoRef,
+    CheckRunId, CommentId, CommitSha, DeploymentRef, DeploymentState, ForgeKind, Permission,
+    PrNumber, PrRef, PrSnapshot, RepoRef,
 };
 use crate::forge::rest::KnownLabels;
 use crate::forge::{
-    ApiUsage, DeploymentStart, Forge, ForgeResult, GateStatus, Label, MergeMethod, MergeReadiness,
-    OpenPr, OurRun, RollbackDeployment,
+    ApiUsage, AwaitedDeployment, DeploymentStart, Forge, ForgeResult, GateStatus, Label,
+    MergeMethod, MergeReadiness, OpenPr, OurRun, RollbackDeployment,
 };
 use crate::policy::owners::Membership;
 use async_trait::async_trait;
@@ -208,6 +209,14 @@ impl Forge for GitLabForge {
     }
 
     /// GitLab keeps no description on a deployment, so `description` is unused.
+    async fn deployment_now(
+        &self,
+        repo: &RepoRef,
+        awaited: &AwaitedDeployment<'_>,
+    ) -> ForgeResult<Option<(DeploymentRef, DeploymentState)>> {
+        deployment_now::deployment_now(self, repo, awaited).await
+    }
+
     async fn set_deployment_state(
         &self,
         repo: &RepoRef,

@@ -1,6 +1,7 @@
 //! The parts of GitLab's REST payloads the adapter reads; every other field is ignored,
 //! and optional ones default, so older instances' answers still deserialize.
 
+use crate::domain::DeploymentState;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +257,18 @@ mod tests {
     }
 }
 
+/// GitLab's deployment statuses, in ours; `None` for one we cannot act on (`skipped`).
+pub fn deployment_state(status: &str) -> Option<DeploymentState> {
+    Some(match status {
+        "created" | "blocked" => DeploymentState::Pending,
+        "running" => DeploymentState::InProgress,
+        "success" => DeploymentState::Success,
+        "failed" => DeploymentState::Failure,
+        "canceled" => DeploymentState::Inactive,
+        _ => return None,
+    })
+}
+
 /// `GET deployments/:id`: the deployment's status (`created`, `running`, `success`...).
 #[derive(Debug, Deserialize)]
 pub struct DeploymentStatus {
@@ -267,6 +280,8 @@ pub struct DeploymentStatus {
 pub struct Deployment {
     pub id: u64,
     pub sha: Option<String>,
+    #[serde(default)]
+    pub status: String,
     /// The CI/CD job that deployed it; `null` for one created through the API.
     pub deployable: Option<Deployable>,
 }

@@ -6,8 +6,7 @@
 
 use super::forge::is_bot;
 use crate::domain::{
-    CommentId, CommitSha, DeploymentRef, DeploymentState, DomainEvent, PostedComment, PrNumber,
-    PrRef, RepoRef, User,
+    CommentId, CommitSha, DeploymentRef, DomainEvent, PostedComment, PrNumber, PrRef, RepoRef, User,
 };
 use crate::forge::webhook::{decode, ignored, required, PushCommit};
 use serde::de::IgnoredAny;
@@ -220,17 +219,10 @@ fn note(event: &str, payload: payload::NoteEvent) -> Result<Parsed, WebhookError
 /// accepted only when it is hexadecimal and starts with `short_sha`.
 fn deployment(payload: payload::DeploymentEvent) -> Result<Parsed, WebhookError> {
     let status = required(payload.status, "status")?;
-    let state = match status.as_str() {
-        "created" | "blocked" => DeploymentState::Pending,
-        "running" => DeploymentState::InProgress,
-        "success" => DeploymentState::Success,
-        "failed" => DeploymentState::Failure,
-        "canceled" => DeploymentState::Inactive,
-        other => {
-            return Ok(ignored(format!(
-                "Deployment Hook: unknown deployment status `{other}`"
-            )))
-        }
+    let Some(state) = super::models::deployment_state(&status) else {
+        return Ok(ignored(format!(
+            "Deployment Hook: unknown deployment status `{status}`"
+        )));
     };
     let id = required(payload.deployment_id, "deployment_id")?;
     let environment = required(payload.environment, "environment")?;

@@ -2,6 +2,7 @@
 //! records that it happened (compare-and-set), then tells the people; a retry or a
 //! restart at any point reads the record and finishes the step it finds, exactly once.
 mod controls;
+mod deployment_read;
 mod readings;
 mod regression;
 mod request;
@@ -11,6 +12,7 @@ mod rollback;
 mod steps;
 
 pub use controls::Ask;
+pub use deployment_read::read_awaited_deployments;
 pub use request::{record_override, request};
 pub use resume::resume_parked;
 pub use reverted::change_merged;

@@ -172,6 +172,43 @@ impl GitHubWorld {
         v
     }
 
+    /// The Deployment smallbatch created of change `n`'s merge to `environment`.
+    fn deployment_of(&self, n: u64, environment: &str) -> (u64, String) {
+        let s = self.gh.state();
+        let sha = s.merge_shas[&n].clone();
+        let id = s
+            .deployments
+            .iter()
+            .find(|d| d.1 == sha && d.2 == environment)
+            .expect("a Deployment")
+            .0;
+        (id, sha)
+    }
+
+    /// The newest Deployment smallbatch created to roll back to change `n`'s merge.
+    fn rollback_of(&self, n: u64) -> (u64, String) {
+        let s = self.gh.state();
+        let sha = s.merge_shas[&n].clone();
+        let id = s
+            .deployments
+            .iter()
+            .rev()
+            .find(|d| {
+                d.1 == sha && s.deployment_payloads[&d.0]["smallbatch"]["rollback_of"].is_u64()
+            })
+            .expect("a rollback Deployment")
+            .0;
+        (id, sha)
+    }
+
+    /// The team's CD posts `state` on deployment `id`, as GitHub then lists it.
+    fn report_deployment(&self, id: u64, state: &str) {
+        self.gh
+            .state()
+            .deployment_statuses
+            .push((id, state.to_owned()));
+    }
+
     /// A real `deployment_status` delivery for `sha` in `environment`.
     pub fn deployment_payload(&self, id: u64, sha: &str, environment: &str, state: &str) -> Value {
         let mut v = fixture("deployment_status.created");
@@ -319,6 +356,10 @@ impl World for GitHubWorld {
         &self.store
     }
 
+    fn sweeper(&self) -> smallbatch::app::App {
+        super::sweeper::github_sweeper(self)
+    }
+
     fn server_url(&self, path: &str) -> String {
         self.url(path)
     }
@@ -386,39 +427,28 @@ impl World for GitHubWorld {
     }
 
     async fn deployed_to(&self, n: u64, environment: &str) {
-        let (id, sha) = {
-            let s = self.gh.state();
-            let sha = s.merge_shas[&n].clone();
-            let id = s
-                .deployments
-                .iter()
-                .find(|d| d.1 == sha && d.2 == environment)
-                .expect("a Deployment")
-                .0;
-            (id, sha)
-        };
+        let (id, sha) = self.deployment_of(n, environment);
+        self.report_deployment(id, "success");
         let payload = self.deployment_payload(id, &sha, environment, "success");
         acknowledged(self.deliver("deployment_status", &payload).await);
     }
 
     /// The Deployment smallbatch created to roll back to change `n`'s merge reports.
     async fn rollback_deployed(&self, n: u64, state: &str) {
-        let (id, sha) = {
-            let s = self.gh.state();
-            let sha = s.merge_shas[&n].clone();
-            let id = s
-                .deployments
-                .iter()
-                .rev()
-                .find(|d| {
-                    d.1 == sha && s.deployment_payloads[&d.0]["smallbatch"]["rollback_of"].is_u64()
-                })
-                .expect("a rollback Deployment")
-                .0;
-            (id, sha)
-        };
+        let (id, sha) = self.rollback_of(n);
+        self.report_deployment(id, state);
         let payload = self.deployment_payload(id, &sha, "production", state);
         acknowledged(self.deliver("deployment_status", &payload).await);
+    }
+
+    fn deployed_unannounced(&self, n: u64) {
+        let (id, _) = self.deployment_of(n, "production");
+        self.report_deployment(id, "success");
+    }
+
+    fn rollback_deployed_unannounced(&self, n: u64, state: &str) {
+        let (id, _) = self.rollback_of(n);
+        self.report_deployment(id, state);
     }
 
     fn put_policy(&self, yaml: &str) {

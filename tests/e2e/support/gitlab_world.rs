@@ -263,6 +263,19 @@ impl GitLabWorld {
     /// The real `deployment.json` Deployment Hook: deployment `deployment_id` of `sha`
     /// to `environment` is now `status`. The fake GitLab learns of the deployment too,
     /// as made by a CI job (the fixture's `deployable_id`), so the API may not update it.
+    /// The deployment of the job smallbatch ran again to roll back to change `n`'s merge.
+    fn rollback_of(&self, n: u64) -> u64 {
+        let merged = merge_commit_sha(n);
+        let s = self.gl.state();
+        let (id, _) = s
+            .deployments
+            .iter()
+            .rev()
+            .find(|(id, d)| d.sha == merged && **id != deployment_of(n))
+            .expect("a deployment of the job run again");
+        *id
+    }
+
     pub fn deployment_hook(
         &self,
         sha: &str,
@@ -386,6 +399,10 @@ impl World for GitLabWorld {
         &self.store
     }
 
+    fn sweeper(&self) -> smallbatch::app::App {
+        super::sweeper::gitlab_sweeper(self, self.store.clone())
+    }
+
     fn server_url(&self, path: &str) -> String {
         self.url(path)
     }
@@ -490,19 +507,24 @@ impl World for GitLabWorld {
 
     /// The deployment of the job smallbatch ran again to roll back to change `n`'s merge.
     async fn rollback_deployed(&self, n: u64, state: &str) {
-        let merged = merge_commit_sha(n);
-        let id = {
-            let s = self.gl.state();
-            let (id, _) = s
-                .deployments
-                .iter()
-                .rev()
-                .find(|(id, d)| d.sha == merged && **id != deployment_of(n))
-                .expect("a deployment of the job run again");
-            *id
-        };
-        let hook = self.deployment_hook(&merged, "production", state, id);
+        let id = self.rollback_of(n);
+        let hook = self.deployment_hook(&merge_commit_sha(n), "production", state, id);
         acknowledged(self.deliver(DEPLOYMENT_HOOK, &hook).await);
+    }
+
+    fn deployed_unannounced(&self, n: u64) {
+        // The hook is built, which records the deployment, and never sent.
+        self.deployment_hook(
+            &merge_commit_sha(n),
+            "production",
+            "success",
+            deployment_of(n),
+        );
+    }
+
+    fn rollback_deployed_unannounced(&self, n: u64, state: &str) {
+        let id = self.rollback_of(n);
+        self.deployment_hook(&merge_commit_sha(n), "production", state, id);
     }
 
     fn put_policy(&self, yaml: &str) {

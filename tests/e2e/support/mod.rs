@@ -23,6 +23,7 @@ pub mod kill;
 pub mod postgres;
 pub mod process;
 pub mod real_prometheus;
+pub mod sweeper;
 #[macro_use]
 pub mod world;
 

@@ -145,6 +145,9 @@ pub trait World: Sized {
     async fn restart(self) -> Self;
     async fn stop(&mut self);
     fn store(&self) -> &Store;
+    /// A second process on this world's database that only sweeps, as a replica would
+    /// (the world's own has the sweep disabled).
+    fn sweeper(&self) -> smallbatch::app::App;
     /// The address of `path` on this process's server.
     fn server_url(&self, path: &str) -> String;
     fn prom(&self) -> &FakePrometheus;
@@ -187,6 +190,12 @@ pub trait World: Sized {
     /// The rollback that redeploys change `n`'s merge to production reports `state`
     /// (`success`, `failure`), in the forge's own words for it.
     async fn rollback_deployed(&self, n: u64, state: &str);
+    /// The deployment of change `n`'s merge to production succeeded on the forge, but
+    /// its webhook never reached us.
+    fn deployed_unannounced(&self, n: u64);
+    /// The rollback to change `n`'s merge reports `state` on the forge, but its webhook
+    /// never reached us.
+    fn rollback_deployed_unannounced(&self, n: u64, state: &str);
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);

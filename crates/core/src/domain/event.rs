@@ -86,6 +86,19 @@ pub enum DeploymentState {
 }
 
 impl DeploymentState {
+    /// The state in the forges' own lower-case words (GitHub's, which are ours).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentState::Pending => "pending",
+            DeploymentState::Queued => "queued",
+            DeploymentState::InProgress => "in_progress",
+            DeploymentState::Success => "success",
+            DeploymentState::Failure => "failure",
+            DeploymentState::Error => "error",
+            DeploymentState::Inactive => "inactive",
+        }
+    }
+
     /// Whether the deployment has finished, one way or the other.
     pub fn is_final(self) -> bool {
         matches!(

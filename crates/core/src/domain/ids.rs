@@ -112,6 +112,12 @@ impl DeliveryId {
         Self(format!("sweep:{}@{head}", pr.key()))
     }
 
+    /// The sweep's reading of deployment `id` of `repo` as finished with `outcome`: its
+    /// event is queued once per outcome, however many sweeps read it.
+    pub fn deployment_read(repo_key: &str, id: u64, outcome: &str) -> Self {
+        Self(format!("deployment-read:{repo_key}:{id}:{outcome}"))
+    }
+
     /// One step of ship `ship_id`: its start, or the telemetry check after `after_checks`.
     pub fn ship_step(ship_id: i64, after_checks: Option<u32>) -> Self {
         match after_checks {

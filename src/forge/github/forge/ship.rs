@@ -175,7 +175,7 @@ pub(super) async fn set_deployment_state(
 ) -> ForgeResult<()> {
     let id = deployment.to_string();
     let url = api.url(&["deployments", &id, "statuses"]);
-    let wanted = deployment_state(state);
+    let wanted = state.as_str();
     // Every POST adds a status: one already saying `state` (an earlier attempt whose
     // answer was lost) is not added again.
     if latest_deployment_state(api, &url).await?.as_deref() == Some(wanted) {
@@ -208,18 +208,6 @@ async fn latest_deployment_state(
     let url = with_query(statuses.clone(), &[("per_page", "1")]);
     let listed: Vec<models::DeploymentStatus> = api.get_json(url).await?;
     Ok(listed.into_iter().next().map(|s| s.state))
-}
-
-fn deployment_state(state: DeploymentState) -> &'static str {
-    match state {
-        DeploymentState::Pending => "pending",
-        DeploymentState::Queued => "queued",
-        DeploymentState::InProgress => "in_progress",
-        DeploymentState::Success => "success",
-        DeploymentState::Failure => "failure",
-        DeploymentState::Error => "error",
-        DeploymentState::Inactive => "inactive",
-    }
 }
 
 /// GitHub reverts the PR's own merge (its `merge_commit_sha`), so `merge_sha` is

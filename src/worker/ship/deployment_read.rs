@@ -1,0 +1,78 @@
+//! A ship waits in "deploying" until its deployment reports. That report is a webhook,
+//! which can be lost (GitHub does not redeliver by itself; GitLab gives up on a failing
+//! hook) or whose job can be parked by an outage. The sweep reads each awaited
+//! deployment back from the forge and, once it has finished, queues the event its
+//! webhook would have queued: the same path, so a late webhook changes nothing.
+use super::{decode, Ctx, JobError};
+use crate::domain::{Delivery, DeliveryId, DomainEvent, RepoRef};
+use crate::forge::{AwaitedDeployment, Forge};
+use crate::ship::record::{RollbackStage, ShipRecord, Stage};
+use std::time::Duration;
+
+/// A ship changed within this is left to its webhook, which normally comes in seconds.
+const LEFT_TO_WEBHOOK: Duration = Duration::from_secs(60);
+
+/// Queues the event of each finished deployment that a ship of `repo` still waits on;
+/// returns how many.
+pub async fn read_awaited_deployments(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoRef,
+) -> Result<usize, JobError> {
+    let quiet_since = ctx.store.now().await? - LEFT_TO_WEBHOOK;
+    let mut queued = 0;
+    for stored in ctx.store.unfinished_ships(repo).await? {
+        if stored.updated_at > quiet_since {
+            continue;
+        }
+        let record = decode(&stored.data)?;
+        let Some(awaited) = awaited(&record) else {
+            continue;
+        };
+        let Some((deployment, state)) = forge.deployment_now(repo, &awaited).await? else {
+            continue;
+        };
+        if !state.is_final() {
+            continue;
+        }
+        let delivery = Delivery {
+            id: DeliveryId::deployment_read(&repo.key(), deployment.id, state.as_str()),
+            event: DomainEvent::DeploymentChanged {
+                repo: repo.clone(),
+                deployment,
+                state,
+            },
+        };
+        if ctx.store.enqueue(&delivery).await? == crate::store::Enqueued::New {
+            tracing::info!(ship = stored.id, delivery = %delivery.id, "deployment finished without its webhook; queued");
+            queued += 1;
+        }
+    }
+    if queued > 0 {
+        ctx.job_stored.notify_one();
+    }
+    Ok(queued)
+}
+
+/// The deployment the ship waits on: its own, or its rollback's.
+fn awaited(record: &ShipRecord) -> Option<AwaitedDeployment<'_>> {
+    if record.stage == Stage::Deploying {
+        return Some(AwaitedDeployment {
+            sha: record.merge_sha.as_ref()?,
+            environment: &record.environment,
+            id: record.deployment_id,
+            after: 0,
+        });
+    }
+    let rollback = record.rollback.as_ref()?;
+    if rollback.stage != RollbackStage::Deploying {
+        return None;
+    }
+    Some(AwaitedDeployment {
+        sha: &rollback.target.as_ref()?.sha,
+        environment: &record.environment,
+        id: rollback.deployment_id,
+        // As the rollback's webhook is matched: newer than the deployment it replaces.
+        after: record.deployment_id.unwrap_or(0),
+    })
+}
