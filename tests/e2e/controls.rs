@@ -1,17 +1,27 @@
-//! The deploy controls on both forges: `/lock` and `/unlock`, the order of
-//! `ship.environments`, `/ship --noop` and `/hold`. What each forge says or calls in its
+//! The deploy controls on both forges, against a real Prometheus (Debian's
+//! `prometheus` package): `/lock` and `/unlock`, the order of `ship.environments`,
+//! `/ship --noop` and `/hold`. What each forge says or calls in its
 //! own words is passed to the scenarios as data.
 use crate::support::fake_github::{small_files, FakeFile};
 use crate::support::github_world::GitHubWorld;
 use crate::support::gitlab_world::GitLabWorld;
 use crate::support::sha;
-use crate::support::world::{ready_to_ship, ready_to_ship_under, World, SHIP_POLICY};
+use crate::support::watched::{Watched, POLICY};
+use crate::support::world::{make_ready, World};
 use smallbatch::domain::{PrNumber, PrRef};
 use std::time::Duration;
 
-/// [`SHIP_POLICY`] with staging before production.
+/// [`POLICY`] with staging before production.
 fn ordered_policy() -> String {
-    format!("{SHIP_POLICY}  environments: [staging, production]\n")
+    format!("{POLICY}  environments: [staging, production]\n")
+}
+
+/// Change 7 ready to ship under `policy`, in a world whose smallbatch reads a real
+/// Prometheus scraping a healthy app; the Prometheus lives as long as the result.
+async fn ready<W: World>(policy: &str) -> Watched<W> {
+    let t = Watched::<W>::start(policy).await;
+    make_ready(&t.w, 7, &sha(1)).await;
+    t
 }
 
 /// What the scenarios need to know of a forge beyond the [`World`] verbs.
@@ -84,7 +94,8 @@ fn merges<W: World>(f: &Forge<W>, writes: &[W::Write], n: u64) -> bool {
 }
 
 async fn a_locked_environment_refuses_another_persons_ship<W: World>(f: Forge<W>) {
-    let w = ready_to_ship::<W>().await;
+    let t = ready::<W>(POLICY).await;
+    let w = &t.w;
     w.say(7, 501, "bob", "/lock production db migration, see #12")
         .await;
     assert_eq!(
@@ -132,7 +143,8 @@ async fn a_locked_environment_refuses_another_persons_ship<W: World>(f: Forge<W>
 }
 
 async fn the_lock_holder_ships_and_a_ship_in_progress_holds_the_environment<W: World>(f: Forge<W>) {
-    let w = ready_to_ship::<W>().await;
+    let t = ready::<W>(POLICY).await;
+    let w = &t.w;
     w.say(7, 501, "alice", "/lock").await;
     w.say(7, 502, "alice", "/ship").await;
     assert!(merges(&f, &w.writes(), 7), "the holder ships");
@@ -169,7 +181,8 @@ async fn the_lock_holder_ships_and_a_ship_in_progress_holds_the_environment<W: W
 }
 
 async fn ship_production_before_staging_is_refused_with_the_reason<W: World>(f: Forge<W>) {
-    let w = ready_to_ship_under::<W>(&ordered_policy()).await;
+    let t = ready::<W>(&ordered_policy()).await;
+    let w = &t.w;
     w.say(7, 501, "alice", "/ship production").await;
     assert_eq!(
         w.bot_comments(7).last().unwrap(),
@@ -232,7 +245,8 @@ async fn ship_production_before_staging_is_refused_with_the_reason<W: World>(f: 
 }
 
 async fn an_order_override_needs_a_reason_and_maintainers_and_is_audited<W: World>(f: Forge<W>) {
-    let w = ready_to_ship_under::<W>(&ordered_policy()).await;
+    let t = ready::<W>(&ordered_policy()).await;
+    let w = &t.w;
     w.say(7, 501, "alice", "/ship production --override").await;
     assert_eq!(
         w.bot_comments(7).last().unwrap(),
@@ -265,7 +279,7 @@ async fn an_order_override_needs_a_reason_and_maintainers_and_is_audited<W: Worl
     assert!(merges(&f, &w.writes(), 7), "shipped out of order");
     let audit = w
         .store()
-        .order_overrides(&(f.change_ref)(&w, 7))
+        .order_overrides(&(f.change_ref)(w, 7))
         .await
         .unwrap();
     assert_eq!(audit.len(), 1);
@@ -295,7 +309,8 @@ async fn an_order_override_needs_a_reason_and_maintainers_and_is_audited<W: Worl
 async fn ship_noop_makes_no_write_call<W: World>(
     (expected, reply): (fn(&W) -> Vec<String>, &'static str),
 ) {
-    let w = ready_to_ship::<W>().await;
+    let t = ready::<W>(POLICY).await;
+    let w = &t.w;
     w.take_calls();
     w.say(7, 501, "alice", "/ship --noop").await;
     let mut calls = w.take_calls();
@@ -303,7 +318,7 @@ async fn ship_noop_makes_no_write_call<W: World>(
     let last = calls.pop().expect("calls");
     calls.sort();
     calls.push(last);
-    assert_eq!(calls, expected(&w));
+    assert_eq!(calls, expected(w));
     let writes = w.writes();
     assert_eq!(writes.len(), 1, "the reply is the only write: {writes:#?}");
     assert_snapshot!(reply, w.bot_comments(7).last().unwrap());
@@ -317,9 +332,10 @@ async fn ship_noop_makes_no_write_call<W: World>(
 }
 
 async fn a_hold_keeps_the_gate_pending_across_a_push<W: World>(f: Forge<W>) {
-    let w = ready_to_ship::<W>().await;
+    let t = ready::<W>(POLICY).await;
+    let w = &t.w;
     assert_eq!(
-        (f.gate)(&w, &sha(1)),
+        (f.gate)(w, &sha(1)),
         (
             f.passing.to_owned(),
             "30 lines, 1 approval: ready".to_owned()
@@ -338,14 +354,14 @@ async fn a_hold_keeps_the_gate_pending_across_a_push<W: World>(f: Forge<W>) {
         f.waiting.to_owned(),
         "Held by @maya (freeze until Monday): 30 lines, 1 approval: ready".to_owned(),
     );
-    assert_eq!((f.gate)(&w, &sha(1)), held);
+    assert_eq!((f.gate)(w, &sha(1)), held);
     w.writes();
 
     // A push is another head; the hold stays on the change.
     w.push(7, &sha(2), vec![FakeFile::modified("README.md", 25, 6)])
         .await;
     w.settle().await;
-    let (state, title) = (f.gate)(&w, &sha(2));
+    let (state, title) = (f.gate)(w, &sha(2));
     assert_eq!(state, f.waiting);
     assert!(
         title.starts_with("Held by @maya (freeze until Monday): "),
@@ -356,7 +372,7 @@ async fn a_hold_keeps_the_gate_pending_across_a_push<W: World>(f: Forge<W>) {
     // Neither `/ship` nor `/override` passes it.
     w.say(7, 502, "maya", "/override the release needs it")
         .await;
-    assert_eq!((f.gate)(&w, &sha(2)).0, f.waiting);
+    assert_eq!((f.gate)(w, &sha(2)).0, f.waiting);
     w.say(7, 503, "alice", "/ship").await;
     assert!(
         w.bot_comments(7).last().unwrap().contains(&format!(
@@ -375,7 +391,7 @@ async fn a_hold_keeps_the_gate_pending_across_a_push<W: World>(f: Forge<W>) {
         .last()
         .unwrap()
         .starts_with(&format!("Sorry @alice, this {} is held by @maya", f.change)));
-    assert_eq!((f.gate)(&w, &sha(2)).0, f.waiting);
+    assert_eq!((f.gate)(w, &sha(2)).0, f.waiting);
     w.say(7, 505, "maya", "/unhold").await;
     assert_eq!(
         w.bot_comments(7).last().unwrap(),
@@ -385,7 +401,7 @@ async fn a_hold_keeps_the_gate_pending_across_a_push<W: World>(f: Forge<W>) {
         )
     );
     // The override of this head counts again once the hold is off.
-    let (state, title) = (f.gate)(&w, &sha(2));
+    let (state, title) = (f.gate)(w, &sha(2));
     assert_eq!(state, f.passing);
     assert!(title.starts_with("Overridden by @maya: "), "{title}");
     w.writes();
@@ -393,7 +409,8 @@ async fn a_hold_keeps_the_gate_pending_across_a_push<W: World>(f: Forge<W>) {
 }
 
 async fn a_revert_made_by_hand_counts_the_shipped_change_as_failed_once<W: World>(f: Forge<W>) {
-    let w = ready_to_ship::<W>().await;
+    let t = ready::<W>(POLICY).await;
+    let w = &t.w;
     w.say(7, 501, "alice", "/ship").await;
     w.deployed(7).await;
     w.settle().await;
@@ -415,24 +432,24 @@ async fn a_revert_made_by_hand_counts_the_shipped_change_as_failed_once<W: World
             (c.deployments, c.healthy, c.failed, c.reverted)
         }
     };
-    assert_eq!(counts(&w).await, (1, 1, 0, 0), "healthy after the watch");
+    assert_eq!(counts(w).await, (1, 1, 0, 0), "healthy after the watch");
 
     // An hour later someone reverts it with the forge's button and merges the revert.
     w.advance(Duration::from_secs(3600)).await;
     w.merged_by_hand(9, "Revert \"an earlier change\"", f.reverts_7)
         .await;
     w.settle().await;
-    assert_eq!(counts(&w).await, (1, 0, 1, 1), "failed: reverted by hand");
+    assert_eq!(counts(w).await, (1, 0, 1, 1), "failed: reverted by hand");
     // A second revert of the same change counts nothing more.
     w.merged_by_hand(10, "Revert \"an earlier change\"", f.reverts_7)
         .await;
     w.settle().await;
-    assert_eq!(counts(&w).await, (1, 0, 1, 1), "counted once");
+    assert_eq!(counts(w).await, (1, 0, 1, 1), "counted once");
     // A merge that reverts nothing shipped changes nothing.
     w.merged_by_hand(11, "Add a footer", "Reverts nothing.")
         .await;
     w.settle().await;
-    assert_eq!(counts(&w).await, (1, 0, 1, 1));
+    assert_eq!(counts(w).await, (1, 0, 1, 1));
     assert_eq!(w.writes(), [], "nothing is written to the forge");
     w.assert_quiet();
 }

@@ -2,89 +2,23 @@
 //! Prometheus (Debian's `prometheus` package) scraping an app whose gauges the test
 //! sets: a regression rolls production back to the last healthy deployment within the
 //! check that detects it, opens the revert, and reports service restored with the time
-//! it took; too little data is inconclusive; one spike rolls nothing back; and
-//! `/rollback` does the same by hand, for those allowed to ship.
+//! it took; too little data is inconclusive; one spike rolls nothing back; a `baseline`
+//! series sets the bound; and `/rollback` does the same by hand, for those allowed to
+//! ship.
 use crate::support::fake_github;
 use crate::support::fake_gitlab;
-use crate::support::fake_prometheus::FakePrometheus;
 use crate::support::gitlab_world::{deployment_of, job_of};
-use crate::support::real_prometheus::{serve_app, Gauges, PrometheusProcess};
-use crate::support::sha;
-use crate::support::world::{make_ready, staff, World};
+use crate::support::watched::{Watched, ERRORS, POLICY, REQUESTS};
+use crate::support::world::World;
 use std::time::Duration;
-
-const ERRORS: &str = "app_errors_ratio";
-const REQUESTS: &str = "app_requests";
-
-/// Two minutes' watch, a reading a minute, the error ratio at most 1% (two breaching
-/// readings in a row fail it, the default).
-const POLICY: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: app_errors_ratio\n      max: 0.01\n";
 
 /// [`POLICY`], with each reading needing at least 100 requests behind it.
 const POLICY_WITH_SAMPLES: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: error rate\n      query: app_errors_ratio\n      max: 0.01\n      min_samples:\n        query: app_requests\n        count: 100\n";
 
-/// A team's world whose smallbatch reads a real Prometheus, which scrapes the app.
-struct Watched<W> {
-    w: W,
-    prometheus: PrometheusProcess,
-    app: Gauges,
-}
-
-impl<W: World> Watched<W> {
-    async fn start(policy: &str) -> Self {
-        let app = Gauges::default();
-        app.set(ERRORS, 0.002);
-        app.set(REQUESTS, 500.0);
-        let mut prometheus = PrometheusProcess::start(serve_app(app.clone()).await);
-        prometheus.wait_ready().await;
-        prometheus.wait_for(ERRORS, 0.002).await;
-        prometheus.wait_for(REQUESTS, 500.0).await;
-        let w = W::start_with(FakePrometheus::real(prometheus.url()).await).await;
-        w.put_policy(policy);
-        staff(&w);
-        Self { w, prometheus, app }
-    }
-
-    /// The app's `gauge` becomes `value`, and Prometheus has scraped it.
-    async fn set(&self, gauge: &str, value: f64) {
-        self.app.set(gauge, value);
-        self.prometheus.wait_for(gauge, value).await;
-    }
-
-    /// alice ships change `n` (at `sha(head)`), and its CD job deploys it.
-    async fn ship(&self, n: u64, head: u32) {
-        make_ready(&self.w, n, &sha(head)).await;
-        self.w.say(n, 500 + n, "alice", "/ship").await;
-        self.w.ci_deployed(n).await;
-        self.w.settle().await;
-        self.w.writes();
-    }
-
-    /// A minute passes: the next reading is taken.
-    async fn tick(&self) {
-        self.w.advance(Duration::from_secs(61)).await;
-    }
-
-    /// Change `n`'s shipping comment.
-    fn shipping_comment(&self, n: u64) -> String {
-        self.w
-            .bot_comments(n)
-            .into_iter()
-            .find(|c| c.contains("## Shipping"))
-            .expect("a shipping comment")
-    }
-
-    /// Ships change 7 and watches it healthy: the deployment a rollback returns to.
-    async fn healthy_ship(&self) {
-        self.ship(7, 1).await;
-        self.tick().await;
-        self.tick().await;
-        assert!(self
-            .shipping_comment(7)
-            .contains("### ✅ Operating as designed"));
-        self.w.writes();
-    }
-}
+/// The new version's p99 latency at most 1.5× the stable version's, read at the same time.
+const POLICY_WITH_BASELINE: &str = "ship:\n  watch: 2m\n  interval: 1m\n  metrics:\n    - name: p99 latency\n      query: app_latency_new\n      max_increase: 1.5\n      baseline: app_latency_stable\n";
+const LATENCY_NEW: &str = "app_latency_new";
+const LATENCY_STABLE: &str = "app_latency_stable";
 
 /// A forge's words for what a rollback does there.
 struct Expect<Wr> {
@@ -386,7 +320,52 @@ async fn rollback_by_hand_is_refused_to_readers_and_immediate_for_writers<W: Wor
     t.w.assert_quiet();
 }
 
+/// With a `baseline` series, the bound moves with it: a slowdown of every version alike
+/// (the window before the deploy was faster) is healthy, and only the new version's own
+/// slowdown rolls back.
+async fn a_baseline_series_read_at_the_same_time_sets_the_bound<W: World>(
+    expect: Expect<W::Write>,
+) {
+    let t = Watched::<W>::start(POLICY_WITH_BASELINE).await;
+    t.set(LATENCY_NEW, 0.1).await;
+    t.set(LATENCY_STABLE, 0.1).await;
+    t.ship(7, 1).await;
+    // Traffic doubles for everyone: both versions are three times slower than before the
+    // deploy, the new one no slower than the stable one.
+    t.set(LATENCY_NEW, 0.3).await;
+    t.set(LATENCY_STABLE, 0.3).await;
+    t.tick().await;
+    t.tick().await;
+    let writes = t.w.writes();
+    assert!(!(expect.any_rollback)(&writes), "{writes:#?}");
+    let comment = t.shipping_comment(7);
+    assert!(
+        comment.contains("### ✅ Operating as designed"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("| 2 | p99 latency | 0.3 | at most 1.5× the baseline 0.3 | ok |"),
+        "{comment}"
+    );
+
+    // The next change slows down only its own version: that rolls back to change 7's.
+    t.ship(8, 2).await;
+    t.set(LATENCY_NEW, 0.9).await;
+    t.tick().await;
+    let writes = t.w.writes();
+    assert!(!(expect.any_rollback)(&writes), "{writes:#?}");
+    t.tick().await;
+    (expect.rolled_back)(&t.w.writes());
+    let comment = t.shipping_comment(8);
+    assert!(
+        comment.contains("3.0× the baseline 0.3 (max 1.5×), 2 of 2 readings in a row"),
+        "{comment}"
+    );
+    t.w.assert_quiet();
+}
+
 on_both_forges!(
+    a_baseline_series_read_at_the_same_time_sets_the_bound(GITHUB, GITLAB),
     a_regression_rolls_back_at_once_then_reverts_and_reports_service_restored(GITHUB, GITLAB),
     too_few_samples_are_inconclusive_never_healthy(GITHUB, GITLAB),
     one_breaching_reading_then_healthy_ones_do_not_roll_back(GITHUB, GITLAB),

@@ -24,6 +24,7 @@ pub mod postgres;
 pub mod process;
 pub mod real_prometheus;
 pub mod sweeper;
+pub mod watched;
 #[macro_use]
 pub mod world;
 
