@@ -26,6 +26,7 @@ mod rollback_prometheus;
 mod serve_binary;
 mod setup_page;
 mod ship_interrupted;
+mod ship_upgraded;
 mod stacks;
 mod store;
 mod store_controls;

@@ -1,7 +1,7 @@
 //! The stages of a ship after `/ship`: merge, deploy, watch. A step finds the stage in
 //! the record and does what that stage still needs, so the first attempt and a retry
 //! after a crash at any point take the same path.
-use super::regression::{finish_regression, restore_reverted};
+use super::regression::{finish_regression, restore_reverted, revert_left_by_an_older_version};
 use super::{
     decode, load, publish, readings, republish, rollback, save, save_and_publish, schedule_check,
     ship_config, Ctx, JobError,
@@ -48,7 +48,12 @@ pub async fn step(
         Stage::Deploying => republish(ctx, forge, stored, record, config)
             .await
             .map(|_| ()),
-        Stage::Regressed => finish_regression(ctx, forge, stored, record, config, false).await,
+        Stage::Regressed => {
+            if revert_left_by_an_older_version(&stored.data, record, config) {
+                record.revert_due = true;
+            }
+            finish_regression(ctx, forge, stored, record, config, false).await
+        }
         Stage::Healthy => {
             republish(ctx, forge, stored, record, config).await?;
             let restored_at = record.verdict_at_ms.unwrap_or_default();

@@ -455,6 +455,12 @@ impl World for GitHubWorld {
         self.gh.put_file(BASE_SHA, ".github/smallbatch.yml", yaml);
     }
 
+    fn policy_changed_on_main(&self, yaml: &str) {
+        let commit = super::sha(0xba5e);
+        self.gh.put_file(&commit, ".github/smallbatch.yml", yaml);
+        self.gh.state().branches.insert("main".into(), commit);
+    }
+
     fn put_codeowners(&self, text: &str) {
         self.gh.put_file(BASE_SHA, ".github/CODEOWNERS", text);
     }

@@ -531,6 +531,12 @@ impl World for GitLabWorld {
         self.gl.put_file(BASE_SHA, ".gitlab/smallbatch.yml", yaml);
     }
 
+    fn policy_changed_on_main(&self, yaml: &str) {
+        let commit = super::sha(0xba5e);
+        self.gl.put_file(&commit, ".gitlab/smallbatch.yml", yaml);
+        self.gl.state().branches.insert("main".into(), commit);
+    }
+
     fn put_codeowners(&self, text: &str) {
         self.gl.put_file(BASE_SHA, ".gitlab/CODEOWNERS", text);
     }

@@ -199,6 +199,8 @@ pub trait World: Sized {
 
     /// The repository's policy file on the base commit says `yaml`.
     fn put_policy(&self, yaml: &str);
+    /// A policy change merged: `main` moves to a new commit whose policy file says `yaml`.
+    fn policy_changed_on_main(&self, yaml: &str);
     /// CODEOWNERS on the base commit says `text` (in `.github/` or `.gitlab/`).
     fn put_codeowners(&self, text: &str);
     /// The team (GitHub, `org/team`) or group (GitLab) `handle` has `members`.
