@@ -5,6 +5,7 @@ mod support;
 
 mod commands_github;
 mod commands_gitlab;
+mod container;
 mod controls;
 mod crash_recovery;
 mod deployments_read;
