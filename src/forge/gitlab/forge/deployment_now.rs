@@ -7,8 +7,8 @@ use crate::forge::gitlab::models;
 use crate::forge::rest::with_query;
 use crate::forge::{AwaitedDeployment, ForgeResult};
 
-/// The environment's deployments looked through for the commit's: a CI pipeline
-/// deploys it moments after the merge, so it is among the newest.
+/// The environment's newest deployments looked through for a commit's: a CI pipeline
+/// deploys it moments after the merge (or the rollback's retry), so it is among them.
 const RECENT_DEPLOYMENTS: &str = "20";
 
 /// The awaited deployment and its status. One with a status we cannot act on (`skipped`)
@@ -37,25 +37,34 @@ pub(super) async fn deployment_now(
     }))
 }
 
-/// The newest deployment of the commit to the environment above `after`. GitLab cannot
-/// filter deployments by commit, so the environment's newest are read.
+/// The newest deployment of the commit to the environment above `after`.
 async fn newest(
     gl: &GitLabForge,
     repo: &RepoRef,
     awaited: &AwaitedDeployment<'_>,
 ) -> ForgeResult<Option<(u64, String)>> {
+    let recent = recent_deployments(gl, repo, awaited.environment).await?;
+    Ok(recent
+        .into_iter()
+        .find(|d| d.id > awaited.after && d.sha.as_deref() == Some(awaited.sha.as_str()))
+        .map(|d| (d.id, d.status)))
+}
+
+/// The environment's newest deployments, newest first. GitLab cannot filter deployments
+/// by commit, so callers look through these for theirs.
+pub(super) async fn recent_deployments(
+    gl: &GitLabForge,
+    repo: &RepoRef,
+    environment: &str,
+) -> ForgeResult<Vec<models::Deployment>> {
     let url = with_query(
         gl.project_url(repo, &["deployments"]),
         &[
-            ("environment", awaited.environment),
+            ("environment", environment),
             ("order_by", "id"),
             ("sort", "desc"),
             ("per_page", RECENT_DEPLOYMENTS),
         ],
     );
-    let recent: Vec<models::Deployment> = gl.client.get_json(url).await?;
-    Ok(recent
-        .into_iter()
-        .find(|d| d.id > awaited.after && d.sha.as_deref() == Some(awaited.sha.as_str()))
-        .map(|d| (d.id, d.status)))
+    gl.client.get_json(url).await
 }

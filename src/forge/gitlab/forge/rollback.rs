@@ -5,12 +5,8 @@ use super::GitLabForge;
 use crate::domain::RepoRef;
 use crate::forge::gitlab::client::ApiRequest;
 use crate::forge::gitlab::models;
-use crate::forge::rest::with_query;
 use crate::forge::{DeploymentStart, ForgeError, ForgeResult, RollbackDeployment};
 use http::{Method, StatusCode};
-
-/// Newest deployments of the environment looked through for a rollback already started.
-const RECENT_DEPLOYMENTS: &str = "20";
 
 /// `POST jobs/:job_id/retry` of the job behind the healthy deployment
 /// (`GET deployments/:id`, its `deployable`). Never twice: a deployment of the healthy
@@ -86,16 +82,7 @@ async fn under_way(
     rollback: &RollbackDeployment<'_>,
     after: u64,
 ) -> ForgeResult<bool> {
-    let url = with_query(
-        gl.project_url(repo, &["deployments"]),
-        &[
-            ("environment", rollback.environment),
-            ("order_by", "id"),
-            ("sort", "desc"),
-            ("per_page", RECENT_DEPLOYMENTS),
-        ],
-    );
-    let recent: Vec<models::Deployment> = gl.client.get_json(url).await?;
+    let recent = super::deployment_now::recent_deployments(gl, repo, rollback.environment).await?;
     Ok(recent
         .iter()
         .any(|d| d.id > after && d.sha.as_deref() == Some(rollback.sha.as_str())))
