@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 const BASE: &str = "localhost/smallbatch-test/debian:bookworm-slim";
 const IMAGE: &str = "localhost/smallbatch-test/smallbatch:test";
 /// The one line of the runtime stage that names the build stage.
-const COPY_FROM_BUILD: &str = "COPY --from=build /src/target/release/smallbatch ";
+const COPY_FROM_BUILD: &str = "COPY --from=build /smallbatch ";
 
 /// `podman` with the runtime this machine can run: crun refuses hybrid cgroup
 /// hierarchies, which runc accepts.
