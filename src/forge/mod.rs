@@ -9,7 +9,7 @@ pub mod rest;
 pub mod retry;
 pub mod webhook;
 
-pub use crate::domain::{CheckOutcome, HeadCheck, MergeMethod};
+pub use crate::domain::{AwaitedDeployment, CheckOutcome, HeadCheck, MergeMethod};
 use crate::domain::{
     CheckRunId, CommentId, CommitSha, DeploymentRef, DeploymentState, ForgeKind, MergeGroup,
     Permission, PrNumber, PrRef, PrSnapshot, RepoRef, StatusTarget,
@@ -110,19 +110,6 @@ pub struct RollbackDeployment<'a> {
     /// The regressed deployment it replaces, where known.
     pub regressed: Option<u64>,
     pub description: &'a str,
-}
-
-/// A deployment smallbatch waits on, read back from the forge when its webhook may
-/// have been lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AwaitedDeployment<'a> {
-    pub sha: &'a CommitSha,
-    pub environment: &'a str,
-    /// Its id, where smallbatch created it or the forge reported it.
-    pub id: Option<u64>,
-    /// Otherwise, the newest deployment of `sha` with an id above this one (a
-    /// rollback's is newer than the deployment it replaces).
-    pub after: u64,
 }
 
 /// One attempt at delivering a webhook, as the forge logged it.

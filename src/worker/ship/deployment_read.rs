@@ -5,8 +5,7 @@
 //! webhook would have queued: the same path, so a late webhook changes nothing.
 use super::{decode, Ctx, JobError};
 use crate::domain::{Delivery, DeliveryId, DomainEvent, RepoRef};
-use crate::forge::{AwaitedDeployment, Forge};
-use crate::ship::record::{RollbackStage, ShipRecord, Stage};
+use crate::forge::Forge;
 use std::time::Duration;
 
 /// A ship changed within this is left to its webhook, which normally comes in seconds.
@@ -26,7 +25,7 @@ pub async fn read_awaited_deployments(
             continue;
         }
         let record = decode(&stored.data)?;
-        let Some(awaited) = awaited(&record) else {
+        let Some(awaited) = record.awaited_deployment() else {
             continue;
         };
         let Some((deployment, state)) = forge.deployment_now(repo, &awaited).await? else {
@@ -52,27 +51,4 @@ pub async fn read_awaited_deployments(
         ctx.job_stored.notify_one();
     }
     Ok(queued)
-}
-
-/// The deployment the ship waits on: its own, or its rollback's.
-fn awaited(record: &ShipRecord) -> Option<AwaitedDeployment<'_>> {
-    if record.stage == Stage::Deploying {
-        return Some(AwaitedDeployment {
-            sha: record.merge_sha.as_ref()?,
-            environment: &record.environment,
-            id: record.deployment_id,
-            after: 0,
-        });
-    }
-    let rollback = record.rollback.as_ref()?;
-    if rollback.stage != RollbackStage::Deploying {
-        return None;
-    }
-    Some(AwaitedDeployment {
-        sha: &rollback.target.as_ref()?.sha,
-        environment: &record.environment,
-        id: rollback.deployment_id,
-        // As the rollback's webhook is matched: newer than the deployment it replaces.
-        after: record.deployment_id.unwrap_or(0),
-    })
 }

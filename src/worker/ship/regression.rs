@@ -4,8 +4,8 @@
 use super::{load, publish, republish, rollback, save, Ctx, JobError};
 use crate::domain::DeploymentState;
 use crate::forge::{Forge, ForgeError};
-use crate::policy::config::{OnRegression, RepoConfig};
-use crate::ship::record::{MetricStatus, RollbackStage, ShipRecord, Stage};
+use crate::policy::config::RepoConfig;
+use crate::ship::record::{MetricStatus, RollbackStage, ShipRecord};
 use crate::ship::text;
 use crate::store::StoredShip;
 
@@ -78,23 +78,6 @@ pub(super) async fn finish_regression(
         republish(ctx, forge, &stored, record, config).await?;
     }
     Ok(())
-}
-
-/// A ship recorded by a version before rollbacks, regressed and with its revert not yet
-/// opened: that version decided the revert from the policy when its step ran, and wrote
-/// no `revert_due`. It is due now if the policy opens reverts, as it was then.
-pub(super) fn revert_left_by_an_older_version(
-    data: &str,
-    record: &ShipRecord,
-    config: &RepoConfig,
-) -> bool {
-    record.stage == Stage::Regressed
-        && record.rollback.is_none()
-        && record.revert_pr.is_none()
-        && !record.revert_due
-        && !record.revert_error
-        && config.ship.on_regression != OnRegression::Notify
-        && !data.contains("\"revert_due\"")
 }
 
 /// Opens the revert, or finds the one an earlier attempt opened. One the forge will not

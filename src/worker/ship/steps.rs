@@ -1,7 +1,7 @@
 //! The stages of a ship after `/ship`: merge, deploy, watch. A step finds the stage in
 //! the record and does what that stage still needs, so the first attempt and a retry
 //! after a crash at any point take the same path.
-use super::regression::{finish_regression, restore_reverted, revert_left_by_an_older_version};
+use super::regression::{finish_regression, restore_reverted};
 use super::{
     decode, load, publish, readings, republish, rollback, save, save_and_publish, schedule_check,
     ship_config, Ctx, JobError,
@@ -49,7 +49,9 @@ pub async fn step(
             .await
             .map(|_| ()),
         Stage::Regressed => {
-            if revert_left_by_an_older_version(&stored.data, record, config) {
+            // The key is absent only from records of a version before rollbacks.
+            let wrote_revert_due = stored.data.contains("\"revert_due\"");
+            if record.revert_left_by_an_older_version(wrote_revert_due, config.ship.on_regression) {
                 record.revert_due = true;
             }
             finish_regression(ctx, forge, stored, record, config, false).await

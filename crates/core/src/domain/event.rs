@@ -73,6 +73,19 @@ pub struct DeploymentRef {
     pub environment: String,
 }
 
+/// A deployment a ship waits on, to be read back from the forge when its webhook may
+/// have been lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwaitedDeployment<'a> {
+    pub sha: &'a CommitSha,
+    pub environment: &'a str,
+    /// Its id, where smallbatch created it or the forge reported it.
+    pub id: Option<u64>,
+    /// Otherwise, the newest deployment of `sha` with an id above this one (a
+    /// rollback's is newer than the deployment it replaces).
+    pub after: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentState {

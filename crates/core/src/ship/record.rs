@@ -1,6 +1,7 @@
 //! The durable record of one `/ship`: what was shipped, where it got to, and when.
 //! Times are epoch milliseconds from the store's clock. Stored as JSON by the store.
-use crate::domain::{CommitSha, PrRef};
+use crate::domain::{AwaitedDeployment, CommitSha, PrRef};
+use crate::policy::config::OnRegression;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +265,49 @@ pub struct RevertedBy {
 }
 
 impl ShipRecord {
+    /// The deployment the ship waits on to report: its own while deploying, or its
+    /// rollback's. A rollback's is matched as its webhook is: of the healthy commit, and
+    /// newer than the deployment it replaces.
+    pub fn awaited_deployment(&self) -> Option<AwaitedDeployment<'_>> {
+        if self.stage == Stage::Deploying {
+            return Some(AwaitedDeployment {
+                sha: self.merge_sha.as_ref()?,
+                environment: &self.environment,
+                id: self.deployment_id,
+                after: 0,
+            });
+        }
+        let rollback = self.rollback.as_ref()?;
+        if rollback.stage != RollbackStage::Deploying {
+            return None;
+        }
+        Some(AwaitedDeployment {
+            sha: &rollback.target.as_ref()?.sha,
+            environment: &self.environment,
+            id: rollback.deployment_id,
+            after: self.deployment_id.unwrap_or(0),
+        })
+    }
+
+    /// Regressed under a version before rollbacks, which wrote no `revert_due`
+    /// (`wrote_revert_due` false) and decided the revert from the policy in the step
+    /// after the verdict, with the revert not opened yet: it is due now if `policy`
+    /// opens reverts, as it was then. A record this version wrote keeps the decision
+    /// made with its verdict.
+    pub fn revert_left_by_an_older_version(
+        &self,
+        wrote_revert_due: bool,
+        policy: OnRegression,
+    ) -> bool {
+        !wrote_revert_due
+            && self.stage == Stage::Regressed
+            && self.rollback.is_none()
+            && self.revert_pr.is_none()
+            && !self.revert_due
+            && !self.revert_error
+            && policy != OnRegression::Notify
+    }
+
     /// Nothing is left to do: the verdict is in, and after a regression the deployment
     /// is marked, the rollback over and the revert opened. Until then the store keeps
     /// the ship among the unfinished, where its steps are resumed from.
@@ -273,5 +317,74 @@ impl ShipRecord {
                 || (self.deployment_marked_failed
                     && !self.revert_due
                     && self.rollback.as_ref().is_none_or(|r| r.stage.finished())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ship::testing::record;
+
+    fn rolling_back(stage: RollbackStage, deployment: Option<u64>) -> ShipRecord {
+        let mut ship = record(Stage::Regressed);
+        ship.rollback = Some(Rollback {
+            requested_by: None,
+            attempt: 1,
+            requested_at_ms: 0,
+            target: Some(RollbackTarget {
+                ship: 2,
+                pr: 6,
+                sha: CommitSha::new("c".repeat(40)),
+                deployment_id: Some(4),
+            }),
+            stage,
+            deployment_id: deployment,
+            watch: Watch::default(),
+            failure: None,
+            stage_before: None,
+        });
+        ship
+    }
+
+    #[test]
+    fn a_deploying_ship_awaits_its_own_deployment() {
+        let ship = record(Stage::Deploying);
+        let awaited = ship.awaited_deployment().unwrap();
+        assert_eq!(
+            (
+                awaited.sha.as_str(),
+                awaited.environment,
+                awaited.id,
+                awaited.after
+            ),
+            ("b".repeat(40).as_str(), "production", Some(9), 0)
+        );
+        assert_eq!(record(Stage::Watching).awaited_deployment(), None);
+    }
+
+    #[test]
+    fn a_rollback_awaits_a_deployment_of_the_healthy_commit_newer_than_the_regressed_one() {
+        let ship = rolling_back(RollbackStage::Deploying, None);
+        let awaited = ship.awaited_deployment().unwrap();
+        assert_eq!(
+            (awaited.sha.as_str(), awaited.id, awaited.after),
+            ("c".repeat(40).as_str(), None, 9)
+        );
+        let created = rolling_back(RollbackStage::Deploying, Some(12));
+        assert_eq!(created.awaited_deployment().unwrap().id, Some(12));
+        let watching = rolling_back(RollbackStage::Watching, Some(12));
+        assert_eq!(watching.awaited_deployment(), None);
+    }
+
+    #[test]
+    fn only_a_record_without_revert_due_has_a_revert_left_by_an_older_version() {
+        let mut ship = record(Stage::Regressed);
+        ship.revert_pr = None;
+        assert!(ship.revert_left_by_an_older_version(false, OnRegression::Revert));
+        assert!(ship.revert_left_by_an_older_version(false, OnRegression::Rollback));
+        assert!(!ship.revert_left_by_an_older_version(false, OnRegression::Notify));
+        assert!(!ship.revert_left_by_an_older_version(true, OnRegression::Revert));
+        ship.revert_pr = Some(8);
+        assert!(!ship.revert_left_by_an_older_version(false, OnRegression::Revert));
     }
 }
