@@ -89,6 +89,28 @@ async fn a_rollback_whose_webhook_was_lost_is_read_back_and_restores_service<W: 
     assert_eq!(sweep_reads(&w).await, 0);
 }
 
+/// A Deployment deleted on GitHub answers 404: that ship is left waiting (and logged),
+/// and the sweep goes on with the rest of the repository.
+#[tokio::test]
+async fn a_deployment_deleted_on_github_leaves_the_sweep_going() {
+    use crate::support::github_world::GitHubWorld;
+    let w = ready_to_ship::<GitHubWorld>().await;
+    w.say(7, 501, "alice", "/ship").await;
+    w.settle().await;
+    w.gh.state().deployments.clear();
+    w.advance_clock(TICK);
+    let sweeper = w.sweeper();
+    let report = Sweeper::default().sweep(&sweeper.ctx).await.unwrap();
+    assert_eq!((report.repos, report.deployments_read), (1, 0));
+    let comment = shipping_comment(&w, 7);
+    assert!(
+        comment.contains("Waiting for the deployment to report."),
+        "{comment}"
+    );
+    w.writes();
+    w.assert_quiet();
+}
+
 on_both_forges!(
     a_deployment_whose_webhook_was_lost_is_read_back_by_the_sweep,
     a_rollback_whose_webhook_was_lost_is_read_back_and_restores_service,

@@ -28,8 +28,16 @@ pub async fn read_awaited_deployments(
         let Some(awaited) = record.awaited_deployment() else {
             continue;
         };
-        let Some((deployment, state)) = forge.deployment_now(repo, &awaited).await? else {
-            continue;
+        let (deployment, state) = match forge.deployment_now(repo, &awaited).await {
+            Ok(Some(now)) => now,
+            Ok(None) => continue,
+            // One deployment gone or unreadable (deleted, access lost) leaves the others
+            // to be read; an outage ends the sweep, and the next one tries again.
+            Err(e) if !e.is_transient() => {
+                tracing::warn!(ship = stored.id, error = %e, "cannot read the awaited deployment back");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         };
         if !state.is_final() {
             continue;

@@ -840,6 +840,9 @@ fn route(s: &mut State, req: &Request) -> Option<ResponseTemplate> {
         }
         ("GET", ["deployments", id, "statuses"]) => {
             let id: u64 = id.parse().ok()?;
+            if !s.deployments.iter().any(|d| d.0 == id) {
+                return Some(not_found());
+            }
             // Newest first, as GitHub lists them.
             let list: Vec<Value> = s
                 .deployment_statuses
