@@ -148,8 +148,8 @@ async fn create_deployment(
     Ok(DeploymentStart::Created { id: deployment.id })
 }
 
-/// The deployment of `sha` to `environment` that is `ours`, if any.
-async fn our_deployment(
+/// The deployment of `sha` to `environment` that is `ours`, if any; the newest first.
+pub(super) async fn our_deployment(
     api: RepoClient<'_>,
     sha: &CommitSha,
     environment: &str,
@@ -201,7 +201,7 @@ pub(super) async fn set_deployment_state(
 }
 
 /// The newest status of the deployment whose statuses are at `statuses`.
-async fn latest_deployment_state(
+pub(super) async fn latest_deployment_state(
     api: RepoClient<'_>,
     statuses: &Url,
 ) -> ForgeResult<Option<String>> {
